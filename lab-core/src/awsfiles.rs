@@ -1,0 +1,330 @@
+//! The AWS shared credentials and config files on disk: where they are, and safe edits of them
+//! (a lock around read-modify-write, a temporary file in the same folder, then a rename; mode 0600).
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow};
+
+use crate::credfile::{self, OwnedSection, SectionView};
+
+/// The two files every AWS tool reads profiles from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsFiles {
+    /// `~/.aws/credentials` or `$AWS_SHARED_CREDENTIALS_FILE`.
+    pub credentials: PathBuf,
+    /// `~/.aws/config` or `$AWS_CONFIG_FILE`.
+    pub config: PathBuf,
+}
+
+/// Which of the two files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    Credentials,
+    Config,
+}
+
+impl AwsFiles {
+    /// The files the AWS CLI and SDKs use in this environment.
+    pub fn from_env() -> Result<Self> {
+        let home = || -> Result<PathBuf> {
+            std::env::var_os("HOME")
+                .filter(|h| !h.is_empty())
+                .map(PathBuf::from)
+                .ok_or_else(|| {
+                    anyhow!("HOME is not set; set AWS_SHARED_CREDENTIALS_FILE and AWS_CONFIG_FILE")
+                })
+        };
+        let from = |var: &str, default: &str| -> Result<PathBuf> {
+            match std::env::var_os(var).filter(|v| !v.is_empty()) {
+                Some(path) => Ok(PathBuf::from(path)),
+                None => Ok(home()?.join(".aws").join(default)),
+            }
+        };
+        Ok(Self {
+            credentials: from("AWS_SHARED_CREDENTIALS_FILE", "credentials")?,
+            config: from("AWS_CONFIG_FILE", "config")?,
+        })
+    }
+
+    /// Files in `dir`, named as in `~/.aws`.
+    pub fn in_dir(dir: &Path) -> Self {
+        Self {
+            credentials: dir.join("credentials"),
+            config: dir.join("config"),
+        }
+    }
+
+    pub fn path(&self, kind: FileKind) -> &Path {
+        match kind {
+            FileKind::Credentials => &self.credentials,
+            FileKind::Config => &self.config,
+        }
+    }
+
+    /// The header name of `profile` in that file: `[sts]` in credentials, `[profile sts]` in config.
+    pub fn section_name(kind: FileKind, profile: &str) -> String {
+        match kind {
+            FileKind::Credentials => profile.to_owned(),
+            FileKind::Config if profile == "default" => profile.to_owned(),
+            FileKind::Config => format!("profile {profile}"),
+        }
+    }
+
+    /// What the file says of `profile`, if anything.
+    pub fn read_profile(&self, kind: FileKind, profile: &str) -> Result<Option<SectionView>> {
+        let path = self.path(kind);
+        let text = read_or_empty(path)?;
+        credfile::read(&text, &Self::section_name(kind, profile))
+            .map_err(|m| malformed(path, m.line, m.reason))
+    }
+
+    /// Writes the lab's section for `profile` (see [`credfile::upsert`]).
+    pub fn write_profile(
+        &self,
+        kind: FileKind,
+        profile: &str,
+        lab: &str,
+        notes: Vec<String>,
+        entries: Vec<(&str, &str)>,
+        force: bool,
+    ) -> Result<()> {
+        let name = Self::section_name(kind, profile);
+        let section = OwnedSection {
+            name: &name,
+            lab,
+            notes,
+            entries,
+        };
+        edit(self.path(kind), |text| {
+            credfile::upsert(text, &section, force).map(Some)
+        })
+    }
+
+    /// Removes the lab's section for `profile`; `Ok(false)` when it was not there.
+    pub fn remove_profile(&self, kind: FileKind, profile: &str) -> Result<bool> {
+        let name = Self::section_name(kind, profile);
+        let mut removed = false;
+        edit(self.path(kind), |text| {
+            let (out, was_there) = credfile::remove(text, &name)?;
+            removed = was_there;
+            Ok(was_there.then_some(out))
+        })?;
+        Ok(removed)
+    }
+}
+
+fn malformed(path: &Path, line: usize, reason: &str) -> anyhow::Error {
+    anyhow!(
+        "{}:{line}: {reason}; fix that line, then run again",
+        path.display()
+    )
+}
+
+fn read_or_empty(path: &Path) -> Result<String> {
+    match fs::read_to_string(path) {
+        Ok(text) => Ok(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
+/// Read-modify-write of `path` under an exclusive lock on its folder; `change` returns the new
+/// text, or None to leave the file as it is. The new text goes to a temporary file (0600) in the
+/// same folder and replaces the file by a rename, so a crash leaves either the old or the new file.
+fn edit(
+    path: &Path,
+    change: impl FnOnce(&str) -> Result<Option<String>, credfile::EditError>,
+) -> Result<()> {
+    // Edit the file a symlink points to, not the link.
+    let path = match fs::canonicalize(path) {
+        Ok(real) => real,
+        Err(_) => path.to_owned(),
+    };
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if !dir.exists() {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    // Locking the folder (not the file, which the rename replaces) serialises concurrent runs
+    // without leaving a lock file behind.
+    let lock = File::open(dir).with_context(|| format!("cannot open {}", dir.display()))?;
+    lock.lock()
+        .with_context(|| format!("cannot lock {}", dir.display()))?;
+
+    let text = read_or_empty(&path)?;
+    let new_text = match change(&text) {
+        Ok(Some(new_text)) if new_text != text => new_text,
+        Ok(_) => return Ok(()),
+        Err(credfile::EditError::Malformed(m)) => return Err(malformed(&path, m.line, m.reason)),
+        Err(e) => return Err(anyhow!("{}: {e}", path.display())),
+    };
+    if new_text.is_empty() {
+        // What the lab added is all the file held: leave no empty file behind.
+        return fs::remove_file(&path).with_context(|| format!("cannot remove {}", path.display()));
+    }
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{file_name}.sts-lab-{}.tmp", std::process::id()));
+    let write = || -> std::io::Result<()> {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        f.set_permissions(fs::Permissions::from_mode(0o600))?;
+        f.write_all(new_text.as_bytes())?;
+        f.sync_all()?;
+        fs::rename(&tmp, &path)
+    };
+    write().map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        anyhow!(
+            "cannot write {}: {e}; the file was left as it was",
+            path.display()
+        )
+    })?;
+    drop(lock);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("sts-lab-awsfiles-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        dir
+    }
+
+    #[test]
+    fn write_and_remove_keep_the_users_bytes_and_set_0600() {
+        let dir = scratch("roundtrip");
+        let files = AwsFiles::in_dir(&dir.join("aws"));
+        let original = "# mine\n[default]\naws_access_key_id = A\n";
+        fs::create_dir_all(dir.join("aws")).unwrap();
+        fs::write(&files.credentials, original).unwrap();
+        fs::set_permissions(&files.credentials, fs::Permissions::from_mode(0o644)).unwrap();
+
+        files
+            .write_profile(
+                FileKind::Credentials,
+                "sts",
+                "default",
+                vec![],
+                vec![("aws_access_key_id", "AKIA1")],
+                false,
+            )
+            .unwrap();
+        let mode = fs::metadata(&files.credentials)
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600);
+        let view = files
+            .read_profile(FileKind::Credentials, "sts")
+            .unwrap()
+            .unwrap();
+        assert_eq!(view.get("aws_access_key_id"), Some("AKIA1"));
+        assert!(files.remove_profile(FileKind::Credentials, "sts").unwrap());
+        assert!(!files.remove_profile(FileKind::Credentials, "sts").unwrap());
+        assert_eq!(fs::read_to_string(&files.credentials).unwrap(), original);
+        let leftovers: Vec<_> = fs::read_dir(dir.join("aws")).unwrap().collect();
+        assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_new_folder_is_0700_and_an_emptied_file_is_removed() {
+        let dir = scratch("fresh");
+        let files = AwsFiles::in_dir(&dir.join("aws"));
+        files
+            .write_profile(
+                FileKind::Config,
+                "sts",
+                "default",
+                vec![],
+                vec![("region", "us-east-1")],
+                false,
+            )
+            .unwrap();
+        let text = fs::read_to_string(&files.config).unwrap();
+        assert!(text.starts_with("[profile sts]\n"), "{text}");
+        let mode = fs::metadata(dir.join("aws")).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700);
+        files.remove_profile(FileKind::Config, "sts").unwrap();
+        assert!(!files.config.exists());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_malformed_file_is_named_and_left_untouched() {
+        let dir = scratch("malformed");
+        fs::create_dir_all(&dir).unwrap();
+        let files = AwsFiles::in_dir(&dir);
+        fs::write(&files.credentials, "[a]\nbroken line\n").unwrap();
+        let err = files
+            .write_profile(
+                FileKind::Credentials,
+                "sts",
+                "default",
+                vec![],
+                vec![("k", "v")],
+                false,
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("credentials:2") && err.contains("fix that line"),
+            "{err}"
+        );
+        assert_eq!(
+            fs::read_to_string(&files.credentials).unwrap(),
+            "[a]\nbroken line\n"
+        );
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn concurrent_writers_do_not_lose_each_others_sections() {
+        let dir = scratch("concurrent");
+        let files = AwsFiles::in_dir(&dir);
+        std::thread::scope(|s| {
+            for i in 0..8 {
+                let files = files.clone();
+                s.spawn(move || {
+                    let name = format!("p{i}");
+                    files
+                        .write_profile(
+                            FileKind::Credentials,
+                            &name,
+                            "default",
+                            vec![],
+                            vec![("k", "v")],
+                            false,
+                        )
+                        .unwrap();
+                });
+            }
+        });
+        let text = fs::read_to_string(&files.credentials).unwrap();
+        for i in 0..8 {
+            assert!(text.contains(&format!("[p{i}]")), "{text}");
+        }
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,455 @@
+//! Pure editing of AWS credentials and config files (INI): insert, replace and remove the sections
+//! the lab owns, keeping every other byte (comments, other profiles, order, spacing, line endings).
+//!
+//! A section the lab writes is a header, a marker comment saying the lab owns it, optional
+//! `# sts-lab:` notes and `key = value` lines. Nothing else is ever touched: the owned block ends at
+//! the first line that is not one of those. Appending puts one blank line before the block, and
+//! removing takes that blank line away again, so that write-then-remove gives back the same bytes.
+
+/// Every comment line the lab writes starts with this.
+pub const NOTE_PREFIX: &str = "# sts-lab:";
+/// The marker comment right below a header that says the lab owns the section.
+const MARKER_PREFIX: &str = "# sts-lab: managed";
+/// Added to the marker when the file had no final newline before the section was appended.
+const NO_FINAL_NEWLINE: &str = "(file had no final newline)";
+
+/// A section for the lab to write.
+#[derive(Debug, Clone)]
+pub struct OwnedSection<'a> {
+    /// The header's name: `sts` in a credentials file, `profile sts` in a config file.
+    pub name: &'a str,
+    /// The lab that owns it, named in the marker.
+    pub lab: &'a str,
+    /// Notes written as `# sts-lab: <note>` lines, e.g. an expiration time.
+    pub notes: Vec<String>,
+    /// The `key = value` lines, in order.
+    pub entries: Vec<(&'a str, &'a str)>,
+}
+
+/// What a file says of one section.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SectionView {
+    /// Whether the lab's marker is there.
+    pub owned: bool,
+    /// The `key = value` lines of the section, values trimmed.
+    pub entries: Vec<(String, String)>,
+    /// The text of the `# sts-lab:` notes (without the prefix), marker excluded.
+    pub notes: Vec<String>,
+}
+
+impl SectionView {
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.entries
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The value of a `# sts-lab: <key> <value>` note.
+    pub fn note(&self, key: &str) -> Option<&str> {
+        self.notes
+            .iter()
+            .find_map(|n| n.strip_prefix(key).and_then(|rest| rest.strip_prefix(' ')))
+    }
+}
+
+/// The error of a file that no AWS tool can read, with the line to fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Malformed {
+    pub line: usize,
+    pub reason: &'static str,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Line<'a> {
+    Blank,
+    Comment,
+    Header(&'a str),
+    Entry(&'a str, &'a str),
+    Continuation,
+}
+
+fn classify(line: &str) -> Result<Line<'_>, &'static str> {
+    let content = line.trim_end_matches(['\n', '\r']);
+    let trimmed = content.trim();
+    if trimmed.is_empty() {
+        return Ok(Line::Blank);
+    }
+    if trimmed.starts_with('#') || trimmed.starts_with(';') {
+        return Ok(Line::Comment);
+    }
+    if content.starts_with([' ', '\t']) {
+        // Nested settings in a config file, e.g. the lines under `s3 =`.
+        return Ok(Line::Continuation);
+    }
+    if let Some(rest) = trimmed.strip_prefix('[') {
+        return match rest.strip_suffix(']') {
+            Some(name) if !name.trim().is_empty() => Ok(Line::Header(name.trim())),
+            _ => Err("a section header must look like [name]"),
+        };
+    }
+    match trimmed.split_once('=') {
+        Some((key, value)) if !key.trim().is_empty() => Ok(Line::Entry(key.trim(), value.trim())),
+        _ => Err("expected `key = value`, a [section] header or a # comment"),
+    }
+}
+
+/// The file's lines with their endings, each classified; the first malformed line is an error.
+fn lines(text: &str) -> Result<Vec<(&str, Line<'_>)>, Malformed> {
+    let mut out = Vec::new();
+    let mut in_section = false;
+    for (i, raw) in text.split_inclusive('\n').enumerate() {
+        let kind = classify(raw).map_err(|reason| Malformed {
+            line: i + 1,
+            reason,
+        })?;
+        match kind {
+            Line::Header(_) => in_section = true,
+            Line::Entry(..) | Line::Continuation if !in_section => {
+                return Err(Malformed {
+                    line: i + 1,
+                    reason: "a setting before the first [section] header",
+                });
+            }
+            _ => {}
+        }
+        out.push((raw, kind));
+    }
+    Ok(out)
+}
+
+/// Checks that the file parses the way the AWS tools read it.
+pub fn check(text: &str) -> Result<(), Malformed> {
+    lines(text).map(|_| ())
+}
+
+/// The lines `[start, end)` of the block at `header`: the header and the marker, notes and
+/// `key = value` lines that follow it directly.
+fn block_end(lines: &[(&str, Line<'_>)], header: usize) -> usize {
+    let mut end = header + 1;
+    while let Some((raw, kind)) = lines.get(end) {
+        let ours = matches!(kind, Line::Entry(..)) || raw.trim_start().starts_with(NOTE_PREFIX);
+        if !ours {
+            break;
+        }
+        end += 1;
+    }
+    end
+}
+
+fn find_header(lines: &[(&str, Line<'_>)], name: &str) -> Option<usize> {
+    lines
+        .iter()
+        .position(|(_, kind)| *kind == Line::Header(name))
+}
+
+fn is_owned(lines: &[(&str, Line<'_>)], header: usize) -> bool {
+    lines
+        .get(header + 1)
+        .is_some_and(|(raw, _)| raw.trim_start().starts_with(MARKER_PREFIX))
+}
+
+/// What the file says of section `name`, if it is there.
+pub fn read(text: &str, name: &str) -> Result<Option<SectionView>, Malformed> {
+    let lines = lines(text)?;
+    let Some(header) = find_header(&lines, name) else {
+        return Ok(None);
+    };
+    let mut view = SectionView {
+        owned: is_owned(&lines, header),
+        ..SectionView::default()
+    };
+    for (raw, kind) in &lines[header + 1..] {
+        match kind {
+            Line::Header(_) => break,
+            Line::Entry(k, v) => view.entries.push(((*k).to_owned(), (*v).to_owned())),
+            Line::Comment => {
+                let trimmed = raw.trim();
+                if let Some(note) = trimmed.strip_prefix(NOTE_PREFIX)
+                    && !trimmed.starts_with(MARKER_PREFIX)
+                {
+                    view.notes.push(note.trim().to_owned());
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(Some(view))
+}
+
+/// Why an edit was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EditError {
+    Malformed(Malformed),
+    /// A section of that name exists and the lab did not write it.
+    NotOwned(String),
+    /// A value with a line break, which would inject lines into the file.
+    BadValue(String),
+}
+
+impl std::fmt::Display for EditError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EditError::Malformed(m) => write!(f, "line {}: {}", m.line, m.reason),
+            EditError::NotOwned(name) => write!(
+                f,
+                "a section [{name}] exists that sts-lab did not write; rename it, or pass --force to overwrite it"
+            ),
+            EditError::BadValue(key) => write!(f, "the value of {key} contains a line break"),
+        }
+    }
+}
+
+impl std::error::Error for EditError {}
+
+impl From<Malformed> for EditError {
+    fn from(m: Malformed) -> Self {
+        EditError::Malformed(m)
+    }
+}
+
+fn render_block(
+    section: &OwnedSection<'_>,
+    eol: &str,
+    no_final_newline: bool,
+) -> Result<String, EditError> {
+    let mut marker = format!(
+        "{MARKER_PREFIX} by sts-lab (lab {}); `cargo xtask cleanup` removes this section",
+        section.lab
+    );
+    if no_final_newline {
+        marker = format!("{marker} {NO_FINAL_NEWLINE}");
+    }
+    let mut out = format!("[{}]{eol}{marker}{eol}", section.name);
+    for note in &section.notes {
+        if note.contains(['\n', '\r']) {
+            return Err(EditError::BadValue("a note".to_owned()));
+        }
+        out.push_str(&format!("{NOTE_PREFIX} {note}{eol}"));
+    }
+    for (key, value) in &section.entries {
+        if value.contains(['\n', '\r']) || key.contains(['\n', '\r', '=']) {
+            return Err(EditError::BadValue((*key).to_owned()));
+        }
+        out.push_str(&format!("{key} = {value}{eol}"));
+    }
+    Ok(out)
+}
+
+/// Writes `section`: replaces the lab's block in place when the lab owns it, appends it otherwise.
+/// A section of that name the lab does not own is an error unless `force`.
+pub fn upsert(text: &str, section: &OwnedSection<'_>, force: bool) -> Result<String, EditError> {
+    let lines = lines(text)?;
+    let eol = if text.contains("\r\n") { "\r\n" } else { "\n" };
+    match find_header(&lines, section.name) {
+        Some(header) => {
+            let owned = is_owned(&lines, header);
+            if !owned && !force {
+                return Err(EditError::NotOwned(section.name.to_owned()));
+            }
+            let no_final_newline = owned && lines[header + 1].0.contains(NO_FINAL_NEWLINE);
+            let end = block_end(&lines, header);
+            let mut out = String::with_capacity(text.len() + 256);
+            lines[..header]
+                .iter()
+                .for_each(|(raw, _)| out.push_str(raw));
+            out.push_str(&render_block(section, eol, no_final_newline)?);
+            lines[end..].iter().for_each(|(raw, _)| out.push_str(raw));
+            Ok(out)
+        }
+        None => {
+            let mut out = text.to_owned();
+            let no_final_newline = !text.is_empty() && !text.ends_with('\n');
+            if no_final_newline {
+                out.push_str(eol);
+            }
+            if !text.is_empty() {
+                out.push_str(eol);
+            }
+            out.push_str(&render_block(section, eol, no_final_newline)?);
+            Ok(out)
+        }
+    }
+}
+
+/// Removes the lab's block of section `name` and the blank line appending put before it.
+/// Returns the text unchanged (and `false`) when there is no such section; a section the lab does
+/// not own is an error, left as it is.
+pub fn remove(text: &str, name: &str) -> Result<(String, bool), EditError> {
+    let lines = lines(text)?;
+    let Some(header) = find_header(&lines, name) else {
+        return Ok((text.to_owned(), false));
+    };
+    if !is_owned(&lines, header) {
+        return Err(EditError::NotOwned(name.to_owned()));
+    }
+    let no_final_newline = lines[header + 1].0.contains(NO_FINAL_NEWLINE);
+    let end = block_end(&lines, header);
+    let start = if header > 0 && lines[header - 1].1 == Line::Blank {
+        header - 1
+    } else {
+        header
+    };
+    let mut out = String::with_capacity(text.len());
+    lines[..start].iter().for_each(|(raw, _)| out.push_str(raw));
+    let at_end = end == lines.len();
+    lines[end..].iter().for_each(|(raw, _)| out.push_str(raw));
+    if no_final_newline && at_end {
+        let trimmed = out
+            .strip_suffix("\r\n")
+            .or_else(|| out.strip_suffix('\n'))
+            .map(str::to_owned);
+        if let Some(t) = trimmed {
+            out = t;
+        }
+    }
+    Ok((out, true))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sts(key: &'static str) -> OwnedSection<'static> {
+        OwnedSection {
+            name: "sts",
+            lab: "default",
+            notes: vec![],
+            entries: vec![
+                ("aws_access_key_id", key),
+                ("aws_secret_access_key", "SECRET"),
+            ],
+        }
+    }
+
+    const USER_FILE: &str = "# my keys, do not lose\n[default]\naws_access_key_id = AKIADEFAULT\naws_secret_access_key = s3cr3t\n\n; work\n[work]\nregion=eu-west-1\n";
+
+    #[test]
+    fn write_then_remove_gives_back_the_same_bytes() {
+        for original in [
+            "",
+            "\n",
+            USER_FILE,
+            "[a]\nx = 1",
+            "[a]\nx = 1\n\n\n",
+            "[a]\r\nx = 1\r\n",
+            "[a]\r\nx = 1",
+            "  \n# only a comment\n",
+        ] {
+            let written = upsert(original, &sts("AKIA1"), false).unwrap();
+            assert!(written.contains("aws_access_key_id = AKIA1"), "{written:?}");
+            let rewritten = upsert(&written, &sts("AKIA2"), false).unwrap();
+            assert_eq!(rewritten.matches("[sts]").count(), 1);
+            assert!(rewritten.contains("AKIA2") && !rewritten.contains("AKIA1"));
+            let (back, removed) = remove(&rewritten, "sts").unwrap();
+            assert!(removed);
+            assert_eq!(back, original, "from {rewritten:?}");
+        }
+    }
+
+    #[test]
+    fn appended_block_is_separated_and_marked() {
+        let out = upsert("[a]\nx = 1\n", &sts("AKIA1"), false).unwrap();
+        assert_eq!(
+            out,
+            "[a]\nx = 1\n\n[sts]\n# sts-lab: managed by sts-lab (lab default); `cargo xtask cleanup` removes this section\naws_access_key_id = AKIA1\naws_secret_access_key = SECRET\n"
+        );
+    }
+
+    #[test]
+    fn other_sections_and_comments_survive_an_update_in_the_middle() {
+        let with_ours = upsert(USER_FILE, &sts("AKIA1"), false).unwrap();
+        let tail = "\n# after ours\n[later]\nk = v\n";
+        let file = format!("{with_ours}{tail}");
+        let updated = upsert(&file, &sts("AKIA2"), false).unwrap();
+        assert!(updated.starts_with(USER_FILE));
+        assert!(updated.ends_with(tail));
+        let (removed, _) = remove(&updated, "sts").unwrap();
+        assert_eq!(removed, format!("{USER_FILE}{tail}"));
+    }
+
+    #[test]
+    fn a_section_the_lab_does_not_own_is_left_alone_unless_forced() {
+        let file = "[sts]\naws_access_key_id = MINE\n";
+        assert_eq!(
+            upsert(file, &sts("AKIA1"), false).unwrap_err(),
+            EditError::NotOwned("sts".into())
+        );
+        assert_eq!(
+            remove(file, "sts").unwrap_err(),
+            EditError::NotOwned("sts".into())
+        );
+        let forced = upsert(file, &sts("AKIA1"), true).unwrap();
+        assert!(forced.contains("AKIA1") && !forced.contains("MINE"));
+        assert!(read(&forced, "sts").unwrap().unwrap().owned);
+    }
+
+    #[test]
+    fn notes_and_entries_read_back() {
+        let mut s = sts("AKIA1");
+        s.notes = vec!["expires 2026-11-22T13:00:00Z".into()];
+        let out = upsert(USER_FILE, &s, false).unwrap();
+        let view = read(&out, "sts").unwrap().unwrap();
+        assert!(view.owned);
+        assert_eq!(view.get("aws_access_key_id"), Some("AKIA1"));
+        assert_eq!(view.note("expires"), Some("2026-11-22T13:00:00Z"));
+        let theirs = read(USER_FILE, "work").unwrap().unwrap();
+        assert!(!theirs.owned);
+        assert_eq!(theirs.get("region"), Some("eu-west-1"));
+        assert_eq!(read(USER_FILE, "nope").unwrap(), None);
+    }
+
+    #[test]
+    fn removing_what_is_not_there_changes_nothing() {
+        assert_eq!(
+            remove(USER_FILE, "sts").unwrap(),
+            (USER_FILE.to_owned(), false)
+        );
+    }
+
+    #[test]
+    fn malformed_files_are_refused_with_the_line() {
+        for (text, line) in [
+            ("key = v\n", 1),
+            ("[a]\nx = 1\n[broken\n", 3),
+            ("[a]\njust words\n", 2),
+            ("[]\n", 1),
+        ] {
+            let err = upsert(text, &sts("AKIA1"), false).unwrap_err();
+            assert!(
+                matches!(err, EditError::Malformed(Malformed { line: l, .. }) if l == line),
+                "{text:?}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn values_cannot_inject_lines() {
+        let bad = OwnedSection {
+            entries: vec![("aws_access_key_id", "A\n[default]")],
+            ..sts("x")
+        };
+        assert!(matches!(
+            upsert("", &bad, false),
+            Err(EditError::BadValue(_))
+        ));
+    }
+
+    #[test]
+    fn config_continuation_lines_are_kept() {
+        let cfg = "[profile x]\ns3 =\n  addressing_style = path\n";
+        let out = upsert(
+            cfg,
+            &OwnedSection {
+                name: "profile sts",
+                lab: "default",
+                notes: vec![],
+                entries: vec![("region", "us-east-1")],
+            },
+            false,
+        )
+        .unwrap();
+        assert!(out.starts_with(cfg));
+        assert_eq!(remove(&out, "profile sts").unwrap().0, cfg);
+    }
+}

@@ -1,0 +1,334 @@
+//! The local AWS emulator (moto_server with IAM enforcement): start it on loopback, bootstrap an
+//! admin with the few unauthenticated requests it allows, write lab-local AWS files, stop it.
+
+use std::fs;
+use std::net::{SocketAddr, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use aws_config::{BehaviorVersion, Region};
+use aws_credential_types::Credentials;
+
+use crate::awsfiles::{AwsFiles, FileKind};
+use crate::ops::iam;
+use crate::target::{Clients, Target};
+
+/// What `cargo xtask emulator install` puts in the virtualenv, pinned.
+pub const PIP_REQUIREMENTS: [&str; 2] = ["moto[server]==5.2.5", "awscli==1.46.3"];
+/// Requests moto serves before it enforces IAM: exactly the admin bootstrap below.
+pub const BOOTSTRAP_REQUESTS: u32 = 3;
+/// The emulator's admin user and the profile that holds its key in the lab-local files.
+pub const ADMIN_USER: &str = "emulator-admin";
+pub const ADMIN_PROFILE: &str = "lab-admin";
+pub const REGION: &str = "us-east-1";
+/// The port `emulator start` uses unless told otherwise.
+pub const DEFAULT_PORT: u16 = 5055;
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+const OWNER: &str = "emulator";
+
+/// The project-local Python virtualenv holding moto and the aws CLI.
+#[derive(Debug, Clone)]
+pub struct Venv {
+    pub dir: PathBuf,
+}
+
+impl Venv {
+    pub fn bin(&self, name: &str) -> PathBuf {
+        self.dir.join("bin").join(name)
+    }
+
+    /// The file that records what was installed; it is written last, so it exists only after a
+    /// complete install.
+    pub fn marker(&self) -> PathBuf {
+        self.dir.join("sts-lab-requirements.txt")
+    }
+
+    pub fn is_installed(&self) -> bool {
+        fs::read_to_string(self.marker()).is_ok_and(|m| m == PIP_REQUIREMENTS.join("\n"))
+            && self.bin("moto_server").exists()
+    }
+}
+
+/// A running emulator as its state folder records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Running {
+    pub pid: u32,
+    pub port: u16,
+}
+
+impl Running {
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+/// The emulator's state folder: pid, port, log and the lab-local AWS files.
+#[derive(Debug, Clone)]
+pub struct Home {
+    pub dir: PathBuf,
+}
+
+impl Home {
+    pub fn files(&self) -> AwsFiles {
+        AwsFiles::in_dir(&self.dir.join("aws"))
+    }
+
+    pub fn log(&self) -> PathBuf {
+        self.dir.join("moto.log")
+    }
+
+    fn state_file(&self) -> PathBuf {
+        self.dir.join("server")
+    }
+
+    /// The emulator recorded here, if its process is alive and its port answers.
+    pub fn running(&self) -> Option<Running> {
+        let text = fs::read_to_string(self.state_file()).ok()?;
+        let (pid, port) = text.trim().split_once(' ')?;
+        let running = Running {
+            pid: pid.parse().ok()?,
+            port: port.parse().ok()?,
+        };
+        (process_alive(running.pid) && port_open(running.port)).then_some(running)
+    }
+
+    /// The target for `--local`: the emulator's endpoint, region, admin profile and files.
+    pub fn target(&self, running: Running) -> Target {
+        Target {
+            endpoint_url: Some(running.endpoint()),
+            region: Some(REGION.to_owned()),
+            admin_profile: Some(ADMIN_PROFILE.to_owned()),
+            files: self.files(),
+        }
+    }
+
+    /// `export` lines that point the aws CLI and the SDKs at this emulator and its files.
+    pub fn env_lines(&self, running: Running) -> Vec<String> {
+        let files = self.files();
+        [
+            ("AWS_ENDPOINT_URL", running.endpoint()),
+            (
+                "AWS_SHARED_CREDENTIALS_FILE",
+                files.credentials.display().to_string(),
+            ),
+            ("AWS_CONFIG_FILE", files.config.display().to_string()),
+            ("AWS_REGION", REGION.to_owned()),
+            ("AWS_DEFAULT_REGION", REGION.to_owned()),
+            ("AWS_PROFILE", ADMIN_PROFILE.to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| format!("export {k}={}", shell_quote(&v)))
+        .collect()
+    }
+
+    /// Starts moto_server from `venv` on 127.0.0.1:`port`, detached from this process, waits until
+    /// it answers and bootstraps the admin. The returned child may be dropped: the server runs on.
+    pub async fn start(&self, venv: &Venv, port: u16) -> Result<(Running, Child)> {
+        if port_open(port) {
+            bail!(
+                "port {port} on 127.0.0.1 is already in use; stop what runs there or pass --port"
+            );
+        }
+        if !venv.is_installed() {
+            bail!(
+                "the emulator is not installed in {}; run `cargo xtask emulator install`",
+                venv.dir.display()
+            );
+        }
+        fs::create_dir_all(&self.dir)
+            .with_context(|| format!("cannot create {}", self.dir.display()))?;
+        let log = fs::File::create(self.log())
+            .with_context(|| format!("cannot create {}", self.log().display()))?;
+        let mut child = Command::new(venv.bin("moto_server"))
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .env(
+                "INITIAL_NO_AUTH_ACTION_COUNT",
+                BOOTSTRAP_REQUESTS.to_string(),
+            )
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            // Its own process group: a Ctrl-C meant for cargo does not stop the emulator.
+            .process_group(0)
+            .spawn()
+            .context("cannot start moto_server")?;
+        let running = Running {
+            pid: child.id(),
+            port,
+        };
+        let started = Instant::now();
+        while !port_open(port) {
+            if let Some(status) = child.try_wait()? {
+                bail!(
+                    "moto_server exited ({status}); see {}",
+                    self.log().display()
+                );
+            }
+            if started.elapsed() > READY_TIMEOUT {
+                let _ = child.kill();
+                bail!(
+                    "moto_server did not answer on port {port} within {READY_TIMEOUT:?}; see {}",
+                    self.log().display()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        fs::write(
+            self.state_file(),
+            format!("{} {}", running.pid, running.port),
+        )?;
+        if let Err(e) = self.bootstrap(running).await {
+            let _ = child.kill();
+            let _ = child.wait();
+            let _ = fs::remove_file(self.state_file());
+            return Err(e.context("bootstrapping the emulator's admin failed"));
+        }
+        Ok((running, child))
+    }
+
+    /// Spends the unauthenticated requests on an admin user with `*` rights and writes its key
+    /// to the lab-local files as profile `lab-admin`.
+    async fn bootstrap(&self, running: Running) -> Result<()> {
+        let config = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::from_static(REGION))
+            .endpoint_url(running.endpoint())
+            .credentials_provider(Credentials::new(
+                "bootstrap",
+                "bootstrap",
+                None,
+                None,
+                "sts-lab-bootstrap",
+            ))
+            .load()
+            .await;
+        let c = Clients::new(&config);
+        iam::create_user(&c.iam, ADMIN_USER, OWNER).await?;
+        let admin_policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+        iam::put_user_policy(&c.iam, ADMIN_USER, "AdministratorAccess", admin_policy).await?;
+        let key = iam::create_access_key(&c.iam, ADMIN_USER).await?;
+        let files = self.files();
+        files.write_profile(
+            FileKind::Credentials,
+            ADMIN_PROFILE,
+            OWNER,
+            vec![],
+            vec![
+                ("aws_access_key_id", &key.access_key_id),
+                ("aws_secret_access_key", key.secret_access_key.expose()),
+            ],
+            true,
+        )?;
+        files.write_profile(
+            FileKind::Config,
+            ADMIN_PROFILE,
+            OWNER,
+            vec![],
+            vec![("region", REGION)],
+            true,
+        )
+    }
+
+    /// Stops the emulator recorded here; `Ok(false)` when none was running.
+    pub fn stop(&self) -> Result<bool> {
+        let running = self.running();
+        let _ = fs::remove_file(self.state_file());
+        let Some(running) = running else {
+            return Ok(false);
+        };
+        terminate(running.pid)?;
+        Ok(true)
+    }
+}
+
+/// Sends SIGTERM, then SIGKILL if the process is still there after five seconds.
+pub fn terminate(pid: u32) -> Result<()> {
+    let signal = |sig: &str| {
+        Command::new("kill")
+            .args([sig, &pid.to_string()])
+            .stderr(Stdio::null())
+            .status()
+    };
+    signal("-TERM").context("cannot run kill")?;
+    let started = Instant::now();
+    while process_alive(pid) {
+        if started.elapsed() > Duration::from_secs(5) {
+            signal("-KILL")?;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    Ok(())
+}
+
+fn process_alive(pid: u32) -> bool {
+    // A zombie (exited, not yet reaped) counts as gone.
+    fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| {
+            s.rsplit_once(") ")
+                .is_some_and(|(_, rest)| !rest.starts_with('Z'))
+        })
+        .unwrap_or_else(|_| Path::new(&format!("/proc/{pid}")).exists())
+}
+
+/// Whether something accepts connections on 127.0.0.1:`port`.
+pub fn port_open(port: u16) -> bool {
+    TcpStream::connect_timeout(
+        &SocketAddr::from(([127, 0, 0, 1], port)),
+        Duration::from_millis(200),
+    )
+    .is_ok()
+}
+
+/// A port on 127.0.0.1 that was free a moment ago.
+pub fn free_port() -> Result<u16> {
+    let listener =
+        std::net::TcpListener::bind(("127.0.0.1", 0)).context("cannot bind a local port")?;
+    Ok(listener.local_addr()?.port())
+}
+
+/// Single-quotes `s` for a POSIX shell.
+pub fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-:=@+,".contains(c))
+    {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shell_quoting_is_safe() {
+        assert_eq!(
+            shell_quote("http://127.0.0.1:5055"),
+            "http://127.0.0.1:5055"
+        );
+        assert_eq!(shell_quote("/a b/c"), "'/a b/c'");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+        assert_eq!(shell_quote("$(rm -rf x)"), "'$(rm -rf x)'");
+    }
+
+    #[test]
+    fn env_lines_point_everything_at_the_emulator() {
+        let home = Home {
+            dir: PathBuf::from("/tmp/x y"),
+        };
+        let lines = home.env_lines(Running { pid: 1, port: 5055 });
+        assert!(lines.contains(&"export AWS_ENDPOINT_URL=http://127.0.0.1:5055".to_owned()));
+        assert!(
+            lines.contains(
+                &"export AWS_SHARED_CREDENTIALS_FILE='/tmp/x y/aws/credentials'".to_owned()
+            )
+        );
+        assert!(lines.contains(&"export AWS_PROFILE=lab-admin".to_owned()));
+        assert_eq!(lines.len(), 6);
+    }
+}

@@ -1,0 +1,117 @@
+//! AWS errors that keep the service's error code, so callers can tell AccessDenied from a typo.
+
+use std::fmt;
+
+use aws_sdk_iam::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::http::Response;
+
+/// How a call failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// The service answered with an error code.
+    Service,
+    /// The request never got an answer: endpoint unreachable, DNS, TLS, no credentials.
+    Dispatch,
+    /// The call timed out.
+    Timeout,
+    /// Anything else (a response that could not be parsed, a request that could not be built).
+    Other,
+}
+
+/// One failed AWS call: the operation, the service's error code and its message.
+#[derive(Debug, Clone)]
+pub struct AwsError {
+    pub operation: &'static str,
+    pub kind: FailureKind,
+    pub code: Option<String>,
+    pub message: String,
+}
+
+impl AwsError {
+    pub fn from_sdk<E>(operation: &'static str, err: SdkError<E, Response>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        let kind = match &err {
+            SdkError::ServiceError(_) => FailureKind::Service,
+            SdkError::DispatchFailure(_) => FailureKind::Dispatch,
+            SdkError::TimeoutError(_) => FailureKind::Timeout,
+            _ => FailureKind::Other,
+        };
+        let mut code = err.code().map(str::to_owned);
+        let mut message = err.message().map(str::to_owned);
+        if kind == FailureKind::Service && code.is_none() {
+            // An error body of a shape the SDK does not expect (some emulators answer auth errors
+            // that way): read its <Code> and <Message>, rather than dump the raw response.
+            if let Some(raw) = err.raw_response() {
+                let body = raw
+                    .body()
+                    .bytes()
+                    .map(String::from_utf8_lossy)
+                    .unwrap_or_default();
+                code = xml_text(&body, "Code");
+                message = xml_text(&body, "Message")
+                    .or_else(|| Some(format!("HTTP {}", raw.status().as_u16())));
+            }
+        }
+        let message = match (kind, message) {
+            (FailureKind::Service, Some(m)) => m,
+            _ => DisplayErrorContext(&err).to_string(),
+        };
+        Self {
+            operation,
+            kind,
+            code,
+            message,
+        }
+    }
+
+    /// Whether the call was refused for lack of permission.
+    pub fn is_access_denied(&self) -> bool {
+        matches!(
+            self.code.as_deref(),
+            Some(
+                "AccessDenied"
+                    | "AccessDeniedException"
+                    | "UnauthorizedOperation"
+                    | "AuthorizationError"
+            )
+        )
+    }
+}
+
+/// The text of the first `<tag>` element in `xml`.
+fn xml_text(xml: &str, tag: &str) -> Option<String> {
+    let start = xml.find(&format!("<{tag}>"))? + tag.len() + 2;
+    let len = xml[start..].find(&format!("</{tag}>"))?;
+    Some(xml[start..start + len].trim().to_owned()).filter(|t| !t.is_empty())
+}
+
+impl fmt::Display for AwsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.code {
+            Some(code) => write!(f, "{} failed: {code}: {}", self.operation, self.message),
+            None => write!(f, "{} failed: {}", self.operation, self.message),
+        }
+    }
+}
+
+impl std::error::Error for AwsError {}
+
+/// `map_err` adapter: `.map_err(aws("CreateUser"))?`.
+pub fn aws<E>(operation: &'static str) -> impl FnOnce(SdkError<E, Response>) -> anyhow::Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    move |err| anyhow::Error::new(AwsError::from_sdk(operation, err))
+}
+
+/// The [`AwsError`] somewhere in `err`'s chain, if any.
+pub fn aws_error(err: &anyhow::Error) -> Option<&AwsError> {
+    err.chain().find_map(|e| e.downcast_ref::<AwsError>())
+}
+
+/// The AWS error code somewhere in `err`'s chain, if any.
+pub fn error_code(err: &anyhow::Error) -> Option<&str> {
+    aws_error(err).and_then(|e| e.code.as_deref())
+}

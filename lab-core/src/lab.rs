@@ -1,0 +1,929 @@
+//! The lab's four phases (setup, assume, verify, cleanup) and its inventory, built from the thin
+//! operations in `ops` and the pure modules. Each phase reports one line per step.
+
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result, anyhow, bail};
+use aws_smithy_types::DateTime;
+use aws_smithy_types::date_time::Format;
+
+use crate::awsfiles::FileKind;
+use crate::error::aws_error;
+use crate::names::LabNames;
+use crate::ops::cfn::{self, Phase, StackInfo};
+use crate::ops::iam::{self, AccessKeyInfo, NewAccessKey, UserInfo};
+use crate::ops::sts::{self, AssumedCredentials, Identity};
+use crate::ops::{Created, Deleted, s3};
+use crate::policy::{self, OUTPUT_ROLE_ARN, PARAM_BUCKET_PREFIX, PARAM_USER_ARN};
+use crate::report::{Report, Steps, access_key_table};
+use crate::target::{Clients, Target};
+
+/// The most the role allows a session to last (the template's `MaxSessionDuration`).
+pub const MAX_SESSION_SECONDS: i32 = 3600;
+/// The least STS allows.
+pub const MIN_SESSION_SECONDS: i32 = 900;
+
+/// A lab bound to a target, with the admin's clients and identity.
+pub struct Lab {
+    pub names: LabNames,
+    pub target: Target,
+    pub admin: Clients,
+    pub admin_identity: Identity,
+    /// Overwrite profiles of the lab's names that the lab did not write.
+    pub force: bool,
+}
+
+impl Lab {
+    /// Connects as the admin and learns the account.
+    pub async fn connect(mut target: Target, names: LabNames, report: &dyn Report) -> Result<Self> {
+        let steps = Steps::new(report);
+        let started = Instant::now();
+        let admin = target.admin().await?;
+        let admin_identity = sts::caller_identity(&admin.sts)
+            .await
+            .map_err(|e| with_hint(e, &admin))?;
+        // The lab's own profiles use the admin's region, so every call goes to one place.
+        target.region = Some(admin.region.clone());
+        steps.ok(
+            started,
+            format!(
+                "admin identity {} (region {})",
+                admin_identity.arn, admin.region
+            ),
+        );
+        if admin_identity.is_root() {
+            steps.note("warning: the admin identity is the account's root user; prefer an IAM admin or SSO role");
+        }
+        Ok(Self {
+            names,
+            target,
+            admin,
+            admin_identity,
+            force: false,
+        })
+    }
+
+    pub fn account(&self) -> &str {
+        &self.admin_identity.account
+    }
+
+    pub fn user_arn(&self) -> String {
+        self.names
+            .user_arn(self.admin_identity.partition(), self.account())
+    }
+
+    pub fn bucket_prefix(&self) -> String {
+        self.names.bucket_prefix(self.account())
+    }
+
+    fn refuse_foreign(&self, what: &str, name: &str, tag: Option<&str>) -> Result<()> {
+        if tag == Some(self.names.lab.as_str()) {
+            return Ok(());
+        }
+        bail!(
+            "{what} {name} exists but is not tagged sts-lab={}; it was not made by this lab, so sts-lab leaves it alone (delete it yourself, or use another --lab)",
+            self.names.lab
+        )
+    }
+
+    async fn lab_user(&self) -> Result<Option<UserInfo>> {
+        let user = iam::get_user(&self.admin.iam, &self.names.user).await?;
+        if let Some(u) = &user {
+            self.refuse_foreign("IAM user", &self.names.user, u.lab_tag.as_deref())?;
+        }
+        Ok(user)
+    }
+
+    /// The stack's role ARN, or a hint to run setup.
+    pub async fn role_arn(&self) -> Result<String> {
+        let stack = cfn::describe_stack(&self.admin.cfn, &self.names.stack).await?;
+        stack
+            .as_ref()
+            .filter(|s| cfn::phase(&s.status) == Phase::Ready)
+            .and_then(|s| s.output(OUTPUT_ROLE_ARN))
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                anyhow!(
+                    "stack {} is not deployed; run `cargo xtask setup` first",
+                    self.names.stack
+                )
+            })
+    }
+
+    fn write_profile(
+        &self,
+        profile: &str,
+        notes: Vec<String>,
+        entries: Vec<(&str, &str)>,
+    ) -> Result<()> {
+        let files = &self.target.files;
+        files.write_profile(
+            FileKind::Credentials,
+            profile,
+            &self.names.lab,
+            notes,
+            entries,
+            self.force,
+        )?;
+        files.write_profile(
+            FileKind::Config,
+            profile,
+            &self.names.lab,
+            vec![],
+            vec![("region", &self.admin.region)],
+            self.force,
+        )
+    }
+}
+
+/// Adds what to do to errors that never reached AWS.
+fn with_hint(err: anyhow::Error, clients: &Clients) -> anyhow::Error {
+    match aws_error(&err).map(|e| e.kind) {
+        Some(crate::error::FailureKind::Dispatch | crate::error::FailureKind::Timeout) => {
+            let endpoint = clients.endpoint_url.as_deref().unwrap_or("AWS");
+            err.context(format!(
+                "cannot reach {endpoint}; check the network or AWS_ENDPOINT_URL (for the local emulator: cargo xtask emulator start)"
+            ))
+        }
+        _ => err,
+    }
+}
+
+/// Runs one step: a ✓ line with `done(&value)` on success, a ✗ line on failure.
+async fn step<T>(
+    steps: Steps<'_>,
+    what: &str,
+    fut: impl Future<Output = Result<T>>,
+    done: impl FnOnce(&T) -> String,
+) -> Result<T> {
+    let started = Instant::now();
+    match fut.await {
+        Ok(v) => {
+            steps.ok(started, done(&v));
+            Ok(v)
+        }
+        Err(e) => {
+            steps.failed(started, what, &e);
+            Err(e)
+        }
+    }
+}
+
+/// What setup made.
+#[derive(Debug, Clone)]
+pub struct SetupOutcome {
+    pub role_arn: String,
+    /// The key created by this run; None when the profile's key was kept.
+    pub new_key: Option<NewAccessKey>,
+}
+
+/// Creates or completes the lab: user, access key and profile, the checks as the user, the stack
+/// with the role, and the user's `StsAssumePolicy`.
+pub async fn setup(lab: &Lab, report: &dyn Report) -> Result<SetupOutcome> {
+    let steps = Steps::new(report);
+    let names = &lab.names;
+    let iam_client = &lab.admin.iam;
+
+    step(
+        steps,
+        "create IAM user",
+        async {
+            if lab.lab_user().await?.is_some() {
+                return Ok(Created::AlreadyThere);
+            }
+            iam::create_user(iam_client, &names.user, &names.lab).await
+        },
+        |c| match c {
+            Created::New => format!(
+                "created IAM user {} (tag sts-lab={})",
+                names.user, names.lab
+            ),
+            Created::AlreadyThere => format!("IAM user {} already exists", names.user),
+        },
+    )
+    .await?;
+
+    let new_key = step(
+        steps,
+        "access key",
+        ensure_access_key(lab),
+        |k: &Option<NewAccessKey>| match k {
+            Some(k) => format!(
+                "created access key {} and wrote profile [{}]",
+                k.access_key_id, names.user_profile
+            ),
+            None => format!(
+                "kept the working access key of profile [{}]",
+                names.user_profile
+            ),
+        },
+    )
+    .await?;
+    if let Some(key) = &new_key {
+        steps.plain(access_key_table(key));
+        steps.note(format!(
+            "the secret is in {} (profile {}), nowhere else",
+            lab.target.files.credentials.display(),
+            names.user_profile
+        ));
+    }
+
+    let user_arn = lab.user_arn();
+    let as_user = lab.target.profile(&names.user_profile).await?;
+    step(
+        steps,
+        "identity as the lab user",
+        async {
+            let id = sts::caller_identity(&as_user.sts).await?;
+            if id.arn != user_arn {
+                bail!(
+                    "profile {} is {}, expected {user_arn}",
+                    names.user_profile,
+                    id.arn
+                );
+            }
+            Ok(id)
+        },
+        |id| format!("profile {} is {}", names.user_profile, id.arn),
+    )
+    .await?;
+
+    step(
+        steps,
+        "the lab user has no S3 access",
+        expect_denied(s3::list_buckets(&as_user.s3)),
+        |code| {
+            format!(
+                "profile {} is denied s3 ListBuckets ({code})",
+                names.user_profile
+            )
+        },
+    )
+    .await?;
+
+    let role_arn = step(steps, "deploy stack", deploy_stack(lab, steps), |arn| {
+        format!("stack {} ready, role {arn}", names.stack)
+    })
+    .await?;
+
+    let document = policy::render_assume_policy(&role_arn)?;
+    step(
+        steps,
+        "put user policy",
+        iam::put_user_policy(iam_client, &names.user, &names.user_policy, &document),
+        |_| {
+            format!(
+                "put {} on {}: sts:AssumeRole on {role_arn} only",
+                names.user_policy, names.user
+            )
+        },
+    )
+    .await?;
+
+    Ok(SetupOutcome { role_arn, new_key })
+}
+
+/// Keeps the key in the user profile when it is still one of the user's keys; otherwise deletes
+/// the user's other keys (their secrets are nowhere we can use) and creates one.
+async fn ensure_access_key(lab: &Lab) -> Result<Option<NewAccessKey>> {
+    let names = &lab.names;
+    let files = &lab.target.files;
+    let keys = iam::list_access_keys(&lab.admin.iam, &names.user).await?;
+    let profile = files.read_profile(FileKind::Credentials, &names.user_profile)?;
+    if let Some(p) = profile.as_ref().filter(|p| p.owned)
+        && let Some(id) = p.get("aws_access_key_id")
+        && p.get("aws_secret_access_key").is_some()
+        && keys
+            .iter()
+            .any(|k| k.access_key_id == id && k.status == "Active")
+    {
+        for stale in keys.iter().filter(|k| k.access_key_id != id) {
+            iam::delete_access_key(&lab.admin.iam, &names.user, &stale.access_key_id).await?;
+        }
+        return Ok(None);
+    }
+    if let Some(p) = &profile
+        && !p.owned
+        && !lab.force
+    {
+        bail!(
+            "{} has a profile [{}] that sts-lab did not write; rename it, or pass --force to overwrite it",
+            files.credentials.display(),
+            names.user_profile
+        );
+    }
+    for stale in &keys {
+        iam::delete_access_key(&lab.admin.iam, &names.user, &stale.access_key_id).await?;
+    }
+    let key = iam::create_access_key(&lab.admin.iam, &names.user).await?;
+    let written = lab.write_profile(
+        &names.user_profile,
+        vec![],
+        vec![
+            ("aws_access_key_id", &key.access_key_id),
+            ("aws_secret_access_key", key.secret_access_key.expose()),
+        ],
+    );
+    if let Err(e) = written {
+        // A key nobody holds is a leak: take it back.
+        let _ = iam::delete_access_key(&lab.admin.iam, &names.user, &key.access_key_id).await;
+        return Err(e);
+    }
+    Ok(Some(key))
+}
+
+/// Ok(code) when the call was refused with an access-denied code; an error otherwise.
+async fn expect_denied<T>(call: impl Future<Output = Result<T>>) -> Result<String> {
+    match call.await {
+        Ok(_) => {
+            bail!("the call was allowed; the lab user must have no permissions but sts:AssumeRole")
+        }
+        Err(e) => match aws_error(&e) {
+            Some(ae) if ae.is_access_denied() => Ok(ae.code.clone().unwrap_or_default()),
+            _ => Err(e.context("expected AccessDenied")),
+        },
+    }
+}
+
+async fn deploy_stack(lab: &Lab, steps: Steps<'_>) -> Result<String> {
+    let names = &lab.names;
+    let cfn_client = &lab.admin.cfn;
+    let user_arn = lab.user_arn();
+    let prefix = lab.bucket_prefix();
+    let params = [
+        (PARAM_USER_ARN, user_arn.as_str()),
+        (PARAM_BUCKET_PREFIX, prefix.as_str()),
+    ];
+    let mut existing = cfn::describe_stack(cfn_client, &names.stack).await?;
+    if existing
+        .as_ref()
+        .is_some_and(|s| cfn::phase(&s.status) == Phase::InProgress)
+    {
+        existing = wait(lab, steps).await?;
+    }
+    match &existing {
+        None => {
+            cfn::create_stack(
+                cfn_client,
+                &names.stack,
+                policy::TEMPLATE,
+                &params,
+                &names.lab,
+            )
+            .await?
+        }
+        Some(s) => {
+            lab.refuse_foreign("stack", &names.stack, s.lab_tag.as_deref())?;
+            if cfn::phase(&s.status) != Phase::Ready {
+                bail!(
+                    "stack {} is {}{}; run `cargo xtask cleanup`, then setup again",
+                    names.stack,
+                    s.status,
+                    s.reason
+                        .as_deref()
+                        .map(|r| format!(" ({r})"))
+                        .unwrap_or_default()
+                );
+            }
+            cfn::update_stack(
+                cfn_client,
+                &names.stack,
+                policy::TEMPLATE,
+                &params,
+                &names.lab,
+            )
+            .await?;
+        }
+    }
+    let settled = wait(lab, steps).await?;
+    let info = settled
+        .ok_or_else(|| anyhow!("stack {} vanished while it was being deployed", names.stack))?;
+    if cfn::phase(&info.status) != Phase::Ready {
+        bail!(
+            "stack {} ended {}{}; run `cargo xtask cleanup`, then setup again",
+            names.stack,
+            info.status,
+            info.reason
+                .as_deref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default()
+        );
+    }
+    info.output(OUTPUT_ROLE_ARN)
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow!("stack {} has no {OUTPUT_ROLE_ARN} output", names.stack))
+}
+
+async fn wait(lab: &Lab, steps: Steps<'_>) -> Result<Option<StackInfo>> {
+    let mut last = String::new();
+    cfn::wait_settled(
+        &lab.admin.cfn,
+        &lab.names.stack,
+        cfn::Poll::default(),
+        |status, waited| {
+            if status != last {
+                steps.note(format!(
+                    "stack {}: {status} after {:.1} s",
+                    lab.names.stack,
+                    waited.as_secs_f64()
+                ));
+                last = status.to_owned();
+            }
+        },
+    )
+    .await
+}
+
+/// Assumes the role with the user profile and writes the assumed profile.
+pub async fn assume(
+    lab: &Lab,
+    session_name: &str,
+    duration: Option<i32>,
+    report: &dyn Report,
+) -> Result<AssumedCredentials> {
+    let steps = Steps::new(report);
+    let names = &lab.names;
+    crate::names::validate_session_name(session_name)?;
+    check_duration(duration)?;
+    let role_arn = lab.role_arn().await?;
+    let as_user = lab.target.profile(&names.user_profile).await?;
+    let creds = step(
+        steps,
+        "assume role",
+        sts::assume_role(&as_user.sts, &role_arn, session_name, duration),
+        |_| {
+            format!(
+                "assumed {role_arn} as {} (session {session_name})",
+                names.user_profile
+            )
+        },
+    )
+    .await?;
+    let expires = creds
+        .expiration
+        .fmt(Format::DateTime)
+        .context("expiration time")?;
+    step(
+        steps,
+        "write assumed profile",
+        async {
+            lab.write_profile(
+                &names.assumed_profile,
+                vec![format!("expires {expires}")],
+                vec![
+                    ("aws_access_key_id", &creds.access_key_id),
+                    ("aws_secret_access_key", creds.secret_access_key.expose()),
+                    ("aws_session_token", creds.session_token.expose()),
+                ],
+            )
+        },
+        |_| {
+            format!(
+                "wrote profile [{}] in {}",
+                names.assumed_profile,
+                lab.target.files.credentials.display()
+            )
+        },
+    )
+    .await?;
+    steps.note(format!("identity: {}", creds.assumed_role_arn));
+    steps.note(format!(
+        "expires {expires} ({})",
+        time_left(&creds.expiration, now_secs())
+    ));
+    Ok(creds)
+}
+
+/// Checks `--duration` before any call: STS's minimum and the role's maximum.
+pub fn check_duration(duration: Option<i32>) -> Result<()> {
+    match duration {
+        Some(d) if !(MIN_SESSION_SECONDS..=MAX_SESSION_SECONDS).contains(&d) => bail!(
+            "--duration {d} is out of range: use {MIN_SESSION_SECONDS} to {MAX_SESSION_SECONDS} seconds (the role's maximum session)"
+        ),
+        _ => Ok(()),
+    }
+}
+
+fn now_secs() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// "47 min left", "30 s left" or "expired".
+pub fn time_left(expiration: &DateTime, now: i64) -> String {
+    let left = expiration.secs() - now;
+    match left {
+        l if l <= 0 => "expired".to_owned(),
+        l if l < 60 => format!("{l} s left"),
+        l => format!("{} min left", l / 60),
+    }
+}
+
+/// One row of verify's table.
+#[derive(Debug, Clone)]
+pub struct Check {
+    pub name: String,
+    pub expected: String,
+    pub seen: String,
+    pub passed: bool,
+}
+
+fn seen_error(e: &anyhow::Error) -> String {
+    match aws_error(e) {
+        Some(ae) => ae.code.clone().unwrap_or_else(|| ae.message.clone()),
+        None => format!("{e:#}"),
+    }
+}
+
+/// Proves the lab: who each profile is, what the user may not do, what the role may do.
+pub async fn verify(lab: &Lab) -> Result<Vec<Check>> {
+    let names = &lab.names;
+    let mut checks = Vec::new();
+    let user_arn = lab.user_arn();
+
+    let as_user = lab.target.profile(&names.user_profile).await;
+    let seen = match &as_user {
+        Ok(c) => sts::caller_identity(&c.sts)
+            .await
+            .map(|id| id.arn)
+            .unwrap_or_else(|e| seen_error(&e)),
+        Err(e) => format!("{e:#}"),
+    };
+    checks.push(Check {
+        name: format!("profile {} is the lab user", names.user_profile),
+        passed: seen == user_arn,
+        expected: user_arn.clone(),
+        seen,
+    });
+
+    let seen = match &as_user {
+        Ok(c) => match s3::list_buckets(&c.s3).await {
+            Ok(b) => format!("allowed ({} buckets)", b.len()),
+            Err(e) => seen_error(&e),
+        },
+        Err(_) => "no profile".to_owned(),
+    };
+    checks.push(Check {
+        name: format!("profile {} is denied s3 ListBuckets", names.user_profile),
+        passed: seen == "AccessDenied",
+        expected: "AccessDenied".to_owned(),
+        seen,
+    });
+
+    let role_name = lab
+        .role_arn()
+        .await
+        .ok()
+        .and_then(|arn| arn.rsplit('/').next().map(str::to_owned));
+    let expected_prefix = format!(
+        "arn:{}:sts::{}:assumed-role/{}/",
+        lab.admin_identity.partition(),
+        lab.account(),
+        role_name.as_deref().unwrap_or("<no stack>")
+    );
+    let as_role = lab.target.profile(&names.assumed_profile).await;
+    let seen = match &as_role {
+        Ok(c) => sts::caller_identity(&c.sts)
+            .await
+            .map(|id| id.arn)
+            .unwrap_or_else(|e| seen_error(&e)),
+        Err(e) => format!("{e:#}"),
+    };
+    checks.push(Check {
+        name: format!("profile {} is the assumed role", names.assumed_profile),
+        passed: role_name.is_some() && seen.starts_with(&expected_prefix),
+        expected: format!("{expected_prefix}<session>"),
+        seen,
+    });
+
+    let bucket = names.verify_bucket(lab.account());
+    let seen = match &as_role {
+        Ok(c) => async {
+            s3::create_bucket(&c.s3, &bucket, &c.region).await?;
+            s3::tag_bucket(&c.s3, &bucket, &names.lab).await?;
+            let listed = s3::list_buckets(&c.s3).await?;
+            Ok::<_, anyhow::Error>(if listed.contains(&bucket) {
+                format!("created and listed {bucket}")
+            } else {
+                "created, not listed".to_owned()
+            })
+        }
+        .await
+        .unwrap_or_else(|e| seen_error(&e)),
+        Err(_) => "no profile".to_owned(),
+    };
+    checks.push(Check {
+        name: format!(
+            "profile {} creates and lists a lab bucket",
+            names.assumed_profile
+        ),
+        passed: seen == format!("created and listed {bucket}"),
+        expected: format!("created and listed {bucket}"),
+        seen,
+    });
+    Ok(checks)
+}
+
+/// Verify's table: one row per check.
+pub fn checks_table(checks: &[Check]) -> String {
+    let w = checks
+        .iter()
+        .map(|c| c.name.chars().count())
+        .max()
+        .unwrap_or(0);
+    checks
+        .iter()
+        .map(|c| {
+            let mark = if c.passed { "✓" } else { "✗" };
+            let detail = if c.passed {
+                c.seen.clone()
+            } else {
+                format!("expected {}, saw {}", c.expected, c.seen)
+            };
+            format!("{mark} {:<w$}  {detail}", c.name)
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Everything of the lab that exists now.
+#[derive(Debug, Clone, Default)]
+pub struct Inventory {
+    pub user: Option<UserInfo>,
+    pub access_keys: Vec<AccessKeyInfo>,
+    pub user_policies: Vec<String>,
+    pub stack: Option<StackInfo>,
+    pub roles: Vec<String>,
+    pub buckets: Vec<String>,
+    /// `credentials:[sts]`, `config:[profile sts]` …
+    pub profiles: Vec<String>,
+}
+
+impl Inventory {
+    pub fn is_empty(&self) -> bool {
+        self.user.is_none()
+            && self.access_keys.is_empty()
+            && self.user_policies.is_empty()
+            && self.stack.is_none()
+            && self.roles.is_empty()
+            && self.buckets.is_empty()
+            && self.profiles.is_empty()
+    }
+
+    /// One line per thing that exists.
+    pub fn lines(&self, names: &LabNames) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.user.is_some() {
+            out.push(format!("IAM user {}", names.user));
+        }
+        out.extend(self.access_keys.iter().map(|k| {
+            format!(
+                "access key {}",
+                crate::secret::mask_key_id(&k.access_key_id)
+            )
+        }));
+        out.extend(
+            self.user_policies
+                .iter()
+                .map(|p| format!("user policy {p}")),
+        );
+        if let Some(s) = &self.stack {
+            out.push(format!("stack {} ({})", names.stack, s.status));
+        }
+        out.extend(self.roles.iter().map(|r| format!("IAM role {r}")));
+        out.extend(self.buckets.iter().map(|b| format!("bucket {b}")));
+        out.extend(self.profiles.iter().map(|p| format!("profile {p}")));
+        out
+    }
+}
+
+/// Lists what exists of the lab, by its deterministic names (no local state needed).
+pub async fn inventory(lab: &Lab) -> Result<Inventory> {
+    let names = &lab.names;
+    let c = &lab.admin;
+    let user = iam::get_user(&c.iam, &names.user).await?;
+    let prefix = lab.bucket_prefix();
+    let mut profiles = Vec::new();
+    for profile in [&names.user_profile, &names.assumed_profile] {
+        for kind in [FileKind::Credentials, FileKind::Config] {
+            if lab
+                .target
+                .files
+                .read_profile(kind, profile)?
+                .is_some_and(|p| p.owned)
+            {
+                let file = if kind == FileKind::Credentials {
+                    "credentials"
+                } else {
+                    "config"
+                };
+                profiles.push(format!(
+                    "{file}:[{}]",
+                    crate::awsfiles::AwsFiles::section_name(kind, profile)
+                ));
+            }
+        }
+    }
+    Ok(Inventory {
+        access_keys: if user.is_some() {
+            iam::list_access_keys(&c.iam, &names.user).await?
+        } else {
+            vec![]
+        },
+        user_policies: if user.is_some() {
+            iam::list_user_policies(&c.iam, &names.user).await?
+        } else {
+            vec![]
+        },
+        user,
+        stack: cfn::describe_stack(&c.cfn, &names.stack).await?,
+        roles: iam::roles_named(&c.iam, &names.role_name_prefix()).await?,
+        buckets: s3::list_buckets(&c.s3)
+            .await?
+            .into_iter()
+            .filter(|b| b.starts_with(&prefix))
+            .collect(),
+        profiles,
+    })
+}
+
+/// Deletes everything of the lab, each step whatever the others did; a second run finds nothing
+/// to do. Fails, after trying every step, when any step failed or anything is left.
+pub async fn cleanup(lab: &Lab, report: &dyn Report) -> Result<()> {
+    let steps = Steps::new(report);
+    let names = &lab.names;
+    let c = &lab.admin;
+    let mut failures: Vec<String> = Vec::new();
+    let mut record = |r: Result<()>, what: &str| {
+        if let Err(e) = r {
+            failures.push(format!("{what}: {e:#}"));
+        }
+    };
+
+    let prefix = lab.bucket_prefix();
+    let r = step(
+        steps,
+        "delete lab buckets",
+        async {
+            let mut deleted = Vec::new();
+            for bucket in s3::list_buckets(&c.s3)
+                .await?
+                .into_iter()
+                .filter(|b| b.starts_with(&prefix))
+            {
+                let tag = s3::bucket_lab_tag(&c.s3, &bucket).await?;
+                if tag.as_deref().is_some_and(|t| t != names.lab) {
+                    lab.refuse_foreign("bucket", &bucket, tag.as_deref())?;
+                }
+                s3::empty_and_delete_bucket(&c.s3, &bucket).await?;
+                deleted.push(bucket);
+            }
+            Ok(deleted)
+        },
+        |d| {
+            if d.is_empty() {
+                format!("no buckets named {prefix}*")
+            } else {
+                format!("emptied and deleted {}", d.join(", "))
+            }
+        },
+    )
+    .await;
+    record(r.map(drop), "buckets");
+
+    let r = step(steps, "delete stack", async {
+        let Some(stack) = cfn::describe_stack(&c.cfn, &names.stack).await? else { return Ok(false) };
+        lab.refuse_foreign("stack", &names.stack, stack.lab_tag.as_deref())?;
+        if stack.status != "DELETE_COMPLETE" {
+            cfn::delete_stack(&c.cfn, &names.stack).await?;
+        }
+        match wait(lab, steps).await? {
+            Some(s) if s.status != "DELETE_COMPLETE" => bail!(
+                "stack {} is {}{}; see its events in the CloudFormation console, fix the cause, then run cleanup again",
+                names.stack,
+                s.status,
+                s.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
+            ),
+            _ => Ok(true),
+        }
+    }, |deleted| if *deleted { format!("deleted stack {} and its role", names.stack) } else { format!("no stack {}", names.stack) })
+    .await;
+    record(r.map(drop), "stack");
+
+    let user = step(steps, "find the lab user", lab.lab_user(), |u| match u {
+        Some(_) => format!("found IAM user {}", names.user),
+        None => format!("no IAM user {}", names.user),
+    })
+    .await;
+    match user {
+        Err(e) => record(Err(e), "user"),
+        Ok(None) => {}
+        Ok(Some(_)) => {
+            let r = step(
+                steps,
+                "delete user policies",
+                async {
+                    // StsAssumePolicy, and any other inline policy, since DeleteUser needs none left.
+                    let mut deleted = Vec::new();
+                    for p in iam::list_user_policies(&c.iam, &names.user).await? {
+                        iam::delete_user_policy(&c.iam, &names.user, &p).await?;
+                        deleted.push(p);
+                    }
+                    Ok(deleted)
+                },
+                |d| {
+                    if d.is_empty() {
+                        "no user policies".to_owned()
+                    } else {
+                        format!("deleted user policy {}", d.join(", "))
+                    }
+                },
+            )
+            .await;
+            record(r.map(drop), "user policy");
+
+            let r = step(
+                steps,
+                "delete access keys",
+                async {
+                    let mut deleted = Vec::new();
+                    for k in iam::list_access_keys(&c.iam, &names.user).await? {
+                        if iam::delete_access_key(&c.iam, &names.user, &k.access_key_id).await?
+                            == Deleted::Deleted
+                        {
+                            deleted.push(crate::secret::mask_key_id(&k.access_key_id));
+                        }
+                    }
+                    Ok(deleted)
+                },
+                |d| {
+                    if d.is_empty() {
+                        "no access keys".to_owned()
+                    } else {
+                        format!("deleted access key {}", d.join(", "))
+                    }
+                },
+            )
+            .await;
+            record(r.map(drop), "access keys");
+
+            let r = step(
+                steps,
+                "delete user",
+                iam::delete_user(&c.iam, &names.user),
+                |_| format!("deleted IAM user {}", names.user),
+            )
+            .await;
+            record(r.map(drop), "user");
+        }
+    }
+
+    let r = step(
+        steps,
+        "remove profiles",
+        async {
+            let mut removed = Vec::new();
+            for profile in [&names.user_profile, &names.assumed_profile] {
+                for kind in [FileKind::Credentials, FileKind::Config] {
+                    if lab.target.files.remove_profile(kind, profile)? {
+                        removed.push(format!(
+                            "{} [{}]",
+                            lab.target.files.path(kind).display(),
+                            crate::awsfiles::AwsFiles::section_name(kind, profile)
+                        ));
+                    }
+                }
+            }
+            Ok(removed)
+        },
+        |r| {
+            if r.is_empty() {
+                "no lab profiles in the AWS files".to_owned()
+            } else {
+                format!("removed {}", r.join(", "))
+            }
+        },
+    )
+    .await;
+    record(r.map(drop), "profiles");
+
+    if !failures.is_empty() {
+        bail!("cleanup did not finish: {}", failures.join("; "));
+    }
+    let left = step(steps, "check nothing is left", inventory(lab), |inv| {
+        if inv.is_empty() {
+            "nothing of the lab is left".to_owned()
+        } else {
+            "something is left".to_owned()
+        }
+    })
+    .await?;
+    if !left.is_empty() {
+        bail!(
+            "cleanup left: {}; run cleanup again, or delete them by hand",
+            left.lines(names).join(", ")
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,195 @@
+//! The names a lab uses (user, stack, policy, profiles, bucket prefix, tag), derived from the lab name.
+//!
+//! Every name is a pure function of the lab name (and, for buckets, the account id), so that
+//! `cleanup` can find everything the lab made even when every local file is gone.
+
+use anyhow::{Result, bail};
+
+/// The tag key put on everything the lab creates; its value is the lab name.
+pub const LAB_TAG_KEY: &str = "sts-lab";
+/// The lab name used when `--lab` is not given: it keeps the guide's names.
+pub const DEFAULT_LAB: &str = "default";
+/// The session name the guide uses for `sts assume-role`.
+pub const DEFAULT_SESSION_NAME: &str = "s3-sts-aws-prep";
+/// The longest lab name: it keeps every derived name within IAM's and S3's limits.
+pub const MAX_LAB_NAME_LEN: usize = 20;
+
+/// All the names of one lab.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabNames {
+    /// The lab name, `default` for the guide's names.
+    pub lab: String,
+    /// The IAM user with no permissions but `sts:AssumeRole` on the role.
+    pub user: String,
+    /// The inline policy on the user that allows `sts:AssumeRole`.
+    pub user_policy: String,
+    /// The CloudFormation stack holding the role.
+    pub stack: String,
+    /// The credentials-file profile holding the user's access key.
+    pub user_profile: String,
+    /// The credentials-file profile holding the assumed role's temporary credentials.
+    pub assumed_profile: String,
+}
+
+impl LabNames {
+    /// Names for `lab` (None: the guide's names), after checking the lab name.
+    pub fn new(lab: Option<&str>) -> Result<Self> {
+        match lab {
+            None => Ok(Self::guide()),
+            Some(name) if name == DEFAULT_LAB => Ok(Self::guide()),
+            Some(name) => {
+                validate_lab_name(name)?;
+                Ok(Self {
+                    lab: name.to_owned(),
+                    user: format!("sts-machine-user-{name}"),
+                    user_policy: format!("StsAssumePolicy-{name}"),
+                    stack: format!("sts-stack-aws-prep-{name}"),
+                    user_profile: format!("sts-{name}"),
+                    assumed_profile: format!("assumed-{name}"),
+                })
+            }
+        }
+    }
+
+    /// The guide's names: user `sts-machine-user`, profiles `sts` and `assumed`.
+    fn guide() -> Self {
+        Self {
+            lab: DEFAULT_LAB.to_owned(),
+            user: "sts-machine-user".to_owned(),
+            user_policy: "StsAssumePolicy".to_owned(),
+            stack: "sts-stack-aws-prep".to_owned(),
+            user_profile: "sts".to_owned(),
+            assumed_profile: "assumed".to_owned(),
+        }
+    }
+
+    /// Prefix of every bucket of this lab in `account`; bucket names are global, so the account
+    /// id keeps two accounts running the same lab apart.
+    pub fn bucket_prefix(&self, account: &str) -> String {
+        format!("sts-lab-{}-{account}-", self.lab)
+    }
+
+    /// The bucket `verify` creates with the assumed role.
+    pub fn verify_bucket(&self, account: &str) -> String {
+        format!("{}verify", self.bucket_prefix(account))
+    }
+
+    /// The prefix CloudFormation gives the role's generated name (`<stack>-StsRole-<random>`).
+    pub fn role_name_prefix(&self) -> String {
+        format!("{}-StsRole-", self.stack)
+    }
+
+    /// The ARN of the lab user in `account`.
+    pub fn user_arn(&self, partition: &str, account: &str) -> String {
+        format!("arn:{partition}:iam::{account}:user/{}", self.user)
+    }
+}
+
+/// Checks a lab name before any AWS call: lowercase letters, digits and single hyphens, starting
+/// with a letter, at most 20 characters, so that it is valid in IAM user, stack, profile and S3
+/// bucket names alike.
+pub fn validate_lab_name(name: &str) -> Result<()> {
+    let fix = "use 1 to 20 lowercase letters, digits or hyphens, starting with a letter, e.g. --lab team-a";
+    if name.is_empty() || name.len() > MAX_LAB_NAME_LEN {
+        bail!("invalid lab name {name:?}: {fix}");
+    }
+    if !name.starts_with(|c: char| c.is_ascii_lowercase()) {
+        bail!("invalid lab name {name:?}: it must start with a lowercase letter; {fix}");
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
+        bail!(
+            "invalid lab name {name:?}: only lowercase letters, digits and hyphens are allowed; {fix}"
+        );
+    }
+    if name.ends_with('-') || name.contains("--") {
+        bail!("invalid lab name {name:?}: no trailing or double hyphens; {fix}");
+    }
+    Ok(())
+}
+
+/// Checks an STS role session name: 2 to 64 of `[\w+=,.@-]`.
+pub fn validate_session_name(name: &str) -> Result<()> {
+    let ok_char = |c: char| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c);
+    if !(2..=64).contains(&name.len()) || !name.chars().all(ok_char) {
+        bail!(
+            "invalid session name {name:?}: use 2 to 64 letters, digits or any of _+=,.@- (e.g. --session-name {DEFAULT_SESSION_NAME})"
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_lab_keeps_the_guides_names() {
+        let n = LabNames::new(None).unwrap();
+        assert_eq!(n.user, "sts-machine-user");
+        assert_eq!(n.user_policy, "StsAssumePolicy");
+        assert_eq!(n.user_profile, "sts");
+        assert_eq!(n.assumed_profile, "assumed");
+        assert_eq!(n.stack, "sts-stack-aws-prep");
+        assert_eq!(LabNames::new(Some("default")).unwrap(), n);
+        assert_eq!(
+            n.bucket_prefix("123456789012"),
+            "sts-lab-default-123456789012-"
+        );
+        assert_eq!(
+            n.user_arn("aws", "123456789012"),
+            "arn:aws:iam::123456789012:user/sts-machine-user"
+        );
+    }
+
+    #[test]
+    fn a_named_lab_namespaces_every_name() {
+        let n = LabNames::new(Some("team-a")).unwrap();
+        let d = LabNames::new(None).unwrap();
+        assert_eq!(n.user, "sts-machine-user-team-a");
+        assert_eq!(n.user_policy, "StsAssumePolicy-team-a");
+        assert_eq!(n.stack, "sts-stack-aws-prep-team-a");
+        assert_eq!(n.user_profile, "sts-team-a");
+        assert_eq!(n.assumed_profile, "assumed-team-a");
+        assert_ne!(n.bucket_prefix("1"), d.bucket_prefix("1"));
+        assert!(!n.bucket_prefix("1").starts_with(&d.bucket_prefix("1")));
+    }
+
+    #[test]
+    fn longest_lab_name_fits_bucket_and_iam_limits() {
+        let n = LabNames::new(Some("abcdefghij0123456789")).unwrap();
+        assert!(n.verify_bucket("123456789012").len() <= 63);
+        assert!(n.user.len() <= 64);
+        assert!(n.stack.len() <= 128);
+    }
+
+    #[test]
+    fn bad_lab_names_are_refused_with_a_hint() {
+        for bad in [
+            "",
+            "Team",
+            "1abc",
+            "a_b",
+            "a--b",
+            "a-",
+            "abcdefghij01234567890",
+            "a b",
+            "ü",
+        ] {
+            let err = LabNames::new(Some(bad)).unwrap_err().to_string();
+            assert!(err.contains("invalid lab name"), "{bad}: {err}");
+            assert!(err.contains("--lab"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn session_names_follow_sts_rules() {
+        validate_session_name(DEFAULT_SESSION_NAME).unwrap();
+        validate_session_name("a@b.c,d=e+f_g").unwrap();
+        assert!(validate_session_name("x").is_err());
+        assert!(validate_session_name("has space").is_err());
+        assert!(validate_session_name(&"a".repeat(65)).is_err());
+    }
+}

@@ -1,0 +1,253 @@
+//! CloudFormation operations: describe, create, update and delete the lab's stack, and wait for it
+//! by polling (every 2 s at most), not with the SDK waiter's 30 s floor.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail};
+use aws_sdk_cloudformation::Client;
+use aws_sdk_cloudformation::error::ProvideErrorMetadata;
+use aws_sdk_cloudformation::types::{Capability, Parameter, Tag};
+
+use crate::error::aws;
+use crate::names::LAB_TAG_KEY;
+
+/// What DescribeStacks says of a stack.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackInfo {
+    pub status: String,
+    pub reason: Option<String>,
+    pub outputs: Vec<(String, String)>,
+    pub lab_tag: Option<String>,
+}
+
+impl StackInfo {
+    pub fn output(&self, key: &str) -> Option<&str> {
+        self.outputs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Where a stack stands for a waiter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Still changing.
+    InProgress,
+    /// Created or updated.
+    Ready,
+    /// Rolled back or failed; it needs a cleanup.
+    Failed,
+}
+
+/// Classifies a stack status (see the CloudFormation StackStatus enum).
+pub fn phase(status: &str) -> Phase {
+    match status {
+        s if s.ends_with("_IN_PROGRESS") => Phase::InProgress,
+        "CREATE_COMPLETE" | "UPDATE_COMPLETE" | "IMPORT_COMPLETE" => Phase::Ready,
+        _ => Phase::Failed,
+    }
+}
+
+pub async fn describe_stack(cfn: &Client, stack: &str) -> Result<Option<StackInfo>> {
+    match cfn.describe_stacks().stack_name(stack).send().await {
+        // A deleted stack may still be described by id for a while; for the lab it is gone.
+        Ok(out) => Ok(out
+            .stacks
+            .unwrap_or_default()
+            .into_iter()
+            .next()
+            .filter(|s| s.stack_status.as_ref().map(|st| st.as_str()) != Some("DELETE_COMPLETE"))
+            .map(|s| StackInfo {
+                status: s
+                    .stack_status
+                    .map(|st| st.as_str().to_owned())
+                    .unwrap_or_default(),
+                reason: s.stack_status_reason,
+                outputs: s
+                    .outputs
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|o| Some((o.output_key?, o.output_value?)))
+                    .collect(),
+                lab_tag: s
+                    .tags
+                    .unwrap_or_default()
+                    .into_iter()
+                    .find(|t| t.key() == Some(LAB_TAG_KEY))
+                    .and_then(|t| t.value),
+            })),
+        // DescribeStacks answers ValidationError "Stack with id X does not exist" for a missing stack.
+        Err(e)
+            if e.code() == Some("ValidationError")
+                && e.message().is_some_and(|m| m.contains("does not exist")) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(aws("DescribeStacks")(e)),
+    }
+}
+
+fn parameters(params: &[(&str, &str)]) -> Vec<Parameter> {
+    params
+        .iter()
+        .map(|(k, v)| {
+            Parameter::builder()
+                .parameter_key(*k)
+                .parameter_value(*v)
+                .build()
+        })
+        .collect()
+}
+
+pub async fn create_stack(
+    cfn: &Client,
+    stack: &str,
+    template: &str,
+    params: &[(&str, &str)],
+    lab: &str,
+) -> Result<()> {
+    cfn.create_stack()
+        .stack_name(stack)
+        .template_body(template)
+        .set_parameters(Some(parameters(params)))
+        .capabilities(Capability::CapabilityIam)
+        .tags(Tag::builder().key(LAB_TAG_KEY).value(lab).build())
+        .send()
+        .await
+        .map_err(aws("CreateStack"))?;
+    Ok(())
+}
+
+/// Updates the stack; `Ok(false)` when there was nothing to change.
+pub async fn update_stack(
+    cfn: &Client,
+    stack: &str,
+    template: &str,
+    params: &[(&str, &str)],
+    lab: &str,
+) -> Result<bool> {
+    let res = cfn
+        .update_stack()
+        .stack_name(stack)
+        .template_body(template)
+        .set_parameters(Some(parameters(params)))
+        .capabilities(Capability::CapabilityIam)
+        .tags(Tag::builder().key(LAB_TAG_KEY).value(lab).build())
+        .send()
+        .await;
+    match res {
+        Ok(_) => Ok(true),
+        Err(e)
+            if e.code() == Some("ValidationError")
+                && e.message().is_some_and(|m| m.contains("No updates")) =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(aws("UpdateStack")(e)),
+    }
+}
+
+pub async fn delete_stack(cfn: &Client, stack: &str) -> Result<()> {
+    cfn.delete_stack()
+        .stack_name(stack)
+        .send()
+        .await
+        .map_err(aws("DeleteStack"))?;
+    Ok(())
+}
+
+/// How a wait polls: first after `first`, then 1.5 times longer each time up to `max`, and gives
+/// up after `timeout`.
+#[derive(Debug, Clone, Copy)]
+pub struct Poll {
+    pub first: Duration,
+    pub max: Duration,
+    pub timeout: Duration,
+}
+
+impl Default for Poll {
+    fn default() -> Self {
+        Self {
+            first: Duration::from_millis(250),
+            max: Duration::from_secs(2),
+            timeout: Duration::from_secs(30 * 60),
+        }
+    }
+}
+
+impl Poll {
+    /// The pause after `previous`.
+    pub fn next(&self, previous: Duration) -> Duration {
+        previous.mul_f64(1.5).clamp(self.first, self.max)
+    }
+}
+
+/// Waits until the stack leaves `*_IN_PROGRESS`; returns it, or None when it is gone.
+/// `on_poll` hears the status and the time waited after each poll.
+pub async fn wait_settled(
+    cfn: &Client,
+    stack: &str,
+    poll: Poll,
+    mut on_poll: impl FnMut(&str, Duration),
+) -> Result<Option<StackInfo>> {
+    let start = Instant::now();
+    let mut pause = poll.first;
+    loop {
+        let info = describe_stack(cfn, stack).await?;
+        let status = info
+            .as_ref()
+            .map_or_else(|| "gone".to_owned(), |i| i.status.clone());
+        on_poll(&status, start.elapsed());
+        match info {
+            Some(i) if phase(&i.status) == Phase::InProgress => {}
+            other => return Ok(other),
+        }
+        if start.elapsed() + pause > poll.timeout {
+            bail!(
+                "stack {stack} is still {status} after {:.0} s; check it in the CloudFormation console, then run again",
+                start.elapsed().as_secs_f64()
+            );
+        }
+        tokio::time::sleep(pause).await;
+        pause = poll.next(pause);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_are_classified() {
+        assert_eq!(phase("CREATE_IN_PROGRESS"), Phase::InProgress);
+        assert_eq!(
+            phase("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"),
+            Phase::InProgress
+        );
+        assert_eq!(phase("DELETE_IN_PROGRESS"), Phase::InProgress);
+        assert_eq!(phase("CREATE_COMPLETE"), Phase::Ready);
+        assert_eq!(phase("UPDATE_COMPLETE"), Phase::Ready);
+        for failed in [
+            "ROLLBACK_COMPLETE",
+            "CREATE_FAILED",
+            "DELETE_FAILED",
+            "UPDATE_ROLLBACK_COMPLETE",
+            "DELETE_COMPLETE",
+        ] {
+            assert_eq!(phase(failed), Phase::Failed, "{failed}");
+        }
+    }
+
+    #[test]
+    fn polls_grow_to_two_seconds_at_most() {
+        let p = Poll::default();
+        let mut pause = p.first;
+        assert!(pause <= Duration::from_millis(500));
+        for _ in 0..20 {
+            pause = p.next(pause);
+            assert!(pause <= Duration::from_secs(2));
+        }
+        assert_eq!(pause, Duration::from_secs(2));
+    }
+}

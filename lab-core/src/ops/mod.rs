@@ -1,0 +1,21 @@
+//! Thin async wrappers, one per AWS operation the lab uses. Creating what exists and deleting
+//! what is gone are not errors.
+
+pub mod cfn;
+pub mod iam;
+pub mod s3;
+pub mod sts;
+
+/// What a create call found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Created {
+    New,
+    AlreadyThere,
+}
+
+/// What a delete call found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deleted {
+    Deleted,
+    WasGone,
+}

@@ -1,0 +1,82 @@
+//! STS operations: who am I, and assume the lab role.
+
+use anyhow::{Result, anyhow};
+use aws_sdk_sts::Client;
+use aws_smithy_types::DateTime;
+
+use crate::error::aws;
+use crate::secret::Secret;
+
+/// The answer of GetCallerIdentity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub account: String,
+    pub arn: String,
+    pub user_id: String,
+}
+
+impl Identity {
+    /// The partition from the ARN (`aws`, `aws-cn`, `aws-us-gov`).
+    pub fn partition(&self) -> &str {
+        self.arn.split(':').nth(1).unwrap_or("aws")
+    }
+
+    /// Whether this is the account's root user.
+    pub fn is_root(&self) -> bool {
+        self.arn.ends_with(":root")
+    }
+}
+
+/// Temporary credentials from AssumeRole.
+#[derive(Debug, Clone)]
+pub struct AssumedCredentials {
+    pub access_key_id: String,
+    pub secret_access_key: Secret,
+    pub session_token: Secret,
+    pub expiration: DateTime,
+    /// `arn:aws:sts::<account>:assumed-role/<role>/<session>`
+    pub assumed_role_arn: String,
+}
+
+pub async fn caller_identity(sts: &Client) -> Result<Identity> {
+    let out = sts
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(aws("GetCallerIdentity"))?;
+    Ok(Identity {
+        account: out
+            .account
+            .ok_or_else(|| anyhow!("GetCallerIdentity returned no account"))?,
+        arn: out
+            .arn
+            .ok_or_else(|| anyhow!("GetCallerIdentity returned no ARN"))?,
+        user_id: out.user_id.unwrap_or_default(),
+    })
+}
+
+pub async fn assume_role(
+    sts: &Client,
+    role_arn: &str,
+    session_name: &str,
+    duration_seconds: Option<i32>,
+) -> Result<AssumedCredentials> {
+    let out = sts
+        .assume_role()
+        .role_arn(role_arn)
+        .role_session_name(session_name)
+        .set_duration_seconds(duration_seconds)
+        .send()
+        .await
+        .map_err(aws("AssumeRole"))?;
+    let creds = out
+        .credentials
+        .ok_or_else(|| anyhow!("AssumeRole returned no credentials"))?;
+    Ok(AssumedCredentials {
+        access_key_id: creds.access_key_id,
+        secret_access_key: Secret::new(creds.secret_access_key),
+        session_token: Secret::new(creds.session_token),
+        expiration: creds.expiration,
+        assumed_role_arn: out.assumed_role_user.map(|u| u.arn).unwrap_or_default(),
+    })
+}

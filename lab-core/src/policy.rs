@@ -1,0 +1,103 @@
+//! The lab's CloudFormation template and IAM policy document, compiled into the binary, and their
+//! rendering.
+
+use anyhow::{Context, Result, bail};
+
+/// `infra/template.yaml`: the role, its trust policy and its S3 rights.
+pub const TEMPLATE: &str = include_str!("../../infra/template.yaml");
+/// `infra/policy.json`: the `StsAssumePolicy` document, with [`ROLE_ARN_PLACEHOLDER`] in it.
+pub const ASSUME_POLICY_TEMPLATE: &str = include_str!("../../infra/policy.json");
+/// What [`render_assume_policy`] replaces by the role's ARN.
+pub const ROLE_ARN_PLACEHOLDER: &str = "{{ROLE_ARN}}";
+
+/// The template parameter for the lab user's ARN.
+pub const PARAM_USER_ARN: &str = "LabUserArn";
+/// The template parameter for the lab's bucket prefix.
+pub const PARAM_BUCKET_PREFIX: &str = "BucketPrefix";
+/// The template output with the role's ARN.
+pub const OUTPUT_ROLE_ARN: &str = "RoleArn";
+
+/// The `StsAssumePolicy` document allowing `sts:AssumeRole` on exactly `role_arn`.
+pub fn render_assume_policy(role_arn: &str) -> Result<String> {
+    if !is_role_arn(role_arn) {
+        bail!("not a role ARN: {role_arn:?} (expected arn:<partition>:iam::<account>:role/<name>)");
+    }
+    let doc = ASSUME_POLICY_TEMPLATE.replace(ROLE_ARN_PLACEHOLDER, role_arn);
+    // A role ARN never needs JSON escaping (checked above), so the result must parse.
+    serde_json::from_str::<serde_json::Value>(&doc)
+        .context("rendered StsAssumePolicy is not JSON")?;
+    Ok(doc)
+}
+
+/// Whether `arn` has the shape `arn:<partition>:iam::<12 digits>:role/<name>` with IAM's
+/// characters only.
+pub fn is_role_arn(arn: &str) -> bool {
+    let mut parts = arn.splitn(6, ':');
+    let (Some("arn"), Some(partition), Some("iam"), Some(""), Some(account), Some(resource)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return false;
+    };
+    let name_ok = |c: char| c.is_ascii_alphanumeric() || "+=,.@_-/".contains(c);
+    partition.starts_with("aws")
+        && account.len() == 12
+        && account.chars().all(|c| c.is_ascii_digit())
+        && resource
+            .strip_prefix("role/")
+            .is_some_and(|name| !name.is_empty() && name.chars().all(name_ok))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const ROLE: &str = "arn:aws:iam::123456789012:role/sts-stack-aws-prep-StsRole-ABC";
+
+    #[test]
+    fn assume_policy_allows_assume_role_on_exactly_the_role() {
+        let doc: serde_json::Value =
+            serde_json::from_str(&render_assume_policy(ROLE).unwrap()).unwrap();
+        assert_eq!(
+            doc,
+            json!({
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Sid": "AssumeTheLabRoleOnly",
+                    "Effect": "Allow",
+                    "Action": "sts:AssumeRole",
+                    "Resource": ROLE
+                }]
+            })
+        );
+    }
+
+    #[test]
+    fn assume_policy_refuses_what_is_not_a_role_arn() {
+        for bad in [
+            "*",
+            "arn:aws:iam::123456789012:user/x",
+            "arn:aws:iam::123456789012:role/",
+            "arn:aws:iam::12345:role/x",
+            "arn:aws:iam::123456789012:role/a\"b",
+            "arn:aws:iam::123456789012:role/*",
+        ] {
+            assert!(render_assume_policy(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn template_has_the_parameters_and_output_the_code_uses() {
+        for needle in [PARAM_USER_ARN, PARAM_BUCKET_PREFIX, OUTPUT_ROLE_ARN] {
+            assert!(TEMPLATE.contains(needle), "{needle}");
+        }
+        assert!(TEMPLATE.contains("MaxSessionDuration: 3600"));
+        assert!(TEMPLATE.contains("Type: AWS::IAM::Policy"));
+        assert!(!TEMPLATE.contains("AWS::IAM::ManagedPolicy"));
+    }
+}

@@ -1,0 +1,177 @@
+//! How the lab's steps are shown: one line per finished step (✓ or ✗, what, how long), notes, and
+//! the access-key table in the aws CLI's `--output table` style.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::ops::iam::NewAccessKey;
+
+/// Where the lab's lines go: stdout for a person, a buffer in tests.
+pub trait Report: Send + Sync {
+    fn line(&self, text: &str);
+}
+
+/// Prints each line to stdout.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Stdout;
+
+impl Report for Stdout {
+    fn line(&self, text: &str) {
+        println!("{text}");
+    }
+}
+
+/// Keeps the lines, for tests.
+#[derive(Debug, Default)]
+pub struct Captured(pub Mutex<Vec<String>>);
+
+impl Captured {
+    pub fn text(&self) -> String {
+        self.0.lock().map(|l| l.join("\n")).unwrap_or_default()
+    }
+}
+
+impl Report for Captured {
+    fn line(&self, text: &str) {
+        if let Ok(mut lines) = self.0.lock() {
+            lines.push(text.to_owned());
+        }
+    }
+}
+
+/// `1.23 s`, or `45 ms` under a second.
+pub fn fmt_elapsed(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        format!("{} ms", d.as_millis())
+    } else {
+        format!("{:.2} s", d.as_secs_f64())
+    }
+}
+
+/// Lines for the steps of one task.
+#[derive(Clone, Copy)]
+pub struct Steps<'a> {
+    report: &'a dyn Report,
+}
+
+impl<'a> Steps<'a> {
+    pub fn new(report: &'a dyn Report) -> Self {
+        Self { report }
+    }
+
+    pub fn ok(&self, started: Instant, what: impl AsRef<str>) {
+        self.report.line(&format!(
+            "✓ {} ({})",
+            what.as_ref(),
+            fmt_elapsed(started.elapsed())
+        ));
+    }
+
+    pub fn failed(&self, started: Instant, what: impl AsRef<str>, err: &anyhow::Error) {
+        self.report.line(&format!(
+            "✗ {}: {err:#} ({})",
+            what.as_ref(),
+            fmt_elapsed(started.elapsed())
+        ));
+    }
+
+    /// An indented line under the step before.
+    pub fn note(&self, text: impl AsRef<str>) {
+        for line in text.as_ref().lines() {
+            self.report.line(&format!("  {line}"));
+        }
+    }
+
+    pub fn plain(&self, text: impl AsRef<str>) {
+        for line in text.as_ref().lines() {
+            self.report.line(line);
+        }
+    }
+}
+
+fn center(text: &str, width: usize) -> String {
+    let pad = width.saturating_sub(text.chars().count());
+    let left = pad / 2;
+    format!("{}{text}{}", " ".repeat(left), " ".repeat(pad - left))
+}
+
+/// The new key as `aws iam create-access-key --output table` shows it, with the secret masked.
+pub fn access_key_table(key: &NewAccessKey) -> String {
+    let created = key
+        .create_date
+        .and_then(|d| d.fmt(aws_smithy_types::date_time::Format::DateTime).ok())
+        .unwrap_or_default();
+    let rows = [
+        ("AccessKeyId", key.access_key_id.clone()),
+        ("CreateDate", created),
+        ("SecretAccessKey", key.secret_access_key.masked()),
+        ("Status", key.status.clone()),
+        ("UserName", key.user_name.clone()),
+    ];
+    let kw = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0) + 3;
+    let vw = rows
+        .iter()
+        .map(|(_, v)| v.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(40)
+        + 4;
+    let width = kw + vw + 5;
+    let rule = format!("|+{}+{}+|", "-".repeat(kw), "-".repeat(vw));
+    let mut out = vec![
+        "-".repeat(width),
+        format!("|{}|", center("CreateAccessKey", width - 2)),
+        format!("+{}+", "-".repeat(width - 2)),
+        format!("||{}||", center("AccessKey", width - 4)),
+        rule.clone(),
+    ];
+    for (k, v) in rows {
+        out.push(format!(
+            "||  {k:<kw2$}|  {v:<vw2$}||",
+            kw2 = kw - 2,
+            vw2 = vw - 2
+        ));
+    }
+    out.push(rule);
+    out.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::Secret;
+
+    #[test]
+    fn key_table_looks_like_the_clis_and_masks_the_secret() {
+        let key = NewAccessKey {
+            user_name: "sts-machine-user".into(),
+            access_key_id: "AKIAIOSFODNN7EXAMPLE".into(),
+            secret_access_key: Secret::new("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+            status: "Active".into(),
+            create_date: Some(aws_smithy_types::DateTime::from_secs(1_700_000_000)),
+        };
+        let table = access_key_table(&key);
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines.len(), 11);
+        let width = lines[0].chars().count();
+        assert!(lines.iter().all(|l| l.chars().count() == width), "{table}");
+        assert_eq!(
+            lines[1].trim_matches(|c| c == '|' || c == ' '),
+            "CreateAccessKey"
+        );
+        assert!(
+            lines[5].starts_with("||  AccessKeyId ")
+                && lines[5].contains("|  AKIAIOSFODNN7EXAMPLE ")
+        );
+        assert!(table.contains("2023-11-14T22:13:20Z"));
+        assert!(table.contains("wJal****************"));
+        assert!(!table.contains("rXUtnFEMI"));
+        assert!(table.contains("|  sts-machine-user "));
+    }
+
+    #[test]
+    fn elapsed_reads_well() {
+        assert_eq!(fmt_elapsed(Duration::from_millis(45)), "45 ms");
+        assert_eq!(fmt_elapsed(Duration::from_millis(1234)), "1.23 s");
+    }
+}

@@ -1,0 +1,159 @@
+//! Where the lab runs: the endpoint, region, admin profile and AWS files, and the SDK clients built
+//! from them. Without overrides it is the standard AWS environment, as the aws CLI sees it.
+
+use anyhow::{Context, Result, anyhow};
+use aws_config::profile::ProfileFileCredentialsProvider;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::ProvideCredentials;
+use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
+
+use crate::awsfiles::AwsFiles;
+use crate::form_encoding::FormSpacesAsPlus;
+
+/// The region used when nothing sets one (IAM and STS are global; S3 needs one).
+pub const FALLBACK_REGION: &str = "us-east-1";
+
+/// Where the lab's AWS calls go and which files hold its profiles.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// A custom endpoint (an emulator); None: AWS_ENDPOINT_URL or AWS itself.
+    pub endpoint_url: Option<String>,
+    /// None: AWS_REGION, the profile's region, or us-east-1.
+    pub region: Option<String>,
+    /// The admin's profile; None: AWS_PROFILE or the default credential chain.
+    pub admin_profile: Option<String>,
+    /// The credentials and config files the lab reads and writes.
+    pub files: AwsFiles,
+}
+
+/// The four service clients of one identity.
+#[derive(Debug, Clone)]
+pub struct Clients {
+    pub iam: aws_sdk_iam::Client,
+    pub sts: aws_sdk_sts::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub cfn: aws_sdk_cloudformation::Client,
+    pub region: String,
+    pub endpoint_url: Option<String>,
+}
+
+impl Clients {
+    pub fn new(config: &SdkConfig) -> Self {
+        let s3_config = aws_sdk_s3::config::Builder::from(config)
+            // Emulators serve buckets by path, not by virtual host.
+            .force_path_style(config.endpoint_url().is_some())
+            .build();
+        let form = FormSpacesAsPlus;
+        Self {
+            iam: aws_sdk_iam::Client::from_conf(
+                aws_sdk_iam::config::Builder::from(config)
+                    .interceptor(form)
+                    .build(),
+            ),
+            sts: aws_sdk_sts::Client::from_conf(
+                aws_sdk_sts::config::Builder::from(config)
+                    .interceptor(form)
+                    .build(),
+            ),
+            s3: aws_sdk_s3::Client::from_conf(s3_config),
+            cfn: aws_sdk_cloudformation::Client::from_conf(
+                aws_sdk_cloudformation::config::Builder::from(config)
+                    .interceptor(form)
+                    .build(),
+            ),
+            region: config
+                .region()
+                .map_or(FALLBACK_REGION, |r| r.as_ref())
+                .to_owned(),
+            endpoint_url: config.endpoint_url().map(str::to_owned),
+        }
+    }
+}
+
+impl Target {
+    /// The standard AWS environment, with optional `--profile` and `--region`.
+    pub fn from_env(profile: Option<String>, region: Option<String>) -> Result<Self> {
+        Ok(Self {
+            endpoint_url: None,
+            region,
+            admin_profile: profile,
+            files: AwsFiles::from_env()?,
+        })
+    }
+
+    fn profile_files(&self) -> EnvConfigFiles {
+        EnvConfigFiles::builder()
+            .with_file(EnvConfigFileKind::Config, &self.files.config)
+            .with_file(EnvConfigFileKind::Credentials, &self.files.credentials)
+            .build()
+    }
+
+    fn profile_provider(&self, profile: &str) -> ProfileFileCredentialsProvider {
+        ProfileFileCredentialsProvider::builder()
+            .profile_files(self.profile_files())
+            .profile_name(profile)
+            .build()
+    }
+
+    async fn load(&self, profile: Option<&str>) -> SdkConfig {
+        let mut loader =
+            aws_config::defaults(BehaviorVersion::latest()).profile_files(self.profile_files());
+        if let Some(profile) = profile {
+            // As `aws --profile`: the profile's credentials, whatever AWS_ACCESS_KEY_ID says.
+            loader = loader
+                .profile_name(profile)
+                .credentials_provider(self.profile_provider(profile));
+        }
+        if let Some(region) = &self.region {
+            loader = loader.region(Region::new(region.clone()));
+        }
+        if let Some(endpoint) = &self.endpoint_url {
+            loader = loader.endpoint_url(endpoint);
+        }
+        let config = loader.load().await;
+        if config.region().is_some() {
+            config
+        } else {
+            config
+                .into_builder()
+                .region(Region::from_static(FALLBACK_REGION))
+                .build()
+        }
+    }
+
+    /// Clients of the admin identity, after checking that it has credentials at all.
+    pub async fn admin(&self) -> Result<Clients> {
+        let config = self.load(self.admin_profile.as_deref()).await;
+        let provider = config
+            .credentials_provider()
+            .ok_or_else(|| anyhow!("no credential provider is configured"))?;
+        provider.provide_credentials().await.map_err(|e| {
+            let which = self.admin_profile.as_deref().map_or_else(
+                || "the default chain (AWS_PROFILE, AWS_ACCESS_KEY_ID, ~/.aws)".to_owned(),
+                |p| format!("profile {p}"),
+            );
+            anyhow!(
+                "no admin credentials from {which}: {}; run `aws configure` (or `aws sso login`), pass --profile, or use --local for the emulator",
+                aws_sdk_iam::error::DisplayErrorContext(&e)
+            )
+        })?;
+        Ok(Clients::new(&config))
+    }
+
+    /// Clients that use the lab's profile `profile` from the credentials file, as `--profile` would.
+    pub async fn profile(&self, profile: &str) -> Result<Clients> {
+        let config = self.load(Some(profile)).await;
+        config
+            .credentials_provider()
+            .ok_or_else(|| anyhow!("no credential provider is configured"))?
+            .provide_credentials()
+            .await
+            .with_context(|| {
+                format!(
+                    "profile {profile} is missing or incomplete in {}; run `cargo xtask setup` (and `assume` for the assumed profile)",
+                    self.files.credentials.display()
+                )
+            })?;
+        Ok(Clients::new(&config))
+    }
+}
