@@ -1,0 +1,98 @@
+//! The command line's flags and tasks (clap).
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cargo xtask",
+    bin_name = "cargo xtask",
+    about = "Stand up, prove and tear down the AWS STS lab: a user with no permissions assumes a role that may use S3.",
+    after_help = "Try it without an AWS account:\n  cargo xtask demo\n\nOn the local emulator, step by step:\n  cargo xtask --local setup && cargo xtask --local assume && cargo xtask --local verify && cargo xtask --local cleanup"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub task: Task,
+}
+
+/// Options every task takes.
+#[derive(Debug, Clone, Args)]
+pub struct Global {
+    /// Use the local emulator (started on demand) and its lab-local AWS files, not ~/.aws.
+    #[arg(long, global = true)]
+    pub local: bool,
+    /// Namespace for every name the lab creates (user, stack, policy, profiles, buckets).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub lab: Option<String>,
+    /// The admin's AWS profile (default: AWS_PROFILE or the default credential chain).
+    #[arg(long, global = true, value_name = "PROFILE")]
+    pub profile: Option<String>,
+    /// The AWS region (default: AWS_REGION, the profile's region, or us-east-1).
+    #[arg(long, global = true, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Overwrite a profile of the lab's name that sts-lab did not write.
+    #[arg(long, global = true)]
+    pub force: bool,
+    /// Say more: the target, and whole error chains.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Task {
+    /// Create the user, its key and profile, check it can do nothing, deploy the role, allow AssumeRole.
+    #[command(after_help = "Example:\n  cargo xtask setup --profile admin --region eu-west-1")]
+    Setup(SetupArgs),
+    /// Assume the role with the user's profile and write the temporary credentials as profile `assumed`.
+    #[command(after_help = "Example:\n  cargo xtask assume --duration 900")]
+    Assume(AssumeArgs),
+    /// Prove the lab: identities, the user's denial, the role's S3 rights; exits 1 when a check fails.
+    #[command(after_help = "Example:\n  cargo xtask verify && aws s3 ls --profile assumed")]
+    Verify,
+    /// Delete everything the lab made: buckets, stack, user policy, access keys, user, profiles.
+    #[command(after_help = "Example:\n  cargo xtask cleanup --lab team-a")]
+    Cleanup,
+    /// Run, stop or inspect the local AWS emulator (moto with IAM enforcement).
+    #[command(
+        after_help = "Example:\n  cargo xtask emulator start && eval \"$(cargo xtask emulator env)\""
+    )]
+    Emulator {
+        #[command(subcommand)]
+        action: EmulatorAction,
+    },
+    /// The whole lab on the local emulator: setup, assume, verify, cleanup, then check nothing is left.
+    #[command(after_help = "Example:\n  cargo xtask demo")]
+    Demo,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SetupArgs {}
+
+#[derive(Debug, Clone, Args)]
+pub struct AssumeArgs {
+    /// The role session name, as in `aws sts assume-role --role-session-name`.
+    #[arg(long, default_value = lab_core::names::DEFAULT_SESSION_NAME)]
+    pub session_name: String,
+    /// How long the temporary credentials last, in seconds (900 to 3600).
+    #[arg(long, value_name = "SECONDS")]
+    pub duration: Option<i32>,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum EmulatorAction {
+    /// Install the pinned moto[server] and aws CLI into the project's .lab/venv.
+    Install,
+    /// Start the emulator in the background (installing it first if needed).
+    Start {
+        /// The port on 127.0.0.1 (default: STS_LAB_EMULATOR_PORT or 5055).
+        #[arg(long)]
+        port: Option<u16>,
+    },
+    /// Stop the emulator.
+    Stop,
+    /// Say whether the emulator runs, where, and where its files are.
+    Status,
+    /// Print `export` lines for the aws CLI and SDKs: eval "$(cargo xtask emulator env)".
+    Env,
+}

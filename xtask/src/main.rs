@@ -1,0 +1,47 @@
+//! `cargo xtask`: the sts-lab command line. This file only parses flags and dispatches to a task.
+
+mod flags;
+mod project;
+mod tasks;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::flags::{Cli, Task};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let verbose = cli.global.verbose;
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.task {
+            Task::Setup(args) => tasks::setup::run(&cli.global, args).await,
+            Task::Assume(args) => tasks::assume::run(&cli.global, args).await,
+            Task::Verify => tasks::verify::run(&cli.global).await,
+            Task::Cleanup => tasks::cleanup::run(&cli.global).await,
+            Task::Emulator { action } => tasks::emulator::run(&cli.global, action).await,
+            Task::Demo => tasks::demo::run(&cli.global).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if verbose {
+                eprintln!("error: {e:?}");
+            } else {
+                eprintln!("error: {e:#}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}

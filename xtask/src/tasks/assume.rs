@@ -1,0 +1,23 @@
+//! `cargo xtask assume`: AssumeRole with the user's profile, the temporary credentials written as
+//! the assumed profile.
+
+use anyhow::{Context, Result};
+use lab_core::report::Stdout;
+
+use crate::flags::{AssumeArgs, Global};
+
+pub async fn run(global: &Global, args: AssumeArgs) -> Result<()> {
+    // Bad input is refused before any call.
+    lab_core::names::validate_session_name(&args.session_name)?;
+    lab_core::lab::check_duration(args.duration)?;
+    let lab = super::connect(global).await?;
+    lab_core::lab::assume(&lab, &args.session_name, args.duration, &Stdout)
+        .await
+        .context("assume failed")?;
+    println!(
+        "next: cargo xtask{} verify, or aws s3 ls --profile {}",
+        super::setup::lab_flag(global),
+        lab.names.assumed_profile
+    );
+    Ok(())
+}
