@@ -1,0 +1,192 @@
+//! Test harness: a private emulator (moto with IAM enforcement) per test, on its own port and with
+//! its own lab-local AWS files, and helpers to run the built `xtask` binary and the aws CLI.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use lab_core::emulator::{self, Home, Running, Venv};
+use lab_core::lab::Lab;
+use lab_core::names::LabNames;
+use lab_core::report::Captured;
+use lab_core::target::{Clients, Target};
+
+pub fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+pub fn venv() -> Venv {
+    Venv {
+        dir: project_root().join(".lab").join("venv"),
+    }
+}
+
+pub fn xtask_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_xtask")
+}
+
+/// Installs the emulator once, through the same `xtask emulator install` a user runs.
+fn ensure_installed() {
+    static INSTALLED: OnceLock<()> = OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        if venv().is_installed() {
+            return;
+        }
+        let out = Command::new(xtask_bin())
+            .args(["emulator", "install"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "emulator install failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    });
+}
+
+/// A fresh, empty folder under the system's temp folder, removed on drop.
+pub struct Scratch(pub PathBuf);
+
+impl Scratch {
+    pub fn new(tag: &str) -> Self {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "sts-lab-test-{}-{tag}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A private emulator, stopped on drop.
+pub struct TestEmulator {
+    pub home: Home,
+    pub running: Running,
+    child: Child,
+    pub scratch: Scratch,
+}
+
+impl TestEmulator {
+    pub async fn start() -> Self {
+        ensure_installed();
+        let scratch = Scratch::new("emu");
+        let home = Home {
+            dir: scratch.0.join("emulator"),
+        };
+        // A port can be taken between free_port and the server's bind: try a few.
+        let mut last_err = None;
+        for _ in 0..5 {
+            let port = emulator::free_port().unwrap();
+            match home.start(&venv(), port).await {
+                Ok((running, child)) => {
+                    return Self {
+                        home,
+                        running,
+                        child,
+                        scratch,
+                    };
+                }
+                Err(e) => last_err = Some(e),
+            }
+        }
+        panic!("cannot start the emulator: {:#}", last_err.unwrap());
+    }
+
+    pub fn target(&self) -> Target {
+        self.home.target(self.running)
+    }
+
+    pub async fn lab(&self, lab: Option<&str>) -> Lab {
+        let names = LabNames::new(lab).unwrap();
+        Lab::connect(self.target(), names, &Captured::default())
+            .await
+            .unwrap()
+    }
+
+    pub async fn admin(&self) -> Clients {
+        self.target().admin().await.unwrap()
+    }
+
+    /// The environment `eval "$(cargo xtask emulator env)"` sets, for child processes.
+    pub fn env(&self) -> Vec<(String, String)> {
+        self.home
+            .env_lines(self.running)
+            .iter()
+            .map(|l| {
+                let (k, v) = l.trim_start_matches("export ").split_once('=').unwrap();
+                (k.to_owned(), v.trim_matches('\'').to_owned())
+            })
+            .collect()
+    }
+
+    /// Runs the built xtask binary with the emulator's environment (no --local: the standard
+    /// AWS environment variables are what points it here).
+    pub fn xtask(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new(xtask_bin());
+        clean_env(&mut cmd);
+        cmd.args(args).envs(self.env()).env("HOME", &self.scratch.0);
+        cmd.output().unwrap()
+    }
+
+    /// Runs the aws CLI from the emulator's virtualenv with the emulator's environment.
+    pub fn aws(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new(venv().bin("aws"));
+        clean_env(&mut cmd);
+        cmd.args(args)
+            .envs(self.env())
+            .env("HOME", &self.scratch.0)
+            .output()
+            .unwrap()
+    }
+}
+
+/// Removes every AWS_* and STS_LAB_* variable the test run inherited.
+pub fn clean_env(cmd: &mut Command) {
+    for (key, _) in std::env::vars_os() {
+        let k = key.to_string_lossy();
+        if k.starts_with("AWS_") || k.starts_with("STS_LAB_") {
+            cmd.env_remove(&key);
+        }
+    }
+}
+
+impl Drop for TestEmulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Asserts the command succeeded, showing its output otherwise.
+pub fn assert_ok(out: &Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\n--- stdout\n{}\n--- stderr\n{}",
+        out.status,
+        stdout(out),
+        stderr(out)
+    );
+}

@@ -1,0 +1,87 @@
+//! Tidy checks that run under `cargo test`: file headers, no panicking shortcuts in shipped code,
+//! and a README and CI that say what the code does.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+fn all_rust_files() -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for krate in ["lab-core", "xtask"] {
+        rust_files(&project_root().join(krate), &mut files);
+    }
+    assert!(files.len() > 10);
+    files
+}
+
+#[test]
+fn every_rust_file_says_what_it_is_for() {
+    for file in all_rust_files() {
+        let text = fs::read_to_string(&file).unwrap();
+        assert!(
+            text.starts_with("//! "),
+            "{} must open with a `//!` line",
+            file.display()
+        );
+    }
+}
+
+#[test]
+fn shipped_code_does_not_unwrap_or_panic() {
+    for file in all_rust_files() {
+        let rel = file.strip_prefix(project_root()).unwrap();
+        if rel.starts_with("xtask/tests") {
+            continue;
+        }
+        let text = fs::read_to_string(&file).unwrap();
+        let shipped = text.split("#[cfg(test)]").next().unwrap();
+        for bad in [
+            ".unwrap()",
+            ".expect(",
+            "panic!(",
+            "dbg!(",
+            "todo!(",
+            "unimplemented!(",
+        ] {
+            assert!(
+                !shipped.contains(bad),
+                "{}: {bad} in shipped code",
+                rel.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn readme_names_every_task_and_ci_runs_the_readme_test_command() {
+    let readme = fs::read_to_string(project_root().join("README.md")).unwrap();
+    for task in ["setup", "assume", "verify", "cleanup", "demo", "emulator"] {
+        assert!(
+            readme.contains(&format!("cargo xtask {task}")),
+            "README does not show `cargo xtask {task}`"
+        );
+    }
+    let ci = fs::read_to_string(project_root().join(".ci/run")).unwrap();
+    assert!(readme.contains("cargo test --workspace") && ci.contains("cargo test --workspace"));
+    assert!(
+        ci.contains("cargo fmt --check")
+            && ci.contains("cargo clippy --all-targets -- -D warnings")
+    );
+}
