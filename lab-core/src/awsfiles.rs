@@ -33,9 +33,7 @@ impl AwsFiles {
             std::env::var_os("HOME")
                 .filter(|h| !h.is_empty())
                 .map(PathBuf::from)
-                .ok_or_else(|| {
-                    anyhow!("HOME is not set; set AWS_SHARED_CREDENTIALS_FILE and AWS_CONFIG_FILE")
-                })
+                .ok_or_else(|| anyhow!("HOME is not set; set AWS_SHARED_CREDENTIALS_FILE and AWS_CONFIG_FILE"))
         };
         let from = |var: &str, default: &str| -> Result<PathBuf> {
             match std::env::var_os(var).filter(|v| !v.is_empty()) {
@@ -77,8 +75,7 @@ impl AwsFiles {
     pub fn read_profile(&self, kind: FileKind, profile: &str) -> Result<Option<SectionView>> {
         let path = self.path(kind);
         let text = read_or_empty(path)?;
-        credfile::read(&text, &Self::section_name(kind, profile))
-            .map_err(|m| malformed(path, m.line, m.reason))
+        credfile::read(&text, &Self::section_name(kind, profile)).map_err(|m| malformed(path, m.line, m.reason))
     }
 
     /// Writes the lab's section for `profile` (see [`credfile::upsert`]).
@@ -117,10 +114,7 @@ impl AwsFiles {
 }
 
 fn malformed(path: &Path, line: usize, reason: &str) -> anyhow::Error {
-    anyhow!(
-        "{}:{line}: {reason}; fix that line, then run again",
-        path.display()
-    )
+    anyhow!("{}:{line}: {reason}; fix that line, then run again", path.display())
 }
 
 fn read_or_empty(path: &Path) -> Result<String> {
@@ -134,10 +128,7 @@ fn read_or_empty(path: &Path) -> Result<String> {
 /// Read-modify-write of `path` under an exclusive lock on its folder; `change` returns the new
 /// text, or None to leave the file as it is. The new text goes to a temporary file (0600) in the
 /// same folder and replaces the file by a rename, so a crash leaves either the old or the new file.
-fn edit(
-    path: &Path,
-    change: impl FnOnce(&str) -> Result<Option<String>, credfile::EditError>,
-) -> Result<()> {
+fn edit(path: &Path, change: impl FnOnce(&str) -> Result<Option<String>, credfile::EditError>) -> Result<()> {
     // Edit the file a symlink points to, not the link.
     let path = match fs::canonicalize(path) {
         Ok(real) => real,
@@ -157,9 +148,13 @@ fn edit(
     // Locking the folder (not the file, which the rename replaces) serialises concurrent runs
     // without leaving a lock file behind.
     let lock = File::open(dir).with_context(|| format!("cannot open {}", dir.display()))?;
-    lock.lock()
-        .with_context(|| format!("cannot lock {}", dir.display()))?;
+    lock.lock().with_context(|| format!("cannot lock {}", dir.display()))?;
 
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    remove_stale_temp_files(dir, &file_name);
     let text = read_or_empty(&path)?;
     let new_text = match change(&text) {
         Ok(Some(new_text)) if new_text != text => new_text,
@@ -190,13 +185,23 @@ fn edit(
     };
     write().map_err(|e| {
         let _ = fs::remove_file(&tmp);
-        anyhow!(
-            "cannot write {}: {e}; the file was left as it was",
-            path.display()
-        )
+        anyhow!("cannot write {}: {e}; the file was left as it was", path.display())
     })?;
     drop(lock);
     Ok(())
+}
+
+/// Removes temporary files a killed run left beside `file_name`: under the folder's lock no other
+/// run is writing one, so every one found is stale (and may hold a secret).
+fn remove_stale_temp_files(dir: &Path, file_name: &str) {
+    let prefix = format!(".{file_name}.sts-lab-");
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with(&prefix) && name.ends_with(".tmp") {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
 }
 
 #[cfg(test)]
@@ -204,8 +209,7 @@ mod tests {
     use super::*;
 
     fn scratch(name: &str) -> PathBuf {
-        let dir =
-            std::env::temp_dir().join(format!("sts-lab-awsfiles-{name}-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("sts-lab-awsfiles-{name}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         dir
     }
@@ -229,22 +233,27 @@ mod tests {
                 false,
             )
             .unwrap();
-        let mode = fs::metadata(&files.credentials)
-            .unwrap()
-            .permissions()
-            .mode()
-            & 0o777;
+        let mode = fs::metadata(&files.credentials).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
-        let view = files
-            .read_profile(FileKind::Credentials, "sts")
-            .unwrap()
-            .unwrap();
+        let view = files.read_profile(FileKind::Credentials, "sts").unwrap().unwrap();
         assert_eq!(view.get("aws_access_key_id"), Some("AKIA1"));
         assert!(files.remove_profile(FileKind::Credentials, "sts").unwrap());
         assert!(!files.remove_profile(FileKind::Credentials, "sts").unwrap());
         assert_eq!(fs::read_to_string(&files.credentials).unwrap(), original);
         let leftovers: Vec<_> = fs::read_dir(dir.join("aws")).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn temp_files_of_a_killed_run_are_removed_by_the_next_edit() {
+        let dir = scratch("stale");
+        fs::create_dir_all(&dir).unwrap();
+        let files = AwsFiles::in_dir(&dir);
+        let stale = dir.join(".credentials.sts-lab-999999.tmp");
+        fs::write(&stale, "[sts]\naws_secret_access_key = leaked\n").unwrap();
+        files.remove_profile(FileKind::Credentials, "sts").unwrap();
+        assert!(!stale.exists());
         fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -278,24 +287,11 @@ mod tests {
         let files = AwsFiles::in_dir(&dir);
         fs::write(&files.credentials, "[a]\nbroken line\n").unwrap();
         let err = files
-            .write_profile(
-                FileKind::Credentials,
-                "sts",
-                "default",
-                vec![],
-                vec![("k", "v")],
-                false,
-            )
+            .write_profile(FileKind::Credentials, "sts", "default", vec![], vec![("k", "v")], false)
             .unwrap_err()
             .to_string();
-        assert!(
-            err.contains("credentials:2") && err.contains("fix that line"),
-            "{err}"
-        );
-        assert_eq!(
-            fs::read_to_string(&files.credentials).unwrap(),
-            "[a]\nbroken line\n"
-        );
+        assert!(err.contains("credentials:2") && err.contains("fix that line"), "{err}");
+        assert_eq!(fs::read_to_string(&files.credentials).unwrap(), "[a]\nbroken line\n");
         fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -309,14 +305,7 @@ mod tests {
                 s.spawn(move || {
                     let name = format!("p{i}");
                     files
-                        .write_profile(
-                            FileKind::Credentials,
-                            &name,
-                            "default",
-                            vec![],
-                            vec![("k", "v")],
-                            false,
-                        )
+                        .write_profile(FileKind::Credentials, &name, "default", vec![], vec![("k", "v")], false)
                         .unwrap();
                 });
             }

@@ -39,10 +39,7 @@ pub struct SectionView {
 
 impl SectionView {
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.entries
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 
     /// The value of a `# sts-lab: <key> <value>` note.
@@ -99,10 +96,7 @@ fn lines(text: &str) -> Result<Vec<(&str, Line<'_>)>, Malformed> {
     let mut out = Vec::new();
     let mut in_section = false;
     for (i, raw) in text.split_inclusive('\n').enumerate() {
-        let kind = classify(raw).map_err(|reason| Malformed {
-            line: i + 1,
-            reason,
-        })?;
+        let kind = classify(raw).map_err(|reason| Malformed { line: i + 1, reason })?;
         match kind {
             Line::Header(_) => in_section = true,
             Line::Entry(..) | Line::Continuation if !in_section => {
@@ -138,9 +132,7 @@ fn block_end(lines: &[(&str, Line<'_>)], header: usize) -> usize {
 }
 
 fn find_header(lines: &[(&str, Line<'_>)], name: &str) -> Option<usize> {
-    lines
-        .iter()
-        .position(|(_, kind)| *kind == Line::Header(name))
+    lines.iter().position(|(_, kind)| *kind == Line::Header(name))
 }
 
 fn is_owned(lines: &[(&str, Line<'_>)], header: usize) -> bool {
@@ -208,11 +200,7 @@ impl From<Malformed> for EditError {
     }
 }
 
-fn render_block(
-    section: &OwnedSection<'_>,
-    eol: &str,
-    no_final_newline: bool,
-) -> Result<String, EditError> {
+fn render_block(section: &OwnedSection<'_>, eol: &str, no_final_newline: bool) -> Result<String, EditError> {
     let mut marker = format!(
         "{MARKER_PREFIX} by sts-lab (lab {}); `cargo xtask cleanup` removes this section",
         section.lab
@@ -250,9 +238,7 @@ pub fn upsert(text: &str, section: &OwnedSection<'_>, force: bool) -> Result<Str
             let no_final_newline = owned && lines[header + 1].0.contains(NO_FINAL_NEWLINE);
             let end = block_end(&lines, header);
             let mut out = String::with_capacity(text.len() + 256);
-            lines[..header]
-                .iter()
-                .for_each(|(raw, _)| out.push_str(raw));
+            lines[..header].iter().for_each(|(raw, _)| out.push_str(raw));
             out.push_str(&render_block(section, eol, no_final_newline)?);
             lines[end..].iter().for_each(|(raw, _)| out.push_str(raw));
             Ok(out)
@@ -315,10 +301,7 @@ mod tests {
             name: "sts",
             lab: "default",
             notes: vec![],
-            entries: vec![
-                ("aws_access_key_id", key),
-                ("aws_secret_access_key", "SECRET"),
-            ],
+            entries: vec![("aws_access_key_id", key), ("aws_secret_access_key", "SECRET")],
         }
     }
 
@@ -375,10 +358,7 @@ mod tests {
             upsert(file, &sts("AKIA1"), false).unwrap_err(),
             EditError::NotOwned("sts".into())
         );
-        assert_eq!(
-            remove(file, "sts").unwrap_err(),
-            EditError::NotOwned("sts".into())
-        );
+        assert_eq!(remove(file, "sts").unwrap_err(), EditError::NotOwned("sts".into()));
         let forced = upsert(file, &sts("AKIA1"), true).unwrap();
         assert!(forced.contains("AKIA1") && !forced.contains("MINE"));
         assert!(read(&forced, "sts").unwrap().unwrap().owned);
@@ -401,10 +381,7 @@ mod tests {
 
     #[test]
     fn removing_what_is_not_there_changes_nothing() {
-        assert_eq!(
-            remove(USER_FILE, "sts").unwrap(),
-            (USER_FILE.to_owned(), false)
-        );
+        assert_eq!(remove(USER_FILE, "sts").unwrap(), (USER_FILE.to_owned(), false));
     }
 
     #[test]
@@ -429,10 +406,7 @@ mod tests {
             entries: vec![("aws_access_key_id", "A\n[default]")],
             ..sts("x")
         };
-        assert!(matches!(
-            upsert("", &bad, false),
-            Err(EditError::BadValue(_))
-        ));
+        assert!(matches!(upsert("", &bad, false), Err(EditError::BadValue(_))));
     }
 
     #[test]

@@ -102,6 +102,7 @@ impl Home {
             region: Some(REGION.to_owned()),
             admin_profile: Some(ADMIN_PROFILE.to_owned()),
             files: self.files(),
+            faults: Vec::new(),
         }
     }
 
@@ -110,10 +111,7 @@ impl Home {
         let files = self.files();
         [
             ("AWS_ENDPOINT_URL", running.endpoint()),
-            (
-                "AWS_SHARED_CREDENTIALS_FILE",
-                files.credentials.display().to_string(),
-            ),
+            ("AWS_SHARED_CREDENTIALS_FILE", files.credentials.display().to_string()),
             ("AWS_CONFIG_FILE", files.config.display().to_string()),
             ("AWS_REGION", REGION.to_owned()),
             ("AWS_DEFAULT_REGION", REGION.to_owned()),
@@ -128,9 +126,7 @@ impl Home {
     /// it answers and bootstraps the admin. The returned child may be dropped: the server runs on.
     pub async fn start(&self, venv: &Venv, port: u16) -> Result<(Running, Child)> {
         if port_open(port) {
-            bail!(
-                "port {port} on 127.0.0.1 is already in use; stop what runs there or pass --port"
-            );
+            bail!("port {port} on 127.0.0.1 is already in use; stop what runs there or pass --port");
         }
         if !venv.is_installed() {
             bail!(
@@ -138,16 +134,11 @@ impl Home {
                 venv.dir.display()
             );
         }
-        fs::create_dir_all(&self.dir)
-            .with_context(|| format!("cannot create {}", self.dir.display()))?;
-        let log = fs::File::create(self.log())
-            .with_context(|| format!("cannot create {}", self.log().display()))?;
+        fs::create_dir_all(&self.dir).with_context(|| format!("cannot create {}", self.dir.display()))?;
+        let log = fs::File::create(self.log()).with_context(|| format!("cannot create {}", self.log().display()))?;
         let mut child = Command::new(venv.bin("moto_server"))
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .env(
-                "INITIAL_NO_AUTH_ACTION_COUNT",
-                BOOTSTRAP_REQUESTS.to_string(),
-            )
+            .env("INITIAL_NO_AUTH_ACTION_COUNT", BOOTSTRAP_REQUESTS.to_string())
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)
@@ -155,17 +146,11 @@ impl Home {
             .process_group(0)
             .spawn()
             .context("cannot start moto_server")?;
-        let running = Running {
-            pid: child.id(),
-            port,
-        };
+        let running = Running { pid: child.id(), port };
         let started = Instant::now();
         while !port_open(port) {
             if let Some(status) = child.try_wait()? {
-                bail!(
-                    "moto_server exited ({status}); see {}",
-                    self.log().display()
-                );
+                bail!("moto_server exited ({status}); see {}", self.log().display());
             }
             if started.elapsed() > READY_TIMEOUT {
                 let _ = child.kill();
@@ -176,10 +161,7 @@ impl Home {
             }
             std::thread::sleep(Duration::from_millis(25));
         }
-        fs::write(
-            self.state_file(),
-            format!("{} {}", running.pid, running.port),
-        )?;
+        fs::write(self.state_file(), format!("{} {}", running.pid, running.port))?;
         if let Err(e) = self.bootstrap(running).await {
             let _ = child.kill();
             let _ = child.wait();
@@ -266,35 +248,24 @@ pub fn terminate(pid: u32) -> Result<()> {
 fn process_alive(pid: u32) -> bool {
     // A zombie (exited, not yet reaped) counts as gone.
     fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| {
-            s.rsplit_once(") ")
-                .is_some_and(|(_, rest)| !rest.starts_with('Z'))
-        })
+        .map(|s| s.rsplit_once(") ").is_some_and(|(_, rest)| !rest.starts_with('Z')))
         .unwrap_or_else(|_| Path::new(&format!("/proc/{pid}")).exists())
 }
 
 /// Whether something accepts connections on 127.0.0.1:`port`.
 pub fn port_open(port: u16) -> bool {
-    TcpStream::connect_timeout(
-        &SocketAddr::from(([127, 0, 0, 1], port)),
-        Duration::from_millis(200),
-    )
-    .is_ok()
+    TcpStream::connect_timeout(&SocketAddr::from(([127, 0, 0, 1], port)), Duration::from_millis(200)).is_ok()
 }
 
 /// A port on 127.0.0.1 that was free a moment ago.
 pub fn free_port() -> Result<u16> {
-    let listener =
-        std::net::TcpListener::bind(("127.0.0.1", 0)).context("cannot bind a local port")?;
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).context("cannot bind a local port")?;
     Ok(listener.local_addr()?.port())
 }
 
 /// Single-quotes `s` for a POSIX shell.
 pub fn shell_quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "/._-:=@+,".contains(c))
-    {
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "/._-:=@+,".contains(c)) {
         s.to_owned()
     } else {
         format!("'{}'", s.replace('\'', r"'\''"))
@@ -307,10 +278,7 @@ mod tests {
 
     #[test]
     fn shell_quoting_is_safe() {
-        assert_eq!(
-            shell_quote("http://127.0.0.1:5055"),
-            "http://127.0.0.1:5055"
-        );
+        assert_eq!(shell_quote("http://127.0.0.1:5055"), "http://127.0.0.1:5055");
         assert_eq!(shell_quote("/a b/c"), "'/a b/c'");
         assert_eq!(shell_quote("it's"), r"'it'\''s'");
         assert_eq!(shell_quote("$(rm -rf x)"), "'$(rm -rf x)'");
@@ -323,11 +291,7 @@ mod tests {
         };
         let lines = home.env_lines(Running { pid: 1, port: 5055 });
         assert!(lines.contains(&"export AWS_ENDPOINT_URL=http://127.0.0.1:5055".to_owned()));
-        assert!(
-            lines.contains(
-                &"export AWS_SHARED_CREDENTIALS_FILE='/tmp/x y/aws/credentials'".to_owned()
-            )
-        );
+        assert!(lines.contains(&"export AWS_SHARED_CREDENTIALS_FILE='/tmp/x y/aws/credentials'".to_owned()));
         assert!(lines.contains(&"export AWS_PROFILE=lab-admin".to_owned()));
         assert_eq!(lines.len(), 6);
     }

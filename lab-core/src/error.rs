@@ -44,14 +44,9 @@ impl AwsError {
             // An error body of a shape the SDK does not expect (some emulators answer auth errors
             // that way): read its <Code> and <Message>, rather than dump the raw response.
             if let Some(raw) = err.raw_response() {
-                let body = raw
-                    .body()
-                    .bytes()
-                    .map(String::from_utf8_lossy)
-                    .unwrap_or_default();
+                let body = raw.body().bytes().map(String::from_utf8_lossy).unwrap_or_default();
                 code = xml_text(&body, "Code");
-                message = xml_text(&body, "Message")
-                    .or_else(|| Some(format!("HTTP {}", raw.status().as_u16())));
+                message = xml_text(&body, "Message").or_else(|| Some(format!("HTTP {}", raw.status().as_u16())));
             }
         }
         let message = match (kind, message) {
@@ -70,12 +65,7 @@ impl AwsError {
     pub fn is_access_denied(&self) -> bool {
         matches!(
             self.code.as_deref(),
-            Some(
-                "AccessDenied"
-                    | "AccessDeniedException"
-                    | "UnauthorizedOperation"
-                    | "AuthorizationError"
-            )
+            Some("AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" | "AuthorizationError")
         )
     }
 }

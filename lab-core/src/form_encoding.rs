@@ -41,9 +41,7 @@ impl Intercept for FormSpacesAsPlus {
         };
         let len = rewritten.len();
         *request.body_mut() = SdkBody::from(rewritten);
-        request
-            .headers_mut()
-            .insert("content-length", len.to_string());
+        request.headers_mut().insert("content-length", len.to_string());
         Ok(())
     }
 }

@@ -16,6 +16,7 @@ use crate::ops::sts::{self, AssumedCredentials, Identity};
 use crate::ops::{Created, Deleted, s3};
 use crate::policy::{self, OUTPUT_ROLE_ARN, PARAM_BUCKET_PREFIX, PARAM_USER_ARN};
 use crate::report::{Report, Steps, access_key_table};
+use crate::retry::{Backoff, Waiting, retry_codes};
 use crate::target::{Clients, Target};
 
 /// The most the role allows a session to last (the template's `MaxSessionDuration`).
@@ -31,6 +32,8 @@ pub struct Lab {
     pub admin_identity: Identity,
     /// Overwrite profiles of the lab's names that the lab did not write.
     pub force: bool,
+    /// How long to wait out IAM's eventual consistency.
+    pub backoff: Backoff,
 }
 
 impl Lab {
@@ -46,10 +49,7 @@ impl Lab {
         target.region = Some(admin.region.clone());
         steps.ok(
             started,
-            format!(
-                "admin identity {} (region {})",
-                admin_identity.arn, admin.region
-            ),
+            format!("admin identity {} (region {})", admin_identity.arn, admin.region),
         );
         if admin_identity.is_root() {
             steps.note("warning: the admin identity is the account's root user; prefer an IAM admin or SSO role");
@@ -60,6 +60,7 @@ impl Lab {
             admin,
             admin_identity,
             force: false,
+            backoff: Backoff::default(),
         })
     }
 
@@ -68,8 +69,7 @@ impl Lab {
     }
 
     pub fn user_arn(&self) -> String {
-        self.names
-            .user_arn(self.admin_identity.partition(), self.account())
+        self.names.user_arn(self.admin_identity.partition(), self.account())
     }
 
     pub fn bucket_prefix(&self) -> String {
@@ -110,12 +110,7 @@ impl Lab {
             })
     }
 
-    fn write_profile(
-        &self,
-        profile: &str,
-        notes: Vec<String>,
-        entries: Vec<(&str, &str)>,
-    ) -> Result<()> {
+    fn write_profile(&self, profile: &str, notes: Vec<String>, entries: Vec<(&str, &str)>) -> Result<()> {
         let files = &self.target.files;
         files.write_profile(
             FileKind::Credentials,
@@ -147,6 +142,16 @@ fn with_hint(err: anyhow::Error, clients: &Clients) -> anyhow::Error {
         }
         _ => err,
     }
+}
+
+/// Says that a step waits, for what and why.
+fn waiting(steps: Steps<'_>, what: &str, w: &Waiting) {
+    steps.note(format!(
+        "waiting for {what} ({}, usual while IAM propagates): retry in {:.1} s, {:.1} s waited",
+        w.code,
+        w.delay.as_secs_f64(),
+        w.waited.as_secs_f64()
+    ));
 }
 
 /// Runs one step: a ✓ line with `done(&value)` on success, a ✗ line on failure.
@@ -194,10 +199,7 @@ pub async fn setup(lab: &Lab, report: &dyn Report) -> Result<SetupOutcome> {
             iam::create_user(iam_client, &names.user, &names.lab).await
         },
         |c| match c {
-            Created::New => format!(
-                "created IAM user {} (tag sts-lab={})",
-                names.user, names.lab
-            ),
+            Created::New => format!("created IAM user {} (tag sts-lab={})", names.user, names.lab),
             Created::AlreadyThere => format!("IAM user {} already exists", names.user),
         },
     )
@@ -212,10 +214,7 @@ pub async fn setup(lab: &Lab, report: &dyn Report) -> Result<SetupOutcome> {
                 "created access key {} and wrote profile [{}]",
                 k.access_key_id, names.user_profile
             ),
-            None => format!(
-                "kept the working access key of profile [{}]",
-                names.user_profile
-            ),
+            None => format!("kept the working access key of profile [{}]", names.user_profile),
         },
     )
     .await?;
@@ -234,13 +233,16 @@ pub async fn setup(lab: &Lab, report: &dyn Report) -> Result<SetupOutcome> {
         steps,
         "identity as the lab user",
         async {
-            let id = sts::caller_identity(&as_user.sts).await?;
+            // A new key is refused for a few seconds on AWS.
+            let id = retry_codes(
+                lab.backoff,
+                &["InvalidClientTokenId"],
+                |w| waiting(steps, "the new access key", w),
+                || sts::caller_identity(&as_user.sts),
+            )
+            .await?;
             if id.arn != user_arn {
-                bail!(
-                    "profile {} is {}, expected {user_arn}",
-                    names.user_profile,
-                    id.arn
-                );
+                bail!("profile {} is {}, expected {user_arn}", names.user_profile, id.arn);
             }
             Ok(id)
         },
@@ -251,13 +253,13 @@ pub async fn setup(lab: &Lab, report: &dyn Report) -> Result<SetupOutcome> {
     step(
         steps,
         "the lab user has no S3 access",
-        expect_denied(s3::list_buckets(&as_user.s3)),
-        |code| {
-            format!(
-                "profile {} is denied s3 ListBuckets ({code})",
-                names.user_profile
-            )
-        },
+        expect_denied(retry_codes(
+            lab.backoff,
+            &["InvalidAccessKeyId", "InvalidClientTokenId"],
+            |w| waiting(steps, "S3 to know the new access key", w),
+            || s3::list_buckets(&as_user.s3),
+        )),
+        |code| format!("profile {} is denied s3 ListBuckets ({code})", names.user_profile),
     )
     .await?;
 
@@ -293,9 +295,7 @@ async fn ensure_access_key(lab: &Lab) -> Result<Option<NewAccessKey>> {
     if let Some(p) = profile.as_ref().filter(|p| p.owned)
         && let Some(id) = p.get("aws_access_key_id")
         && p.get("aws_secret_access_key").is_some()
-        && keys
-            .iter()
-            .any(|k| k.access_key_id == id && k.status == "Active")
+        && keys.iter().any(|k| k.access_key_id == id && k.status == "Active")
     {
         for stale in keys.iter().filter(|k| k.access_key_id != id) {
             iam::delete_access_key(&lab.admin.iam, &names.user, &stale.access_key_id).await?;
@@ -362,16 +362,7 @@ async fn deploy_stack(lab: &Lab, steps: Steps<'_>) -> Result<String> {
         existing = wait(lab, steps).await?;
     }
     match &existing {
-        None => {
-            cfn::create_stack(
-                cfn_client,
-                &names.stack,
-                policy::TEMPLATE,
-                &params,
-                &names.lab,
-            )
-            .await?
-        }
+        None => cfn::create_stack(cfn_client, &names.stack, policy::TEMPLATE, &params, &names.lab).await?,
         Some(s) => {
             lab.refuse_foreign("stack", &names.stack, s.lab_tag.as_deref())?;
             if cfn::phase(&s.status) != Phase::Ready {
@@ -379,34 +370,20 @@ async fn deploy_stack(lab: &Lab, steps: Steps<'_>) -> Result<String> {
                     "stack {} is {}{}; run `cargo xtask cleanup`, then setup again",
                     names.stack,
                     s.status,
-                    s.reason
-                        .as_deref()
-                        .map(|r| format!(" ({r})"))
-                        .unwrap_or_default()
+                    s.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
                 );
             }
-            cfn::update_stack(
-                cfn_client,
-                &names.stack,
-                policy::TEMPLATE,
-                &params,
-                &names.lab,
-            )
-            .await?;
+            cfn::update_stack(cfn_client, &names.stack, policy::TEMPLATE, &params, &names.lab).await?;
         }
     }
     let settled = wait(lab, steps).await?;
-    let info = settled
-        .ok_or_else(|| anyhow!("stack {} vanished while it was being deployed", names.stack))?;
+    let info = settled.ok_or_else(|| anyhow!("stack {} vanished while it was being deployed", names.stack))?;
     if cfn::phase(&info.status) != Phase::Ready {
         bail!(
             "stack {} ended {}{}; run `cargo xtask cleanup`, then setup again",
             names.stack,
             info.status,
-            info.reason
-                .as_deref()
-                .map(|r| format!(" ({r})"))
-                .unwrap_or_default()
+            info.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
         );
     }
     info.output(OUTPUT_ROLE_ARN)
@@ -447,22 +424,18 @@ pub async fn assume(
     check_duration(duration)?;
     let role_arn = lab.role_arn().await?;
     let as_user = lab.target.profile(&names.user_profile).await?;
-    let creds = step(
-        steps,
-        "assume role",
-        sts::assume_role(&as_user.sts, &role_arn, session_name, duration),
-        |_| {
-            format!(
-                "assumed {role_arn} as {} (session {session_name})",
-                names.user_profile
-            )
-        },
-    )
+    // AssumeRole is denied for up to ~30 s after the role or the user's policy appears on AWS.
+    let assumed = retry_codes(
+        lab.backoff,
+        &["AccessDenied", "InvalidClientTokenId"],
+        |w| waiting(steps, "IAM to allow the new role and policy", w),
+        || sts::assume_role(&as_user.sts, &role_arn, session_name, duration),
+    );
+    let creds = step(steps, "assume role", assumed, |_| {
+        format!("assumed {role_arn} as {} (session {session_name})", names.user_profile)
+    })
     .await?;
-    let expires = creds
-        .expiration
-        .fmt(Format::DateTime)
-        .context("expiration time")?;
+    let expires = creds.expiration.fmt(Format::DateTime).context("expiration time")?;
     step(
         steps,
         "write assumed profile",
@@ -582,7 +555,17 @@ pub async fn verify(lab: &Lab) -> Result<Vec<Check>> {
         lab.account(),
         role_name.as_deref().unwrap_or("<no stack>")
     );
-    let as_role = lab.target.profile(&names.assumed_profile).await;
+    // Emulators do not expire sessions; the expiry the lab recorded is checked here.
+    let expired = lab
+        .target
+        .files
+        .read_profile(FileKind::Credentials, &names.assumed_profile)?
+        .and_then(|p| p.note("expires").map(str::to_owned))
+        .filter(|at| DateTime::from_str(at, Format::DateTime).is_ok_and(|t| t.secs() <= now_secs()));
+    let as_role = match &expired {
+        Some(at) => Err(anyhow!("the session expired at {at}; run `cargo xtask assume` again")),
+        None => lab.target.profile(&names.assumed_profile).await,
+    };
     let seen = match &as_role {
         Ok(c) => sts::caller_identity(&c.sts)
             .await
@@ -600,7 +583,8 @@ pub async fn verify(lab: &Lab) -> Result<Vec<Check>> {
     let bucket = names.verify_bucket(lab.account());
     let seen = match &as_role {
         Ok(c) => async {
-            s3::create_bucket(&c.s3, &bucket, &c.region).await?;
+            s3::create_bucket(&c.s3, &bucket, &c.region, &names.lab).await?;
+            // Again on its own, for backends that ignore tags in CreateBucket.
             s3::tag_bucket(&c.s3, &bucket, &names.lab).await?;
             let listed = s3::list_buckets(&c.s3).await?;
             Ok::<_, anyhow::Error>(if listed.contains(&bucket) {
@@ -614,10 +598,7 @@ pub async fn verify(lab: &Lab) -> Result<Vec<Check>> {
         Err(_) => "no profile".to_owned(),
     };
     checks.push(Check {
-        name: format!(
-            "profile {} creates and lists a lab bucket",
-            names.assumed_profile
-        ),
+        name: format!("profile {} creates and lists a lab bucket", names.assumed_profile),
         passed: seen == format!("created and listed {bucket}"),
         expected: format!("created and listed {bucket}"),
         seen,
@@ -627,11 +608,7 @@ pub async fn verify(lab: &Lab) -> Result<Vec<Check>> {
 
 /// Verify's table: one row per check.
 pub fn checks_table(checks: &[Check]) -> String {
-    let w = checks
-        .iter()
-        .map(|c| c.name.chars().count())
-        .max()
-        .unwrap_or(0);
+    let w = checks.iter().map(|c| c.name.chars().count()).max().unwrap_or(0);
     checks
         .iter()
         .map(|c| {
@@ -677,17 +654,12 @@ impl Inventory {
         if self.user.is_some() {
             out.push(format!("IAM user {}", names.user));
         }
-        out.extend(self.access_keys.iter().map(|k| {
-            format!(
-                "access key {}",
-                crate::secret::mask_key_id(&k.access_key_id)
-            )
-        }));
         out.extend(
-            self.user_policies
+            self.access_keys
                 .iter()
-                .map(|p| format!("user policy {p}")),
+                .map(|k| format!("access key {}", crate::secret::mask_key_id(&k.access_key_id))),
         );
+        out.extend(self.user_policies.iter().map(|p| format!("user policy {p}")));
         if let Some(s) = &self.stack {
             out.push(format!("stack {} ({})", names.stack, s.status));
         }
@@ -707,12 +679,7 @@ pub async fn inventory(lab: &Lab) -> Result<Inventory> {
     let mut profiles = Vec::new();
     for profile in [&names.user_profile, &names.assumed_profile] {
         for kind in [FileKind::Credentials, FileKind::Config] {
-            if lab
-                .target
-                .files
-                .read_profile(kind, profile)?
-                .is_some_and(|p| p.owned)
-            {
+            if lab.target.files.read_profile(kind, profile)?.is_some_and(|p| p.owned) {
                 let file = if kind == FileKind::Credentials {
                     "credentials"
                 } else {
@@ -773,9 +740,7 @@ pub async fn cleanup(lab: &Lab, report: &dyn Report) -> Result<()> {
                 .filter(|b| b.starts_with(&prefix))
             {
                 let tag = s3::bucket_lab_tag(&c.s3, &bucket).await?;
-                if tag.as_deref().is_some_and(|t| t != names.lab) {
-                    lab.refuse_foreign("bucket", &bucket, tag.as_deref())?;
-                }
+                lab.refuse_foreign("bucket", &bucket, tag.as_deref())?;
                 s3::empty_and_delete_bucket(&c.s3, &bucket).await?;
                 deleted.push(bucket);
             }
@@ -849,9 +814,7 @@ pub async fn cleanup(lab: &Lab, report: &dyn Report) -> Result<()> {
                 async {
                     let mut deleted = Vec::new();
                     for k in iam::list_access_keys(&c.iam, &names.user).await? {
-                        if iam::delete_access_key(&c.iam, &names.user, &k.access_key_id).await?
-                            == Deleted::Deleted
-                        {
+                        if iam::delete_access_key(&c.iam, &names.user, &k.access_key_id).await? == Deleted::Deleted {
                             deleted.push(crate::secret::mask_key_id(&k.access_key_id));
                         }
                     }
@@ -868,12 +831,9 @@ pub async fn cleanup(lab: &Lab, report: &dyn Report) -> Result<()> {
             .await;
             record(r.map(drop), "access keys");
 
-            let r = step(
-                steps,
-                "delete user",
-                iam::delete_user(&c.iam, &names.user),
-                |_| format!("deleted IAM user {}", names.user),
-            )
+            let r = step(steps, "delete user", iam::delete_user(&c.iam, &names.user), |_| {
+                format!("deleted IAM user {}", names.user)
+            })
             .await;
             record(r.map(drop), "user");
         }

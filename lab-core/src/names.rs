@@ -100,9 +100,7 @@ pub fn validate_lab_name(name: &str) -> Result<()> {
         .chars()
         .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
     {
-        bail!(
-            "invalid lab name {name:?}: only lowercase letters, digits and hyphens are allowed; {fix}"
-        );
+        bail!("invalid lab name {name:?}: only lowercase letters, digits and hyphens are allowed; {fix}");
     }
     if name.ends_with('-') || name.contains("--") {
         bail!("invalid lab name {name:?}: no trailing or double hyphens; {fix}");
@@ -134,10 +132,7 @@ mod tests {
         assert_eq!(n.assumed_profile, "assumed");
         assert_eq!(n.stack, "sts-stack-aws-prep");
         assert_eq!(LabNames::new(Some("default")).unwrap(), n);
-        assert_eq!(
-            n.bucket_prefix("123456789012"),
-            "sts-lab-default-123456789012-"
-        );
+        assert_eq!(n.bucket_prefix("123456789012"), "sts-lab-default-123456789012-");
         assert_eq!(
             n.user_arn("aws", "123456789012"),
             "arn:aws:iam::123456789012:user/sts-machine-user"

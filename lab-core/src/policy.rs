@@ -24,8 +24,7 @@ pub fn render_assume_policy(role_arn: &str) -> Result<String> {
     }
     let doc = ASSUME_POLICY_TEMPLATE.replace(ROLE_ARN_PLACEHOLDER, role_arn);
     // A role ARN never needs JSON escaping (checked above), so the result must parse.
-    serde_json::from_str::<serde_json::Value>(&doc)
-        .context("rendered StsAssumePolicy is not JSON")?;
+    serde_json::from_str::<serde_json::Value>(&doc).context("rendered StsAssumePolicy is not JSON")?;
     Ok(doc)
 }
 
@@ -61,8 +60,7 @@ mod tests {
 
     #[test]
     fn assume_policy_allows_assume_role_on_exactly_the_role() {
-        let doc: serde_json::Value =
-            serde_json::from_str(&render_assume_policy(ROLE).unwrap()).unwrap();
+        let doc: serde_json::Value = serde_json::from_str(&render_assume_policy(ROLE).unwrap()).unwrap();
         assert_eq!(
             doc,
             json!({

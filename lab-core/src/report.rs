@@ -60,11 +60,8 @@ impl<'a> Steps<'a> {
     }
 
     pub fn ok(&self, started: Instant, what: impl AsRef<str>) {
-        self.report.line(&format!(
-            "✓ {} ({})",
-            what.as_ref(),
-            fmt_elapsed(started.elapsed())
-        ));
+        self.report
+            .line(&format!("✓ {} ({})", what.as_ref(), fmt_elapsed(started.elapsed())));
     }
 
     pub fn failed(&self, started: Instant, what: impl AsRef<str>, err: &anyhow::Error) {
@@ -109,13 +106,7 @@ pub fn access_key_table(key: &NewAccessKey) -> String {
         ("UserName", key.user_name.clone()),
     ];
     let kw = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0) + 3;
-    let vw = rows
-        .iter()
-        .map(|(_, v)| v.chars().count())
-        .max()
-        .unwrap_or(0)
-        .max(40)
-        + 4;
+    let vw = rows.iter().map(|(_, v)| v.chars().count()).max().unwrap_or(0).max(40) + 4;
     let width = kw + vw + 5;
     let rule = format!("|+{}+{}+|", "-".repeat(kw), "-".repeat(vw));
     let mut out = vec![
@@ -126,11 +117,7 @@ pub fn access_key_table(key: &NewAccessKey) -> String {
         rule.clone(),
     ];
     for (k, v) in rows {
-        out.push(format!(
-            "||  {k:<kw2$}|  {v:<vw2$}||",
-            kw2 = kw - 2,
-            vw2 = vw - 2
-        ));
+        out.push(format!("||  {k:<kw2$}|  {v:<vw2$}||", kw2 = kw - 2, vw2 = vw - 2));
     }
     out.push(rule);
     out.join("\n")
@@ -155,14 +142,8 @@ mod tests {
         assert_eq!(lines.len(), 11);
         let width = lines[0].chars().count();
         assert!(lines.iter().all(|l| l.chars().count() == width), "{table}");
-        assert_eq!(
-            lines[1].trim_matches(|c| c == '|' || c == ' '),
-            "CreateAccessKey"
-        );
-        assert!(
-            lines[5].starts_with("||  AccessKeyId ")
-                && lines[5].contains("|  AKIAIOSFODNN7EXAMPLE ")
-        );
+        assert_eq!(lines[1].trim_matches(|c| c == '|' || c == ' '), "CreateAccessKey");
+        assert!(lines[5].starts_with("||  AccessKeyId ") && lines[5].contains("|  AKIAIOSFODNN7EXAMPLE "));
         assert!(table.contains("2023-11-14T22:13:20Z"));
         assert!(table.contains("wJal****************"));
         assert!(!table.contains("rXUtnFEMI"));

@@ -8,7 +8,9 @@ use aws_credential_types::provider::ProvideCredentials;
 use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
 
 use crate::awsfiles::AwsFiles;
+use crate::faults::InjectErrors;
 use crate::form_encoding::FormSpacesAsPlus;
+use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
 
 /// The region used when nothing sets one (IAM and STS are global; S3 needs one).
 pub const FALLBACK_REGION: &str = "us-east-1";
@@ -24,6 +26,8 @@ pub struct Target {
     pub admin_profile: Option<String>,
     /// The credentials and config files the lab reads and writes.
     pub files: AwsFiles,
+    /// Errors to inject into the calls made with the lab's profiles (tests and drills only).
+    pub faults: Vec<InjectErrors>,
 }
 
 /// The four service clients of one identity.
@@ -39,32 +43,29 @@ pub struct Clients {
 
 impl Clients {
     pub fn new(config: &SdkConfig) -> Self {
-        let s3_config = aws_sdk_s3::config::Builder::from(config)
-            // Emulators serve buckets by path, not by virtual host.
-            .force_path_style(config.endpoint_url().is_some())
-            .build();
+        Self::with_faults(config, &[])
+    }
+
+    /// Clients whose calls also pass through `faults`.
+    pub fn with_faults(config: &SdkConfig, faults: &[InjectErrors]) -> Self {
         let form = FormSpacesAsPlus;
+        let mut iam = aws_sdk_iam::config::Builder::from(config).interceptor(form);
+        let mut sts = aws_sdk_sts::config::Builder::from(config).interceptor(form);
+        let mut cfn = aws_sdk_cloudformation::config::Builder::from(config).interceptor(form);
+        // Emulators serve buckets by path, not by virtual host.
+        let mut s3 = aws_sdk_s3::config::Builder::from(config).force_path_style(config.endpoint_url().is_some());
+        for fault in faults {
+            iam.push_interceptor(SharedInterceptor::new(fault.clone()));
+            sts.push_interceptor(SharedInterceptor::new(fault.clone()));
+            cfn.push_interceptor(SharedInterceptor::new(fault.clone()));
+            s3.push_interceptor(SharedInterceptor::new(fault.clone()));
+        }
         Self {
-            iam: aws_sdk_iam::Client::from_conf(
-                aws_sdk_iam::config::Builder::from(config)
-                    .interceptor(form)
-                    .build(),
-            ),
-            sts: aws_sdk_sts::Client::from_conf(
-                aws_sdk_sts::config::Builder::from(config)
-                    .interceptor(form)
-                    .build(),
-            ),
-            s3: aws_sdk_s3::Client::from_conf(s3_config),
-            cfn: aws_sdk_cloudformation::Client::from_conf(
-                aws_sdk_cloudformation::config::Builder::from(config)
-                    .interceptor(form)
-                    .build(),
-            ),
-            region: config
-                .region()
-                .map_or(FALLBACK_REGION, |r| r.as_ref())
-                .to_owned(),
+            iam: aws_sdk_iam::Client::from_conf(iam.build()),
+            sts: aws_sdk_sts::Client::from_conf(sts.build()),
+            s3: aws_sdk_s3::Client::from_conf(s3.build()),
+            cfn: aws_sdk_cloudformation::Client::from_conf(cfn.build()),
+            region: config.region().map_or(FALLBACK_REGION, |r| r.as_ref()).to_owned(),
             endpoint_url: config.endpoint_url().map(str::to_owned),
         }
     }
@@ -78,6 +79,7 @@ impl Target {
             region,
             admin_profile: profile,
             files: AwsFiles::from_env()?,
+            faults: Vec::new(),
         })
     }
 
@@ -96,8 +98,7 @@ impl Target {
     }
 
     async fn load(&self, profile: Option<&str>) -> SdkConfig {
-        let mut loader =
-            aws_config::defaults(BehaviorVersion::latest()).profile_files(self.profile_files());
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).profile_files(self.profile_files());
         if let Some(profile) = profile {
             // As `aws --profile`: the profile's credentials, whatever AWS_ACCESS_KEY_ID says.
             loader = loader
@@ -154,6 +155,6 @@ impl Target {
                     self.files.credentials.display()
                 )
             })?;
-        Ok(Clients::new(&config))
+        Ok(Clients::with_faults(&config, &self.faults))
     }
 }

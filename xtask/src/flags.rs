@@ -54,9 +54,7 @@ pub enum Task {
     #[command(after_help = "Example:\n  cargo xtask cleanup --lab team-a")]
     Cleanup,
     /// Run, stop or inspect the local AWS emulator (moto with IAM enforcement).
-    #[command(
-        after_help = "Example:\n  cargo xtask emulator start && eval \"$(cargo xtask emulator env)\""
-    )]
+    #[command(after_help = "Example:\n  cargo xtask emulator start && eval \"$(cargo xtask emulator env)\"")]
     Emulator {
         #[command(subcommand)]
         action: EmulatorAction,

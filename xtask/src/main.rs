@@ -13,10 +13,7 @@ use crate::flags::{Cli, Task};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let verbose = cli.global.verbose;
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

@@ -27,10 +27,7 @@ pub fn venv() -> Venv {
 pub fn emulator_home() -> Home {
     let dir = std::env::var_os("STS_LAB_EMULATOR_DIR")
         .filter(|d| !d.is_empty())
-        .map_or_else(
-            || project_root().join(".lab").join("emulator"),
-            PathBuf::from,
-        );
+        .map_or_else(|| project_root().join(".lab").join("emulator"), PathBuf::from);
     Home { dir }
 }
 
@@ -40,9 +37,9 @@ pub fn emulator_port(flag: Option<u16>) -> Result<u16> {
         return Ok(port);
     }
     match std::env::var("STS_LAB_EMULATOR_PORT") {
-        Ok(p) if !p.is_empty() => p.parse().with_context(|| {
-            format!("STS_LAB_EMULATOR_PORT={p:?} is not a port number; set it to e.g. 5055")
-        }),
+        Ok(p) if !p.is_empty() => p
+            .parse()
+            .with_context(|| format!("STS_LAB_EMULATOR_PORT={p:?} is not a port number; set it to e.g. 5055")),
         _ => Ok(emulator::DEFAULT_PORT),
     }
 }

@@ -29,22 +29,10 @@ async fn assert_nothing_left(lab: &Lab) {
     let admin = &lab.admin;
     let users = admin.iam.list_users().send().await.unwrap().users;
     assert_eq!(
-        users
-            .iter()
-            .map(|u| u.user_name.as_str())
-            .collect::<Vec<_>>(),
+        users.iter().map(|u| u.user_name.as_str()).collect::<Vec<_>>(),
         ["emulator-admin"]
     );
-    assert!(
-        admin
-            .iam
-            .list_roles()
-            .send()
-            .await
-            .unwrap()
-            .roles
-            .is_empty()
-    );
+    assert!(admin.iam.list_roles().send().await.unwrap().roles.is_empty());
     assert!(s3::list_buckets(&admin.s3).await.unwrap().is_empty());
     let stacks = admin
         .cfn
@@ -133,9 +121,7 @@ async fn enforced_denials() {
         .await
         .unwrap();
     let as_user = lab.target.profile("sts").await.unwrap();
-    let err = sts::assume_role(&as_user.sts, &role_arn, "s1", None)
-        .await
-        .unwrap_err();
+    let err = sts::assume_role(&as_user.sts, &role_arn, "s1", None).await.unwrap_err();
     assert_eq!(error_code(&err), Some("AccessDenied"), "{err:#}");
     lab::setup(&lab, &out).await.unwrap();
 
@@ -144,9 +130,7 @@ async fn enforced_denials() {
     assert_eq!(error_code(&err), Some("AccessDenied"), "{err:#}");
     let err = as_user.iam.list_users().send().await.unwrap_err();
     assert_eq!(
-        lab_core::error::AwsError::from_sdk("ListUsers", err)
-            .code
-            .as_deref(),
+        lab_core::error::AwsError::from_sdk("ListUsers", err).code.as_deref(),
         Some("AccessDenied")
     );
 
@@ -157,31 +141,23 @@ async fn enforced_denials() {
     assert_eq!(error_code(&err), Some("AccessDenied"), "{err:#}");
 
     // The role: S3 inside the lab prefix only, no IAM.
-    lab::assume(&lab, DEFAULT_SESSION_NAME, None, &out)
-        .await
-        .unwrap();
+    lab::assume(&lab, DEFAULT_SESSION_NAME, None, &out).await.unwrap();
     let as_role = lab.target.profile("assumed").await.unwrap();
-    let err = s3::create_bucket(&as_role.s3, "outside-the-lab-prefix", "us-east-1")
+    let err = s3::create_bucket(&as_role.s3, "outside-the-lab-prefix", "us-east-1", "default")
         .await
         .unwrap_err();
     assert!(aws_error(&err).unwrap().is_access_denied(), "{err:#}");
     let err = as_role.iam.list_users().send().await.unwrap_err();
     assert_eq!(
-        lab_core::error::AwsError::from_sdk("ListUsers", err)
-            .code
-            .as_deref(),
+        lab_core::error::AwsError::from_sdk("ListUsers", err).code.as_deref(),
         Some("AccessDenied")
     );
     let inside = format!("{}inside", lab.bucket_prefix());
-    s3::create_bucket(&as_role.s3, &inside, "us-east-1")
+    s3::create_bucket(&as_role.s3, &inside, "us-east-1", "default")
         .await
         .unwrap();
-    assert!(
-        s3::list_buckets(&as_role.s3)
-            .await
-            .unwrap()
-            .contains(&inside)
-    );
+    s3::tag_bucket(&as_role.s3, &inside, "default").await.unwrap();
+    assert!(s3::list_buckets(&as_role.s3).await.unwrap().contains(&inside));
 
     lab::cleanup(&lab, &out)
         .await
@@ -199,37 +175,21 @@ async fn reruns_converge() {
     assert!(made.new_key.is_some());
     let again = Captured::default();
     let kept = lab::setup(&lab, &again).await.unwrap();
-    assert!(
-        kept.new_key.is_none(),
-        "the working key is kept:\n{}",
-        again.text()
-    );
-    assert_eq!(
-        kept.role_arn, made.role_arn,
-        "the stack is updated, not recreated"
-    );
-    let keys = iam::list_access_keys(&lab.admin.iam, &lab.names.user)
-        .await
-        .unwrap();
+    assert!(kept.new_key.is_none(), "the working key is kept:\n{}", again.text());
+    assert_eq!(kept.role_arn, made.role_arn, "the stack is updated, not recreated");
+    let keys = iam::list_access_keys(&lab.admin.iam, &lab.names.user).await.unwrap();
     assert_eq!(keys.len(), 1);
 
     // A profile whose key is no longer the user's gets a new key; the old keys are deleted.
     iam::delete_access_key(&lab.admin.iam, &lab.names.user, &keys[0].access_key_id)
         .await
         .unwrap();
-    iam::create_access_key(&lab.admin.iam, &lab.names.user)
-        .await
-        .unwrap();
+    iam::create_access_key(&lab.admin.iam, &lab.names.user).await.unwrap();
     let replaced = lab::setup(&lab, &Captured::default()).await.unwrap();
     assert!(replaced.new_key.is_some());
-    let keys = iam::list_access_keys(&lab.admin.iam, &lab.names.user)
-        .await
-        .unwrap();
+    let keys = iam::list_access_keys(&lab.admin.iam, &lab.names.user).await.unwrap();
     assert_eq!(keys.len(), 1);
-    assert_eq!(
-        keys[0].access_key_id,
-        replaced.new_key.unwrap().access_key_id
-    );
+    assert_eq!(keys[0].access_key_id, replaced.new_key.unwrap().access_key_id);
 
     let a = lab::assume(&lab, DEFAULT_SESSION_NAME, None, &Captured::default())
         .await
@@ -244,10 +204,7 @@ async fn reruns_converge() {
         .read_profile(FileKind::Credentials, "assumed")
         .unwrap()
         .unwrap();
-    assert_eq!(
-        profile.get("aws_access_key_id"),
-        Some(b.access_key_id.as_str())
-    );
+    assert_eq!(profile.get("aws_access_key_id"), Some(b.access_key_id.as_str()));
     assert!(lab::verify(&lab).await.unwrap().iter().all(|c| c.passed));
 
     lab::cleanup(&lab, &Captured::default()).await.unwrap();
@@ -263,12 +220,8 @@ async fn cleanup_after_half_setup() {
     iam::create_user(&lab.admin.iam, &lab.names.user, &lab.names.lab)
         .await
         .unwrap();
-    iam::create_access_key(&lab.admin.iam, &lab.names.user)
-        .await
-        .unwrap();
-    iam::create_access_key(&lab.admin.iam, &lab.names.user)
-        .await
-        .unwrap();
+    iam::create_access_key(&lab.admin.iam, &lab.names.user).await.unwrap();
+    iam::create_access_key(&lab.admin.iam, &lab.names.user).await.unwrap();
     let out = Captured::default();
     lab::cleanup(&lab, &out)
         .await
@@ -291,9 +244,8 @@ async fn users_files_are_byte_identical_after_cleanup() {
     let emu = TestEmulator::start().await;
     let lab = emu.lab(None).await;
     let creds = std::fs::read_to_string(&lab.target.files.credentials).unwrap();
-    let original = format!(
-        "# my notes\n{creds}\n; other\n[work]\naws_access_key_id = AKIAWORK\naws_secret_access_key = work\n\n"
-    );
+    let original =
+        format!("# my notes\n{creds}\n; other\n[work]\naws_access_key_id = AKIAWORK\naws_secret_access_key = work\n\n");
     std::fs::write(&lab.target.files.credentials, &original).unwrap();
     let config = std::fs::read_to_string(&lab.target.files.config).unwrap();
 
@@ -308,10 +260,7 @@ async fn users_files_are_byte_identical_after_cleanup() {
         std::fs::read_to_string(&lab.target.files.credentials).unwrap(),
         original
     );
-    assert_eq!(
-        std::fs::read_to_string(&lab.target.files.config).unwrap(),
-        config
-    );
+    assert_eq!(std::fs::read_to_string(&lab.target.files.config).unwrap(), config);
 }
 
 /// A profile named like the lab's that the lab did not write is refused, untouched, without --force.
@@ -385,17 +334,11 @@ async fn foreign_resources_are_refused() {
         .await
         .unwrap();
     let err = lab::setup(&lab, &Captured::default()).await.unwrap_err();
-    assert!(
-        format!("{err:#}").contains("not tagged sts-lab=default"),
-        "{err:#}"
-    );
+    assert!(format!("{err:#}").contains("not tagged sts-lab=default"), "{err:#}");
     let err = lab::cleanup(&lab, &Captured::default()).await.unwrap_err();
     assert!(format!("{err:#}").contains("not tagged"), "{err:#}");
     assert!(
-        iam::get_user(&lab.admin.iam, &lab.names.user)
-            .await
-            .unwrap()
-            .is_some(),
+        iam::get_user(&lab.admin.iam, &lab.names.user).await.unwrap().is_some(),
         "the user is untouched"
     );
 }
@@ -430,11 +373,7 @@ async fn binary_and_aws_cli_with_the_emulator_env() {
     );
     let denied = emu.aws(&["s3", "ls", "--profile", "sts"]);
     assert!(!denied.status.success());
-    assert!(
-        stderr(&denied).contains("AccessDenied"),
-        "{}",
-        stderr(&denied)
-    );
+    assert!(stderr(&denied).contains("AccessDenied"), "{}", stderr(&denied));
 
     let verify = emu.xtask(&["verify"]);
     assert_ok(&verify, "xtask verify");
@@ -460,10 +399,7 @@ async fn bad_input_gives_one_clear_line() {
     let creds_before = std::fs::read_to_string(&emu.home.files().credentials).unwrap();
     let cases: [(&[&str], &str); 5] = [
         (&["--lab", "Bad_Name", "setup"], "invalid lab name"),
-        (
-            &["assume", "--duration", "60"],
-            "--duration 60 is out of range",
-        ),
+        (&["assume", "--duration", "60"], "--duration 60 is out of range"),
         (&["assume", "--session-name", "x"], "invalid session name"),
         (&["assume"], "run `cargo xtask setup` first"),
         (&["--profile", "nobody", "setup"], "no admin credentials"),
@@ -474,11 +410,7 @@ async fn bad_input_gives_one_clear_line() {
         assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
         assert!(err.contains(expected), "{args:?}: {err}");
         assert!(!err.contains("panicked"), "{args:?}: {err}");
-        assert_eq!(
-            err.trim().lines().count(),
-            1,
-            "{args:?}: one line, got:\n{err}"
-        );
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: one line, got:\n{err}");
     }
     assert_eq!(
         std::fs::read_to_string(&emu.home.files().credentials).unwrap(),
@@ -523,10 +455,7 @@ async fn secrets_never_printed() {
     let files = emu.home.files();
     let mut secrets = Vec::new();
     for profile in ["sts", "assumed"] {
-        let p = files
-            .read_profile(FileKind::Credentials, profile)
-            .unwrap()
-            .unwrap();
+        let p = files.read_profile(FileKind::Credentials, profile).unwrap().unwrap();
         secrets.push(p.get("aws_secret_access_key").unwrap().to_owned());
         if let Some(token) = p.get("aws_session_token") {
             secrets.push(token.to_owned());
@@ -576,10 +505,7 @@ fn demo_runs_the_whole_lab_and_stops_its_emulator() {
         !lab_core::emulator::port_open(port),
         "the emulator it started is stopped"
     );
-    assert!(
-        !scratch.0.join(".aws").exists(),
-        "nothing is written under ~/.aws"
-    );
+    assert!(!scratch.0.join(".aws").exists(), "nothing is written under ~/.aws");
     let names = LabNames::new(None).unwrap();
     assert!(text.contains(&names.user));
 }

@@ -5,10 +5,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 fn project_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -52,19 +49,8 @@ fn shipped_code_does_not_unwrap_or_panic() {
         }
         let text = fs::read_to_string(&file).unwrap();
         let shipped = text.split("#[cfg(test)]").next().unwrap();
-        for bad in [
-            ".unwrap()",
-            ".expect(",
-            "panic!(",
-            "dbg!(",
-            "todo!(",
-            "unimplemented!(",
-        ] {
-            assert!(
-                !shipped.contains(bad),
-                "{}: {bad} in shipped code",
-                rel.display()
-            );
+        for bad in [".unwrap()", ".expect(", "panic!(", "dbg!(", "todo!(", "unimplemented!("] {
+            assert!(!shipped.contains(bad), "{}: {bad} in shipped code", rel.display());
         }
     }
 }
@@ -80,8 +66,5 @@ fn readme_names_every_task_and_ci_runs_the_readme_test_command() {
     }
     let ci = fs::read_to_string(project_root().join(".ci/run")).unwrap();
     assert!(readme.contains("cargo test --workspace") && ci.contains("cargo test --workspace"));
-    assert!(
-        ci.contains("cargo fmt --check")
-            && ci.contains("cargo clippy --all-targets -- -D warnings")
-    );
+    assert!(ci.contains("cargo fmt --check") && ci.contains("cargo clippy --all-targets -- -D warnings"));
 }

@@ -22,10 +22,7 @@ pub struct StackInfo {
 
 impl StackInfo {
     pub fn output(&self, key: &str) -> Option<&str> {
-        self.outputs
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        self.outputs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 }
 
@@ -59,10 +56,7 @@ pub async fn describe_stack(cfn: &Client, stack: &str) -> Result<Option<StackInf
             .next()
             .filter(|s| s.stack_status.as_ref().map(|st| st.as_str()) != Some("DELETE_COMPLETE"))
             .map(|s| StackInfo {
-                status: s
-                    .stack_status
-                    .map(|st| st.as_str().to_owned())
-                    .unwrap_or_default(),
+                status: s.stack_status.map(|st| st.as_str().to_owned()).unwrap_or_default(),
                 reason: s.stack_status_reason,
                 outputs: s
                     .outputs
@@ -78,10 +72,7 @@ pub async fn describe_stack(cfn: &Client, stack: &str) -> Result<Option<StackInf
                     .and_then(|t| t.value),
             })),
         // DescribeStacks answers ValidationError "Stack with id X does not exist" for a missing stack.
-        Err(e)
-            if e.code() == Some("ValidationError")
-                && e.message().is_some_and(|m| m.contains("does not exist")) =>
-        {
+        Err(e) if e.code() == Some("ValidationError") && e.message().is_some_and(|m| m.contains("does not exist")) => {
             Ok(None)
         }
         Err(e) => Err(aws("DescribeStacks")(e)),
@@ -91,22 +82,11 @@ pub async fn describe_stack(cfn: &Client, stack: &str) -> Result<Option<StackInf
 fn parameters(params: &[(&str, &str)]) -> Vec<Parameter> {
     params
         .iter()
-        .map(|(k, v)| {
-            Parameter::builder()
-                .parameter_key(*k)
-                .parameter_value(*v)
-                .build()
-        })
+        .map(|(k, v)| Parameter::builder().parameter_key(*k).parameter_value(*v).build())
         .collect()
 }
 
-pub async fn create_stack(
-    cfn: &Client,
-    stack: &str,
-    template: &str,
-    params: &[(&str, &str)],
-    lab: &str,
-) -> Result<()> {
+pub async fn create_stack(cfn: &Client, stack: &str, template: &str, params: &[(&str, &str)], lab: &str) -> Result<()> {
     cfn.create_stack()
         .stack_name(stack)
         .template_body(template)
@@ -138,10 +118,7 @@ pub async fn update_stack(
         .await;
     match res {
         Ok(_) => Ok(true),
-        Err(e)
-            if e.code() == Some("ValidationError")
-                && e.message().is_some_and(|m| m.contains("No updates")) =>
-        {
+        Err(e) if e.code() == Some("ValidationError") && e.message().is_some_and(|m| m.contains("No updates")) => {
             Ok(false)
         }
         Err(e) => Err(aws("UpdateStack")(e)),
@@ -195,9 +172,7 @@ pub async fn wait_settled(
     let mut pause = poll.first;
     loop {
         let info = describe_stack(cfn, stack).await?;
-        let status = info
-            .as_ref()
-            .map_or_else(|| "gone".to_owned(), |i| i.status.clone());
+        let status = info.as_ref().map_or_else(|| "gone".to_owned(), |i| i.status.clone());
         on_poll(&status, start.elapsed());
         match info {
             Some(i) if phase(&i.status) == Phase::InProgress => {}
@@ -221,10 +196,7 @@ mod tests {
     #[test]
     fn statuses_are_classified() {
         assert_eq!(phase("CREATE_IN_PROGRESS"), Phase::InProgress);
-        assert_eq!(
-            phase("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"),
-            Phase::InProgress
-        );
+        assert_eq!(phase("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"), Phase::InProgress);
         assert_eq!(phase("DELETE_IN_PROGRESS"), Phase::InProgress);
         assert_eq!(phase("CREATE_COMPLETE"), Phase::Ready);
         assert_eq!(phase("UPDATE_COMPLETE"), Phase::Ready);

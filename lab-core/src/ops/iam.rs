@@ -49,15 +49,8 @@ pub async fn get_user(iam: &Client, user: &str) -> Result<Option<UserInfo>> {
                 .send()
                 .await
                 .map_err(aws("ListUserTags"))?;
-            let lab_tag = tags
-                .tags
-                .into_iter()
-                .find(|t| t.key == LAB_TAG_KEY)
-                .map(|t| t.value);
-            Ok(Some(UserInfo {
-                arn: u.arn,
-                lab_tag,
-            }))
+            let lab_tag = tags.tags.into_iter().find(|t| t.key == LAB_TAG_KEY).map(|t| t.value);
+            Ok(Some(UserInfo { arn: u.arn, lab_tag }))
         }
         Err(e) if e.code() == Some(NO_SUCH_ENTITY) => Ok(None),
         Err(e) => Err(aws("GetUser")(e)),

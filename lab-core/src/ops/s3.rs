@@ -3,9 +3,7 @@
 use anyhow::Result;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::error::ProvideErrorMetadata;
-use aws_sdk_s3::types::{
-    BucketLocationConstraint, CreateBucketConfiguration, Delete, ObjectIdentifier, Tag, Tagging,
-};
+use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration, Delete, ObjectIdentifier, Tag, Tagging};
 
 use super::{Created, Deleted};
 use crate::error::aws;
@@ -26,17 +24,20 @@ pub async fn list_buckets(s3: &Client) -> Result<Vec<String>> {
         .collect())
 }
 
-/// Creates `bucket` in `region` (us-east-1 takes no location constraint).
-pub async fn create_bucket(s3: &Client, bucket: &str, region: &str) -> Result<Created> {
-    let mut req = s3.create_bucket().bucket(bucket);
+/// Creates `bucket` in `region` (us-east-1 takes no location constraint), tagged with the lab in
+/// the same call, so that no crash can leave an untagged lab bucket where AWS honours the tags.
+pub async fn create_bucket(s3: &Client, bucket: &str, region: &str, lab: &str) -> Result<Created> {
+    let mut config = CreateBucketConfiguration::builder().tags(Tag::builder().key(LAB_TAG_KEY).value(lab).build()?);
     if region != "us-east-1" {
-        req = req.create_bucket_configuration(
-            CreateBucketConfiguration::builder()
-                .location_constraint(BucketLocationConstraint::from(region))
-                .build(),
-        );
+        config = config.location_constraint(BucketLocationConstraint::from(region));
     }
-    match req.send().await {
+    match s3
+        .create_bucket()
+        .bucket(bucket)
+        .create_bucket_configuration(config.build())
+        .send()
+        .await
+    {
         Ok(_) => Ok(Created::New),
         Err(e) if e.code() == Some("BucketAlreadyOwnedByYou") => Ok(Created::AlreadyThere),
         Err(e) => Err(aws("CreateBucket")(e)),
@@ -59,11 +60,7 @@ pub async fn tag_bucket(s3: &Client, bucket: &str, lab: &str) -> Result<()> {
 /// The value of the bucket's lab tag; None when it has no tags or no lab tag.
 pub async fn bucket_lab_tag(s3: &Client, bucket: &str) -> Result<Option<String>> {
     match s3.get_bucket_tagging().bucket(bucket).send().await {
-        Ok(out) => Ok(out
-            .tag_set
-            .into_iter()
-            .find(|t| t.key == LAB_TAG_KEY)
-            .map(|t| t.value)),
+        Ok(out) => Ok(out.tag_set.into_iter().find(|t| t.key == LAB_TAG_KEY).map(|t| t.value)),
         Err(e) if e.code() == Some("NoSuchTagSet") => Ok(None),
         Err(e) => Err(aws("GetBucketTagging")(e)),
     }
@@ -107,10 +104,7 @@ pub async fn empty_and_delete_bucket(s3: &Client, bucket: &str) -> Result<Delete
             })
             .collect();
         if !objects.is_empty() {
-            let delete = Delete::builder()
-                .set_objects(Some(objects))
-                .quiet(true)
-                .build()?;
+            let delete = Delete::builder().set_objects(Some(objects)).quiet(true).build()?;
             s3.delete_objects()
                 .bucket(bucket)
                 .delete(delete)

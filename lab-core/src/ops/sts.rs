@@ -48,9 +48,7 @@ pub async fn caller_identity(sts: &Client) -> Result<Identity> {
         account: out
             .account
             .ok_or_else(|| anyhow!("GetCallerIdentity returned no account"))?,
-        arn: out
-            .arn
-            .ok_or_else(|| anyhow!("GetCallerIdentity returned no ARN"))?,
+        arn: out.arn.ok_or_else(|| anyhow!("GetCallerIdentity returned no ARN"))?,
         user_id: out.user_id.unwrap_or_default(),
     })
 }

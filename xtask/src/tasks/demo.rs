@@ -30,11 +30,7 @@ pub async fn run(global: &Global) -> Result<()> {
     Ok(())
 }
 
-async fn phases(
-    global: &Global,
-    target: lab_core::target::Target,
-    names: lab_core::names::LabNames,
-) -> Result<()> {
+async fn phases(global: &Global, target: lab_core::target::Target, names: lab_core::names::LabNames) -> Result<()> {
     println!("== connect");
     let mut lab = Lab::connect(target, names, &Stdout).await?;
     lab.force = global.force;

@@ -47,9 +47,9 @@ pub async fn run(_global: &Global, action: EmulatorAction) -> Result<()> {
             None => println!("not running; start it with: cargo xtask emulator start"),
         },
         EmulatorAction::Env => {
-            let running = home.running().context(
-                "the emulator is not running; start it with `cargo xtask emulator start`",
-            )?;
+            let running = home
+                .running()
+                .context("the emulator is not running; start it with `cargo xtask emulator start`")?;
             for line in home.env_lines(running) {
                 println!("{line}");
             }
@@ -64,14 +64,9 @@ pub fn install(venv: &Venv) -> Result<()> {
     if venv.is_installed() {
         return Ok(());
     }
-    let parent = venv
-        .dir
-        .parent()
-        .context("the virtualenv has no parent folder")?;
-    std::fs::create_dir_all(parent)
-        .with_context(|| format!("cannot create {}", parent.display()))?;
-    let lock =
-        File::create(parent.join("install.lock")).context("cannot create the install lock")?;
+    let parent = venv.dir.parent().context("the virtualenv has no parent folder")?;
+    std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+    let lock = File::create(parent.join("install.lock")).context("cannot create the install lock")?;
     lock.lock().context("cannot lock the install")?;
     if venv.is_installed() {
         return Ok(());
@@ -83,9 +78,9 @@ pub fn install(venv: &Venv) -> Result<()> {
     );
     let sh = Shell::new()?;
     let dir = &venv.dir;
-    cmd!(sh, "python3 -m venv --clear {dir}").run().context(
-        "cannot create the Python virtualenv; is python3 with the venv module installed?",
-    )?;
+    cmd!(sh, "python3 -m venv --clear {dir}")
+        .run()
+        .context("cannot create the Python virtualenv; is python3 with the venv module installed?")?;
     let pip = venv.bin("pip");
     let requirements = PIP_REQUIREMENTS;
     cmd!(

@@ -15,10 +15,7 @@ use lab_core::report::Captured;
 use lab_core::target::{Clients, Target};
 
 pub fn project_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
 pub fn venv() -> Venv {
@@ -113,9 +110,7 @@ impl TestEmulator {
 
     pub async fn lab(&self, lab: Option<&str>) -> Lab {
         let names = LabNames::new(lab).unwrap();
-        Lab::connect(self.target(), names, &Captured::default())
-            .await
-            .unwrap()
+        Lab::connect(self.target(), names, &Captured::default()).await.unwrap()
     }
 
     pub async fn admin(&self) -> Clients {
