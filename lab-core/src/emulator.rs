@@ -103,6 +103,7 @@ impl Home {
             admin_profile: Some(ADMIN_PROFILE.to_owned()),
             files: self.files(),
             faults: Vec::new(),
+            admin_faults: Vec::new(),
         }
     }
 

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use aws_sdk_iam::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::http::Response;
 
 /// How a call failed.
@@ -51,7 +51,7 @@ impl AwsError {
         }
         let message = match (kind, message) {
             (FailureKind::Service, Some(m)) => m,
-            _ => DisplayErrorContext(&err).to_string(),
+            _ => chain_text(&err),
         };
         Self {
             operation,
@@ -68,6 +68,21 @@ impl AwsError {
             Some("AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" | "AuthorizationError")
         )
     }
+}
+
+/// An error and its sources as one line, `outer: inner: innermost`, each message once (the SDK's
+/// own formatter appends Debug output, too long for a one-line error).
+pub fn chain_text(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(err);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    parts.join(": ")
 }
 
 /// The text of the first `<tag>` element in `xml`.

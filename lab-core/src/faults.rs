@@ -14,19 +14,32 @@ use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::config_bag::ConfigBag;
 
-/// Replaces the responses of the first `count` calls of `operation` by an error `code`.
+/// Replaces the responses of the first `count` calls of `operation`.
 #[derive(Debug, Clone)]
 pub struct InjectErrors {
     operation: &'static str,
-    code: &'static str,
+    status: u16,
+    body: String,
     remaining: Arc<AtomicU32>,
 }
 
 impl InjectErrors {
+    /// Answers with the service error `code` (HTTP 403).
     pub fn new(operation: &'static str, code: &'static str, count: u32) -> Self {
+        // The awsQuery error shape (IAM, STS, CloudFormation); an S3 client finds <Error> inside
+        // <ErrorResponse> as well.
+        let body = format!(
+            "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>injected {code}</Message></Error><RequestId>injected</RequestId></ErrorResponse>"
+        );
+        Self::reply(operation, 403, body, count)
+    }
+
+    /// Answers with `status` and `body`, e.g. a stack in a state the emulator never reaches.
+    pub fn reply(operation: &'static str, status: u16, body: String, count: u32) -> Self {
         Self {
             operation,
-            code,
+            status,
+            body,
             remaining: Arc::new(AtomicU32::new(count)),
         }
     }
@@ -56,13 +69,7 @@ impl Intercept for InjectErrors {
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
             .is_ok();
         if taken {
-            // The awsQuery error shape (IAM, STS) and the S3 one differ only in the wrapper; an
-            // S3 client finds <Error> inside <ErrorResponse> as well.
-            let body = format!(
-                "<ErrorResponse><Error><Type>Sender</Type><Code>{0}</Code><Message>injected {0}</Message></Error><RequestId>injected</RequestId></ErrorResponse>",
-                self.code
-            );
-            let mut response = HttpResponse::new(StatusCode::try_from(403)?, SdkBody::from(body));
+            let mut response = HttpResponse::new(StatusCode::try_from(self.status)?, SdkBody::from(self.body.clone()));
             response.headers_mut().insert("content-type", "text/xml");
             *context.response_mut() = response;
         }

@@ -189,6 +189,14 @@ pub async fn setup(lab: &Lab, report: &dyn Report) -> Result<SetupOutcome> {
     let names = &lab.names;
     let iam_client = &lab.admin.iam;
 
+    step(steps, "preflight", preflight(lab), |_| {
+        format!(
+            "preflight: the lab's names are free or its own, {} is readable",
+            lab.target.files.credentials.display()
+        )
+    })
+    .await?;
+
     step(
         steps,
         "create IAM user",
@@ -283,6 +291,38 @@ pub async fn setup(lab: &Lab, report: &dyn Report) -> Result<SetupOutcome> {
     .await?;
 
     Ok(SetupOutcome { role_arn, new_key })
+}
+
+/// Checks, before anything is changed, what would stop setup half way: a user or stack of the
+/// lab's name that is not the lab's, a stack that failed, a profile the lab does not own, an
+/// unreadable AWS file.
+async fn preflight(lab: &Lab) -> Result<()> {
+    let names = &lab.names;
+    lab.lab_user().await?;
+    if let Some(stack) = cfn::describe_stack(&lab.admin.cfn, &names.stack).await? {
+        lab.refuse_foreign("stack", &names.stack, stack.lab_tag.as_deref())?;
+        if cfn::phase(&stack.status) == Phase::Failed {
+            bail!(
+                "stack {} is {}{}; run `cargo xtask cleanup`, then setup again",
+                names.stack,
+                stack.status,
+                stack.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
+            );
+        }
+    }
+    for profile in [&names.user_profile, &names.assumed_profile] {
+        for kind in [FileKind::Credentials, FileKind::Config] {
+            let found = lab.target.files.read_profile(kind, profile)?;
+            if found.is_some_and(|p| !p.owned) && !lab.force {
+                bail!(
+                    "{} has a profile [{}] that sts-lab did not write; rename it, or pass --force to overwrite it",
+                    lab.target.files.path(kind).display(),
+                    crate::awsfiles::AwsFiles::section_name(kind, profile)
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Keeps the key in the user profile when it is still one of the user's keys; otherwise deletes

@@ -1,7 +1,7 @@
 //! Where the lab runs: the endpoint, region, admin profile and AWS files, and the SDK clients built
 //! from them. Without overrides it is the standard AWS environment, as the aws CLI sees it.
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result, anyhow, bail};
 use aws_config::profile::ProfileFileCredentialsProvider;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::ProvideCredentials;
@@ -28,6 +28,8 @@ pub struct Target {
     pub files: AwsFiles,
     /// Errors to inject into the calls made with the lab's profiles (tests and drills only).
     pub faults: Vec<InjectErrors>,
+    /// Errors to inject into the admin's calls (tests and drills only).
+    pub admin_faults: Vec<InjectErrors>,
 }
 
 /// The four service clients of one identity.
@@ -80,6 +82,7 @@ impl Target {
             admin_profile: profile,
             files: AwsFiles::from_env()?,
             faults: Vec::new(),
+            admin_faults: Vec::new(),
         })
     }
 
@@ -124,6 +127,7 @@ impl Target {
 
     /// Clients of the admin identity, after checking that it has credentials at all.
     pub async fn admin(&self) -> Result<Clients> {
+        self.check_files()?;
         let config = self.load(self.admin_profile.as_deref()).await;
         let provider = config
             .credentials_provider()
@@ -135,10 +139,30 @@ impl Target {
             );
             anyhow!(
                 "no admin credentials from {which}: {}; run `aws configure` (or `aws sso login`), pass --profile, or use --local for the emulator",
-                aws_sdk_iam::error::DisplayErrorContext(&e)
+                crate::error::chain_text(&e)
             )
         })?;
-        Ok(Clients::new(&config))
+        Ok(Clients::with_faults(&config, &self.admin_faults))
+    }
+
+    /// Checks that the AWS files parse, naming the line to fix; the SDK's own message does not.
+    pub fn check_files(&self) -> Result<()> {
+        for path in [&self.files.credentials, &self.files.config] {
+            let text = match std::fs::read_to_string(path) {
+                Ok(text) => text,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+            };
+            if let Err(m) = crate::credfile::check(&text) {
+                bail!(
+                    "{}:{}: {}; fix that line, then run again",
+                    path.display(),
+                    m.line,
+                    m.reason
+                );
+            }
+        }
+        Ok(())
     }
 
     /// Clients that use the lab's profile `profile` from the credentials file, as `--profile` would.

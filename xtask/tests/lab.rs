@@ -419,6 +419,33 @@ async fn bad_input_gives_one_clear_line() {
     let lab = emu.lab(None).await;
     assert_nothing_left(&lab).await;
 
+    // verify before setup: the table says what is missing, and the exit code says it failed.
+    let out = emu.xtask(&["verify"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("✗ profile sts is the lab user"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stderr(&out).contains("checks failed; run `cargo xtask setup`"),
+        "{}",
+        stderr(&out)
+    );
+
+    // A credentials file no AWS tool can read: named with its line, and left as it is.
+    let path = emu.home.files().credentials;
+    let broken = format!("{creds_before}\n[oops\n");
+    std::fs::write(&path, &broken).unwrap();
+    let out = emu.xtask(&["setup"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("credentials") && !err.contains("panicked"), "{err}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), broken);
+    std::fs::write(&path, &creds_before).unwrap();
+    assert_nothing_left(&lab).await;
+
     // An endpoint where nothing listens.
     let port = lab_core::emulator::free_port().unwrap();
     let mut cmd = std::process::Command::new(common::xtask_bin());

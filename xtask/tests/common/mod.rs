@@ -132,10 +132,15 @@ impl TestEmulator {
     /// Runs the built xtask binary with the emulator's environment (no --local: the standard
     /// AWS environment variables are what points it here).
     pub fn xtask(&self, args: &[&str]) -> Output {
+        self.xtask_cmd(args).output().unwrap()
+    }
+
+    /// The command `xtask` would run, to spawn it.
+    pub fn xtask_cmd(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(xtask_bin());
         clean_env(&mut cmd);
         cmd.args(args).envs(self.env()).env("HOME", &self.scratch.0);
-        cmd.output().unwrap()
+        cmd
     }
 
     /// Runs the aws CLI from the emulator's virtualenv with the emulator's environment.
