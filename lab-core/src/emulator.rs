@@ -16,8 +16,9 @@ use crate::awsfiles::{AwsFiles, FileKind};
 use crate::ops::iam;
 use crate::target::{Clients, Target};
 
-/// What `cargo xtask emulator install` puts in the virtualenv, pinned.
-pub const PIP_REQUIREMENTS: [&str; 2] = ["moto[server]==5.2.5", "awscli==1.46.3"];
+/// What `cargo xtask emulator install` puts in the virtualenv, pinned: the emulator, the aws CLI
+/// (tests prove it reads our profiles) and cfn-lint (CI lints the template).
+pub const PIP_REQUIREMENTS: [&str; 3] = ["moto[server]==5.2.5", "awscli==1.46.3", "cfn-lint==1.58.0"];
 /// Requests moto serves before it enforces IAM: exactly the admin bootstrap below.
 pub const BOOTSTRAP_REQUESTS: u32 = 3;
 /// The emulator's admin user and the profile that holds its key in the lab-local files.
@@ -104,6 +105,7 @@ impl Home {
             files: self.files(),
             faults: Vec::new(),
             admin_faults: Vec::new(),
+            allow_insecure_endpoint: false,
         }
     }
 

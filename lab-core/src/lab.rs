@@ -523,6 +523,30 @@ fn now_secs() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
+#[cfg(test)]
+mod duration_tests {
+    use super::*;
+
+    #[test]
+    fn durations_are_checked_against_sts_and_the_role() {
+        check_duration(None).unwrap();
+        check_duration(Some(900)).unwrap();
+        check_duration(Some(3600)).unwrap();
+        for bad in [0, 899, 3601, -5] {
+            let err = check_duration(Some(bad)).unwrap_err().to_string();
+            assert!(err.contains("900 to 3600"), "{err}");
+        }
+    }
+
+    #[test]
+    fn time_left_reads_well() {
+        let at = DateTime::from_secs(10_000);
+        assert_eq!(time_left(&at, 10_000 - 47 * 60 - 5), "47 min left");
+        assert_eq!(time_left(&at, 9_970), "30 s left");
+        assert_eq!(time_left(&at, 10_000), "expired");
+    }
+}
+
 /// "47 min left", "30 s left" or "expired".
 pub fn time_left(expiration: &DateTime, now: i64) -> String {
     let left = expiration.secs() - now;
@@ -549,44 +573,63 @@ fn seen_error(e: &anyhow::Error) -> String {
     }
 }
 
-/// Proves the lab: who each profile is, what the user may not do, what the role may do.
-pub async fn verify(lab: &Lab) -> Result<Vec<Check>> {
-    let names = &lab.names;
-    let mut checks = Vec::new();
-    let user_arn = lab.user_arn();
-
-    let as_user = lab.target.profile(&names.user_profile).await;
-    let seen = match &as_user {
-        Ok(c) => sts::caller_identity(&c.sts)
-            .await
-            .map(|id| id.arn)
-            .unwrap_or_else(|e| seen_error(&e)),
-        Err(e) => format!("{e:#}"),
+/// A row that passes when `call` was refused with AccessDenied (or the service's equivalent),
+/// not when it failed in any other way.
+fn denied_row<T>(name: String, call: Result<T>) -> Check {
+    let (passed, seen) = match &call {
+        Ok(_) => (false, "allowed".to_owned()),
+        Err(e) => (aws_error(e).is_some_and(|ae| ae.is_access_denied()), seen_error(e)),
     };
-    checks.push(Check {
-        name: format!("profile {} is the lab user", names.user_profile),
-        passed: seen == user_arn,
-        expected: user_arn.clone(),
-        seen,
-    });
-
-    let seen = match &as_user {
-        Ok(c) => match s3::list_buckets(&c.s3).await {
-            Ok(b) => format!("allowed ({} buckets)", b.len()),
-            Err(e) => seen_error(&e),
-        },
-        Err(_) => "no profile".to_owned(),
-    };
-    checks.push(Check {
-        name: format!("profile {} is denied s3 ListBuckets", names.user_profile),
-        passed: seen == "AccessDenied",
+    Check {
+        name,
         expected: "AccessDenied".to_owned(),
         seen,
-    });
+        passed,
+    }
+}
 
-    let role_name = lab
-        .role_arn()
-        .await
+fn equal_row(name: String, expected: String, seen: Result<String>) -> Check {
+    let seen = seen.unwrap_or_else(|e| seen_error(&e));
+    Check {
+        name,
+        passed: seen == expected,
+        expected,
+        seen,
+    }
+}
+
+/// Proves the lab, both ways: who each profile is and what it may do, and each boundary it must
+/// not cross, refused with AccessDenied.
+pub async fn verify(lab: &Lab) -> Result<Vec<Check>> {
+    let names = &lab.names;
+    let (user, role) = (&names.user_profile, &names.assumed_profile);
+    let mut checks = Vec::new();
+    let no_profile = |e: &anyhow::Error| anyhow!("{e:#}");
+
+    let as_user = lab.target.profile(user).await;
+    let user_id = match &as_user {
+        Ok(c) => sts::caller_identity(&c.sts).await.map(|id| id.arn),
+        Err(e) => Err(no_profile(e)),
+    };
+    checks.push(equal_row(
+        format!("profile {user} is the lab user"),
+        lab.user_arn(),
+        user_id,
+    ));
+    if let Ok(c) = &as_user {
+        checks.push(denied_row(
+            format!("profile {user} is denied s3 ListBuckets"),
+            s3::list_buckets(&c.s3).await,
+        ));
+        checks.push(denied_row(
+            format!("profile {user} is denied iam ListUsers"),
+            iam::list_users(&c.iam).await,
+        ));
+    }
+
+    let role_arn = lab.role_arn().await;
+    let role_name = role_arn
+        .as_ref()
         .ok()
         .and_then(|arn| arn.rsplit('/').next().map(str::to_owned));
     let expected_prefix = format!(
@@ -599,12 +642,12 @@ pub async fn verify(lab: &Lab) -> Result<Vec<Check>> {
     let expired = lab
         .target
         .files
-        .read_profile(FileKind::Credentials, &names.assumed_profile)?
+        .read_profile(FileKind::Credentials, role)?
         .and_then(|p| p.note("expires").map(str::to_owned))
         .filter(|at| DateTime::from_str(at, Format::DateTime).is_ok_and(|t| t.secs() <= now_secs()));
     let as_role = match &expired {
         Some(at) => Err(anyhow!("the session expired at {at}; run `cargo xtask assume` again")),
-        None => lab.target.profile(&names.assumed_profile).await,
+        None => lab.target.profile(role).await,
     };
     let seen = match &as_role {
         Ok(c) => sts::caller_identity(&c.sts)
@@ -614,35 +657,54 @@ pub async fn verify(lab: &Lab) -> Result<Vec<Check>> {
         Err(e) => format!("{e:#}"),
     };
     checks.push(Check {
-        name: format!("profile {} is the assumed role", names.assumed_profile),
+        name: format!("profile {role} is the assumed role"),
         passed: role_name.is_some() && seen.starts_with(&expected_prefix),
         expected: format!("{expected_prefix}<session>"),
         seen,
     });
 
-    let bucket = names.verify_bucket(lab.account());
-    let seen = match &as_role {
-        Ok(c) => async {
+    if let Ok(c) = &as_role {
+        let bucket = names.verify_bucket(lab.account());
+        let made = async {
             s3::create_bucket(&c.s3, &bucket, &c.region, &names.lab).await?;
             // Again on its own, for backends that ignore tags in CreateBucket.
             s3::tag_bucket(&c.s3, &bucket, &names.lab).await?;
             let listed = s3::list_buckets(&c.s3).await?;
-            Ok::<_, anyhow::Error>(if listed.contains(&bucket) {
+            Ok(if listed.contains(&bucket) {
                 format!("created and listed {bucket}")
             } else {
-                "created, not listed".to_owned()
+                "not listed".to_owned()
             })
         }
-        .await
-        .unwrap_or_else(|e| seen_error(&e)),
-        Err(_) => "no profile".to_owned(),
-    };
-    checks.push(Check {
-        name: format!("profile {} creates and lists a lab bucket", names.assumed_profile),
-        passed: seen == format!("created and listed {bucket}"),
-        expected: format!("created and listed {bucket}"),
-        seen,
-    });
+        .await;
+        checks.push(equal_row(
+            format!("profile {role} creates and lists a lab bucket"),
+            format!("created and listed {bucket}"),
+            made,
+        ));
+        checks.push(denied_row(
+            format!("profile {role} is denied iam ListUsers"),
+            iam::list_users(&c.iam).await,
+        ));
+        let outside = names.outside_bucket(lab.account());
+        let created = s3::create_bucket(&c.s3, &outside, &c.region, &names.lab).await;
+        if created.is_ok() {
+            // The boundary is broken; do not leave the proof behind.
+            let _ = s3::empty_and_delete_bucket(&lab.admin.s3, &outside).await;
+        }
+        checks.push(denied_row(
+            format!("profile {role} is denied a bucket outside the lab prefix"),
+            created,
+        ));
+    }
+
+    if let Ok(arn) = &role_arn {
+        let admin_try = sts::assume_role(&lab.admin.sts, arn, "sts-lab-verify-admin", None).await;
+        checks.push(denied_row(
+            "the admin may not assume the role (trust is the lab user only)".to_owned(),
+            admin_try,
+        ));
+    }
     Ok(checks)
 }
 

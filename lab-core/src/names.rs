@@ -74,6 +74,11 @@ impl LabNames {
         format!("{}verify", self.bucket_prefix(account))
     }
 
+    /// A bucket name outside the lab prefix, which `verify` proves the role may not create.
+    pub fn outside_bucket(&self, account: &str) -> String {
+        format!("outside-{}check", self.bucket_prefix(account))
+    }
+
     /// The prefix CloudFormation gives the role's generated name (`<stack>-StsRole-<random>`).
     pub fn role_name_prefix(&self) -> String {
         format!("{}-StsRole-", self.stack)
@@ -156,6 +161,8 @@ mod tests {
     fn longest_lab_name_fits_bucket_and_iam_limits() {
         let n = LabNames::new(Some("abcdefghij0123456789")).unwrap();
         assert!(n.verify_bucket("123456789012").len() <= 63);
+        assert!(n.outside_bucket("123456789012").len() <= 63);
+        assert!(!n.outside_bucket("1").starts_with(&n.bucket_prefix("1")));
         assert!(n.user.len() <= 64);
         assert!(n.stack.len() <= 128);
     }

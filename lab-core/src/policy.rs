@@ -90,6 +90,33 @@ mod tests {
     }
 
     #[test]
+    fn template_trusts_one_principal_and_grants_no_wildcard_outside_listing() {
+        let trust = TEMPLATE
+            .split("AssumeRolePolicyDocument:")
+            .nth(1)
+            .unwrap()
+            .split("StsRoleS3Policy:")
+            .next()
+            .unwrap();
+        assert_eq!(
+            trust.matches("- !Ref LabUserArn").count(),
+            1,
+            "one principal, as a list"
+        );
+        assert!(trust.contains("Action: sts:AssumeRole"));
+        assert!(
+            !TEMPLATE.contains(":root") && !TEMPLATE.contains("Principal: \"*\"") && !TEMPLATE.contains("AWS: \"*\"")
+        );
+        let s3 = TEMPLATE.split("StsRoleS3Policy:").nth(1).unwrap();
+        // The only `*` resource is for s3:ListAllMyBuckets, which has no narrower resource.
+        assert_eq!(s3.matches("Resource: \"*\"").count(), 1);
+        assert!(s3.contains("Action: s3:ListAllMyBuckets\n            Resource: \"*\""));
+        assert!(s3.contains("!Sub \"arn:${AWS::Partition}:s3:::${BucketPrefix}*\""));
+        assert!(s3.contains("!Sub \"arn:${AWS::Partition}:s3:::${BucketPrefix}*/*\""));
+        assert!(!TEMPLATE.contains("Action: iam:") && !TEMPLATE.contains("- iam:") && !TEMPLATE.contains("Action: \"*\""));
+    }
+
+    #[test]
     fn template_has_the_parameters_and_output_the_code_uses() {
         for needle in [PARAM_USER_ARN, PARAM_BUCKET_PREFIX, OUTPUT_ROLE_ARN] {
             assert!(TEMPLATE.contains(needle), "{needle}");

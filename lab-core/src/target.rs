@@ -30,6 +30,28 @@ pub struct Target {
     pub faults: Vec<InjectErrors>,
     /// Errors to inject into the admin's calls (tests and drills only).
     pub admin_faults: Vec<InjectErrors>,
+    /// Allow credentials over plain HTTP to a host that is not on the loopback address.
+    pub allow_insecure_endpoint: bool,
+}
+
+/// Whether credentials may go to `endpoint`: HTTPS anywhere, plain HTTP only on loopback
+/// (127.0.0.0/8, localhost, [::1]), where a local emulator runs.
+pub fn endpoint_is_safe(endpoint: &str) -> bool {
+    let lower = endpoint.to_ascii_lowercase();
+    if lower.starts_with("https://") {
+        return true;
+    }
+    let Some(rest) = lower.strip_prefix("http://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    let host = if let Some(v6) = authority.strip_prefix('[') {
+        v6.split(']').next().unwrap_or_default()
+    } else {
+        authority.split(':').next().unwrap_or_default()
+    };
+    host == "localhost" || host == "::1" || host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The four service clients of one identity.
@@ -83,6 +105,7 @@ impl Target {
             files: AwsFiles::from_env()?,
             faults: Vec::new(),
             admin_faults: Vec::new(),
+            allow_insecure_endpoint: false,
         })
     }
 
@@ -100,7 +123,7 @@ impl Target {
             .build()
     }
 
-    async fn load(&self, profile: Option<&str>) -> SdkConfig {
+    async fn load(&self, profile: Option<&str>) -> Result<SdkConfig> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest()).profile_files(self.profile_files());
         if let Some(profile) = profile {
             // As `aws --profile`: the profile's credentials, whatever AWS_ACCESS_KEY_ID says.
@@ -115,20 +138,28 @@ impl Target {
             loader = loader.endpoint_url(endpoint);
         }
         let config = loader.load().await;
+        if let Some(endpoint) = config.endpoint_url()
+            && !self.allow_insecure_endpoint
+            && !endpoint_is_safe(endpoint)
+        {
+            bail!(
+                "refusing to send credentials over plain HTTP to {endpoint}; use https, an emulator on 127.0.0.1, or pass --allow-insecure-endpoint"
+            );
+        }
         if config.region().is_some() {
-            config
+            Ok(config)
         } else {
-            config
+            Ok(config
                 .into_builder()
                 .region(Region::from_static(FALLBACK_REGION))
-                .build()
+                .build())
         }
     }
 
     /// Clients of the admin identity, after checking that it has credentials at all.
     pub async fn admin(&self) -> Result<Clients> {
         self.check_files()?;
-        let config = self.load(self.admin_profile.as_deref()).await;
+        let config = self.load(self.admin_profile.as_deref()).await?;
         let provider = config
             .credentials_provider()
             .ok_or_else(|| anyhow!("no credential provider is configured"))?;
@@ -167,7 +198,7 @@ impl Target {
 
     /// Clients that use the lab's profile `profile` from the credentials file, as `--profile` would.
     pub async fn profile(&self, profile: &str) -> Result<Clients> {
-        let config = self.load(Some(profile)).await;
+        let config = self.load(Some(profile)).await?;
         config
             .credentials_provider()
             .ok_or_else(|| anyhow!("no credential provider is configured"))?
@@ -180,5 +211,35 @@ impl Target {
                 )
             })?;
         Ok(Clients::with_faults(&config, &self.faults))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::endpoint_is_safe;
+
+    #[test]
+    fn plain_http_only_on_loopback() {
+        for ok in [
+            "https://iam.amazonaws.com",
+            "http://127.0.0.1:5055",
+            "http://127.1.2.3",
+            "http://localhost:4566/",
+            "http://[::1]:5055",
+            "HTTP://LOCALHOST",
+        ] {
+            assert!(endpoint_is_safe(ok), "{ok}");
+        }
+        for bad in [
+            "http://10.0.0.5:5055",
+            "http://example.com",
+            "http://localhost.evil.com",
+            "http://127.0.0.1.evil.com",
+            "http://user@example.com",
+            "http://[::2]:80",
+            "ftp://127.0.0.1",
+        ] {
+            assert!(!endpoint_is_safe(bad), "{bad}");
+        }
     }
 }

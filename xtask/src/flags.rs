@@ -34,6 +34,9 @@ pub struct Global {
     /// Overwrite a profile of the lab's name that sts-lab did not write.
     #[arg(long, global = true)]
     pub force: bool,
+    /// Allow credentials over plain http:// to a host that is not on the loopback address.
+    #[arg(long, global = true)]
+    pub allow_insecure_endpoint: bool,
     /// Say more: the target, and whole error chains.
     #[arg(short, long, global = true)]
     pub verbose: bool,

@@ -61,6 +61,8 @@ pub async fn target(global: &Global) -> Result<Target> {
     } else {
         Target::from_env(global.profile.clone(), global.region.clone())?
     };
+    let mut target = target;
+    target.allow_insecure_endpoint = global.allow_insecure_endpoint;
     if global.verbose {
         let endpoint = target
             .endpoint_url

@@ -56,7 +56,7 @@ async fn full_chain_then_nothing_left() {
     setup_and_assume(&lab).await;
 
     let checks = lab::verify(&lab).await.unwrap();
-    assert_eq!(checks.len(), 4);
+    assert_eq!(checks.len(), 8);
     for c in &checks {
         assert!(c.passed, "{c:?}");
     }
@@ -377,7 +377,7 @@ async fn binary_and_aws_cli_with_the_emulator_env() {
 
     let verify = emu.xtask(&["verify"]);
     assert_ok(&verify, "xtask verify");
-    assert!(stdout(&verify).contains("all 4 checks passed"));
+    assert!(stdout(&verify).contains("all 8 checks passed"));
     let ls = emu.aws(&["s3", "ls", "--profile", "assumed"]);
     assert_ok(&ls, "aws s3 ls --profile assumed");
     assert!(stdout(&ls).contains("sts-lab-default-123456789012-verify"));

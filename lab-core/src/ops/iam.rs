@@ -158,6 +158,12 @@ pub async fn delete_user_policy(iam: &Client, user: &str, policy: &str) -> Resul
     }
 }
 
+/// User names in the account (first page), used to prove IAM is out of reach.
+pub async fn list_users(iam: &Client) -> Result<Vec<String>> {
+    let out = iam.list_users().send().await.map_err(aws("ListUsers"))?;
+    Ok(out.users.into_iter().map(|u| u.user_name).collect())
+}
+
 /// Names of the roles whose name starts with `prefix`.
 pub async fn roles_named(iam: &Client, prefix: &str) -> Result<Vec<String>> {
     let roles: Vec<_> = iam

@@ -78,3 +78,34 @@ pub async fn assume_role(
         assumed_role_arn: out.assumed_role_user.map(|u| u.arn).unwrap_or_default(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_masks_the_secret_and_the_token() {
+        let creds = AssumedCredentials {
+            access_key_id: "ASIAEXAMPLE".into(),
+            secret_access_key: Secret::new("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+            session_token: Secret::new("FQoGZXIvYXdzEXAMPLETOKENEXAMPLETOKEN"),
+            expiration: DateTime::from_secs(0),
+            assumed_role_arn: "arn:aws:sts::123456789012:assumed-role/r/s".into(),
+        };
+        let debug = format!("{creds:?}");
+        assert!(!debug.contains("rXUtnFEMI") && !debug.contains("XIvYXdz"), "{debug}");
+        assert!(debug.contains("ASIAEXAMPLE"));
+    }
+
+    #[test]
+    fn root_is_recognised() {
+        let id = |arn: &str| Identity {
+            account: "1".into(),
+            arn: arn.into(),
+            user_id: String::new(),
+        };
+        assert!(id("arn:aws:iam::123456789012:root").is_root());
+        assert!(!id("arn:aws:iam::123456789012:user/root").is_root());
+        assert_eq!(id("arn:aws-cn:iam::1:user/x").partition(), "aws-cn");
+    }
+}

@@ -29,7 +29,7 @@ pub fn xtask_bin() -> &'static str {
 }
 
 /// Installs the emulator once, through the same `xtask emulator install` a user runs.
-fn ensure_installed() {
+pub fn ensure_installed() {
     static INSTALLED: OnceLock<()> = OnceLock::new();
     INSTALLED.get_or_init(|| {
         if venv().is_installed() {
