@@ -113,7 +113,9 @@ mod tests {
         assert!(s3.contains("Action: s3:ListAllMyBuckets\n            Resource: \"*\""));
         assert!(s3.contains("!Sub \"arn:${AWS::Partition}:s3:::${BucketPrefix}*\""));
         assert!(s3.contains("!Sub \"arn:${AWS::Partition}:s3:::${BucketPrefix}*/*\""));
-        assert!(!TEMPLATE.contains("Action: iam:") && !TEMPLATE.contains("- iam:") && !TEMPLATE.contains("Action: \"*\""));
+        assert!(
+            !TEMPLATE.contains("Action: iam:") && !TEMPLATE.contains("- iam:") && !TEMPLATE.contains("Action: \"*\"")
+        );
     }
 
     #[test]

@@ -266,6 +266,17 @@ fn killed_at_any_moment_then_cleanup_leaves_nothing() {
     );
     rt.block_on(assert_lab_gone(&emu, Some("killassume")));
 
+    // Killed while cleaning up: the next cleanup finishes the job.
+    for (i, lines) in [1, 2, 3, 4, 5, 6].into_iter().enumerate() {
+        let name = format!("killclean{i}");
+        assert_ok(&emu.xtask(&["--lab", &name, "setup"]), "setup");
+        assert_ok(&emu.xtask(&["--lab", &name, "assume"]), "assume");
+        assert_ok(&emu.xtask(&["--lab", &name, "verify"]), "verify");
+        run_and_kill(&emu, &["--lab", &name, "cleanup"], lines, 0);
+        assert_ok(&emu.xtask(&["--lab", &name, "cleanup"]), "cleanup after killed cleanup");
+        rt.block_on(assert_lab_gone(&emu, Some(&name)));
+    }
+
     assert_eq!(
         std::fs::read_to_string(&emu.home.files().credentials).unwrap(),
         admin_only
