@@ -178,6 +178,7 @@ impl Home {
     /// to the lab-local files as profile `lab-admin`.
     async fn bootstrap(&self, running: Running) -> Result<()> {
         let config = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(crate::http::shared_https_client())
             .region(Region::from_static(REGION))
             .endpoint_url(running.endpoint())
             .credentials_provider(Credentials::new(
@@ -216,6 +217,27 @@ impl Home {
         )
     }
 
+    /// Wipes the emulator's state without a restart (moto's reset and reset-auth), then
+    /// bootstraps the admin again into fresh lab-local files.
+    pub async fn reset(&self, running: Running) -> Result<()> {
+        moto_api(running.port, "/moto-api/reset", "")?;
+        moto_api(running.port, "/moto-api/reset-auth", &BOOTSTRAP_REQUESTS.to_string())?;
+        let aws_dir = self.dir.join("aws");
+        if aws_dir.exists() {
+            fs::remove_dir_all(&aws_dir).with_context(|| format!("cannot remove {}", aws_dir.display()))?;
+        }
+        self.bootstrap(running).await
+    }
+
+    /// How many AWS API requests the emulator has served, from its access log.
+    pub fn requests_served(&self) -> Result<usize> {
+        let log = fs::read_to_string(self.log()).with_context(|| format!("cannot read {}", self.log().display()))?;
+        Ok(log
+            .lines()
+            .filter(|l| l.contains(" HTTP/1.1\" ") && !l.contains("/moto-api/"))
+            .count())
+    }
+
     /// Stops the emulator recorded here; `Ok(false)` when none was running.
     pub fn stop(&self) -> Result<bool> {
         let running = self.running();
@@ -226,6 +248,26 @@ impl Home {
         terminate(running.pid)?;
         Ok(true)
     }
+}
+
+/// POSTs `body` to moto's own API on `port`.
+fn moto_api(port: u16, path: &str, body: &str) -> Result<()> {
+    use std::io::{Read, Write};
+    let mut stream =
+        TcpStream::connect(("127.0.0.1", port)).with_context(|| format!("cannot reach the emulator on port {port}"))?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    let status = response.lines().next().unwrap_or_default();
+    if !status.contains(" 200") {
+        bail!("the emulator answered {status:?} to {path}");
+    }
+    Ok(())
 }
 
 /// Sends SIGTERM, then SIGKILL if the process is still there after five seconds.

@@ -111,24 +111,51 @@ impl Lab {
     }
 
     fn write_profile(&self, profile: &str, notes: Vec<String>, entries: Vec<(&str, &str)>) -> Result<()> {
-        let files = &self.target.files;
-        files.write_profile(
-            FileKind::Credentials,
+        write_lab_profile(
+            &self.target,
+            &self.names,
             profile,
-            &self.names.lab,
+            &self.admin.region,
             notes,
             entries,
             self.force,
-        )?;
-        files.write_profile(
-            FileKind::Config,
-            profile,
-            &self.names.lab,
-            vec![],
-            vec![("region", &self.admin.region)],
-            self.force,
         )
     }
+
+    fn write_profile_config(&self, profile: &str, notes: Vec<String>) -> Result<()> {
+        let region = [("region", self.admin.region.as_str())].to_vec();
+        self.target
+            .files
+            .write_profile(FileKind::Config, profile, &self.names.lab, notes, region, self.force)
+    }
+}
+
+/// Writes a lab profile: its keys in the credentials file, its region in the config file.
+fn write_lab_profile(
+    target: &Target,
+    names: &LabNames,
+    profile: &str,
+    region: &str,
+    notes: Vec<String>,
+    entries: Vec<(&str, &str)>,
+    force: bool,
+) -> Result<()> {
+    let files = &target.files;
+    files.write_profile(FileKind::Credentials, profile, &names.lab, notes, entries, force)?;
+    // Keep what the config section already notes (the role ARN) when only the keys change.
+    let kept = files
+        .read_profile(FileKind::Config, profile)?
+        .filter(|p| p.owned)
+        .map(|p| p.notes)
+        .unwrap_or_default();
+    files.write_profile(
+        FileKind::Config,
+        profile,
+        &names.lab,
+        kept,
+        vec![("region", region)],
+        force,
+    )
 }
 
 /// Adds what to do to errors that never reached AWS.
@@ -189,7 +216,7 @@ pub async fn setup(lab: &Lab, report: &dyn Report) -> Result<SetupOutcome> {
     let names = &lab.names;
     let iam_client = &lab.admin.iam;
 
-    step(steps, "preflight", preflight(lab), |_| {
+    let pre = step(steps, "preflight", preflight(lab), |_| {
         format!(
             "preflight: the lab's names are free or its own, {} is readable",
             lab.target.files.credentials.display()
@@ -197,11 +224,11 @@ pub async fn setup(lab: &Lab, report: &dyn Report) -> Result<SetupOutcome> {
     })
     .await?;
 
-    step(
+    let created = step(
         steps,
         "create IAM user",
         async {
-            if lab.lab_user().await?.is_some() {
+            if pre.user_exists {
                 return Ok(Created::AlreadyThere);
             }
             iam::create_user(iam_client, &names.user, &names.lab).await
@@ -216,7 +243,7 @@ pub async fn setup(lab: &Lab, report: &dyn Report) -> Result<SetupOutcome> {
     let new_key = step(
         steps,
         "access key",
-        ensure_access_key(lab),
+        ensure_access_key(lab, created == Created::New),
         |k: &Option<NewAccessKey>| match k {
             Some(k) => format!(
                 "created access key {} and wrote profile [{}]",
@@ -271,9 +298,12 @@ pub async fn setup(lab: &Lab, report: &dyn Report) -> Result<SetupOutcome> {
     )
     .await?;
 
-    let role_arn = step(steps, "deploy stack", deploy_stack(lab, steps), |arn| {
-        format!("stack {} ready, role {arn}", names.stack)
-    })
+    let role_arn = step(
+        steps,
+        "deploy stack",
+        deploy_stack(lab, pre.stack.clone(), steps),
+        |arn| format!("stack {} ready, role {arn}", names.stack),
+    )
     .await?;
 
     let document = policy::render_assume_policy(&role_arn)?;
@@ -289,17 +319,33 @@ pub async fn setup(lab: &Lab, report: &dyn Report) -> Result<SetupOutcome> {
         },
     )
     .await?;
+    // Recorded beside the profile, so that `assume` needs only the profile, as the guide's
+    // `aws sts assume-role --profile sts` does.
+    lab.write_profile_config(&names.user_profile, vec![format!("{ROLE_ARN_NOTE} {role_arn}")])?;
 
     Ok(SetupOutcome { role_arn, new_key })
+}
+
+/// The note in the user profile's config section that records the role's ARN.
+const ROLE_ARN_NOTE: &str = "role_arn";
+
+/// The role ARN that setup recorded for the lab, if any.
+pub fn recorded_role_arn(target: &Target, names: &LabNames) -> Result<Option<String>> {
+    let profile = target.files.read_profile(FileKind::Config, &names.user_profile)?;
+    Ok(profile
+        .filter(|p| p.owned)
+        .and_then(|p| p.note(ROLE_ARN_NOTE).map(str::to_owned))
+        .filter(|arn| policy::is_role_arn(arn)))
 }
 
 /// Checks, before anything is changed, what would stop setup half way: a user or stack of the
 /// lab's name that is not the lab's, a stack that failed, a profile the lab does not own, an
 /// unreadable AWS file.
-async fn preflight(lab: &Lab) -> Result<()> {
+async fn preflight(lab: &Lab) -> Result<Preflight> {
     let names = &lab.names;
-    lab.lab_user().await?;
-    if let Some(stack) = cfn::describe_stack(&lab.admin.cfn, &names.stack).await? {
+    let user_exists = lab.lab_user().await?.is_some();
+    let stack = cfn::describe_stack(&lab.admin.cfn, &names.stack).await?;
+    if let Some(stack) = &stack {
         lab.refuse_foreign("stack", &names.stack, stack.lab_tag.as_deref())?;
         if cfn::phase(&stack.status) == Phase::Failed {
             bail!(
@@ -322,15 +368,26 @@ async fn preflight(lab: &Lab) -> Result<()> {
             }
         }
     }
-    Ok(())
+    Ok(Preflight { user_exists, stack })
+}
+
+/// What preflight found, so that setup does not ask again.
+struct Preflight {
+    user_exists: bool,
+    stack: Option<StackInfo>,
 }
 
 /// Keeps the key in the user profile when it is still one of the user's keys; otherwise deletes
 /// the user's other keys (their secrets are nowhere we can use) and creates one.
-async fn ensure_access_key(lab: &Lab) -> Result<Option<NewAccessKey>> {
+async fn ensure_access_key(lab: &Lab, user_is_new: bool) -> Result<Option<NewAccessKey>> {
     let names = &lab.names;
     let files = &lab.target.files;
-    let keys = iam::list_access_keys(&lab.admin.iam, &names.user).await?;
+    // A user created a moment ago has no keys: no need to ask.
+    let keys = if user_is_new {
+        Vec::new()
+    } else {
+        iam::list_access_keys(&lab.admin.iam, &names.user).await?
+    };
     let profile = files.read_profile(FileKind::Credentials, &names.user_profile)?;
     if let Some(p) = profile.as_ref().filter(|p| p.owned)
         && let Some(id) = p.get("aws_access_key_id")
@@ -385,7 +442,7 @@ async fn expect_denied<T>(call: impl Future<Output = Result<T>>) -> Result<Strin
     }
 }
 
-async fn deploy_stack(lab: &Lab, steps: Steps<'_>) -> Result<String> {
+async fn deploy_stack(lab: &Lab, existing: Option<StackInfo>, steps: Steps<'_>) -> Result<String> {
     let names = &lab.names;
     let cfn_client = &lab.admin.cfn;
     let user_arn = lab.user_arn();
@@ -394,7 +451,7 @@ async fn deploy_stack(lab: &Lab, steps: Steps<'_>) -> Result<String> {
         (PARAM_USER_ARN, user_arn.as_str()),
         (PARAM_BUCKET_PREFIX, prefix.as_str()),
     ];
-    let mut existing = cfn::describe_stack(cfn_client, &names.stack).await?;
+    let mut existing = existing;
     if existing
         .as_ref()
         .is_some_and(|s| cfn::phase(&s.status) == Phase::InProgress)
@@ -451,25 +508,53 @@ async fn wait(lab: &Lab, steps: Steps<'_>) -> Result<Option<StackInfo>> {
     .await
 }
 
-/// Assumes the role with the user profile and writes the assumed profile.
+/// Assumes the role with the user profile and writes the assumed profile; the role ARN is the one
+/// setup recorded, or the stack's.
 pub async fn assume(
     lab: &Lab,
     session_name: &str,
     duration: Option<i32>,
     report: &dyn Report,
 ) -> Result<AssumedCredentials> {
+    let role_arn = match recorded_role_arn(&lab.target, &lab.names)? {
+        Some(arn) => arn,
+        None => lab.role_arn().await?,
+    };
+    assume_role_as_user(
+        &lab.target,
+        &lab.names,
+        &role_arn,
+        session_name,
+        duration,
+        lab.backoff,
+        lab.force,
+        report,
+    )
+    .await
+}
+
+/// Assumes `role_arn` with the user profile alone (no admin call) and writes the assumed profile.
+#[allow(clippy::too_many_arguments)]
+pub async fn assume_role_as_user(
+    target: &Target,
+    names: &LabNames,
+    role_arn: &str,
+    session_name: &str,
+    duration: Option<i32>,
+    backoff: Backoff,
+    force: bool,
+    report: &dyn Report,
+) -> Result<AssumedCredentials> {
     let steps = Steps::new(report);
-    let names = &lab.names;
     crate::names::validate_session_name(session_name)?;
     check_duration(duration)?;
-    let role_arn = lab.role_arn().await?;
-    let as_user = lab.target.profile(&names.user_profile).await?;
+    let as_user = target.profile(&names.user_profile).await?;
     // AssumeRole is denied for up to ~30 s after the role or the user's policy appears on AWS.
     let assumed = retry_codes(
-        lab.backoff,
+        backoff,
         &["AccessDenied", "InvalidClientTokenId"],
         |w| waiting(steps, "IAM to allow the new role and policy", w),
-        || sts::assume_role(&as_user.sts, &role_arn, session_name, duration),
+        || sts::assume_role(&as_user.sts, role_arn, session_name, duration),
     );
     let creds = step(steps, "assume role", assumed, |_| {
         format!("assumed {role_arn} as {} (session {session_name})", names.user_profile)
@@ -480,21 +565,25 @@ pub async fn assume(
         steps,
         "write assumed profile",
         async {
-            lab.write_profile(
+            write_lab_profile(
+                target,
+                names,
                 &names.assumed_profile,
+                &as_user.region,
                 vec![format!("expires {expires}")],
                 vec![
                     ("aws_access_key_id", &creds.access_key_id),
                     ("aws_secret_access_key", creds.secret_access_key.expose()),
                     ("aws_session_token", creds.session_token.expose()),
                 ],
+                force,
             )
         },
         |_| {
             format!(
                 "wrote profile [{}] in {}",
                 names.assumed_profile,
-                lab.target.files.credentials.display()
+                target.files.credentials.display()
             )
         },
     )
@@ -973,18 +1062,25 @@ pub async fn cleanup(lab: &Lab, report: &dyn Report) -> Result<()> {
     if !failures.is_empty() {
         bail!("cleanup did not finish: {}", failures.join("; "));
     }
-    let left = step(steps, "check nothing is left", inventory(lab), |inv| {
-        if inv.is_empty() {
-            "nothing of the lab is left".to_owned()
-        } else {
-            "something is left".to_owned()
-        }
-    })
+    // Each step confirmed its own deletions; what remains to prove is that the role went with
+    // the stack (a role can outlive a stack that failed to delete a policy attached to it).
+    let left = step(
+        steps,
+        "check nothing is left",
+        iam::roles_named(&c.iam, &names.role_name_prefix()),
+        |roles| {
+            if roles.is_empty() {
+                "no role of the lab is left".to_owned()
+            } else {
+                "a role is left".to_owned()
+            }
+        },
+    )
     .await?;
     if !left.is_empty() {
         bail!(
-            "cleanup left: {}; run cleanup again, or delete them by hand",
-            left.lines(names).join(", ")
+            "cleanup left IAM role {}; run cleanup again, or delete it by hand",
+            left.join(", ")
         );
     }
     Ok(())

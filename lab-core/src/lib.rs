@@ -7,6 +7,7 @@ pub mod emulator;
 pub mod error;
 pub mod faults;
 pub mod form_encoding;
+pub mod http;
 pub mod lab;
 pub mod names;
 pub mod ops;

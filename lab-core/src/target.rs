@@ -109,11 +109,21 @@ impl Target {
         })
     }
 
+    /// The two files for the SDK; one that does not exist counts as empty, as the default
+    /// `~/.aws` files do (the SDK refuses a named file that is missing).
     fn profile_files(&self) -> EnvConfigFiles {
-        EnvConfigFiles::builder()
-            .with_file(EnvConfigFileKind::Config, &self.files.config)
-            .with_file(EnvConfigFileKind::Credentials, &self.files.credentials)
-            .build()
+        let mut files = EnvConfigFiles::builder();
+        for (kind, path) in [
+            (EnvConfigFileKind::Config, &self.files.config),
+            (EnvConfigFileKind::Credentials, &self.files.credentials),
+        ] {
+            files = if path.exists() {
+                files.with_file(kind, path)
+            } else {
+                files.with_contents(kind, "")
+            };
+        }
+        files.build()
     }
 
     fn profile_provider(&self, profile: &str) -> ProfileFileCredentialsProvider {
@@ -124,7 +134,9 @@ impl Target {
     }
 
     async fn load(&self, profile: Option<&str>) -> Result<SdkConfig> {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest()).profile_files(self.profile_files());
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .profile_files(self.profile_files())
+            .http_client(crate::http::shared_https_client());
         if let Some(profile) = profile {
             // As `aws --profile`: the profile's credentials, whatever AWS_ACCESS_KEY_ID says.
             loader = loader

@@ -65,6 +65,16 @@ pub enum Task {
     /// The whole lab on the local emulator: setup, assume, verify, cleanup, then check nothing is left.
     #[command(after_help = "Example:\n  cargo xtask demo")]
     Demo,
+    /// Time the lab against the guide's aws CLI flow and one boto3 process, on the emulator.
+    #[command(after_help = "Example:\n  cargo xtask bench --rounds 5")]
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BenchArgs {
+    /// Rounds of each way to run, alternating.
+    #[arg(long, default_value_t = 5)]
+    pub rounds: usize,
 }
 
 #[derive(Debug, Clone, Args)]

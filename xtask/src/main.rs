@@ -28,6 +28,7 @@ fn main() -> ExitCode {
             Task::Cleanup => tasks::cleanup::run(&cli.global).await,
             Task::Emulator { action } => tasks::emulator::run(&cli.global, action).await,
             Task::Demo => tasks::demo::run(&cli.global).await,
+            Task::Bench(args) => tasks::bench::run(&cli.global, args).await,
         }
     });
     match result {

@@ -384,7 +384,7 @@ async fn binary_and_aws_cli_with_the_emulator_env() {
 
     let cleanup = emu.xtask(&["cleanup"]);
     assert_ok(&cleanup, "xtask cleanup");
-    assert!(stdout(&cleanup).contains("nothing of the lab is left"));
+    assert!(stdout(&cleanup).contains("cleanup done: nothing of lab default is left"));
     let gone = emu.aws(&["sts", "get-caller-identity", "--profile", "assumed"]);
     assert!(!gone.status.success(), "the profile is gone");
     assert_ok(&emu.xtask(&["cleanup"]), "second xtask cleanup");
@@ -522,7 +522,7 @@ fn demo_runs_the_whole_lab_and_stops_its_emulator() {
         "== assume",
         "== verify",
         "== cleanup",
-        "nothing of the lab is left",
+        "the emulator holds nothing of the lab",
         "demo passed",
     ] {
         assert!(text.contains(needle), "{needle}:\n{text}");

@@ -1,7 +1,9 @@
 //! CloudFormation operations: describe, create, update and delete the lab's stack, and wait for it
 //! by polling (every 2 s at most), not with the SDK waiter's 30 s floor.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use anyhow::{Result, bail};
 use aws_sdk_cloudformation::Client;
@@ -166,12 +168,25 @@ pub async fn wait_settled(
     cfn: &Client,
     stack: &str,
     poll: Poll,
-    mut on_poll: impl FnMut(&str, Duration),
+    on_poll: impl FnMut(&str, Duration),
 ) -> Result<Option<StackInfo>> {
+    wait_until_settled(stack, poll, || describe_stack(cfn, stack), on_poll).await
+}
+
+/// The waiter itself, over any way to describe the stack (a test passes a simulated one).
+pub async fn wait_until_settled<Fut>(
+    stack: &str,
+    poll: Poll,
+    mut describe: impl FnMut() -> Fut,
+    mut on_poll: impl FnMut(&str, Duration),
+) -> Result<Option<StackInfo>>
+where
+    Fut: Future<Output = Result<Option<StackInfo>>>,
+{
     let start = Instant::now();
     let mut pause = poll.first;
     loop {
-        let info = describe_stack(cfn, stack).await?;
+        let info = describe().await?;
         let status = info.as_ref().map_or_else(|| "gone".to_owned(), |i| i.status.clone());
         on_poll(&status, start.elapsed());
         match info {
@@ -221,5 +236,69 @@ mod tests {
             assert!(pause <= Duration::from_secs(2));
         }
         assert_eq!(pause, Duration::from_secs(2));
+    }
+
+    fn stack(status: &str) -> StackInfo {
+        StackInfo {
+            status: status.to_owned(),
+            reason: None,
+            outputs: vec![],
+            lab_tag: None,
+        }
+    }
+
+    /// On a simulated clock: a stack that becomes ready at `ready_at` is seen within 2 s.
+    #[tokio::test(start_paused = true)]
+    async fn a_wait_ends_within_two_seconds_of_the_stack_being_ready() {
+        for ready_at in [0.0, 0.1, 0.7, 3.3, 17.0, 59.9, 301.5] {
+            let ready_at = Duration::from_secs_f64(ready_at);
+            let start = Instant::now();
+            let mut polls = 0;
+            let info = wait_until_settled(
+                "s",
+                Poll::default(),
+                || {
+                    polls += 1;
+                    let status = if start.elapsed() >= ready_at {
+                        "CREATE_COMPLETE"
+                    } else {
+                        "CREATE_IN_PROGRESS"
+                    };
+                    async move { Ok(Some(stack(status))) }
+                },
+                |_, _| {},
+            )
+            .await
+            .unwrap();
+            assert_eq!(info.unwrap().status, "CREATE_COMPLETE");
+            let late = start.elapsed() - ready_at;
+            assert!(
+                late <= Duration::from_secs(2),
+                "ready at {ready_at:?}, seen {late:?} later"
+            );
+            // Not a busy loop either: a poll every 2 s at most, fewer while it is young.
+            assert!(
+                polls as f64 <= 8.0 + ready_at.as_secs_f64() / 2.0,
+                "{polls} polls for {ready_at:?}"
+            );
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_wait_gives_up_at_its_timeout_and_a_deleted_stack_ends_it() {
+        let poll = Poll {
+            timeout: Duration::from_secs(60),
+            ..Poll::default()
+        };
+        let start = Instant::now();
+        let err = wait_until_settled("s", poll, || async { Ok(Some(stack("DELETE_IN_PROGRESS"))) }, |_, _| {})
+            .await
+            .unwrap_err();
+        assert!(start.elapsed() <= Duration::from_secs(60));
+        assert!(err.to_string().contains("still DELETE_IN_PROGRESS"), "{err}");
+        let gone = wait_until_settled("s", poll, || async { Ok(None) }, |_, _| {})
+            .await
+            .unwrap();
+        assert!(gone.is_none());
     }
 }

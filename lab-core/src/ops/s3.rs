@@ -66,8 +66,14 @@ pub async fn bucket_lab_tag(s3: &Client, bucket: &str) -> Result<Option<String>>
     }
 }
 
-/// Deletes every object (and object version) in `bucket`, then the bucket.
+/// Deletes `bucket`; when it is not empty, deletes every object (and object version) first.
 pub async fn empty_and_delete_bucket(s3: &Client, bucket: &str) -> Result<Deleted> {
+    match s3.delete_bucket().bucket(bucket).send().await {
+        Ok(_) => return Ok(Deleted::Deleted),
+        Err(e) if e.code() == Some("NoSuchBucket") => return Ok(Deleted::WasGone),
+        Err(e) if e.code() == Some("BucketNotEmpty") => {}
+        Err(e) => return Err(aws("DeleteBucket")(e)),
+    }
     let mut key_marker = None;
     let mut version_marker = None;
     loop {

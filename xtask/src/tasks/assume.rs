@@ -10,14 +10,36 @@ pub async fn run(global: &Global, args: AssumeArgs) -> Result<()> {
     // Bad input is refused before any call.
     lab_core::names::validate_session_name(&args.session_name)?;
     lab_core::lab::check_duration(args.duration)?;
-    let lab = super::connect(global).await?;
-    lab_core::lab::assume(&lab, &args.session_name, args.duration, &Stdout)
-        .await
-        .context("assume failed")?;
+    let names = crate::project::lab_names(global)?;
+    let target = crate::project::target(global).await?;
+    // With the role ARN that setup recorded, only the user profile is needed, as in the guide.
+    match lab_core::lab::recorded_role_arn(&target, &names)? {
+        Some(role_arn) => {
+            let backoff = lab_core::retry::Backoff::default();
+            lab_core::lab::assume_role_as_user(
+                &target,
+                &names,
+                &role_arn,
+                &args.session_name,
+                args.duration,
+                backoff,
+                global.force,
+                &Stdout,
+            )
+            .await
+            .context("assume failed")?;
+        }
+        None => {
+            let lab = super::connect(global).await?;
+            lab_core::lab::assume(&lab, &args.session_name, args.duration, &Stdout)
+                .await
+                .context("assume failed")?;
+        }
+    }
     println!(
         "next: cargo xtask{} verify, or aws s3 ls --profile {}",
         super::setup::lab_flag(global),
-        lab.names.assumed_profile
+        names.assumed_profile
     );
     Ok(())
 }

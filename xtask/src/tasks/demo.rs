@@ -44,7 +44,13 @@ async fn phases(global: &Global, target: lab_core::target::Target, names: lab_co
     println!("== cleanup");
     let cleanup = lab::cleanup(&lab, &Stdout).await.context("cleanup failed");
     rest?;
-    cleanup
+    cleanup?;
+    let left = lab::inventory(&lab).await?;
+    if !left.is_empty() {
+        bail!("the emulator still holds: {}", left.lines(&lab.names).join(", "));
+    }
+    println!("✓ the emulator holds nothing of the lab: no user, key, policy, stack, role, bucket or profile");
+    Ok(())
 }
 
 async fn assume_and_verify(lab: &Lab) -> Result<()> {

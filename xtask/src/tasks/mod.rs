@@ -1,6 +1,7 @@
 //! One module per task, each with a `run` function.
 
 pub mod assume;
+pub mod bench;
 pub mod cleanup;
 pub mod demo;
 pub mod emulator;
