@@ -536,3 +536,54 @@ fn demo_runs_the_whole_lab_and_stops_its_emulator() {
     let names = LabNames::new(None).unwrap();
     assert!(text.contains(&names.user));
 }
+
+/// A fresh user: no ~/.aws at all, the admin's keys in AWS_ACCESS_KEY_ID as many CI systems
+/// have them. The lab creates ~/.aws (0700) for its profiles and takes them away again.
+#[tokio::test]
+async fn works_from_environment_credentials_without_any_aws_folder() {
+    use std::os::unix::fs::PermissionsExt;
+    let emu = TestEmulator::start().await;
+    let admin = emu
+        .home
+        .files()
+        .read_profile(lab_core::awsfiles::FileKind::Credentials, "lab-admin")
+        .unwrap()
+        .unwrap();
+    let home = common::Scratch::new("fresh-home");
+    let run = |args: &[&str]| {
+        let mut cmd = std::process::Command::new(common::xtask_bin());
+        common::clean_env(&mut cmd);
+        cmd.args(args)
+            .env("HOME", &home.0)
+            .env("AWS_ENDPOINT_URL", emu.running.endpoint())
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", admin.get("aws_access_key_id").unwrap())
+            .env("AWS_SECRET_ACCESS_KEY", admin.get("aws_secret_access_key").unwrap())
+            .output()
+            .unwrap()
+    };
+    for task in ["setup", "assume", "verify"] {
+        assert_ok(&run(&[task]), task);
+    }
+    let aws_dir = home.0.join(".aws");
+    assert_eq!(std::fs::metadata(&aws_dir).unwrap().permissions().mode() & 0o777, 0o700);
+    assert_eq!(
+        std::fs::metadata(aws_dir.join("credentials"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
+    );
+    assert!(
+        std::fs::read_to_string(aws_dir.join("credentials"))
+            .unwrap()
+            .contains("[assumed]")
+    );
+    assert_ok(&run(&["cleanup"]), "cleanup");
+    assert!(
+        !aws_dir.join("credentials").exists() && !aws_dir.join("config").exists(),
+        "emptied files are removed"
+    );
+    assert_nothing_left(&emu.lab(None).await).await;
+}
