@@ -9,6 +9,7 @@ use aws_smithy_types::date_time::Format;
 
 use crate::awsfiles::FileKind;
 use crate::error::aws_error;
+use crate::explain;
 use crate::names::LabNames;
 use crate::ops::cfn::{self, Phase, StackInfo};
 use crate::ops::iam::{self, AccessKeyInfo, NewAccessKey, UserInfo};
@@ -51,6 +52,7 @@ impl Lab {
             started,
             format!("admin identity {} (region {})", admin_identity.arn, admin.region),
         );
+        steps.explain(&explain::connect());
         if admin_identity.is_root() {
             steps.note("warning: the admin identity is the account's root user; prefer an IAM admin or SSO role");
         }
@@ -173,7 +175,7 @@ fn with_hint(err: anyhow::Error, clients: &Clients) -> anyhow::Error {
 
 /// Says that a step waits, for what and why.
 fn waiting(steps: Steps<'_>, what: &str, w: &Waiting) {
-    steps.note(format!(
+    steps.waiting(format!(
         "waiting for {what} ({}, usual while IAM propagates): retry in {:.1} s, {:.1} s waited",
         w.code,
         w.delay.as_secs_f64(),
@@ -223,6 +225,7 @@ pub async fn setup(lab: &Lab, report: &dyn Report) -> Result<SetupOutcome> {
         )
     })
     .await?;
+    steps.explain(&explain::preflight(names));
 
     let created = step(
         steps,
@@ -239,6 +242,7 @@ pub async fn setup(lab: &Lab, report: &dyn Report) -> Result<SetupOutcome> {
         },
     )
     .await?;
+    steps.explain(&explain::create_user(names));
 
     let new_key = step(
         steps,
@@ -253,6 +257,7 @@ pub async fn setup(lab: &Lab, report: &dyn Report) -> Result<SetupOutcome> {
         },
     )
     .await?;
+    steps.explain(&explain::access_key(names));
     if let Some(key) = &new_key {
         steps.plain(access_key_table(key));
         steps.note(format!(
@@ -284,6 +289,7 @@ pub async fn setup(lab: &Lab, report: &dyn Report) -> Result<SetupOutcome> {
         |id| format!("profile {} is {}", names.user_profile, id.arn),
     )
     .await?;
+    steps.explain(&explain::user_identity(names));
 
     step(
         steps,
@@ -297,6 +303,7 @@ pub async fn setup(lab: &Lab, report: &dyn Report) -> Result<SetupOutcome> {
         |code| format!("profile {} is denied s3 ListBuckets ({code})", names.user_profile),
     )
     .await?;
+    steps.explain(&explain::user_has_no_s3(names));
 
     let role_arn = step(
         steps,
@@ -305,6 +312,7 @@ pub async fn setup(lab: &Lab, report: &dyn Report) -> Result<SetupOutcome> {
         |arn| format!("stack {} ready, role {arn}", names.stack),
     )
     .await?;
+    steps.explain(&explain::deploy(names, &user_arn, &lab.bucket_prefix()));
 
     let document = policy::render_assume_policy(&role_arn)?;
     step(
@@ -319,6 +327,7 @@ pub async fn setup(lab: &Lab, report: &dyn Report) -> Result<SetupOutcome> {
         },
     )
     .await?;
+    steps.explain(&explain::put_user_policy(names, &role_arn));
     // Recorded beside the profile, so that `assume` needs only the profile, as the guide's
     // `aws sts assume-role --profile sts` does.
     lab.write_profile_config(&names.user_profile, vec![format!("{ROLE_ARN_NOTE} {role_arn}")])?;
@@ -341,7 +350,7 @@ pub fn recorded_role_arn(target: &Target, names: &LabNames) -> Result<Option<Str
 /// Checks, before anything is changed, what would stop setup half way: a user or stack of the
 /// lab's name that is not the lab's, a stack that failed, a profile the lab does not own, an
 /// unreadable AWS file.
-async fn preflight(lab: &Lab) -> Result<Preflight> {
+pub(crate) async fn preflight(lab: &Lab) -> Result<Preflight> {
     let names = &lab.names;
     let user_exists = lab.lab_user().await?.is_some();
     let stack = cfn::describe_stack(&lab.admin.cfn, &names.stack).await?;
@@ -372,9 +381,9 @@ async fn preflight(lab: &Lab) -> Result<Preflight> {
 }
 
 /// What preflight found, so that setup does not ask again.
-struct Preflight {
-    user_exists: bool,
-    stack: Option<StackInfo>,
+pub(crate) struct Preflight {
+    pub(crate) user_exists: bool,
+    pub(crate) stack: Option<StackInfo>,
 }
 
 /// Keeps the key in the user profile when it is still one of the user's keys; otherwise deletes
@@ -490,21 +499,13 @@ async fn deploy_stack(lab: &Lab, existing: Option<StackInfo>, steps: Steps<'_>) 
 
 async fn wait(lab: &Lab, steps: Steps<'_>) -> Result<Option<StackInfo>> {
     let mut last = String::new();
-    cfn::wait_settled(
-        &lab.admin.cfn,
-        &lab.names.stack,
-        cfn::Poll::default(),
-        |status, waited| {
-            if status != last {
-                steps.note(format!(
-                    "stack {}: {status} after {:.1} s",
-                    lab.names.stack,
-                    waited.as_secs_f64()
-                ));
-                last = status.to_owned();
-            }
-        },
-    )
+    let stack = &lab.names.stack;
+    cfn::wait_settled(&lab.admin.cfn, stack, cfn::Poll::default(), |status, waited| {
+        if status != last {
+            steps.waiting(format!("stack {stack}: {status} after {:.1} s", waited.as_secs_f64()));
+            last = status.to_owned();
+        }
+    })
     .await
 }
 
@@ -560,6 +561,7 @@ pub async fn assume_role_as_user(
         format!("assumed {role_arn} as {} (session {session_name})", names.user_profile)
     })
     .await?;
+    steps.explain(&explain::assume(names, role_arn, session_name, duration));
     let expires = creds.expiration.fmt(Format::DateTime).context("expiration time")?;
     step(
         steps,
@@ -588,6 +590,7 @@ pub async fn assume_role_as_user(
         },
     )
     .await?;
+    steps.explain(&explain::write_assumed(names));
     steps.note(format!("identity: {}", creds.assumed_role_arn));
     steps.note(format!(
         "expires {expires} ({})",
@@ -606,7 +609,7 @@ pub fn check_duration(duration: Option<i32>) -> Result<()> {
     }
 }
 
-fn now_secs() -> i64 {
+pub(crate) fn now_secs() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)
@@ -653,6 +656,15 @@ pub struct Check {
     pub expected: String,
     pub seen: String,
     pub passed: bool,
+    /// The aws CLI command that makes the same check.
+    pub command: String,
+}
+
+impl Check {
+    fn command(mut self, command: impl Into<String>) -> Self {
+        self.command = command.into();
+        self
+    }
 }
 
 fn seen_error(e: &anyhow::Error) -> String {
@@ -674,6 +686,7 @@ fn denied_row<T>(name: String, call: Result<T>) -> Check {
         expected: "AccessDenied".to_owned(),
         seen,
         passed,
+        command: String::new(),
     }
 }
 
@@ -684,6 +697,7 @@ fn equal_row(name: String, expected: String, seen: Result<String>) -> Check {
         passed: seen == expected,
         expected,
         seen,
+        command: String::new(),
     }
 }
 
@@ -700,20 +714,25 @@ pub async fn verify(lab: &Lab) -> Result<Vec<Check>> {
         Ok(c) => sts::caller_identity(&c.sts).await.map(|id| id.arn),
         Err(e) => Err(no_profile(e)),
     };
-    checks.push(equal_row(
-        format!("profile {user} is the lab user"),
-        lab.user_arn(),
-        user_id,
-    ));
+    checks.push(
+        equal_row(format!("profile {user} is the lab user"), lab.user_arn(), user_id)
+            .command(format!("aws sts get-caller-identity --profile {user}")),
+    );
     if let Ok(c) = &as_user {
-        checks.push(denied_row(
-            format!("profile {user} is denied s3 ListBuckets"),
-            s3::list_buckets(&c.s3).await,
-        ));
-        checks.push(denied_row(
-            format!("profile {user} is denied iam ListUsers"),
-            iam::list_users(&c.iam).await,
-        ));
+        checks.push(
+            denied_row(
+                format!("profile {user} is denied s3 ListBuckets"),
+                s3::list_buckets(&c.s3).await,
+            )
+            .command(format!("aws s3 ls --profile {user}")),
+        );
+        checks.push(
+            denied_row(
+                format!("profile {user} is denied iam ListUsers"),
+                iam::list_users(&c.iam).await,
+            )
+            .command(format!("aws iam list-users --profile {user}")),
+        );
     }
 
     let role_arn = lab.role_arn().await;
@@ -750,6 +769,7 @@ pub async fn verify(lab: &Lab) -> Result<Vec<Check>> {
         passed: role_name.is_some() && seen.starts_with(&expected_prefix),
         expected: format!("{expected_prefix}<session>"),
         seen,
+        command: format!("aws sts get-caller-identity --profile {role}"),
     });
 
     if let Ok(c) = &as_role {
@@ -766,53 +786,70 @@ pub async fn verify(lab: &Lab) -> Result<Vec<Check>> {
             })
         }
         .await;
-        checks.push(equal_row(
-            format!("profile {role} creates and lists a lab bucket"),
-            format!("created and listed {bucket}"),
-            made,
-        ));
-        checks.push(denied_row(
-            format!("profile {role} is denied iam ListUsers"),
-            iam::list_users(&c.iam).await,
-        ));
+        checks.push(
+            equal_row(
+                format!("profile {role} creates and lists a lab bucket"),
+                format!("created and listed {bucket}"),
+                made,
+            )
+            .command(format!(
+                "aws s3 mb s3://{bucket} --profile {role} && aws s3 ls --profile {role}"
+            )),
+        );
+        checks.push(
+            denied_row(
+                format!("profile {role} is denied iam ListUsers"),
+                iam::list_users(&c.iam).await,
+            )
+            .command(format!("aws iam list-users --profile {role}")),
+        );
         let outside = names.outside_bucket(lab.account());
         let created = s3::create_bucket(&c.s3, &outside, &c.region, &names.lab).await;
         if created.is_ok() {
             // The boundary is broken; do not leave the proof behind.
             let _ = s3::empty_and_delete_bucket(&lab.admin.s3, &outside).await;
         }
-        checks.push(denied_row(
-            format!("profile {role} is denied a bucket outside the lab prefix"),
-            created,
-        ));
+        checks.push(
+            denied_row(
+                format!("profile {role} is denied a bucket outside the lab prefix"),
+                created,
+            )
+            .command(format!("aws s3 mb s3://{outside} --profile {role}")),
+        );
     }
 
     if let Ok(arn) = &role_arn {
         let admin_try = sts::assume_role(&lab.admin.sts, arn, "sts-lab-verify-admin", None).await;
-        checks.push(denied_row(
-            "the admin may not assume the role (trust is the lab user only)".to_owned(),
-            admin_try,
-        ));
+        checks.push(
+            denied_row(
+                "the admin may not assume the role (trust is the lab user only)".to_owned(),
+                admin_try,
+            )
+            .command(format!(
+                "aws sts assume-role --role-arn {arn} --role-session-name sts-lab-verify-admin"
+            )),
+        );
     }
     Ok(checks)
 }
 
-/// Verify's table: one row per check.
-pub fn checks_table(checks: &[Check]) -> String {
+/// Verify's table: one row per check; with `explain`, each row's aws CLI command under it.
+pub fn checks_table(checks: &[Check], explain: bool) -> String {
     let w = checks.iter().map(|c| c.name.chars().count()).max().unwrap_or(0);
-    checks
-        .iter()
-        .map(|c| {
-            let mark = if c.passed { "✓" } else { "✗" };
-            let detail = if c.passed {
-                c.seen.clone()
-            } else {
-                format!("expected {}, saw {}", c.expected, c.seen)
-            };
-            format!("{mark} {:<w$}  {detail}", c.name)
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+    let mut out = Vec::new();
+    for c in checks {
+        let mark = if c.passed { "✓" } else { "✗" };
+        let detail = if c.passed {
+            c.seen.clone()
+        } else {
+            format!("expected {}, saw {}", c.expected, c.seen)
+        };
+        out.push(format!("{mark} {:<w$}  {detail}", c.name));
+        if explain && !c.command.is_empty() {
+            out.push(format!("    $ {}", c.command));
+        }
+    }
+    out.join("\n")
 }
 
 /// Everything of the lab that exists now.
@@ -946,6 +983,9 @@ pub async fn cleanup(lab: &Lab, report: &dyn Report) -> Result<()> {
         },
     )
     .await;
+    if let Ok(deleted) = &r {
+        steps.explain(&explain::delete_buckets(deleted));
+    }
     record(r.map(drop), "buckets");
 
     let r = step(steps, "delete stack", async {
@@ -965,6 +1005,7 @@ pub async fn cleanup(lab: &Lab, report: &dyn Report) -> Result<()> {
         }
     }, |deleted| if *deleted { format!("deleted stack {} and its role", names.stack) } else { format!("no stack {}", names.stack) })
     .await;
+    steps.explain(&explain::delete_stack(names));
     record(r.map(drop), "stack");
 
     let user = step(steps, "find the lab user", lab.lab_user(), |u| match u {
@@ -997,6 +1038,9 @@ pub async fn cleanup(lab: &Lab, report: &dyn Report) -> Result<()> {
                 },
             )
             .await;
+            if let Ok(deleted) = &r {
+                steps.explain(&explain::delete_user_policies(names, deleted));
+            }
             record(r.map(drop), "user policy");
 
             let r = step(
@@ -1020,12 +1064,14 @@ pub async fn cleanup(lab: &Lab, report: &dyn Report) -> Result<()> {
                 },
             )
             .await;
+            steps.explain(&explain::delete_access_keys(names));
             record(r.map(drop), "access keys");
 
             let r = step(steps, "delete user", iam::delete_user(&c.iam, &names.user), |_| {
                 format!("deleted IAM user {}", names.user)
             })
             .await;
+            steps.explain(&explain::delete_user(names));
             record(r.map(drop), "user");
         }
     }
@@ -1057,6 +1103,7 @@ pub async fn cleanup(lab: &Lab, report: &dyn Report) -> Result<()> {
         },
     )
     .await;
+    steps.explain(&explain::remove_profiles(names));
     record(r.map(drop), "profiles");
 
     if !failures.is_empty() {

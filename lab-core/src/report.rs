@@ -9,6 +9,20 @@ use crate::ops::iam::NewAccessKey;
 /// Where the lab's lines go: stdout for a person, a buffer in tests.
 pub trait Report: Send + Sync {
     fn line(&self, text: &str);
+
+    /// A wait began, or what it waits for changed. A terminal shows a spinner with `what` and
+    /// the time waited; elsewhere it is a plain line.
+    fn waiting(&self, what: &str) {
+        self.line(&format!("  {what}"));
+    }
+
+    /// The wait ended (the step that waited is about to report).
+    fn wait_done(&self) {}
+
+    /// Whether to show, beside each step, the aws CLI command that does the same.
+    fn explain(&self) -> bool {
+        false
+    }
 }
 
 /// Prints each line to stdout.
@@ -21,9 +35,9 @@ impl Report for Stdout {
     }
 }
 
-/// Keeps the lines, for tests.
+/// Keeps the lines, for tests; `explain` turns on the aws CLI commands.
 #[derive(Debug, Default)]
-pub struct Captured(pub Mutex<Vec<String>>);
+pub struct Captured(pub Mutex<Vec<String>>, pub bool);
 
 impl Captured {
     pub fn text(&self) -> String {
@@ -36,6 +50,10 @@ impl Report for Captured {
         if let Ok(mut lines) = self.0.lock() {
             lines.push(text.to_owned());
         }
+    }
+
+    fn explain(&self) -> bool {
+        self.1
     }
 }
 
@@ -60,16 +78,39 @@ impl<'a> Steps<'a> {
     }
 
     pub fn ok(&self, started: Instant, what: impl AsRef<str>) {
+        self.report.wait_done();
         self.report
             .line(&format!("✓ {} ({})", what.as_ref(), fmt_elapsed(started.elapsed())));
     }
 
     pub fn failed(&self, started: Instant, what: impl AsRef<str>, err: &anyhow::Error) {
+        self.report.wait_done();
         self.report.line(&format!(
             "✗ {}: {err:#} ({})",
             what.as_ref(),
             fmt_elapsed(started.elapsed())
         ));
+    }
+
+    /// A wait: a spinner on a terminal, a plain line elsewhere.
+    pub fn waiting(&self, what: impl AsRef<str>) {
+        self.report.waiting(what.as_ref());
+    }
+
+    /// The aws CLI commands that do what the step before did, when the user asked (`--explain`).
+    pub fn explain(&self, commands: &[String]) {
+        if self.report.explain() {
+            for command in commands {
+                // A line that is not a command (a `#` remark) is shown as it is.
+                let prompt = if command.starts_with('#') { "" } else { "$ " };
+                self.report.line(&format!("    {prompt}{command}"));
+            }
+        }
+    }
+
+    /// Whether `--explain` is on.
+    pub fn explaining(&self) -> bool {
+        self.report.explain()
     }
 
     /// An indented line under the step before.

@@ -34,6 +34,9 @@ pub struct Global {
     /// Overwrite a profile of the lab's name that sts-lab did not write.
     #[arg(long, global = true)]
     pub force: bool,
+    /// Show, beside each step, the aws CLI command that does the same.
+    #[arg(long, global = true)]
+    pub explain: bool,
     /// Allow credentials over plain http:// to a host that is not on the loopback address.
     #[arg(long, global = true)]
     pub allow_insecure_endpoint: bool,
@@ -45,17 +48,24 @@ pub struct Global {
 #[derive(Debug, Subcommand)]
 pub enum Task {
     /// Create the user, its key and profile, check it can do nothing, deploy the role, allow AssumeRole.
-    #[command(after_help = "Example:\n  cargo xtask setup --profile admin --region eu-west-1")]
-    Setup(SetupArgs),
+    #[command(
+        after_help = "Examples:\n  cargo xtask setup --profile admin --region eu-west-1\n  cargo xtask setup --dry-run --explain"
+    )]
+    Setup(DryRunArgs),
     /// Assume the role with the user's profile and write the temporary credentials as profile `assumed`.
     #[command(after_help = "Example:\n  cargo xtask assume --duration 900")]
     Assume(AssumeArgs),
     /// Prove the lab: identities, the user's denial, the role's S3 rights; exits 1 when a check fails.
-    #[command(after_help = "Example:\n  cargo xtask verify && aws s3 ls --profile assumed")]
-    Verify,
+    #[command(
+        after_help = "Examples:\n  cargo xtask verify && aws s3 ls --profile assumed\n  cargo xtask verify --json | jq '.checks[] | select(.passed | not)'"
+    )]
+    Verify(JsonArgs),
     /// Delete everything the lab made: buckets, stack, user policy, access keys, user, profiles.
-    #[command(after_help = "Example:\n  cargo xtask cleanup --lab team-a")]
-    Cleanup,
+    #[command(after_help = "Examples:\n  cargo xtask cleanup --lab team-a\n  cargo xtask cleanup --dry-run")]
+    Cleanup(DryRunArgs),
+    /// Show what exists of the lab now: user, keys, stack, role, policies, buckets, profiles, session time left.
+    #[command(after_help = "Examples:\n  cargo xtask status\n  cargo xtask status --json")]
+    Status(JsonArgs),
     /// Run, stop or inspect the local AWS emulator (moto with IAM enforcement).
     #[command(after_help = "Example:\n  cargo xtask emulator start && eval \"$(cargo xtask emulator env)\"")]
     Emulator {
@@ -78,7 +88,18 @@ pub struct BenchArgs {
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct SetupArgs {}
+pub struct DryRunArgs {
+    /// Show the plan (what would be created, updated or deleted, by name) and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct JsonArgs {
+    /// Print one JSON document on stdout and nothing else there (steps go to stderr).
+    #[arg(long)]
+    pub json: bool,
+}
 
 #[derive(Debug, Clone, Args)]
 pub struct AssumeArgs {

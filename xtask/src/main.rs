@@ -3,6 +3,7 @@
 mod flags;
 mod project;
 mod tasks;
+mod ui;
 
 use std::process::ExitCode;
 
@@ -24,8 +25,9 @@ fn main() -> ExitCode {
         match cli.task {
             Task::Setup(args) => tasks::setup::run(&cli.global, args).await,
             Task::Assume(args) => tasks::assume::run(&cli.global, args).await,
-            Task::Verify => tasks::verify::run(&cli.global).await,
-            Task::Cleanup => tasks::cleanup::run(&cli.global).await,
+            Task::Verify(args) => tasks::verify::run(&cli.global, args).await,
+            Task::Cleanup(args) => tasks::cleanup::run(&cli.global, args).await,
+            Task::Status(args) => tasks::status::run(&cli.global, args).await,
             Task::Emulator { action } => tasks::emulator::run(&cli.global, action).await,
             Task::Demo => tasks::demo::run(&cli.global).await,
             Task::Bench(args) => tasks::bench::run(&cli.global, args).await,

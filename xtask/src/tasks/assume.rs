@@ -2,14 +2,16 @@
 //! the assumed profile.
 
 use anyhow::{Context, Result};
-use lab_core::report::Stdout;
+use lab_core::report::Report;
 
 use crate::flags::{AssumeArgs, Global};
+use crate::ui::Ui;
 
 pub async fn run(global: &Global, args: AssumeArgs) -> Result<()> {
     // Bad input is refused before any call.
     lab_core::names::validate_session_name(&args.session_name)?;
     lab_core::lab::check_duration(args.duration)?;
+    let ui = Ui::new(global.explain, false);
     let names = crate::project::lab_names(global)?;
     let target = crate::project::target(global).await?;
     // With the role ARN that setup recorded, only the user profile is needed, as in the guide.
@@ -24,22 +26,22 @@ pub async fn run(global: &Global, args: AssumeArgs) -> Result<()> {
                 args.duration,
                 backoff,
                 global.force,
-                &Stdout,
+                &ui,
             )
             .await
             .context("assume failed")?;
         }
         None => {
-            let lab = super::connect(global).await?;
-            lab_core::lab::assume(&lab, &args.session_name, args.duration, &Stdout)
+            let lab = super::connect(global, &ui).await?;
+            lab_core::lab::assume(&lab, &args.session_name, args.duration, &ui)
                 .await
                 .context("assume failed")?;
         }
     }
-    println!(
+    ui.line(&format!(
         "next: cargo xtask{} verify, or aws s3 ls --profile {}",
         super::setup::lab_flag(global),
         names.assumed_profile
-    );
+    ));
     Ok(())
 }

@@ -6,10 +6,11 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use lab_core::lab::{self, Lab};
 use lab_core::names::DEFAULT_SESSION_NAME;
-use lab_core::report::{Stdout, fmt_elapsed};
+use lab_core::report::{Report, fmt_elapsed};
 
 use crate::flags::Global;
 use crate::project;
+use crate::ui::Ui;
 
 pub async fn run(global: &Global) -> Result<()> {
     let started = Instant::now();
@@ -17,7 +18,8 @@ pub async fn run(global: &Global) -> Result<()> {
     let home = project::emulator_home();
     let was_running = home.running().is_some();
     let (home, running) = super::emulator::ensure_running(None).await?;
-    let result = phases(global, home.target(running), names).await;
+    let ui = Ui::new(global.explain, false);
+    let result = phases(global, &ui, home.target(running), names).await;
     if !was_running {
         home.stop()?;
         println!("stopped the emulator it started");
@@ -30,37 +32,44 @@ pub async fn run(global: &Global) -> Result<()> {
     Ok(())
 }
 
-async fn phases(global: &Global, target: lab_core::target::Target, names: lab_core::names::LabNames) -> Result<()> {
-    println!("== connect");
-    let mut lab = Lab::connect(target, names, &Stdout).await?;
+async fn phases(
+    global: &Global,
+    ui: &Ui,
+    target: lab_core::target::Target,
+    names: lab_core::names::LabNames,
+) -> Result<()> {
+    ui.line("== connect");
+    let mut lab = Lab::connect(target, names, ui).await?;
     lab.force = global.force;
-    println!("== setup");
-    let setup = lab::setup(&lab, &Stdout).await.context("setup failed");
+    ui.line("== setup");
+    let setup = lab::setup(&lab, ui).await.context("setup failed");
     let rest = match setup {
-        Ok(_) => assume_and_verify(&lab).await,
+        Ok(_) => assume_and_verify(&lab, ui, global.explain).await,
         Err(e) => Err(e),
     };
     // Cleanup runs whatever happened before it.
-    println!("== cleanup");
-    let cleanup = lab::cleanup(&lab, &Stdout).await.context("cleanup failed");
+    ui.line("== cleanup");
+    let cleanup = lab::cleanup(&lab, ui).await.context("cleanup failed");
     rest?;
     cleanup?;
     let left = lab::inventory(&lab).await?;
     if !left.is_empty() {
         bail!("the emulator still holds: {}", left.lines(&lab.names).join(", "));
     }
-    println!("✓ the emulator holds nothing of the lab: no user, key, policy, stack, role, bucket or profile");
+    ui.line("✓ the emulator holds nothing of the lab: no user, key, policy, stack, role, bucket or profile");
     Ok(())
 }
 
-async fn assume_and_verify(lab: &Lab) -> Result<()> {
-    println!("== assume");
-    lab::assume(lab, DEFAULT_SESSION_NAME, None, &Stdout)
+async fn assume_and_verify(lab: &Lab, ui: &Ui, explain: bool) -> Result<()> {
+    ui.line("== assume");
+    lab::assume(lab, DEFAULT_SESSION_NAME, None, ui)
         .await
         .context("assume failed")?;
-    println!("== verify");
+    ui.line("== verify");
     let checks = lab::verify(lab).await?;
-    println!("{}", lab::checks_table(&checks));
+    for line in lab::checks_table(&checks, explain).lines() {
+        ui.line(line);
+    }
     if checks.iter().any(|c| !c.passed) {
         bail!("verify failed");
     }

@@ -1,21 +1,28 @@
 //! `cargo xtask setup`: the user, its key and profile, the checks as the user, the stack and the
-//! user's `StsAssumePolicy`.
+//! user's `StsAssumePolicy`; with `--dry-run`, the plan only.
 
 use anyhow::{Context, Result};
-use lab_core::report::Stdout;
+use lab_core::report::Report;
 
-use crate::flags::{Global, SetupArgs};
+use crate::flags::{DryRunArgs, Global};
+use crate::ui::Ui;
 
-pub async fn run(global: &Global, _args: SetupArgs) -> Result<()> {
-    let lab = super::connect(global).await?;
-    let outcome = lab_core::lab::setup(&lab, &Stdout)
+pub async fn run(global: &Global, args: DryRunArgs) -> Result<()> {
+    let ui = Ui::new(global.explain, false);
+    let lab = super::connect(global, &ui).await?;
+    if args.dry_run {
+        let plan = lab_core::status::plan_setup(&lab).await.context("cannot plan setup")?;
+        super::print_plan(&ui, "setup", &plan);
+        return Ok(());
+    }
+    let outcome = lab_core::lab::setup(&lab, &ui)
         .await
         .context("setup stopped; run it again, or `cargo xtask cleanup`")?;
-    println!(
+    ui.line(&format!(
         "setup done: profile [{}] may assume {}",
         lab.names.user_profile, outcome.role_arn
-    );
-    println!("next: cargo xtask{} assume", lab_flag(global));
+    ));
+    ui.line(&format!("next: cargo xtask{} assume", lab_flag(global)));
     Ok(())
 }
 

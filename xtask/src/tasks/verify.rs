@@ -1,14 +1,36 @@
-//! `cargo xtask verify`: the table of checks; exits non-zero when any fails.
+//! `cargo xtask verify`: the table of checks, or with `--json` one JSON document; exits non-zero
+//! when any check fails.
 
 use anyhow::{Result, bail};
+use lab_core::report::Report;
+use serde_json::json;
 
-use crate::flags::Global;
+use crate::flags::{Global, JsonArgs};
+use crate::ui::Ui;
 
-pub async fn run(global: &Global) -> Result<()> {
-    let lab = super::connect(global).await?;
+pub async fn run(global: &Global, args: JsonArgs) -> Result<()> {
+    let ui = Ui::new(global.explain, args.json);
+    let lab = super::connect(global, &ui).await?;
     let checks = lab_core::lab::verify(&lab).await?;
-    println!("{}", lab_core::lab::checks_table(&checks));
     let failed = checks.iter().filter(|c| !c.passed).count();
+    if args.json {
+        let doc = json!({
+            "lab": lab.names.lab,
+            "passed": failed == 0,
+            "checks": checks.iter().map(|c| json!({
+                "name": c.name,
+                "passed": c.passed,
+                "expected": c.expected,
+                "seen": c.seen,
+                "command": c.command,
+            })).collect::<Vec<_>>(),
+        });
+        println!("{doc:#}");
+    } else {
+        for line in lab_core::lab::checks_table(&checks, global.explain).lines() {
+            ui.line(line);
+        }
+    }
     if failed > 0 {
         bail!(
             "{failed} of {} checks failed; run `cargo xtask{} setup` and `assume` again, then verify",
@@ -16,6 +38,8 @@ pub async fn run(global: &Global) -> Result<()> {
             super::setup::lab_flag(global)
         );
     }
-    println!("all {} checks passed", checks.len());
+    if !args.json {
+        ui.line(&format!("all {} checks passed", checks.len()));
+    }
     Ok(())
 }

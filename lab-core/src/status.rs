@@ -1,0 +1,405 @@
+//! What exists of a lab now (`status`), and what `setup` or `cleanup` would do (`--dry-run`):
+//! read-only calls, then pure rendering as lines or JSON.
+
+use anyhow::Result;
+use aws_smithy_types::DateTime;
+use aws_smithy_types::date_time::Format;
+use serde_json::{Value, json};
+
+use crate::awsfiles::{AwsFiles, FileKind};
+use crate::lab::{self, Inventory, Lab, now_secs, time_left};
+use crate::names::LabNames;
+use crate::ops::cfn::{self, Phase};
+use crate::ops::iam;
+use crate::secret::mask_key_id;
+
+/// The lab as it is, with the assumed session's expiry.
+#[derive(Debug, Clone)]
+pub struct Status {
+    pub lab: String,
+    pub account: String,
+    pub inventory: Inventory,
+    /// When the assumed profile's session ends (as `assume` recorded it).
+    pub assumed_expires: Option<DateTime>,
+    pub credentials_file: String,
+    pub now: i64,
+}
+
+pub async fn status(lab: &Lab) -> Result<Status> {
+    let inventory = lab::inventory(lab).await?;
+    let assumed_expires = lab
+        .target
+        .files
+        .read_profile(FileKind::Credentials, &lab.names.assumed_profile)?
+        .filter(|p| p.owned)
+        .and_then(|p| {
+            p.note("expires")
+                .and_then(|at| DateTime::from_str(at, Format::DateTime).ok())
+        });
+    Ok(Status {
+        lab: lab.names.lab.clone(),
+        account: lab.account().to_owned(),
+        inventory,
+        assumed_expires,
+        credentials_file: lab.target.files.credentials.display().to_string(),
+        now: now_secs(),
+    })
+}
+
+/// "3 min", "2 h", "5 d".
+pub fn age(seconds: i64) -> String {
+    match seconds.max(0) {
+        s if s < 120 => format!("{s} s"),
+        s if s < 2 * 3600 => format!("{} min", s / 60),
+        s if s < 2 * 86400 => format!("{} h", s / 3600),
+        s => format!("{} d", s / 86400),
+    }
+}
+
+/// The status as aligned lines for a person.
+pub fn status_lines(st: &Status, names: &LabNames) -> Vec<String> {
+    let inv = &st.inventory;
+    let row = |what: &str, value: String| format!("  {what:<13} {value}");
+    let none = || "none".to_owned();
+    let mut out = vec![format!("lab {} in account {}", st.lab, st.account)];
+    out.push(row(
+        "IAM user",
+        inv.user.as_ref().map_or_else(none, |u| {
+            format!(
+                "{} (tag sts-lab={})",
+                names.user,
+                u.lab_tag.as_deref().unwrap_or("none")
+            )
+        }),
+    ));
+    if inv.access_keys.is_empty() {
+        out.push(row("access key", none()));
+    }
+    for k in &inv.access_keys {
+        let created = k
+            .create_date
+            .map(|d| format!(", created {} ago", age(st.now - d.secs())))
+            .unwrap_or_default();
+        out.push(row(
+            "access key",
+            format!("{} {}{created}", mask_key_id(&k.access_key_id), k.status),
+        ));
+    }
+    out.push(row(
+        "user policy",
+        if inv.user_policies.is_empty() {
+            none()
+        } else {
+            inv.user_policies.join(", ")
+        },
+    ));
+    out.push(row(
+        "stack",
+        inv.stack
+            .as_ref()
+            .map_or_else(none, |s| format!("{} {}", names.stack, s.status)),
+    ));
+    out.push(row(
+        "role",
+        if inv.roles.is_empty() {
+            none()
+        } else {
+            inv.roles.join(", ")
+        },
+    ));
+    out.push(row(
+        "buckets",
+        if inv.buckets.is_empty() {
+            none()
+        } else {
+            inv.buckets.join(", ")
+        },
+    ));
+    out.push(row(
+        "profiles",
+        if inv.profiles.is_empty() {
+            none()
+        } else {
+            inv.profiles.join(", ")
+        },
+    ));
+    out.push(row(
+        "session",
+        st.assumed_expires.map_or_else(
+            || format!("no session in profile [{}]", names.assumed_profile),
+            |at| format!("profile [{}]: {}", names.assumed_profile, time_left(&at, st.now)),
+        ),
+    ));
+    out
+}
+
+/// The status as one JSON document.
+pub fn status_json(st: &Status, names: &LabNames) -> Value {
+    let inv = &st.inventory;
+    json!({
+        "lab": st.lab,
+        "account": st.account,
+        "user": inv.user.as_ref().map(|u| json!({"name": names.user, "lab_tag": u.lab_tag})),
+        "access_keys": inv.access_keys.iter().map(|k| json!({
+            "id": mask_key_id(&k.access_key_id),
+            "status": k.status,
+            "age_seconds": k.create_date.map(|d| st.now - d.secs()),
+        })).collect::<Vec<_>>(),
+        "user_policies": inv.user_policies,
+        "stack": inv.stack.as_ref().map(|s| json!({"name": names.stack, "status": s.status})),
+        "roles": inv.roles,
+        "buckets": inv.buckets,
+        "profiles": inv.profiles,
+        "credentials_file": st.credentials_file,
+        "assumed_session": st.assumed_expires.map(|at| json!({
+            "profile": names.assumed_profile,
+            "expires": at.fmt(Format::DateTime).ok(),
+            "seconds_left": (at.secs() - st.now).max(0),
+            "expired": at.secs() <= st.now,
+        })),
+        "empty": inv.is_empty(),
+    })
+}
+
+/// One line of a plan: what would happen to what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    Create(String),
+    Update(String),
+    Delete(String),
+    Keep(String),
+    Check(String),
+}
+
+impl Change {
+    /// `+ create …`, `~ update …`, `- delete …`, `= keep …`, `? check …`
+    pub fn line(&self) -> String {
+        match self {
+            Change::Create(s) => format!("  + {s}"),
+            Change::Update(s) => format!("  ~ {s}"),
+            Change::Delete(s) => format!("  - {s}"),
+            Change::Keep(s) => format!("  = {s}"),
+            Change::Check(s) => format!("  ? {s}"),
+        }
+    }
+}
+
+/// What `setup` would do, from read-only calls; the same refusals as setup itself.
+pub async fn plan_setup(lab: &Lab) -> Result<Vec<Change>> {
+    let names = &lab.names;
+    let files = &lab.target.files;
+    let pre = lab::preflight(lab).await?;
+    let cred_file = files.credentials.display();
+    let mut plan = Vec::new();
+    if pre.user_exists {
+        plan.push(Change::Keep(format!("IAM user {}", names.user)));
+    } else {
+        plan.push(Change::Create(format!(
+            "IAM user {} (tag sts-lab={})",
+            names.user, names.lab
+        )));
+    }
+    let keys = if pre.user_exists {
+        iam::list_access_keys(&lab.admin.iam, &names.user).await?
+    } else {
+        Vec::new()
+    };
+    let profile = files.read_profile(FileKind::Credentials, &names.user_profile)?;
+    let kept = profile
+        .as_ref()
+        .filter(|p| p.owned)
+        .and_then(|p| p.get("aws_access_key_id"))
+        .filter(|id| keys.iter().any(|k| k.access_key_id == *id && k.status == "Active"));
+    match kept {
+        Some(id) => plan.push(Change::Keep(format!(
+            "access key {} of profile [{}]",
+            mask_key_id(id),
+            names.user_profile
+        ))),
+        None => {
+            for k in &keys {
+                plan.push(Change::Delete(format!(
+                    "access key {} (its secret is in no lab profile)",
+                    mask_key_id(&k.access_key_id)
+                )));
+            }
+            plan.push(Change::Create(format!("access key for {}", names.user)));
+            let verb = if profile.is_some() { "rewrite" } else { "write" };
+            plan.push(Change::Update(format!(
+                "{verb} profile [{}] in {cred_file}",
+                names.user_profile
+            )));
+        }
+    }
+    plan.push(Change::Check(format!(
+        "profile [{}] is {} and is denied S3",
+        names.user_profile,
+        lab.user_arn()
+    )));
+    match &pre.stack {
+        None => plan.push(Change::Create(format!(
+            "stack {} from infra/template.yaml: a role trusting {} only, S3 on {}*",
+            names.stack,
+            lab.user_arn(),
+            lab.bucket_prefix()
+        ))),
+        Some(s) if cfn::phase(&s.status) == Phase::InProgress => plan.push(Change::Update(format!(
+            "stack {} after it leaves {}",
+            names.stack, s.status
+        ))),
+        Some(s) => plan.push(Change::Update(format!(
+            "stack {} ({}; unchanged when the template and parameters are the same)",
+            names.stack, s.status
+        ))),
+    }
+    plan.push(Change::Update(format!(
+        "user policy {} on {}: sts:AssumeRole on the stack's role only",
+        names.user_policy, names.user
+    )));
+    Ok(plan)
+}
+
+/// What `cleanup` would delete, from the lab's inventory.
+pub async fn plan_cleanup(lab: &Lab) -> Result<Vec<Change>> {
+    let names = &lab.names;
+    let inv = lab::inventory(lab).await?;
+    let mut plan = Vec::new();
+    plan.extend(
+        inv.buckets
+            .iter()
+            .map(|b| Change::Delete(format!("bucket {b} and its objects"))),
+    );
+    if let Some(s) = &inv.stack {
+        plan.push(Change::Delete(format!(
+            "stack {} ({}) and with it role {}",
+            names.stack,
+            s.status,
+            inv.roles.join(", ")
+        )));
+    } else {
+        plan.extend(
+            inv.roles
+                .iter()
+                .map(|r| Change::Check(format!("role {r} outlived its stack: delete it by hand"))),
+        );
+    }
+    plan.extend(
+        inv.user_policies
+            .iter()
+            .map(|p| Change::Delete(format!("user policy {p}"))),
+    );
+    plan.extend(
+        inv.access_keys
+            .iter()
+            .map(|k| Change::Delete(format!("access key {}", mask_key_id(&k.access_key_id)))),
+    );
+    if inv.user.is_some() {
+        plan.push(Change::Delete(format!("IAM user {}", names.user)));
+    }
+    for profile in [&names.user_profile, &names.assumed_profile] {
+        for kind in [FileKind::Credentials, FileKind::Config] {
+            if lab.target.files.read_profile(kind, profile)?.is_some_and(|p| p.owned) {
+                plan.push(Change::Delete(format!(
+                    "[{}] from {}",
+                    AwsFiles::section_name(kind, profile),
+                    lab.target.files.path(kind).display()
+                )));
+            }
+        }
+    }
+    if plan.is_empty() {
+        plan.push(Change::Keep(format!(
+            "nothing of lab {} exists; nothing to delete",
+            names.lab
+        )));
+    }
+    Ok(plan)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::cfn::StackInfo;
+    use crate::ops::iam::{AccessKeyInfo, UserInfo};
+
+    fn sample() -> (Status, LabNames) {
+        let names = LabNames::new(None).unwrap();
+        let inventory = Inventory {
+            user: Some(UserInfo {
+                arn: "arn:aws:iam::123456789012:user/sts-machine-user".into(),
+                lab_tag: Some("default".into()),
+            }),
+            access_keys: vec![AccessKeyInfo {
+                access_key_id: "AKIAIOSFODNN7EXAMPLE".into(),
+                status: "Active".into(),
+                create_date: Some(DateTime::from_secs(10_000 - 180)),
+            }],
+            user_policies: vec!["StsAssumePolicy".into()],
+            stack: Some(StackInfo {
+                status: "CREATE_COMPLETE".into(),
+                reason: None,
+                outputs: vec![],
+                lab_tag: Some("default".into()),
+            }),
+            roles: vec!["sts-stack-aws-prep-StsRole-X".into()],
+            buckets: vec![],
+            profiles: vec!["credentials:[sts]".into()],
+        };
+        let st = Status {
+            lab: "default".into(),
+            account: "123456789012".into(),
+            inventory,
+            assumed_expires: Some(DateTime::from_secs(10_000 + 47 * 60 + 10)),
+            credentials_file: "/home/u/.aws/credentials".into(),
+            now: 10_000,
+        };
+        (st, names)
+    }
+
+    #[test]
+    fn status_reads_as_a_table() {
+        let (st, names) = sample();
+        let text = status_lines(&st, &names).join("\n");
+        assert_eq!(
+            text,
+            "lab default in account 123456789012
+  IAM user      sts-machine-user (tag sts-lab=default)
+  access key    AKIA************MPLE Active, created 3 min ago
+  user policy   StsAssumePolicy
+  stack         sts-stack-aws-prep CREATE_COMPLETE
+  role          sts-stack-aws-prep-StsRole-X
+  buckets       none
+  profiles      credentials:[sts]
+  session       profile [assumed]: 47 min left"
+        );
+    }
+
+    #[test]
+    fn status_json_has_every_part_and_no_full_key_id() {
+        let (st, names) = sample();
+        let v = status_json(&st, &names);
+        assert_eq!(v["stack"]["status"], "CREATE_COMPLETE");
+        assert_eq!(v["access_keys"][0]["id"], "AKIA************MPLE");
+        assert_eq!(v["access_keys"][0]["age_seconds"], 180);
+        assert_eq!(v["assumed_session"]["seconds_left"], 47 * 60 + 10);
+        assert_eq!(v["assumed_session"]["expired"], false);
+        assert_eq!(v["empty"], false);
+        assert!(!v.to_string().contains("AKIAIOSFODNN7EXAMPLE"));
+    }
+
+    #[test]
+    fn ages_read_well() {
+        assert_eq!(age(30), "30 s");
+        assert_eq!(age(180), "3 min");
+        assert_eq!(age(3 * 3600), "3 h");
+        assert_eq!(age(3 * 86400), "3 d");
+    }
+
+    #[test]
+    fn plan_lines_have_terraform_like_marks() {
+        assert_eq!(Change::Create("x".into()).line(), "  + x");
+        assert_eq!(Change::Delete("x".into()).line(), "  - x");
+        assert_eq!(Change::Update("x".into()).line(), "  ~ x");
+        assert_eq!(Change::Keep("x".into()).line(), "  = x");
+    }
+}
