@@ -12,6 +12,8 @@ use lab_core::report::Report;
 const FRAMES: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 const CLEAR_LINE: &str = "\r\x1b[2K";
 
+type Sink = Arc<Mutex<Box<dyn Write + Send>>>;
+
 #[derive(Default)]
 struct Spin {
     what: Option<String>,
@@ -21,7 +23,7 @@ struct Spin {
 
 /// Where the lines go and how they look.
 pub struct Ui {
-    to_stderr: bool,
+    out: Sink,
     tty: bool,
     color: bool,
     explain: bool,
@@ -32,17 +34,22 @@ pub struct Ui {
 impl Ui {
     /// Lines to stdout, or to stderr when stdout is kept for a JSON document.
     pub fn new(explain: bool, to_stderr: bool) -> Self {
-        let tty = if to_stderr {
-            std::io::stderr().is_terminal()
+        let (tty, out): (bool, Box<dyn Write + Send>) = if to_stderr {
+            (std::io::stderr().is_terminal(), Box::new(std::io::stderr()))
         } else {
-            std::io::stdout().is_terminal()
+            (std::io::stdout().is_terminal(), Box::new(std::io::stdout()))
         };
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
+        let tty = tty && !std::env::var("TERM").is_ok_and(|t| t == "dumb");
+        Self::with_sink(out, tty, tty && !no_color, explain)
+    }
+
+    /// A Ui writing to `out`, with the terminal and colour decided by the caller.
+    fn with_sink(out: Box<dyn Write + Send>, tty: bool, color: bool, explain: bool) -> Self {
         Self {
-            to_stderr,
-            tty: tty && !dumb,
-            color: tty && !dumb && !no_color,
+            out: Arc::new(Mutex::new(out)),
+            tty,
+            color,
             explain,
             spin: Arc::default(),
             thread: Mutex::new(None),
@@ -50,27 +57,17 @@ impl Ui {
     }
 
     fn colour(&self, text: &str) -> String {
-        if !self.color {
-            return text.to_owned();
-        }
-        if let Some(rest) = text.strip_prefix('✓') {
-            format!("\x1b[32m✓\x1b[0m{rest}")
-        } else if let Some(rest) = text.strip_prefix('✗') {
-            format!("\x1b[31m✗\x1b[0m{rest}")
-        } else {
-            text.to_owned()
+        match (self.color, text.strip_prefix('✓'), text.strip_prefix('✗')) {
+            (true, Some(rest), _) => format!("\x1b[32m✓\x1b[0m{rest}"),
+            (true, _, Some(rest)) => format!("\x1b[31m✗\x1b[0m{rest}"),
+            _ => text.to_owned(),
         }
     }
 }
 
-fn write_to(to_stderr: bool, text: &str) {
+fn write_to(out: &Sink, text: &str) {
     // A closed pipe is not worth a panic; the exit code still tells.
-    if to_stderr {
-        let mut err = std::io::stderr().lock();
-        let _ = err.write_all(text.as_bytes());
-        let _ = err.flush();
-    } else {
-        let mut out = std::io::stdout().lock();
+    if let Ok(mut out) = out.lock() {
         let _ = out.write_all(text.as_bytes());
         let _ = out.flush();
     }
@@ -86,7 +83,7 @@ impl Report for Ui {
         }
         out.push_str(&self.colour(text));
         out.push('\n');
-        write_to(self.to_stderr, &out);
+        write_to(&self.out, &out);
     }
 
     fn waiting(&self, what: &str) {
@@ -100,7 +97,7 @@ impl Report for Ui {
         drop(spin);
         let Ok(mut thread) = self.thread.lock() else { return };
         if thread.is_none() {
-            let (state, to_stderr) = (Arc::clone(&self.spin), self.to_stderr);
+            let (state, out) = (Arc::clone(&self.spin), Arc::clone(&self.out));
             *thread = Some(std::thread::spawn(move || {
                 for frame in FRAMES.iter().cycle() {
                     std::thread::sleep(Duration::from_millis(100));
@@ -108,10 +105,8 @@ impl Report for Ui {
                     let (Some(what), Some(since)) = (spin.what.clone(), spin.since) else {
                         return;
                     };
-                    write_to(
-                        to_stderr,
-                        &format!("{CLEAR_LINE}{frame} {what} ({:.1} s)", since.elapsed().as_secs_f64()),
-                    );
+                    let waited = since.elapsed().as_secs_f64();
+                    write_to(&out, &format!("{CLEAR_LINE}{frame} {what} ({waited:.1} s)"));
                     spin.drawn = true;
                 }
             }));
@@ -123,7 +118,7 @@ impl Report for Ui {
             spin.what = None;
             spin.since = None;
             if spin.drawn {
-                write_to(self.to_stderr, CLEAR_LINE);
+                write_to(&self.out, CLEAR_LINE);
                 spin.drawn = false;
             }
         }
@@ -140,5 +135,62 @@ impl Report for Ui {
 impl Drop for Ui {
     fn drop(&mut self) {
         self.wait_done();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A sink the test can read back.
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Buffer {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .map_err(|_| std::io::Error::other("poisoned"))?
+                .extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Buffer {
+        fn text(&self) -> String {
+            String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+        }
+    }
+
+    #[test]
+    fn a_terminal_gets_a_spinner_with_the_time_and_colour() {
+        let buf = Buffer::default();
+        let ui = Ui::with_sink(Box::new(buf.clone()), true, true, false);
+        ui.waiting("stack s: CREATE_IN_PROGRESS");
+        std::thread::sleep(Duration::from_millis(350));
+        ui.wait_done();
+        ui.line("✓ stack s ready (350 ms)");
+        let text = buf.text();
+        assert!(text.contains("⠋ stack s: CREATE_IN_PROGRESS (0."), "{text:?}");
+        assert!(text.contains(CLEAR_LINE), "{text:?}");
+        assert!(text.ends_with("\x1b[32m✓\x1b[0m stack s ready (350 ms)\n"), "{text:?}");
+    }
+
+    #[test]
+    fn a_pipe_gets_plain_lines_only() {
+        let buf = Buffer::default();
+        let ui = Ui::with_sink(Box::new(buf.clone()), false, false, true);
+        ui.waiting("stack s: CREATE_IN_PROGRESS");
+        ui.wait_done();
+        ui.line("✓ done (1 ms)");
+        ui.line("✗ failed: x (1 ms)");
+        assert_eq!(
+            buf.text(),
+            "  stack s: CREATE_IN_PROGRESS\n✓ done (1 ms)\n✗ failed: x (1 ms)\n"
+        );
+        assert!(ui.explain());
     }
 }
