@@ -9,7 +9,6 @@ use std::os::unix::fs::PermissionsExt;
 use common::{TestEmulator, assert_ok, stderr, stdout};
 use lab_core::awsfiles::FileKind;
 use lab_core::lab;
-use lab_core::names::DEFAULT_SESSION_NAME;
 use lab_core::report::Captured;
 use serde_json::{Value, json};
 
@@ -129,10 +128,7 @@ async fn deployed_documents_are_exactly_least_privilege() {
 async fn verify_proves_every_boundary_and_catches_a_broken_one() {
     let emu = TestEmulator::start().await;
     let lab = emu.lab(None).await;
-    lab::setup(&lab, &Captured::default()).await.unwrap();
-    lab::assume(&lab, DEFAULT_SESSION_NAME, None, &Captured::default())
-        .await
-        .unwrap();
+    common::setup_and_assume(&lab).await;
     let checks = lab::verify(&lab).await.unwrap();
     let names: Vec<_> = checks.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(
@@ -265,4 +261,35 @@ fn template_passes_cfn_lint() {
         stderr(&out)
     );
     assert!(stdout(&out).trim().is_empty(), "{}", stdout(&out));
+}
+
+#[tokio::test]
+async fn a_root_admin_is_warned_about() {
+    let emu = TestEmulator::start().await;
+    let mut target = emu.target();
+    let root = "<GetCallerIdentityResponse><GetCallerIdentityResult><Arn>arn:aws:iam::123456789012:root</Arn><UserId>123456789012</UserId><Account>123456789012</Account></GetCallerIdentityResult></GetCallerIdentityResponse>";
+    target.admin_faults = vec![lab_core::faults::InjectErrors::reply(
+        "GetCallerIdentity",
+        200,
+        root.to_owned(),
+        1,
+    )];
+    let out = Captured::default();
+    let lab = lab::Lab::connect(target, lab_core::names::LabNames::new(None).unwrap(), &out)
+        .await
+        .unwrap();
+    assert!(lab.admin_identity.is_root());
+    assert!(
+        out.text()
+            .contains("warning: the admin identity is the account's root user"),
+        "{}",
+        out.text()
+    );
+
+    let out = Captured::default();
+    emu.lab(None).await;
+    let lab = lab::Lab::connect(emu.target(), lab_core::names::LabNames::new(None).unwrap(), &out)
+        .await
+        .unwrap();
+    assert!(!lab.admin_identity.is_root() && !out.text().contains("warning"));
 }

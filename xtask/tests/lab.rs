@@ -3,24 +3,13 @@
 
 mod common;
 
-use common::{TestEmulator, assert_ok, stderr, stdout};
+use common::{TestEmulator, assert_ok, setup_and_assume, stderr, stdout};
 use lab_core::awsfiles::FileKind;
 use lab_core::error::{aws_error, error_code};
 use lab_core::lab::{self, Lab};
 use lab_core::names::{DEFAULT_SESSION_NAME, LabNames};
 use lab_core::ops::{iam, s3, sts};
 use lab_core::report::Captured;
-
-async fn setup_and_assume(lab: &Lab) -> Captured {
-    let out = Captured::default();
-    lab::setup(lab, &out)
-        .await
-        .unwrap_or_else(|e| panic!("setup: {e:#}\n{}", out.text()));
-    lab::assume(lab, DEFAULT_SESSION_NAME, None, &out)
-        .await
-        .unwrap_or_else(|e| panic!("assume: {e:#}\n{}", out.text()));
-    out
-}
 
 async fn assert_nothing_left(lab: &Lab) {
     let inv = lab::inventory(lab).await.unwrap();

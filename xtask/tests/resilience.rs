@@ -161,10 +161,7 @@ async fn stack_delete_failed_is_reported_and_the_rest_is_cleaned() {
 async fn expired_session_is_reported_and_assume_renews_it() {
     let emu = TestEmulator::start().await;
     let lab = emu.lab(None).await;
-    lab::setup(&lab, &Captured::default()).await.unwrap();
-    lab::assume(&lab, DEFAULT_SESSION_NAME, None, &Captured::default())
-        .await
-        .unwrap();
+    common::setup_and_assume(&lab).await;
     let path = &lab.target.files.credentials;
     let text = std::fs::read_to_string(path).unwrap();
     let expires = lab
@@ -193,10 +190,7 @@ async fn expired_session_is_reported_and_assume_renews_it() {
 async fn cleanup_finds_everything_when_the_local_profiles_are_gone() {
     let emu = TestEmulator::start().await;
     let lab = emu.lab(None).await;
-    lab::setup(&lab, &Captured::default()).await.unwrap();
-    lab::assume(&lab, DEFAULT_SESSION_NAME, None, &Captured::default())
-        .await
-        .unwrap();
+    common::setup_and_assume(&lab).await;
     assert!(lab::verify(&lab).await.unwrap().iter().all(|c| c.passed));
     for profile in ["sts", "assumed"] {
         for kind in [FileKind::Credentials, FileKind::Config] {

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use lab_core::emulator::{self, Home, Running, Venv};
 use lab_core::lab::Lab;
+use lab_core::names::DEFAULT_SESSION_NAME;
 use lab_core::names::LabNames;
 use lab_core::report::Captured;
 use lab_core::target::{Clients, Target};
@@ -189,4 +190,16 @@ pub fn assert_ok(out: &Output, what: &str) {
         stdout(out),
         stderr(out)
     );
+}
+
+/// Setup and assume the lab in process, panicking with the steps' lines on failure.
+pub async fn setup_and_assume(lab: &Lab) -> Captured {
+    let out = Captured::default();
+    lab_core::lab::setup(lab, &out)
+        .await
+        .unwrap_or_else(|e| panic!("setup: {e:#}\n{}", out.text()));
+    lab_core::lab::assume(lab, DEFAULT_SESSION_NAME, None, &out)
+        .await
+        .unwrap_or_else(|e| panic!("assume: {e:#}\n{}", out.text()));
+    out
 }
