@@ -129,7 +129,9 @@ impl Home {
     /// it answers and bootstraps the admin. The returned child may be dropped: the server runs on.
     pub async fn start(&self, venv: &Venv, port: u16) -> Result<(Running, Child)> {
         if port_open(port) {
-            bail!("port {port} on 127.0.0.1 is already in use; stop what runs there or pass --port");
+            bail!(
+                "port {port} on 127.0.0.1 is already in use; stop what runs there, or pick another port with --port or STS_LAB_EMULATOR_PORT"
+            );
         }
         if !venv.is_installed() {
             bail!(
@@ -272,17 +274,11 @@ fn moto_api(port: u16, path: &str, body: &str) -> Result<()> {
 
 /// Sends SIGTERM, then SIGKILL if the process is still there after five seconds.
 pub fn terminate(pid: u32) -> Result<()> {
-    let signal = |sig: &str| {
-        Command::new("kill")
-            .args([sig, &pid.to_string()])
-            .stderr(Stdio::null())
-            .status()
-    };
-    signal("-TERM").context("cannot run kill")?;
+    signal(pid, libc::SIGTERM).with_context(|| format!("cannot stop process {pid}"))?;
     let started = Instant::now();
     while process_alive(pid) {
         if started.elapsed() > Duration::from_secs(5) {
-            signal("-KILL")?;
+            signal(pid, libc::SIGKILL).with_context(|| format!("cannot kill process {pid}"))?;
             break;
         }
         std::thread::sleep(Duration::from_millis(25));
@@ -290,11 +286,25 @@ pub fn terminate(pid: u32) -> Result<()> {
     Ok(())
 }
 
+fn signal(pid: u32, sig: libc::c_int) -> std::io::Result<()> {
+    let pid = libc::pid_t::try_from(pid).map_err(|_| std::io::Error::other("pid out of range"))?;
+    // SAFETY: kill(2) takes two integers and touches no memory of this process.
+    let rc = unsafe { libc::kill(pid, sig) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
 fn process_alive(pid: u32) -> bool {
-    // A zombie (exited, not yet reaped) counts as gone.
-    fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| s.rsplit_once(") ").is_some_and(|(_, rest)| !rest.starts_with('Z')))
-        .unwrap_or_else(|_| Path::new(&format!("/proc/{pid}")).exists())
+    match fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // A zombie (exited, not yet reaped) counts as gone.
+        Ok(stat) => stat.rsplit_once(") ").is_some_and(|(_, rest)| !rest.starts_with('Z')),
+        // No /proc (not Linux): signal 0 asks whether the process exists.
+        Err(_) if !Path::new("/proc/self").exists() => signal(pid, 0).is_ok(),
+        Err(_) => false,
+    }
 }
 
 /// Whether something accepts connections on 127.0.0.1:`port`.

@@ -576,3 +576,49 @@ async fn works_from_environment_credentials_without_any_aws_folder() {
     );
     assert_nothing_left(&emu.lab(None).await).await;
 }
+
+/// `emulator start|status|env|stop` and `--local`, as a user runs them, on a private state folder
+/// and port.
+#[test]
+fn emulator_task_and_local_flag() {
+    common::ensure_installed();
+    let scratch = common::Scratch::new("local");
+    let port = lab_core::emulator::free_port().unwrap().to_string();
+    let run = |args: &[&str]| {
+        let mut cmd = std::process::Command::new(common::xtask_bin());
+        common::clean_env(&mut cmd);
+        cmd.args(args)
+            .env("HOME", &scratch.0)
+            .env("STS_LAB_EMULATOR_DIR", scratch.0.join("emulator"))
+            .env("STS_LAB_EMULATOR_PORT", &port)
+            .output()
+            .unwrap()
+    };
+    assert!(stdout(&run(&["emulator", "status"])).contains("not running"));
+    assert_eq!(
+        run(&["emulator", "env"]).status.code(),
+        Some(1),
+        "env needs a running emulator"
+    );
+    assert_ok(&run(&["emulator", "start"]), "emulator start");
+    assert!(stdout(&run(&["emulator", "start"])).contains("already running"));
+    assert!(stdout(&run(&["emulator", "status"])).contains(&format!("running on http://127.0.0.1:{port}")));
+    let env = stdout(&run(&["emulator", "env"]));
+    for var in [
+        "AWS_ENDPOINT_URL",
+        "AWS_SHARED_CREDENTIALS_FILE",
+        "AWS_CONFIG_FILE",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_PROFILE",
+    ] {
+        assert!(env.contains(&format!("export {var}=")), "{var} in {env}");
+    }
+    for task in ["setup", "assume", "verify", "status", "cleanup"] {
+        assert_ok(&run(&["--local", task]), &format!("--local {task}"));
+    }
+    assert!(!scratch.0.join(".aws").exists(), "--local never writes ~/.aws");
+    assert_ok(&run(&["emulator", "stop"]), "emulator stop");
+    assert!(!lab_core::emulator::port_open(port.parse().unwrap()));
+    assert!(stdout(&run(&["emulator", "stop"])).contains("no emulator was running"));
+}
