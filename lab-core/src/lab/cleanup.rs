@@ -1,0 +1,293 @@
+//! `cleanup` and the inventory it and `status` use: everything of the lab, found by its names.
+
+use anyhow::{Result, bail};
+
+use super::*;
+use crate::awsfiles::FileKind;
+use crate::explain;
+use crate::names::LabNames;
+use crate::ops::cfn::{self, StackInfo};
+use crate::ops::iam::{self, AccessKeyInfo, UserInfo};
+use crate::ops::{Deleted, s3};
+use crate::report::{Report, Steps};
+
+/// Everything of the lab that exists now.
+#[derive(Debug, Clone, Default)]
+pub struct Inventory {
+    pub user: Option<UserInfo>,
+    pub access_keys: Vec<AccessKeyInfo>,
+    pub user_policies: Vec<String>,
+    pub stack: Option<StackInfo>,
+    pub roles: Vec<String>,
+    pub buckets: Vec<String>,
+    /// `credentials:[sts]`, `config:[profile sts]` …
+    pub profiles: Vec<String>,
+}
+
+impl Inventory {
+    pub fn is_empty(&self) -> bool {
+        self.user.is_none()
+            && self.access_keys.is_empty()
+            && self.user_policies.is_empty()
+            && self.stack.is_none()
+            && self.roles.is_empty()
+            && self.buckets.is_empty()
+            && self.profiles.is_empty()
+    }
+
+    /// One line per thing that exists.
+    pub fn lines(&self, names: &LabNames) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.user.is_some() {
+            out.push(format!("IAM user {}", names.user));
+        }
+        out.extend(
+            self.access_keys
+                .iter()
+                .map(|k| format!("access key {}", crate::secret::mask_key_id(&k.access_key_id))),
+        );
+        out.extend(self.user_policies.iter().map(|p| format!("user policy {p}")));
+        if let Some(s) = &self.stack {
+            out.push(format!("stack {} ({})", names.stack, s.status));
+        }
+        out.extend(self.roles.iter().map(|r| format!("IAM role {r}")));
+        out.extend(self.buckets.iter().map(|b| format!("bucket {b}")));
+        out.extend(self.profiles.iter().map(|p| format!("profile {p}")));
+        out
+    }
+}
+
+/// Lists what exists of the lab, by its deterministic names (no local state needed).
+pub async fn inventory(lab: &Lab) -> Result<Inventory> {
+    let names = &lab.names;
+    let c = &lab.admin;
+    let user = iam::get_user(&c.iam, &names.user).await?;
+    let prefix = lab.bucket_prefix();
+    let mut profiles = Vec::new();
+    for profile in [&names.user_profile, &names.assumed_profile] {
+        for kind in [FileKind::Credentials, FileKind::Config] {
+            if lab.target.files.read_profile(kind, profile)?.is_some_and(|p| p.owned) {
+                let file = if kind == FileKind::Credentials {
+                    "credentials"
+                } else {
+                    "config"
+                };
+                profiles.push(format!(
+                    "{file}:[{}]",
+                    crate::awsfiles::AwsFiles::section_name(kind, profile)
+                ));
+            }
+        }
+    }
+    Ok(Inventory {
+        access_keys: if user.is_some() {
+            iam::list_access_keys(&c.iam, &names.user).await?
+        } else {
+            vec![]
+        },
+        user_policies: if user.is_some() {
+            iam::list_user_policies(&c.iam, &names.user).await?
+        } else {
+            vec![]
+        },
+        user,
+        stack: cfn::describe_stack(&c.cfn, &names.stack).await?,
+        roles: iam::roles_named(&c.iam, &names.role_name_prefix()).await?,
+        buckets: s3::list_buckets(&c.s3)
+            .await?
+            .into_iter()
+            .filter(|b| b.starts_with(&prefix))
+            .collect(),
+        profiles,
+    })
+}
+
+/// Deletes everything of the lab, each step whatever the others did; a second run finds nothing
+/// to do. Fails, after trying every step, when any step failed or anything is left.
+pub async fn cleanup(lab: &Lab, report: &dyn Report) -> Result<()> {
+    let steps = Steps::new(report);
+    let names = &lab.names;
+    let c = &lab.admin;
+    let mut failures: Vec<String> = Vec::new();
+    let mut record = |r: Result<()>, what: &str| {
+        if let Err(e) = r {
+            failures.push(format!("{what}: {e:#}"));
+        }
+    };
+
+    let prefix = lab.bucket_prefix();
+    let r = step(
+        steps,
+        "delete lab buckets",
+        async {
+            let mut deleted = Vec::new();
+            for bucket in s3::list_buckets(&c.s3)
+                .await?
+                .into_iter()
+                .filter(|b| b.starts_with(&prefix))
+            {
+                let tag = s3::bucket_lab_tag(&c.s3, &bucket).await?;
+                lab.refuse_foreign("bucket", &bucket, tag.as_deref())?;
+                s3::empty_and_delete_bucket(&c.s3, &bucket).await?;
+                deleted.push(bucket);
+            }
+            Ok(deleted)
+        },
+        |d| {
+            if d.is_empty() {
+                format!("no buckets named {prefix}*")
+            } else {
+                format!("emptied and deleted {}", d.join(", "))
+            }
+        },
+    )
+    .await;
+    if let Ok(deleted) = &r {
+        steps.explain(&explain::delete_buckets(deleted));
+    }
+    record(r.map(drop), "buckets");
+
+    let r = step(steps, "delete stack", async {
+        let Some(stack) = cfn::describe_stack(&c.cfn, &names.stack).await? else { return Ok(false) };
+        lab.refuse_foreign("stack", &names.stack, stack.lab_tag.as_deref())?;
+        if stack.status != "DELETE_COMPLETE" {
+            cfn::delete_stack(&c.cfn, &names.stack).await?;
+        }
+        match wait(lab, steps).await? {
+            Some(s) if s.status != "DELETE_COMPLETE" => bail!(
+                "stack {} is {}{}; see its events in the CloudFormation console, fix the cause, then run cleanup again",
+                names.stack,
+                s.status,
+                s.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
+            ),
+            _ => Ok(true),
+        }
+    }, |deleted| if *deleted { format!("deleted stack {} and its role", names.stack) } else { format!("no stack {}", names.stack) })
+    .await;
+    steps.explain(&explain::delete_stack(names));
+    record(r.map(drop), "stack");
+
+    let user = step(steps, "find the lab user", lab.lab_user(), |u| match u {
+        Some(_) => format!("found IAM user {}", names.user),
+        None => format!("no IAM user {}", names.user),
+    })
+    .await;
+    match user {
+        Err(e) => record(Err(e), "user"),
+        Ok(None) => {}
+        Ok(Some(_)) => {
+            let r = step(
+                steps,
+                "delete user policies",
+                async {
+                    // StsAssumePolicy, and any other inline policy, since DeleteUser needs none left.
+                    let mut deleted = Vec::new();
+                    for p in iam::list_user_policies(&c.iam, &names.user).await? {
+                        iam::delete_user_policy(&c.iam, &names.user, &p).await?;
+                        deleted.push(p);
+                    }
+                    Ok(deleted)
+                },
+                |d| {
+                    if d.is_empty() {
+                        "no user policies".to_owned()
+                    } else {
+                        format!("deleted user policy {}", d.join(", "))
+                    }
+                },
+            )
+            .await;
+            if let Ok(deleted) = &r {
+                steps.explain(&explain::delete_user_policies(names, deleted));
+            }
+            record(r.map(drop), "user policy");
+
+            let r = step(
+                steps,
+                "delete access keys",
+                async {
+                    let mut deleted = Vec::new();
+                    for k in iam::list_access_keys(&c.iam, &names.user).await? {
+                        if iam::delete_access_key(&c.iam, &names.user, &k.access_key_id).await? == Deleted::Deleted {
+                            deleted.push(crate::secret::mask_key_id(&k.access_key_id));
+                        }
+                    }
+                    Ok(deleted)
+                },
+                |d| {
+                    if d.is_empty() {
+                        "no access keys".to_owned()
+                    } else {
+                        format!("deleted access key {}", d.join(", "))
+                    }
+                },
+            )
+            .await;
+            steps.explain(&explain::delete_access_keys(names));
+            record(r.map(drop), "access keys");
+
+            let r = step(steps, "delete user", iam::delete_user(&c.iam, &names.user), |_| {
+                format!("deleted IAM user {}", names.user)
+            })
+            .await;
+            steps.explain(&explain::delete_user(names));
+            record(r.map(drop), "user");
+        }
+    }
+
+    let r = step(
+        steps,
+        "remove profiles",
+        async {
+            let mut removed = Vec::new();
+            for profile in [&names.user_profile, &names.assumed_profile] {
+                for kind in [FileKind::Credentials, FileKind::Config] {
+                    if lab.target.files.remove_profile(kind, profile)? {
+                        removed.push(format!(
+                            "{} [{}]",
+                            lab.target.files.path(kind).display(),
+                            crate::awsfiles::AwsFiles::section_name(kind, profile)
+                        ));
+                    }
+                }
+            }
+            Ok(removed)
+        },
+        |r| {
+            if r.is_empty() {
+                "no lab profiles in the AWS files".to_owned()
+            } else {
+                format!("removed {}", r.join(", "))
+            }
+        },
+    )
+    .await;
+    steps.explain(&explain::remove_profiles(names));
+    record(r.map(drop), "profiles");
+
+    if !failures.is_empty() {
+        bail!("cleanup did not finish: {}", failures.join("; "));
+    }
+    // Each step confirmed its own deletions; what remains to prove is that the role went with
+    // the stack (a role can outlive a stack that failed to delete a policy attached to it).
+    let left = step(
+        steps,
+        "check nothing is left",
+        iam::roles_named(&c.iam, &names.role_name_prefix()),
+        |roles| {
+            if roles.is_empty() {
+                "no role of the lab is left".to_owned()
+            } else {
+                "a role is left".to_owned()
+            }
+        },
+    )
+    .await?;
+    if !left.is_empty() {
+        bail!(
+            "cleanup left IAM role {}; run cleanup again, or delete it by hand",
+            left.join(", ")
+        );
+    }
+    Ok(())
+}

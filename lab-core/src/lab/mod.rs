@@ -1,0 +1,224 @@
+//! The lab's four phases (setup, assume, verify, cleanup) and its inventory, built from the thin
+//! operations in `ops` and the pure modules. Each phase reports one line per step; this module
+//! holds the lab itself and what the phases share.
+
+mod assume;
+mod cleanup;
+mod setup;
+mod verify;
+
+pub use assume::*;
+pub use cleanup::*;
+pub use setup::*;
+pub use verify::*;
+
+use std::time::Instant;
+
+use anyhow::{Result, anyhow, bail};
+
+use crate::awsfiles::FileKind;
+use crate::error::aws_error;
+use crate::explain;
+use crate::names::LabNames;
+use crate::ops::cfn::{self, Phase, StackInfo};
+use crate::ops::iam::{self, UserInfo};
+use crate::ops::sts::{self, Identity};
+use crate::policy::OUTPUT_ROLE_ARN;
+use crate::report::{Report, Steps};
+use crate::retry::{Backoff, Waiting};
+use crate::target::{Clients, Target};
+/// The most the role allows a session to last (the template's `MaxSessionDuration`).
+pub const MAX_SESSION_SECONDS: i32 = 3600;
+/// The least STS allows.
+pub const MIN_SESSION_SECONDS: i32 = 900;
+
+/// A lab bound to a target, with the admin's clients and identity.
+pub struct Lab {
+    pub names: LabNames,
+    pub target: Target,
+    pub admin: Clients,
+    pub admin_identity: Identity,
+    /// Overwrite profiles of the lab's names that the lab did not write.
+    pub force: bool,
+    /// How long to wait out IAM's eventual consistency.
+    pub backoff: Backoff,
+}
+
+impl Lab {
+    /// Connects as the admin and learns the account.
+    pub async fn connect(mut target: Target, names: LabNames, report: &dyn Report) -> Result<Self> {
+        let steps = Steps::new(report);
+        let started = Instant::now();
+        let admin = target.admin().await?;
+        let admin_identity = sts::caller_identity(&admin.sts)
+            .await
+            .map_err(|e| with_hint(e, &admin))?;
+        // The lab's own profiles use the admin's region, so every call goes to one place.
+        target.region = Some(admin.region.clone());
+        steps.ok(
+            started,
+            format!("admin identity {} (region {})", admin_identity.arn, admin.region),
+        );
+        steps.explain(&explain::connect());
+        if admin_identity.is_root() {
+            steps.note("warning: the admin identity is the account's root user; prefer an IAM admin or SSO role");
+        }
+        Ok(Self {
+            names,
+            target,
+            admin,
+            admin_identity,
+            force: false,
+            backoff: Backoff::default(),
+        })
+    }
+
+    pub fn account(&self) -> &str {
+        &self.admin_identity.account
+    }
+
+    pub fn user_arn(&self) -> String {
+        self.names.user_arn(self.admin_identity.partition(), self.account())
+    }
+
+    pub fn bucket_prefix(&self) -> String {
+        self.names.bucket_prefix(self.account())
+    }
+
+    fn refuse_foreign(&self, what: &str, name: &str, tag: Option<&str>) -> Result<()> {
+        if tag == Some(self.names.lab.as_str()) {
+            return Ok(());
+        }
+        bail!(
+            "{what} {name} exists but is not tagged sts-lab={}; it was not made by this lab, so sts-lab leaves it alone (delete it yourself, or use another --lab)",
+            self.names.lab
+        )
+    }
+
+    async fn lab_user(&self) -> Result<Option<UserInfo>> {
+        let user = iam::get_user(&self.admin.iam, &self.names.user).await?;
+        if let Some(u) = &user {
+            self.refuse_foreign("IAM user", &self.names.user, u.lab_tag.as_deref())?;
+        }
+        Ok(user)
+    }
+
+    /// The stack's role ARN, or a hint to run setup.
+    pub async fn role_arn(&self) -> Result<String> {
+        let stack = cfn::describe_stack(&self.admin.cfn, &self.names.stack).await?;
+        stack
+            .as_ref()
+            .filter(|s| cfn::phase(&s.status) == Phase::Ready)
+            .and_then(|s| s.output(OUTPUT_ROLE_ARN))
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                anyhow!(
+                    "stack {} is not deployed; run `cargo xtask setup` first",
+                    self.names.stack
+                )
+            })
+    }
+
+    fn write_profile(&self, profile: &str, notes: Vec<String>, entries: Vec<(&str, &str)>) -> Result<()> {
+        write_lab_profile(
+            &self.target,
+            &self.names,
+            profile,
+            &self.admin.region,
+            notes,
+            entries,
+            self.force,
+        )
+    }
+
+    fn write_profile_config(&self, profile: &str, notes: Vec<String>) -> Result<()> {
+        let region = [("region", self.admin.region.as_str())].to_vec();
+        self.target
+            .files
+            .write_profile(FileKind::Config, profile, &self.names.lab, notes, region, self.force)
+    }
+}
+
+/// Writes a lab profile: its keys in the credentials file, its region in the config file.
+fn write_lab_profile(
+    target: &Target,
+    names: &LabNames,
+    profile: &str,
+    region: &str,
+    notes: Vec<String>,
+    entries: Vec<(&str, &str)>,
+    force: bool,
+) -> Result<()> {
+    let files = &target.files;
+    files.write_profile(FileKind::Credentials, profile, &names.lab, notes, entries, force)?;
+    // Keep what the config section already notes (the role ARN) when only the keys change.
+    let kept = files
+        .read_profile(FileKind::Config, profile)?
+        .filter(|p| p.owned)
+        .map(|p| p.notes)
+        .unwrap_or_default();
+    files.write_profile(
+        FileKind::Config,
+        profile,
+        &names.lab,
+        kept,
+        vec![("region", region)],
+        force,
+    )
+}
+
+/// Adds what to do to errors that never reached AWS.
+fn with_hint(err: anyhow::Error, clients: &Clients) -> anyhow::Error {
+    match aws_error(&err).map(|e| e.kind) {
+        Some(crate::error::FailureKind::Dispatch | crate::error::FailureKind::Timeout) => {
+            let endpoint = clients.endpoint_url.as_deref().unwrap_or("AWS");
+            err.context(format!(
+                "cannot reach {endpoint}; check the network or AWS_ENDPOINT_URL (for the local emulator: cargo xtask emulator start)"
+            ))
+        }
+        _ => err,
+    }
+}
+
+/// Says that a step waits, for what and why.
+fn waiting(steps: Steps<'_>, what: &str, w: &Waiting) {
+    steps.waiting(format!(
+        "waiting for {what} ({}, usual while IAM propagates): retry in {:.1} s, {:.1} s waited",
+        w.code,
+        w.delay.as_secs_f64(),
+        w.waited.as_secs_f64()
+    ));
+}
+
+/// Runs one step: a ✓ line with `done(&value)` on success, a ✗ line on failure.
+async fn step<T>(
+    steps: Steps<'_>,
+    what: &str,
+    fut: impl Future<Output = Result<T>>,
+    done: impl FnOnce(&T) -> String,
+) -> Result<T> {
+    let started = Instant::now();
+    match fut.await {
+        Ok(v) => {
+            steps.ok(started, done(&v));
+            Ok(v)
+        }
+        Err(e) => {
+            steps.failed(started, what, &e);
+            Err(e)
+        }
+    }
+}
+
+/// Waits for the lab's stack to leave `*_IN_PROGRESS`, showing each status it passes.
+async fn wait(lab: &Lab, steps: Steps<'_>) -> Result<Option<StackInfo>> {
+    let mut last = String::new();
+    let stack = &lab.names.stack;
+    cfn::wait_settled(&lab.admin.cfn, stack, cfn::Poll::default(), |status, waited| {
+        if status != last {
+            steps.waiting(format!("stack {stack}: {status} after {:.1} s", waited.as_secs_f64()));
+            last = status.to_owned();
+        }
+    })
+    .await
+}

@@ -1,0 +1,312 @@
+//! `setup`: preflight, the user and its key and profile, the checks as the user, the stack, the
+//! user's policy.
+
+use anyhow::{Result, anyhow, bail};
+
+use super::*;
+use crate::awsfiles::FileKind;
+use crate::error::aws_error;
+use crate::explain;
+use crate::names::LabNames;
+use crate::ops::cfn::{self, Phase, StackInfo};
+use crate::ops::iam::{self, NewAccessKey};
+use crate::ops::sts;
+use crate::ops::{Created, s3};
+use crate::policy::{self, OUTPUT_ROLE_ARN, PARAM_BUCKET_PREFIX, PARAM_USER_ARN};
+use crate::report::{Report, Steps, access_key_table};
+use crate::retry::retry_codes;
+use crate::target::Target;
+
+/// What setup made.
+#[derive(Debug, Clone)]
+pub struct SetupOutcome {
+    pub role_arn: String,
+    /// The key created by this run; None when the profile's key was kept.
+    pub new_key: Option<NewAccessKey>,
+}
+
+/// Creates or completes the lab: user, access key and profile, the checks as the user, the stack
+/// with the role, and the user's `StsAssumePolicy`.
+pub async fn setup(lab: &Lab, report: &dyn Report) -> Result<SetupOutcome> {
+    let steps = Steps::new(report);
+    let names = &lab.names;
+    let iam_client = &lab.admin.iam;
+
+    let pre = step(steps, "preflight", preflight(lab), |_| {
+        format!(
+            "preflight: the lab's names are free or its own, {} is readable",
+            lab.target.files.credentials.display()
+        )
+    })
+    .await?;
+    steps.explain(&explain::preflight(names));
+
+    let created = step(
+        steps,
+        "create IAM user",
+        async {
+            if pre.user_exists {
+                return Ok(Created::AlreadyThere);
+            }
+            iam::create_user(iam_client, &names.user, &names.lab).await
+        },
+        |c| match c {
+            Created::New => format!("created IAM user {} (tag sts-lab={})", names.user, names.lab),
+            Created::AlreadyThere => format!("IAM user {} already exists", names.user),
+        },
+    )
+    .await?;
+    steps.explain(&explain::create_user(names));
+
+    let new_key = step(
+        steps,
+        "access key",
+        ensure_access_key(lab, created == Created::New),
+        |k: &Option<NewAccessKey>| match k {
+            Some(k) => format!(
+                "created access key {} and wrote profile [{}]",
+                k.access_key_id, names.user_profile
+            ),
+            None => format!("kept the working access key of profile [{}]", names.user_profile),
+        },
+    )
+    .await?;
+    steps.explain(&explain::access_key(names));
+    if let Some(key) = &new_key {
+        steps.plain(access_key_table(key));
+        steps.note(format!(
+            "the secret is in {} (profile {}), nowhere else",
+            lab.target.files.credentials.display(),
+            names.user_profile
+        ));
+    }
+
+    let user_arn = lab.user_arn();
+    let as_user = lab.target.profile(&names.user_profile).await?;
+    step(
+        steps,
+        "identity as the lab user",
+        async {
+            // A new key is refused for a few seconds on AWS.
+            let id = retry_codes(
+                lab.backoff,
+                &["InvalidClientTokenId"],
+                |w| waiting(steps, "the new access key", w),
+                || sts::caller_identity(&as_user.sts),
+            )
+            .await?;
+            if id.arn != user_arn {
+                bail!("profile {} is {}, expected {user_arn}", names.user_profile, id.arn);
+            }
+            Ok(id)
+        },
+        |id| format!("profile {} is {}", names.user_profile, id.arn),
+    )
+    .await?;
+    steps.explain(&explain::user_identity(names));
+
+    step(
+        steps,
+        "the lab user has no S3 access",
+        expect_denied(retry_codes(
+            lab.backoff,
+            &["InvalidAccessKeyId", "InvalidClientTokenId"],
+            |w| waiting(steps, "S3 to know the new access key", w),
+            || s3::list_buckets(&as_user.s3),
+        )),
+        |code| format!("profile {} is denied s3 ListBuckets ({code})", names.user_profile),
+    )
+    .await?;
+    steps.explain(&explain::user_has_no_s3(names));
+
+    let role_arn = step(
+        steps,
+        "deploy stack",
+        deploy_stack(lab, pre.stack.clone(), steps),
+        |arn| format!("stack {} ready, role {arn}", names.stack),
+    )
+    .await?;
+    steps.explain(&explain::deploy(names, &user_arn, &lab.bucket_prefix()));
+
+    let document = policy::render_assume_policy(&role_arn)?;
+    step(
+        steps,
+        "put user policy",
+        iam::put_user_policy(iam_client, &names.user, &names.user_policy, &document),
+        |_| {
+            format!(
+                "put {} on {}: sts:AssumeRole on {role_arn} only",
+                names.user_policy, names.user
+            )
+        },
+    )
+    .await?;
+    steps.explain(&explain::put_user_policy(names, &role_arn));
+    // Recorded beside the profile, so that `assume` needs only the profile, as the guide's
+    // `aws sts assume-role --profile sts` does.
+    lab.write_profile_config(&names.user_profile, vec![format!("{ROLE_ARN_NOTE} {role_arn}")])?;
+
+    Ok(SetupOutcome { role_arn, new_key })
+}
+
+/// The note in the user profile's config section that records the role's ARN.
+const ROLE_ARN_NOTE: &str = "role_arn";
+
+/// The role ARN that setup recorded for the lab, if any.
+pub fn recorded_role_arn(target: &Target, names: &LabNames) -> Result<Option<String>> {
+    let profile = target.files.read_profile(FileKind::Config, &names.user_profile)?;
+    Ok(profile
+        .filter(|p| p.owned)
+        .and_then(|p| p.note(ROLE_ARN_NOTE).map(str::to_owned))
+        .filter(|arn| policy::is_role_arn(arn)))
+}
+
+/// Checks, before anything is changed, what would stop setup half way: a user or stack of the
+/// lab's name that is not the lab's, a stack that failed, a profile the lab does not own, an
+/// unreadable AWS file.
+pub(crate) async fn preflight(lab: &Lab) -> Result<Preflight> {
+    let names = &lab.names;
+    let user_exists = lab.lab_user().await?.is_some();
+    let stack = cfn::describe_stack(&lab.admin.cfn, &names.stack).await?;
+    if let Some(stack) = &stack {
+        lab.refuse_foreign("stack", &names.stack, stack.lab_tag.as_deref())?;
+        if cfn::phase(&stack.status) == Phase::Failed {
+            bail!(
+                "stack {} is {}{}; run `cargo xtask cleanup`, then setup again",
+                names.stack,
+                stack.status,
+                stack.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
+            );
+        }
+    }
+    for profile in [&names.user_profile, &names.assumed_profile] {
+        for kind in [FileKind::Credentials, FileKind::Config] {
+            let found = lab.target.files.read_profile(kind, profile)?;
+            if found.is_some_and(|p| !p.owned) && !lab.force {
+                bail!(
+                    "{} has a profile [{}] that sts-lab did not write; rename it, or pass --force to overwrite it",
+                    lab.target.files.path(kind).display(),
+                    crate::awsfiles::AwsFiles::section_name(kind, profile)
+                );
+            }
+        }
+    }
+    Ok(Preflight { user_exists, stack })
+}
+
+/// What preflight found, so that setup does not ask again.
+pub(crate) struct Preflight {
+    pub(crate) user_exists: bool,
+    pub(crate) stack: Option<StackInfo>,
+}
+
+/// Keeps the key in the user profile when it is still one of the user's keys; otherwise deletes
+/// the user's other keys (their secrets are nowhere we can use) and creates one.
+async fn ensure_access_key(lab: &Lab, user_is_new: bool) -> Result<Option<NewAccessKey>> {
+    let names = &lab.names;
+    let files = &lab.target.files;
+    // A user created a moment ago has no keys: no need to ask.
+    let keys = if user_is_new {
+        Vec::new()
+    } else {
+        iam::list_access_keys(&lab.admin.iam, &names.user).await?
+    };
+    let profile = files.read_profile(FileKind::Credentials, &names.user_profile)?;
+    if let Some(p) = profile.as_ref().filter(|p| p.owned)
+        && let Some(id) = p.get("aws_access_key_id")
+        && p.get("aws_secret_access_key").is_some()
+        && keys.iter().any(|k| k.access_key_id == id && k.status == "Active")
+    {
+        for stale in keys.iter().filter(|k| k.access_key_id != id) {
+            iam::delete_access_key(&lab.admin.iam, &names.user, &stale.access_key_id).await?;
+        }
+        return Ok(None);
+    }
+    if let Some(p) = &profile
+        && !p.owned
+        && !lab.force
+    {
+        bail!(
+            "{} has a profile [{}] that sts-lab did not write; rename it, or pass --force to overwrite it",
+            files.credentials.display(),
+            names.user_profile
+        );
+    }
+    for stale in &keys {
+        iam::delete_access_key(&lab.admin.iam, &names.user, &stale.access_key_id).await?;
+    }
+    let key = iam::create_access_key(&lab.admin.iam, &names.user).await?;
+    let written = lab.write_profile(
+        &names.user_profile,
+        vec![],
+        vec![
+            ("aws_access_key_id", &key.access_key_id),
+            ("aws_secret_access_key", key.secret_access_key.expose()),
+        ],
+    );
+    if let Err(e) = written {
+        // A key nobody holds is a leak: take it back.
+        let _ = iam::delete_access_key(&lab.admin.iam, &names.user, &key.access_key_id).await;
+        return Err(e);
+    }
+    Ok(Some(key))
+}
+
+/// Ok(code) when the call was refused with an access-denied code; an error otherwise.
+async fn expect_denied<T>(call: impl Future<Output = Result<T>>) -> Result<String> {
+    match call.await {
+        Ok(_) => {
+            bail!("the call was allowed; the lab user must have no permissions but sts:AssumeRole")
+        }
+        Err(e) => match aws_error(&e) {
+            Some(ae) if ae.is_access_denied() => Ok(ae.code.clone().unwrap_or_default()),
+            _ => Err(e.context("expected AccessDenied")),
+        },
+    }
+}
+
+async fn deploy_stack(lab: &Lab, existing: Option<StackInfo>, steps: Steps<'_>) -> Result<String> {
+    let names = &lab.names;
+    let cfn_client = &lab.admin.cfn;
+    let user_arn = lab.user_arn();
+    let prefix = lab.bucket_prefix();
+    let params = [
+        (PARAM_USER_ARN, user_arn.as_str()),
+        (PARAM_BUCKET_PREFIX, prefix.as_str()),
+    ];
+    let mut existing = existing;
+    if existing
+        .as_ref()
+        .is_some_and(|s| cfn::phase(&s.status) == Phase::InProgress)
+    {
+        existing = wait(lab, steps).await?;
+    }
+    match &existing {
+        None => cfn::create_stack(cfn_client, &names.stack, policy::TEMPLATE, &params, &names.lab).await?,
+        Some(s) => {
+            lab.refuse_foreign("stack", &names.stack, s.lab_tag.as_deref())?;
+            if cfn::phase(&s.status) != Phase::Ready {
+                bail!(
+                    "stack {} is {}{}; run `cargo xtask cleanup`, then setup again",
+                    names.stack,
+                    s.status,
+                    s.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
+                );
+            }
+            cfn::update_stack(cfn_client, &names.stack, policy::TEMPLATE, &params, &names.lab).await?;
+        }
+    }
+    let settled = wait(lab, steps).await?;
+    let info = settled.ok_or_else(|| anyhow!("stack {} vanished while it was being deployed", names.stack))?;
+    if cfn::phase(&info.status) != Phase::Ready {
+        bail!(
+            "stack {} ended {}{}; run `cargo xtask cleanup`, then setup again",
+            names.stack,
+            info.status,
+            info.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
+        );
+    }
+    info.output(OUTPUT_ROLE_ARN)
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow!("stack {} has no {OUTPUT_ROLE_ARN} output", names.stack))
+}

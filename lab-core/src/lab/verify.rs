@@ -1,0 +1,215 @@
+//! `verify`: the checks that prove the lab both ways, and their table.
+
+use anyhow::{Result, anyhow};
+use aws_smithy_types::DateTime;
+use aws_smithy_types::date_time::Format;
+
+use super::*;
+use crate::awsfiles::FileKind;
+use crate::error::aws_error;
+use crate::ops::iam;
+use crate::ops::s3;
+use crate::ops::sts;
+
+/// One row of verify's table.
+#[derive(Debug, Clone)]
+pub struct Check {
+    pub name: String,
+    pub expected: String,
+    pub seen: String,
+    pub passed: bool,
+    /// The aws CLI command that makes the same check.
+    pub command: String,
+}
+
+impl Check {
+    fn command(mut self, command: impl Into<String>) -> Self {
+        self.command = command.into();
+        self
+    }
+}
+
+fn seen_error(e: &anyhow::Error) -> String {
+    match aws_error(e) {
+        Some(ae) => ae.code.clone().unwrap_or_else(|| ae.message.clone()),
+        None => format!("{e:#}"),
+    }
+}
+
+/// A row that passes when `call` was refused with AccessDenied (or the service's equivalent),
+/// not when it failed in any other way.
+fn denied_row<T>(name: String, call: Result<T>) -> Check {
+    let (passed, seen) = match &call {
+        Ok(_) => (false, "allowed".to_owned()),
+        Err(e) => (aws_error(e).is_some_and(|ae| ae.is_access_denied()), seen_error(e)),
+    };
+    Check {
+        name,
+        expected: "AccessDenied".to_owned(),
+        seen,
+        passed,
+        command: String::new(),
+    }
+}
+
+fn equal_row(name: String, expected: String, seen: Result<String>) -> Check {
+    let seen = seen.unwrap_or_else(|e| seen_error(&e));
+    Check {
+        name,
+        passed: seen == expected,
+        expected,
+        seen,
+        command: String::new(),
+    }
+}
+
+/// Proves the lab, both ways: who each profile is and what it may do, and each boundary it must
+/// not cross, refused with AccessDenied.
+pub async fn verify(lab: &Lab) -> Result<Vec<Check>> {
+    let names = &lab.names;
+    let (user, role) = (&names.user_profile, &names.assumed_profile);
+    let mut checks = Vec::new();
+    let no_profile = |e: &anyhow::Error| anyhow!("{e:#}");
+
+    let as_user = lab.target.profile(user).await;
+    let user_id = match &as_user {
+        Ok(c) => sts::caller_identity(&c.sts).await.map(|id| id.arn),
+        Err(e) => Err(no_profile(e)),
+    };
+    checks.push(
+        equal_row(format!("profile {user} is the lab user"), lab.user_arn(), user_id)
+            .command(format!("aws sts get-caller-identity --profile {user}")),
+    );
+    if let Ok(c) = &as_user {
+        checks.push(
+            denied_row(
+                format!("profile {user} is denied s3 ListBuckets"),
+                s3::list_buckets(&c.s3).await,
+            )
+            .command(format!("aws s3 ls --profile {user}")),
+        );
+        checks.push(
+            denied_row(
+                format!("profile {user} is denied iam ListUsers"),
+                iam::list_users(&c.iam).await,
+            )
+            .command(format!("aws iam list-users --profile {user}")),
+        );
+    }
+
+    let role_arn = lab.role_arn().await;
+    let role_name = role_arn
+        .as_ref()
+        .ok()
+        .and_then(|arn| arn.rsplit('/').next().map(str::to_owned));
+    let expected_prefix = format!(
+        "arn:{}:sts::{}:assumed-role/{}/",
+        lab.admin_identity.partition(),
+        lab.account(),
+        role_name.as_deref().unwrap_or("<no stack>")
+    );
+    // Emulators do not expire sessions; the expiry the lab recorded is checked here.
+    let expired = lab
+        .target
+        .files
+        .read_profile(FileKind::Credentials, role)?
+        .and_then(|p| p.note("expires").map(str::to_owned))
+        .filter(|at| DateTime::from_str(at, Format::DateTime).is_ok_and(|t| t.secs() <= now_secs()));
+    let as_role = match &expired {
+        Some(at) => Err(anyhow!("the session expired at {at}; run `cargo xtask assume` again")),
+        None => lab.target.profile(role).await,
+    };
+    let seen = match &as_role {
+        Ok(c) => sts::caller_identity(&c.sts)
+            .await
+            .map(|id| id.arn)
+            .unwrap_or_else(|e| seen_error(&e)),
+        Err(e) => format!("{e:#}"),
+    };
+    checks.push(Check {
+        name: format!("profile {role} is the assumed role"),
+        passed: role_name.is_some() && seen.starts_with(&expected_prefix),
+        expected: format!("{expected_prefix}<session>"),
+        seen,
+        command: format!("aws sts get-caller-identity --profile {role}"),
+    });
+
+    if let Ok(c) = &as_role {
+        let bucket = names.verify_bucket(lab.account());
+        let made = async {
+            s3::create_bucket(&c.s3, &bucket, &c.region, &names.lab).await?;
+            // Again on its own, for backends that ignore tags in CreateBucket.
+            s3::tag_bucket(&c.s3, &bucket, &names.lab).await?;
+            let listed = s3::list_buckets(&c.s3).await?;
+            Ok(if listed.contains(&bucket) {
+                format!("created and listed {bucket}")
+            } else {
+                "not listed".to_owned()
+            })
+        }
+        .await;
+        checks.push(
+            equal_row(
+                format!("profile {role} creates and lists a lab bucket"),
+                format!("created and listed {bucket}"),
+                made,
+            )
+            .command(format!(
+                "aws s3 mb s3://{bucket} --profile {role} && aws s3 ls --profile {role}"
+            )),
+        );
+        checks.push(
+            denied_row(
+                format!("profile {role} is denied iam ListUsers"),
+                iam::list_users(&c.iam).await,
+            )
+            .command(format!("aws iam list-users --profile {role}")),
+        );
+        let outside = names.outside_bucket(lab.account());
+        let created = s3::create_bucket(&c.s3, &outside, &c.region, &names.lab).await;
+        if created.is_ok() {
+            // The boundary is broken; do not leave the proof behind.
+            let _ = s3::empty_and_delete_bucket(&lab.admin.s3, &outside).await;
+        }
+        checks.push(
+            denied_row(
+                format!("profile {role} is denied a bucket outside the lab prefix"),
+                created,
+            )
+            .command(format!("aws s3 mb s3://{outside} --profile {role}")),
+        );
+    }
+
+    if let Ok(arn) = &role_arn {
+        let admin_try = sts::assume_role(&lab.admin.sts, arn, "sts-lab-verify-admin", None).await;
+        checks.push(
+            denied_row(
+                "the admin may not assume the role (trust is the lab user only)".to_owned(),
+                admin_try,
+            )
+            .command(format!(
+                "aws sts assume-role --role-arn {arn} --role-session-name sts-lab-verify-admin"
+            )),
+        );
+    }
+    Ok(checks)
+}
+
+/// Verify's table: one row per check; with `explain`, each row's aws CLI command under it.
+pub fn checks_table(checks: &[Check], explain: bool) -> String {
+    let w = checks.iter().map(|c| c.name.chars().count()).max().unwrap_or(0);
+    let mut out = Vec::new();
+    for c in checks {
+        let mark = if c.passed { "✓" } else { "✗" };
+        let detail = if c.passed {
+            c.seen.clone()
+        } else {
+            format!("expected {}, saw {}", c.expected, c.seen)
+        };
+        out.push(format!("{mark} {:<w$}  {detail}", c.name));
+        if explain && !c.command.is_empty() {
+            out.push(format!("    $ {}", c.command));
+        }
+    }
+    out.join("\n")
+}
