@@ -292,3 +292,43 @@ fn killed_at_any_moment_then_cleanup_leaves_nothing() {
     );
     assert!(rt.block_on(admin.iam.list_roles().send()).unwrap().roles.is_empty());
 }
+
+/// Four labs set up at once by four processes writing the same credentials and config files:
+/// the folder lock keeps every section.
+#[test]
+fn concurrent_processes_do_not_lose_each_others_profiles() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let emu = rt.block_on(TestEmulator::start());
+    let labs = ["par-a", "par-b", "par-c", "par-d"];
+    let children: Vec<_> = labs
+        .iter()
+        .map(|lab| {
+            emu.xtask_cmd(&["--lab", lab, "setup"])
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut child in children {
+        assert!(child.wait().unwrap().success());
+    }
+    let files = emu.home.files();
+    for lab in labs {
+        let profile = format!("sts-{lab}");
+        assert!(
+            files.read_profile(FileKind::Credentials, &profile).unwrap().is_some(),
+            "{profile} kept"
+        );
+        assert!(
+            files.read_profile(FileKind::Config, &profile).unwrap().is_some(),
+            "{profile} kept in config"
+        );
+    }
+    for lab in labs {
+        assert_ok(&emu.xtask(&["--lab", lab, "cleanup"]), "cleanup");
+        rt.block_on(assert_lab_gone(&emu, Some(lab)));
+    }
+}
