@@ -111,6 +111,37 @@ where
     move |err| anyhow::Error::new(AwsError::from_sdk(operation, err))
 }
 
+/// What to do about an error. Added as the outermost context, [`one_line`] prints it last, so
+/// that an error ends with what to do.
+#[derive(Debug, Clone)]
+pub struct Hint(pub String);
+
+impl fmt::Display for Hint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Wraps `err` with a hint of what to do.
+pub fn hint(err: anyhow::Error, what_to_do: impl Into<String>) -> anyhow::Error {
+    err.context(Hint(what_to_do.into()))
+}
+
+/// The error on one line: its messages joined by `: `, and the outermost hint, if any, last.
+pub fn one_line(err: &anyhow::Error) -> String {
+    match err.downcast_ref::<Hint>() {
+        Some(h) => {
+            let rest: Vec<String> = err.chain().skip(1).map(|e| e.to_string()).collect();
+            if rest.is_empty() {
+                h.0.clone()
+            } else {
+                format!("{}; {}", rest.join(": "), h.0)
+            }
+        }
+        None => format!("{err:#}"),
+    }
+}
+
 /// The [`AwsError`] somewhere in `err`'s chain, if any.
 pub fn aws_error(err: &anyhow::Error) -> Option<&AwsError> {
     err.chain().find_map(|e| e.downcast_ref::<AwsError>())
@@ -119,4 +150,23 @@ pub fn aws_error(err: &anyhow::Error) -> Option<&AwsError> {
 /// The AWS error code somewhere in `err`'s chain, if any.
 pub fn error_code(err: &anyhow::Error) -> Option<&str> {
     aws_error(err).and_then(|e| e.code.as_deref())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hint_comes_last() {
+        let err = hint(anyhow::anyhow!("inner").context("middle"), "do this");
+        assert_eq!(one_line(&err), "middle: inner; do this");
+        assert_eq!(one_line(&anyhow::anyhow!("plain").context("outer")), "outer: plain");
+        assert_eq!(one_line(&hint(anyhow::anyhow!("x"), "y")), "x; y");
+    }
+
+    #[test]
+    fn chains_print_each_message_once() {
+        let inner = std::io::Error::other("connection refused");
+        assert_eq!(chain_text(&inner), "connection refused");
+    }
 }

@@ -78,9 +78,12 @@ where
         };
         let Some(delay) = delays.next() else {
             let waited = started.elapsed().as_secs_f64();
-            return Err(err.context(format!(
-                "still {code} after {waited:.0} s of retries; IAM changes normally arrive within a minute, so check the lab with `cargo xtask verify` and run again"
-            )));
+            return Err(crate::error::hint(
+                err,
+                format!(
+                    "still {code} after {waited:.0} s of retries; IAM changes normally arrive within a minute, so check the lab with `cargo xtask verify` and run again"
+                ),
+            ));
         };
         on_wait(&Waiting {
             code,

@@ -39,7 +39,7 @@ fn main() -> ExitCode {
             if verbose {
                 eprintln!("error: {e:?}");
             } else {
-                eprintln!("error: {e:#}");
+                eprintln!("error: {}", lab_core::error::one_line(&e));
             }
             ExitCode::FAILURE
         }

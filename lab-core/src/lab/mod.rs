@@ -172,9 +172,12 @@ fn with_hint(err: anyhow::Error, clients: &Clients) -> anyhow::Error {
     match aws_error(&err).map(|e| e.kind) {
         Some(crate::error::FailureKind::Dispatch | crate::error::FailureKind::Timeout) => {
             let endpoint = clients.endpoint_url.as_deref().unwrap_or("AWS");
-            err.context(format!(
-                "cannot reach {endpoint}; check the network or AWS_ENDPOINT_URL (for the local emulator: cargo xtask emulator start)"
-            ))
+            crate::error::hint(
+                err,
+                format!(
+                    "cannot reach {endpoint}; check the network or AWS_ENDPOINT_URL (for the local emulator: cargo xtask emulator start)"
+                ),
+            )
         }
         _ => err,
     }

@@ -1,7 +1,7 @@
 //! `cargo xtask assume`: AssumeRole with the user's profile, the temporary credentials written as
 //! the assumed profile.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use lab_core::report::Report;
 
 use crate::flags::{AssumeArgs, Global};
@@ -28,14 +28,11 @@ pub async fn run(global: &Global, args: AssumeArgs) -> Result<()> {
                 global.force,
                 &ui,
             )
-            .await
-            .context("assume failed")?;
+            .await?;
         }
         None => {
             let lab = super::connect(global, &ui).await?;
-            lab_core::lab::assume(&lab, &args.session_name, args.duration, &ui)
-                .await
-                .context("assume failed")?;
+            lab_core::lab::assume(&lab, &args.session_name, args.duration, &ui).await?;
         }
     }
     ui.line(&format!(

@@ -2,6 +2,7 @@
 //! user's `StsAssumePolicy`; with `--dry-run`, the plan only.
 
 use anyhow::{Context, Result};
+use lab_core::error::hint;
 use lab_core::report::Report;
 
 use crate::flags::{DryRunArgs, Global};
@@ -15,9 +16,12 @@ pub async fn run(global: &Global, args: DryRunArgs) -> Result<()> {
         super::print_plan(&ui, "setup", &plan);
         return Ok(());
     }
-    let outcome = lab_core::lab::setup(&lab, &ui)
-        .await
-        .context("setup stopped; run it again, or `cargo xtask cleanup`")?;
+    let outcome = lab_core::lab::setup(&lab, &ui).await.map_err(|e| {
+        hint(
+            e,
+            "setup stopped; run it again to finish, or `cargo xtask cleanup` to start over",
+        )
+    })?;
     ui.line(&format!(
         "setup done: profile [{}] may assume {}",
         lab.names.user_profile, outcome.role_arn
