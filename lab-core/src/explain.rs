@@ -4,6 +4,28 @@
 
 use crate::names::{LAB_TAG_KEY, LabNames};
 
+/// The commands as the admin would run them: `--profile <admin>` added to each aws command that
+/// names no profile (the lab's own profiles are already named).
+pub fn as_admin(commands: Vec<String>, admin_profile: Option<&str>) -> Vec<String> {
+    let Some(profile) = admin_profile else { return commands };
+    commands
+        .into_iter()
+        .map(|c| {
+            if !c.starts_with("aws ") || c.contains(" --profile ") {
+                return c;
+            }
+            // Before a trailing `# remark`, and inside each `&&` part.
+            let (cmd, remark) = c.split_once("    #").map_or((c.as_str(), None), |(a, b)| (a, Some(b)));
+            let with = cmd
+                .split(" && ")
+                .map(|part| format!("{part} --profile {profile}"))
+                .collect::<Vec<_>>()
+                .join(" && ");
+            remark.map_or(with.clone(), |r| format!("{with}    #{r}"))
+        })
+        .collect()
+}
+
 pub fn connect() -> Vec<String> {
     vec!["aws sts get-caller-identity".to_owned()]
 }
@@ -140,5 +162,22 @@ mod tests {
                 .all(|c| c.contains("<") && c.ends_with("--profile assumed-team-a"))
         );
         assert!(put_user_policy(&n, "R").iter().all(|c| c.contains("{{ROLE_ARN}} = R")));
+    }
+
+    #[test]
+    fn admin_commands_get_the_admin_profile_and_lab_profiles_keep_theirs() {
+        let n = LabNames::new(None).unwrap();
+        assert_eq!(
+            as_admin(connect(), Some("admin")),
+            ["aws sts get-caller-identity --profile admin"]
+        );
+        assert_eq!(as_admin(connect(), None), ["aws sts get-caller-identity"]);
+        assert_eq!(as_admin(user_identity(&n), Some("admin")), user_identity(&n));
+        let policy = as_admin(put_user_policy(&n, "R"), Some("admin"));
+        assert!(
+            policy[0].contains("policy.json --profile admin    # with"),
+            "{policy:?}"
+        );
+        assert_eq!(as_admin(remove_profiles(&n), Some("admin")), remove_profiles(&n));
     }
 }

@@ -143,7 +143,7 @@ pub async fn cleanup(lab: &Lab, report: &dyn Report) -> Result<()> {
     )
     .await;
     if let Ok(deleted) = &r {
-        steps.explain(&explain::delete_buckets(deleted));
+        lab.explain(steps, explain::delete_buckets(deleted));
     }
     record(r.map(drop), "buckets");
 
@@ -164,7 +164,7 @@ pub async fn cleanup(lab: &Lab, report: &dyn Report) -> Result<()> {
         }
     }, |deleted| if *deleted { format!("deleted stack {} and its role", names.stack) } else { format!("no stack {}", names.stack) })
     .await;
-    steps.explain(&explain::delete_stack(names));
+    lab.explain(steps, explain::delete_stack(names));
     record(r.map(drop), "stack");
 
     let user = step(steps, "find the lab user", lab.lab_user(), |u| match u {
@@ -198,7 +198,7 @@ pub async fn cleanup(lab: &Lab, report: &dyn Report) -> Result<()> {
             )
             .await;
             if let Ok(deleted) = &r {
-                steps.explain(&explain::delete_user_policies(names, deleted));
+                lab.explain(steps, explain::delete_user_policies(names, deleted));
             }
             record(r.map(drop), "user policy");
 
@@ -223,14 +223,14 @@ pub async fn cleanup(lab: &Lab, report: &dyn Report) -> Result<()> {
                 },
             )
             .await;
-            steps.explain(&explain::delete_access_keys(names));
+            lab.explain(steps, explain::delete_access_keys(names));
             record(r.map(drop), "access keys");
 
             let r = step(steps, "delete user", iam::delete_user(&c.iam, &names.user), |_| {
                 format!("deleted IAM user {}", names.user)
             })
             .await;
-            steps.explain(&explain::delete_user(names));
+            lab.explain(steps, explain::delete_user(names));
             record(r.map(drop), "user");
         }
     }
@@ -262,7 +262,7 @@ pub async fn cleanup(lab: &Lab, report: &dyn Report) -> Result<()> {
         },
     )
     .await;
-    steps.explain(&explain::remove_profiles(names));
+    lab.explain(steps, explain::remove_profiles(names));
     record(r.map(drop), "profiles");
 
     if !failures.is_empty() {

@@ -59,7 +59,7 @@ impl Lab {
             started,
             format!("admin identity {} (region {})", admin_identity.arn, admin.region),
         );
-        steps.explain(&explain::connect());
+        steps.explain(&explain::as_admin(explain::connect(), target.admin_profile.as_deref()));
         if admin_identity.is_root() {
             steps.note("warning: the admin identity is the account's root user; prefer an IAM admin or SSO role");
         }
@@ -71,6 +71,13 @@ impl Lab {
             force: false,
             backoff: Backoff::default(),
         })
+    }
+
+    /// Shows `commands` as the admin runs them, when `--explain` is on.
+    fn explain(&self, steps: Steps<'_>, commands: Vec<String>) {
+        if steps.explaining() {
+            steps.explain(&explain::as_admin(commands, self.target.admin_profile.as_deref()));
+        }
     }
 
     pub fn account(&self) -> &str {

@@ -39,7 +39,7 @@ pub async fn setup(lab: &Lab, report: &dyn Report) -> Result<SetupOutcome> {
         )
     })
     .await?;
-    steps.explain(&explain::preflight(names));
+    lab.explain(steps, explain::preflight(names));
 
     let created = step(
         steps,
@@ -56,7 +56,7 @@ pub async fn setup(lab: &Lab, report: &dyn Report) -> Result<SetupOutcome> {
         },
     )
     .await?;
-    steps.explain(&explain::create_user(names));
+    lab.explain(steps, explain::create_user(names));
 
     let new_key = step(
         steps,
@@ -71,7 +71,7 @@ pub async fn setup(lab: &Lab, report: &dyn Report) -> Result<SetupOutcome> {
         },
     )
     .await?;
-    steps.explain(&explain::access_key(names));
+    lab.explain(steps, explain::access_key(names));
     if let Some(key) = &new_key {
         steps.plain(access_key_table(key));
         steps.note(format!(
@@ -103,7 +103,7 @@ pub async fn setup(lab: &Lab, report: &dyn Report) -> Result<SetupOutcome> {
         |id| format!("profile {} is {}", names.user_profile, id.arn),
     )
     .await?;
-    steps.explain(&explain::user_identity(names));
+    lab.explain(steps, explain::user_identity(names));
 
     step(
         steps,
@@ -117,7 +117,7 @@ pub async fn setup(lab: &Lab, report: &dyn Report) -> Result<SetupOutcome> {
         |code| format!("profile {} is denied s3 ListBuckets ({code})", names.user_profile),
     )
     .await?;
-    steps.explain(&explain::user_has_no_s3(names));
+    lab.explain(steps, explain::user_has_no_s3(names));
 
     let role_arn = step(
         steps,
@@ -126,7 +126,7 @@ pub async fn setup(lab: &Lab, report: &dyn Report) -> Result<SetupOutcome> {
         |arn| format!("stack {} ready, role {arn}", names.stack),
     )
     .await?;
-    steps.explain(&explain::deploy(names, &user_arn, &lab.bucket_prefix()));
+    lab.explain(steps, explain::deploy(names, &user_arn, &lab.bucket_prefix()));
 
     let document = policy::render_assume_policy(&role_arn)?;
     step(
@@ -141,7 +141,7 @@ pub async fn setup(lab: &Lab, report: &dyn Report) -> Result<SetupOutcome> {
         },
     )
     .await?;
-    steps.explain(&explain::put_user_policy(names, &role_arn));
+    lab.explain(steps, explain::put_user_policy(names, &role_arn));
     // Recorded beside the profile, so that `assume` needs only the profile, as the guide's
     // `aws sts assume-role --profile sts` does.
     lab.write_profile_config(&names.user_profile, vec![format!("{ROLE_ARN_NOTE} {role_arn}")])?;
