@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::ops::iam::NewAccessKey;
 
-/// Where the lab's lines go: stdout for a person, a buffer in tests.
+/// Where the lab's lines go: the terminal for a person (xtask's `Ui`), a buffer in tests.
 pub trait Report: Send + Sync {
     fn line(&self, text: &str);
 
@@ -22,16 +22,6 @@ pub trait Report: Send + Sync {
     /// Whether to show, beside each step, the aws CLI command that does the same.
     fn explain(&self) -> bool {
         false
-    }
-}
-
-/// Prints each line to stdout.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Stdout;
-
-impl Report for Stdout {
-    fn line(&self, text: &str) {
-        println!("{text}");
     }
 }
 
