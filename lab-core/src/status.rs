@@ -7,7 +7,7 @@ use aws_smithy_types::date_time::Format;
 use serde_json::{Value, json};
 
 use crate::awsfiles::{AwsFiles, FileKind};
-use crate::lab::{self, Inventory, Lab, now_secs, time_left};
+use crate::lab::{self, Inventory, Lab, now_secs, profile_sections, time_left};
 use crate::names::LabNames;
 use crate::ops::cfn::{self, Phase};
 use crate::ops::iam;
@@ -296,15 +296,13 @@ pub async fn plan_cleanup(lab: &Lab) -> Result<Vec<Change>> {
     if inv.user.is_some() {
         plan.push(Change::Delete(format!("IAM user {}", names.user)));
     }
-    for profile in [&names.user_profile, &names.assumed_profile] {
-        for kind in [FileKind::Credentials, FileKind::Config] {
-            if lab.target.files.read_profile(kind, profile)?.is_some_and(|p| p.owned) {
-                plan.push(Change::Delete(format!(
-                    "[{}] from {}",
-                    AwsFiles::section_name(kind, profile),
-                    lab.target.files.path(kind).display()
-                )));
-            }
+    for (kind, profile) in profile_sections(names) {
+        if lab.target.files.read_profile(kind, profile)?.is_some_and(|p| p.owned) {
+            plan.push(Change::Delete(format!(
+                "[{}] from {}",
+                AwsFiles::section_name(kind, profile),
+                lab.target.files.path(kind).display()
+            )));
         }
     }
     if plan.is_empty() {

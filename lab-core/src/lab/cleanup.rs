@@ -64,19 +64,17 @@ pub async fn inventory(lab: &Lab) -> Result<Inventory> {
     let user = iam::get_user(&c.iam, &names.user).await?;
     let prefix = lab.bucket_prefix();
     let mut profiles = Vec::new();
-    for profile in [&names.user_profile, &names.assumed_profile] {
-        for kind in [FileKind::Credentials, FileKind::Config] {
-            if lab.target.files.read_profile(kind, profile)?.is_some_and(|p| p.owned) {
-                let file = if kind == FileKind::Credentials {
-                    "credentials"
-                } else {
-                    "config"
-                };
-                profiles.push(format!(
-                    "{file}:[{}]",
-                    crate::awsfiles::AwsFiles::section_name(kind, profile)
-                ));
-            }
+    for (kind, profile) in profile_sections(names) {
+        if lab.target.files.read_profile(kind, profile)?.is_some_and(|p| p.owned) {
+            let file = if kind == FileKind::Credentials {
+                "credentials"
+            } else {
+                "config"
+            };
+            profiles.push(format!(
+                "{file}:[{}]",
+                crate::awsfiles::AwsFiles::section_name(kind, profile)
+            ));
         }
     }
     Ok(Inventory {
@@ -240,15 +238,13 @@ pub async fn cleanup(lab: &Lab, report: &dyn Report) -> Result<()> {
         "remove profiles",
         async {
             let mut removed = Vec::new();
-            for profile in [&names.user_profile, &names.assumed_profile] {
-                for kind in [FileKind::Credentials, FileKind::Config] {
-                    if lab.target.files.remove_profile(kind, profile)? {
-                        removed.push(format!(
-                            "{} [{}]",
-                            lab.target.files.path(kind).display(),
-                            crate::awsfiles::AwsFiles::section_name(kind, profile)
-                        ));
-                    }
+            for (kind, profile) in profile_sections(names) {
+                if lab.target.files.remove_profile(kind, profile)? {
+                    removed.push(format!(
+                        "{} [{}]",
+                        lab.target.files.path(kind).display(),
+                        crate::awsfiles::AwsFiles::section_name(kind, profile)
+                    ));
                 }
             }
             Ok(removed)

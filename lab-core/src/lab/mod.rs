@@ -232,3 +232,15 @@ async fn wait(lab: &Lab, steps: Steps<'_>) -> Result<Option<StackInfo>> {
     })
     .await
 }
+
+/// The four sections the lab writes, in the order it writes them: each lab profile in the
+/// credentials file, then in the config file.
+pub(crate) fn profile_sections(names: &LabNames) -> [(FileKind, &str); 4] {
+    let (user, role) = (names.user_profile.as_str(), names.assumed_profile.as_str());
+    [
+        (FileKind::Credentials, user),
+        (FileKind::Config, user),
+        (FileKind::Credentials, role),
+        (FileKind::Config, role),
+    ]
+}

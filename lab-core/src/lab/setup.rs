@@ -179,16 +179,14 @@ pub(crate) async fn preflight(lab: &Lab) -> Result<Preflight> {
             );
         }
     }
-    for profile in [&names.user_profile, &names.assumed_profile] {
-        for kind in [FileKind::Credentials, FileKind::Config] {
-            let found = lab.target.files.read_profile(kind, profile)?;
-            if found.is_some_and(|p| !p.owned) && !lab.force {
-                bail!(
-                    "{} has a profile [{}] that sts-lab did not write; rename it, or pass --force to overwrite it",
-                    lab.target.files.path(kind).display(),
-                    crate::awsfiles::AwsFiles::section_name(kind, profile)
-                );
-            }
+    for (kind, profile) in profile_sections(names) {
+        let found = lab.target.files.read_profile(kind, profile)?;
+        if found.is_some_and(|p| !p.owned) && !lab.force {
+            bail!(
+                "{} has a profile [{}] that sts-lab did not write; rename it, or pass --force to overwrite it",
+                lab.target.files.path(kind).display(),
+                crate::awsfiles::AwsFiles::section_name(kind, profile)
+            );
         }
     }
     Ok(Preflight { user_exists, stack })
