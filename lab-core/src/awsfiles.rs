@@ -36,8 +36,12 @@ impl AwsFiles {
                 .ok_or_else(|| anyhow!("HOME is not set; set AWS_SHARED_CREDENTIALS_FILE and AWS_CONFIG_FILE"))
         };
         let from = |var: &str, default: &str| -> Result<PathBuf> {
-            match std::env::var_os(var).filter(|v| !v.is_empty()) {
-                Some(path) => Ok(PathBuf::from(path)),
+            match std::env::var(var).ok().filter(|v| !v.is_empty()) {
+                // `~/x` is the home folder's x, as botocore and the Rust SDK read it.
+                Some(path) => match expand_home(&path) {
+                    Some(rest) => Ok(home()?.join(rest)),
+                    None => Ok(PathBuf::from(path)),
+                },
                 None => Ok(home()?.join(".aws").join(default)),
             }
         };
@@ -110,6 +114,14 @@ impl AwsFiles {
             Ok(was_there.then_some(out))
         })?;
         Ok(removed)
+    }
+}
+
+/// The rest of `path` after a leading `~` (`~` alone or `~/…`), which stands for the home folder.
+fn expand_home(path: &str) -> Option<&str> {
+    match path.strip_prefix('~')? {
+        "" => Some(""),
+        rest => rest.strip_prefix('/').map(|r| r.trim_start_matches('/')),
     }
 }
 
@@ -243,6 +255,14 @@ mod tests {
         let leftovers: Vec<_> = fs::read_dir(dir.join("aws")).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
         fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_tilde_is_the_home_folder() {
+        assert_eq!(expand_home("~/.aws/credentials"), Some(".aws/credentials"));
+        assert_eq!(expand_home("~"), Some(""));
+        assert_eq!(expand_home("~other/x"), None);
+        assert_eq!(expand_home("/abs/~/x"), None);
     }
 
     #[test]

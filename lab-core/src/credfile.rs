@@ -2,8 +2,9 @@
 //! the lab owns, keeping every other byte (comments, other profiles, order, spacing, line endings).
 //!
 //! A section the lab writes is a header, a marker comment saying the lab owns it, optional
-//! `# sts-lab:` notes and `key = value` lines. Nothing else is ever touched: the owned block ends at
-//! the first line that is not one of those. Appending puts one blank line before the block, and
+//! `# sts-lab:` notes and `key = value` lines. A section the lab writes or removes is the whole
+//! section, every line up to the next header but the blank lines and comments right before that
+//! header; nothing else is ever touched. Appending puts one blank line before the block, and
 //! removing takes that blank line away again, so that write-then-remove gives back the same bytes.
 
 /// Every comment line the lab writes starts with this.
@@ -80,8 +81,13 @@ fn classify(line: &str) -> Result<Line<'_>, &'static str> {
         return Ok(Line::Continuation);
     }
     if let Some(rest) = trimmed.strip_prefix('[') {
-        return match rest.strip_suffix(']') {
-            Some(name) if !name.trim().is_empty() => Ok(Line::Header(name.trim())),
+        // `[default] # mine`: botocore and the Rust SDK both allow a comment after the header.
+        let header = rest.split_once(']').and_then(|(name, after)| {
+            let after = after.trim_start();
+            (after.is_empty() || after.starts_with(['#', ';'])).then_some(name.trim())
+        });
+        return match header {
+            Some(name) if !name.is_empty() => Ok(Line::Header(name)),
             _ => Err("a section header must look like [name]"),
         };
     }
@@ -91,19 +97,48 @@ fn classify(line: &str) -> Result<Line<'_>, &'static str> {
     }
 }
 
-/// The file's lines with their endings, each classified; the first malformed line is an error.
+/// Whether two header names name the same section: `profile  sts` is `profile sts`, as the SDKs
+/// split the words.
+fn same_name(a: &str, b: &str) -> bool {
+    a.split_whitespace().eq(b.split_whitespace())
+}
+
+/// The file's lines with their endings, each classified; the first malformed line is an error,
+/// and so is what botocore refuses to parse: a section twice, or a key twice in one section.
 fn lines(text: &str) -> Result<Vec<(&str, Line<'_>)>, Malformed> {
     let mut out = Vec::new();
-    let mut in_section = false;
+    let mut sections: Vec<&str> = Vec::new();
+    let mut keys: Vec<String> = Vec::new();
     for (i, raw) in text.split_inclusive('\n').enumerate() {
-        let kind = classify(raw).map_err(|reason| Malformed { line: i + 1, reason })?;
+        let line = i + 1;
+        let kind = classify(raw).map_err(|reason| Malformed { line, reason })?;
         match kind {
-            Line::Header(_) => in_section = true,
-            Line::Entry(..) | Line::Continuation if !in_section => {
+            Line::Header(name) => {
+                if sections.contains(&name) {
+                    return Err(Malformed {
+                        line,
+                        reason: "a second section of the same name, which botocore refuses; merge the two",
+                    });
+                }
+                sections.push(name);
+                keys.clear();
+            }
+            Line::Entry(..) | Line::Continuation if sections.is_empty() => {
                 return Err(Malformed {
-                    line: i + 1,
+                    line,
                     reason: "a setting before the first [section] header",
                 });
+            }
+            Line::Entry(key, _) => {
+                // botocore (configparser) compares keys without case.
+                let key = key.to_ascii_lowercase();
+                if keys.contains(&key) {
+                    return Err(Malformed {
+                        line,
+                        reason: "a key set twice in one section, which botocore refuses; keep one",
+                    });
+                }
+                keys.push(key);
             }
             _ => {}
         }
@@ -117,22 +152,26 @@ pub fn check(text: &str) -> Result<(), Malformed> {
     lines(text).map(|_| ())
 }
 
-/// The lines `[start, end)` of the block at `header`: the header and the marker, notes and
-/// `key = value` lines that follow it directly.
-fn block_end(lines: &[(&str, Line<'_>)], header: usize) -> usize {
+/// The end (exclusive) of the section at `header`: every line up to the next header, but for the
+/// blank lines and comments right before that header, which belong to it. A section the lab
+/// takes over is the whole section, so no line of a former owner is left inside it.
+fn section_end(lines: &[(&str, Line<'_>)], header: usize) -> usize {
     let mut end = header + 1;
-    while let Some((raw, kind)) = lines.get(end) {
-        let ours = matches!(kind, Line::Entry(..)) || raw.trim_start().starts_with(NOTE_PREFIX);
-        if !ours {
-            break;
+    for (i, (raw, kind)) in lines.iter().enumerate().skip(header + 1) {
+        match kind {
+            Line::Header(_) => break,
+            Line::Entry(..) | Line::Continuation => end = i + 1,
+            Line::Comment if raw.trim_start().starts_with(NOTE_PREFIX) => end = i + 1,
+            _ => {}
         }
-        end += 1;
     }
     end
 }
 
 fn find_header(lines: &[(&str, Line<'_>)], name: &str) -> Option<usize> {
-    lines.iter().position(|(_, kind)| *kind == Line::Header(name))
+    lines
+        .iter()
+        .position(|(_, kind)| matches!(kind, Line::Header(h) if same_name(h, name)))
 }
 
 fn is_owned(lines: &[(&str, Line<'_>)], header: usize) -> bool {
@@ -236,7 +275,7 @@ pub fn upsert(text: &str, section: &OwnedSection<'_>, force: bool) -> Result<Str
                 return Err(EditError::NotOwned(section.name.to_owned()));
             }
             let no_final_newline = owned && lines[header + 1].0.contains(NO_FINAL_NEWLINE);
-            let end = block_end(&lines, header);
+            let end = section_end(&lines, header);
             let mut out = String::with_capacity(text.len() + 256);
             lines[..header].iter().for_each(|(raw, _)| out.push_str(raw));
             out.push_str(&render_block(section, eol, no_final_newline)?);
@@ -270,7 +309,7 @@ pub fn remove(text: &str, name: &str) -> Result<(String, bool), EditError> {
         return Err(EditError::NotOwned(name.to_owned()));
     }
     let no_final_newline = lines[header + 1].0.contains(NO_FINAL_NEWLINE);
-    let end = block_end(&lines, header);
+    let end = section_end(&lines, header);
     let start = if header > 0 && lines[header - 1].1 == Line::Blank {
         header - 1
     } else {
@@ -407,6 +446,75 @@ mod tests {
             ..sts("x")
         };
         assert!(matches!(upsert("", &bad, false), Err(EditError::BadValue(_))));
+    }
+
+    #[test]
+    fn a_header_may_carry_a_comment() {
+        let file = "[default] # my default\naws_access_key_id = A\n[work] ; work\nregion = x\n";
+        check(file).unwrap();
+        assert_eq!(
+            read(file, "default").unwrap().unwrap().get("aws_access_key_id"),
+            Some("A")
+        );
+        let out = upsert(file, &sts("AKIA1"), false).unwrap();
+        assert!(out.starts_with(file));
+        assert_eq!(remove(&out, "sts").unwrap().0, file);
+        assert!(check("[default] not a comment\n").is_err());
+    }
+
+    #[test]
+    fn a_forced_takeover_replaces_the_whole_section() {
+        // The user's [sts], split by a blank line and a comment, then a commented section.
+        let file = "[default]\nk = v\n\n[sts]\naws_access_key_id = MINE\n\n# my secret\naws_secret_access_key = OLD\nregion = x\n\n# next\n[next]\nk = v\n";
+        let forced = upsert(file, &sts("AKIA1"), true).unwrap();
+        check(&forced).unwrap();
+        assert_eq!(forced.matches("aws_secret_access_key").count(), 1, "{forced}");
+        assert!(!forced.contains("MINE") && !forced.contains("OLD") && !forced.contains("my secret"));
+        assert!(forced.starts_with("[default]\nk = v\n\n[sts]\n"), "{forced}");
+        assert!(forced.ends_with("\n\n# next\n[next]\nk = v\n"), "{forced}");
+        // Removed, nothing of it lands in the section above.
+        let (back, _) = remove(&forced, "sts").unwrap();
+        assert_eq!(back, "[default]\nk = v\n\n# next\n[next]\nk = v\n");
+        assert_eq!(read(&back, "default").unwrap().unwrap().entries.len(), 1);
+    }
+
+    #[test]
+    fn profile_names_are_compared_word_by_word() {
+        let file = "[profile  sts]\nregion = eu-west-1\n";
+        let view = read(file, "profile sts").unwrap().unwrap();
+        assert_eq!(view.get("region"), Some("eu-west-1"));
+        assert_eq!(
+            upsert(
+                file,
+                &OwnedSection {
+                    name: "profile sts",
+                    ..sts("A")
+                },
+                false
+            )
+            .unwrap_err(),
+            EditError::NotOwned("profile sts".into())
+        );
+        let forced = upsert(
+            file,
+            &OwnedSection {
+                name: "profile sts",
+                ..sts("A")
+            },
+            true,
+        )
+        .unwrap();
+        assert_eq!(forced.matches("profile").count(), 1, "{forced}");
+    }
+
+    #[test]
+    fn what_botocore_refuses_is_refused_with_the_line() {
+        for (text, line) in [("[a]\nx = 1\n[b]\n[a]\n", 4), ("[a]\nx = 1\nX = 2\n", 3)] {
+            let err = check(text).unwrap_err();
+            assert_eq!(err.line, line, "{text:?}: {err:?}");
+        }
+        // The same key in two sections is fine.
+        check("[a]\nx = 1\n[b]\nx = 1\n").unwrap();
     }
 
     #[test]
