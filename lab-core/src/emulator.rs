@@ -1,5 +1,6 @@
-//! The local AWS emulator (moto_server with IAM enforcement): start it on loopback, bootstrap an
-//! admin with the few unauthenticated requests it allows, write lab-local AWS files, stop it.
+//! The local AWS emulator (moto's server app with IAM enforcement, run by
+//! `emulator/sts_lab_emulator.py`, plain or realistic): start it on loopback, bootstrap an admin with
+//! the few unauthenticated requests it allows, write lab-local AWS files, stop it.
 
 use std::fs;
 use std::net::{SocketAddr, TcpStream};
@@ -19,6 +20,8 @@ use crate::target::{Clients, Target};
 /// What `cargo xtask emulator install` puts in the virtualenv, pinned: the emulator, the aws CLI
 /// (tests prove it reads our profiles) and cfn-lint (CI lints the template).
 pub const PIP_REQUIREMENTS: [&str; 3] = ["moto[server]==5.2.5", "awscli==1.46.3", "cfn-lint==1.58.0"];
+/// The server: moto's app, its fidelity fixes, and the realistic layer (`--realistic`).
+pub const SERVER_SCRIPT: &str = include_str!("../../emulator/sts_lab_emulator.py");
 /// Requests moto serves before it enforces IAM: exactly the admin bootstrap below.
 pub const BOOTSTRAP_REQUESTS: u32 = 3;
 /// The emulator's admin user and the profile that holds its key in the lab-local files.
@@ -53,11 +56,32 @@ impl Venv {
     }
 }
 
+/// How the emulator behaves: plain (fast and consistent) or realistic (AWS's timing and
+/// strictness), with the realistic layer's settings (`STS_LAB_STACK_DELAY` …, in seconds).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Options {
+    pub realistic: bool,
+    pub settings: Vec<(String, String)>,
+}
+
+impl Options {
+    pub fn realistic(settings: &[(&str, &str)]) -> Self {
+        Self {
+            realistic: true,
+            settings: settings
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        }
+    }
+}
+
 /// A running emulator as its state folder records it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Running {
     pub pid: u32,
     pub port: u16,
+    pub realistic: bool,
 }
 
 impl Running {
@@ -88,10 +112,11 @@ impl Home {
     /// The emulator recorded here, if its process is alive and its port answers.
     pub fn running(&self) -> Option<Running> {
         let text = fs::read_to_string(self.state_file()).ok()?;
-        let (pid, port) = text.trim().split_once(' ')?;
+        let mut words = text.split_whitespace();
         let running = Running {
-            pid: pid.parse().ok()?,
-            port: port.parse().ok()?,
+            pid: words.next()?.parse().ok()?,
+            port: words.next()?.parse().ok()?,
+            realistic: words.next() == Some("realistic"),
         };
         (process_alive(running.pid) && port_open(running.port)).then_some(running)
     }
@@ -100,7 +125,8 @@ impl Home {
     pub fn target(&self, running: Running) -> Target {
         Target {
             endpoint_url: Some(running.endpoint()),
-            region: Some(REGION.to_owned()),
+            // The admin profile's region (us-east-1), unless a lab recorded its own.
+            region: None,
             admin_profile: Some(ADMIN_PROFILE.to_owned()),
             files: self.files(),
             faults: Vec::new(),
@@ -125,9 +151,9 @@ impl Home {
         .collect()
     }
 
-    /// Starts moto_server from `venv` on 127.0.0.1:`port`, detached from this process, waits until
+    /// Starts the emulator (moto from `venv`, as `options` say) on 127.0.0.1:`port`, detached from this process, waits until
     /// it answers and bootstraps the admin. The returned child may be dropped: the server runs on.
-    pub async fn start(&self, venv: &Venv, port: u16) -> Result<(Running, Child)> {
+    pub async fn start(&self, venv: &Venv, port: u16, options: &Options) -> Result<(Running, Child)> {
         if port_open(port) {
             bail!(
                 "port {port} on 127.0.0.1 is already in use; stop what runs there, or pick another port with --port or STS_LAB_EMULATOR_PORT"
@@ -141,8 +167,17 @@ impl Home {
         }
         fs::create_dir_all(&self.dir).with_context(|| format!("cannot create {}", self.dir.display()))?;
         let log = fs::File::create(self.log()).with_context(|| format!("cannot create {}", self.log().display()))?;
-        let mut child = Command::new(venv.bin("moto_server"))
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        let script = self.dir.join("sts_lab_emulator.py");
+        if fs::read_to_string(&script).ok().as_deref() != Some(SERVER_SCRIPT) {
+            fs::write(&script, SERVER_SCRIPT).with_context(|| format!("cannot write {}", script.display()))?;
+        }
+        let mut command = Command::new(venv.bin("python"));
+        command.arg(&script).args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+        if options.realistic {
+            command.arg("--realistic");
+        }
+        let mut child = command
+            .envs(options.settings.iter().map(|(k, v)| (k, v)))
             .env("INITIAL_NO_AUTH_ACTION_COUNT", BOOTSTRAP_REQUESTS.to_string())
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
@@ -150,23 +185,28 @@ impl Home {
             // Its own process group: a Ctrl-C meant for cargo does not stop the emulator.
             .process_group(0)
             .spawn()
-            .context("cannot start moto_server")?;
-        let running = Running { pid: child.id(), port };
+            .context("cannot start the emulator")?;
+        let running = Running {
+            pid: child.id(),
+            port,
+            realistic: options.realistic,
+        };
         let started = Instant::now();
         while !port_open(port) {
             if let Some(status) = child.try_wait()? {
-                bail!("moto_server exited ({status}); see {}", self.log().display());
+                bail!("the emulator exited ({status}); see {}", self.log().display());
             }
             if started.elapsed() > READY_TIMEOUT {
                 let _ = child.kill();
                 bail!(
-                    "moto_server did not answer on port {port} within {READY_TIMEOUT:?}; see {}",
+                    "the emulator did not answer on port {port} within {READY_TIMEOUT:?}; see {}",
                     self.log().display()
                 );
             }
             std::thread::sleep(Duration::from_millis(25));
         }
-        fs::write(self.state_file(), format!("{} {}", running.pid, running.port))?;
+        let mode = if running.realistic { "realistic" } else { "plain" };
+        fs::write(self.state_file(), format!("{} {} {mode}", running.pid, running.port))?;
         if let Err(e) = self.bootstrap(running).await {
             let _ = child.kill();
             let _ = child.wait();
@@ -193,7 +233,7 @@ impl Home {
             .load()
             .await;
         let c = Clients::new(&config);
-        iam::create_user(&c.iam, ADMIN_USER, OWNER).await?;
+        iam::create_user(&c.iam, ADMIN_USER, &[(crate::names::LAB_TAG_KEY, OWNER)]).await?;
         let admin_policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
         iam::put_user_policy(&c.iam, ADMIN_USER, "AdministratorAccess", admin_policy).await?;
         let key = iam::create_access_key(&c.iam, ADMIN_USER).await?;
@@ -344,7 +384,11 @@ mod tests {
         let home = Home {
             dir: PathBuf::from("/tmp/x y"),
         };
-        let lines = home.env_lines(Running { pid: 1, port: 5055 });
+        let lines = home.env_lines(Running {
+            pid: 1,
+            port: 5055,
+            realistic: false,
+        });
         assert!(lines.contains(&"export AWS_ENDPOINT_URL=http://127.0.0.1:5055".to_owned()));
         assert!(lines.contains(&"export AWS_SHARED_CREDENTIALS_FILE='/tmp/x y/aws/credentials'".to_owned()));
         assert!(lines.contains(&"export AWS_PROFILE=lab-admin".to_owned()));

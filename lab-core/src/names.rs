@@ -7,6 +7,8 @@ use anyhow::{Result, bail};
 
 /// The tag key put on everything the lab creates; its value is the lab name.
 pub const LAB_TAG_KEY: &str = "sts-lab";
+/// The tag key on the lab user that records the region of the lab's stack and buckets.
+pub const REGION_TAG_KEY: &str = "sts-lab-region";
 /// The lab name used when `--lab` is not given: it keeps the guide's names.
 pub const DEFAULT_LAB: &str = "default";
 /// The session name the guide uses for `sts assume-role`.

@@ -12,6 +12,8 @@ pub const ROLE_ARN_PLACEHOLDER: &str = "{{ROLE_ARN}}";
 
 /// The template parameter for the lab user's ARN.
 pub const PARAM_USER_ARN: &str = "LabUserArn";
+/// The template parameter for the lab user's unique id, bound into the trust.
+pub const PARAM_USER_ID: &str = "LabUserId";
 /// The template parameter for the lab's bucket prefix.
 pub const PARAM_BUCKET_PREFIX: &str = "BucketPrefix";
 /// The template output with the role's ARN.
@@ -120,7 +122,7 @@ mod tests {
 
     #[test]
     fn template_has_the_parameters_and_output_the_code_uses() {
-        for needle in [PARAM_USER_ARN, PARAM_BUCKET_PREFIX, OUTPUT_ROLE_ARN] {
+        for needle in [PARAM_USER_ARN, PARAM_USER_ID, PARAM_BUCKET_PREFIX, OUTPUT_ROLE_ARN] {
             assert!(TEMPLATE.contains(needle), "{needle}");
         }
         assert!(TEMPLATE.contains("MaxSessionDuration: 3600"));

@@ -191,7 +191,7 @@ pub async fn plan_setup(lab: &Lab) -> Result<Vec<Change>> {
     let pre = lab::preflight(lab).await?;
     let cred_file = files.credentials.display();
     let mut plan = Vec::new();
-    if pre.user_exists {
+    if pre.user.is_some() {
         plan.push(Change::Keep(format!("IAM user {}", names.user)));
     } else {
         plan.push(Change::Create(format!(
@@ -199,7 +199,7 @@ pub async fn plan_setup(lab: &Lab) -> Result<Vec<Change>> {
             names.user, names.lab
         )));
     }
-    let keys = if pre.user_exists {
+    let keys = if pre.user.is_some() {
         iam::list_access_keys(&lab.admin.iam, &names.user).await?
     } else {
         Vec::new()
@@ -326,6 +326,7 @@ mod tests {
             user: Some(UserInfo {
                 arn: "arn:aws:iam::123456789012:user/sts-machine-user".into(),
                 lab_tag: Some("default".into()),
+                ..UserInfo::default()
             }),
             access_keys: vec![AccessKeyInfo {
                 access_key_id: "AKIAIOSFODNN7EXAMPLE".into(),

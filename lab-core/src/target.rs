@@ -3,24 +3,31 @@
 
 use anyhow::{Context, Result, anyhow, bail};
 use aws_config::profile::ProfileFileCredentialsProvider;
+use aws_config::provider_config::ProviderConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_credential_types::provider::ProvideCredentials;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
+use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
+use aws_types::service_config::ServiceConfigKey;
 
-use crate::awsfiles::AwsFiles;
+use crate::awsfiles::{AwsFiles, FileKind};
 use crate::faults::InjectErrors;
 use crate::form_encoding::FormSpacesAsPlus;
-use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
 
 /// The region used when nothing sets one (IAM and STS are global; S3 needs one).
 pub const FALLBACK_REGION: &str = "us-east-1";
+
+/// The service ids the SDK reads service-specific endpoints under (`AWS_ENDPOINT_URL_<ID>`, the
+/// config file's `services` sections), for the four services the lab calls.
+pub const SERVICE_IDS: [&str; 4] = ["IAM", "STS", "S3", "CloudFormation"];
 
 /// Where the lab's AWS calls go and which files hold its profiles.
 #[derive(Debug, Clone)]
 pub struct Target {
     /// A custom endpoint (an emulator); None: AWS_ENDPOINT_URL or AWS itself.
     pub endpoint_url: Option<String>,
-    /// None: AWS_REGION, the profile's region, or us-east-1.
+    /// The region asked for (`--region`, or the lab's recorded one); None: AWS_REGION, the
+    /// profile's region, or us-east-1.
     pub region: Option<String>,
     /// The admin's profile; None: AWS_PROFILE or the default credential chain.
     pub admin_profile: Option<String>,
@@ -62,7 +69,10 @@ pub struct Clients {
     pub s3: aws_sdk_s3::Client,
     pub cfn: aws_sdk_cloudformation::Client,
     pub region: String,
+    /// A custom endpoint any of the four services uses, for hints; None: AWS itself.
     pub endpoint_url: Option<String>,
+    config: SdkConfig,
+    faults: Vec<InjectErrors>,
 }
 
 impl Clients {
@@ -76,8 +86,9 @@ impl Clients {
         let mut iam = aws_sdk_iam::config::Builder::from(config).interceptor(form);
         let mut sts = aws_sdk_sts::config::Builder::from(config).interceptor(form);
         let mut cfn = aws_sdk_cloudformation::config::Builder::from(config).interceptor(form);
-        // Emulators serve buckets by path, not by virtual host.
-        let mut s3 = aws_sdk_s3::config::Builder::from(config).force_path_style(config.endpoint_url().is_some());
+        // Emulators and S3-compatible endpoints serve buckets by path, not by virtual host.
+        let s3_endpoint = service_endpoint(config, "S3");
+        let mut s3 = aws_sdk_s3::config::Builder::from(config).force_path_style(s3_endpoint.is_some());
         for fault in faults {
             iam.push_interceptor(SharedInterceptor::new(fault.clone()));
             sts.push_interceptor(SharedInterceptor::new(fault.clone()));
@@ -90,9 +101,36 @@ impl Clients {
             s3: aws_sdk_s3::Client::from_conf(s3.build()),
             cfn: aws_sdk_cloudformation::Client::from_conf(cfn.build()),
             region: config.region().map_or(FALLBACK_REGION, |r| r.as_ref()).to_owned(),
-            endpoint_url: config.endpoint_url().map(str::to_owned),
+            endpoint_url: SERVICE_IDS.iter().find_map(|id| service_endpoint(config, id)),
+            config: config.clone(),
+            faults: faults.to_vec(),
         }
     }
+
+    /// The same identity's clients in `region` (its credentials and their cache are kept).
+    pub fn in_region(&self, region: &str) -> Self {
+        let config = self.config.to_builder().region(Region::new(region.to_owned())).build();
+        Self::with_faults(&config, &self.faults)
+    }
+}
+
+/// The endpoint the SDK resolves for `service_id`, when it is not AWS's own: one set in code,
+/// else `AWS_ENDPOINT_URL_<SERVICE>` or the profile's `services` section, else `AWS_ENDPOINT_URL`
+/// or the profile's `endpoint_url` (the order of the SDK's service config builders).
+pub fn service_endpoint(config: &SdkConfig, service_id: &str) -> Option<String> {
+    if config.get_origin("endpoint_url").is_client_config() {
+        return config.endpoint_url().map(str::to_owned);
+    }
+    let key = ServiceConfigKey::builder()
+        .service_id(service_id)
+        .env("AWS_ENDPOINT_URL")
+        .profile("endpoint_url")
+        .build()
+        .ok()?;
+    config
+        .service_config()
+        .and_then(|c| c.load_config(key))
+        .or_else(|| config.endpoint_url().map(str::to_owned))
 }
 
 impl Target {
@@ -126,8 +164,15 @@ impl Target {
         files.build()
     }
 
-    fn profile_provider(&self, profile: &str) -> ProfileFileCredentialsProvider {
+    /// The profile's credentials provider, built as the default chain builds its own: with the
+    /// region and HTTPS client, so that a profile which assumes a role (`role_arn` with
+    /// `source_profile` or `credential_source`, or a web identity) can call STS.
+    fn profile_provider(&self, profile: &str, region: Option<Region>) -> ProfileFileCredentialsProvider {
+        let provider_config = ProviderConfig::without_region()
+            .with_region(region)
+            .with_http_client(crate::http::shared_https_client());
         ProfileFileCredentialsProvider::builder()
+            .configure(&provider_config)
             .profile_files(self.profile_files())
             .profile_name(profile)
             .build()
@@ -138,10 +183,7 @@ impl Target {
             .profile_files(self.profile_files())
             .http_client(crate::http::shared_https_client());
         if let Some(profile) = profile {
-            // As `aws --profile`: the profile's credentials, whatever AWS_ACCESS_KEY_ID says.
-            loader = loader
-                .profile_name(profile)
-                .credentials_provider(self.profile_provider(profile));
+            loader = loader.profile_name(profile);
         }
         if let Some(region) = &self.region {
             loader = loader.region(Region::new(region.clone()));
@@ -149,28 +191,81 @@ impl Target {
         if let Some(endpoint) = &self.endpoint_url {
             loader = loader.endpoint_url(endpoint);
         }
-        let config = loader.load().await;
-        if let Some(endpoint) = config.endpoint_url()
-            && !self.allow_insecure_endpoint
-            && !endpoint_is_safe(endpoint)
-        {
-            bail!(
-                "refusing to send credentials over plain HTTP to {endpoint}; use https, an emulator on 127.0.0.1, or pass --allow-insecure-endpoint"
-            );
-        }
-        if config.region().is_some() {
-            Ok(config)
-        } else {
-            Ok(config
+        let mut config = loader.load().await;
+        if config.region().is_none() {
+            config = config
                 .into_builder()
                 .region(Region::from_static(FALLBACK_REGION))
-                .build())
+                .build();
         }
+        if let Some(profile) = profile {
+            // As `aws --profile`: the profile's credentials, whatever AWS_ACCESS_KEY_ID says.
+            let provider = self.profile_provider(profile, config.region().cloned());
+            config = config
+                .into_builder()
+                .credentials_provider(SharedCredentialsProvider::new(provider))
+                .build();
+        }
+        if !self.allow_insecure_endpoint {
+            for id in SERVICE_IDS {
+                if let Some(endpoint) = service_endpoint(&config, id)
+                    && !endpoint_is_safe(&endpoint)
+                {
+                    bail!(
+                        "refusing to send credentials over plain HTTP to {endpoint} ({id}); use https, an emulator on 127.0.0.1, or pass --allow-insecure-endpoint"
+                    );
+                }
+            }
+        }
+        Ok(config)
+    }
+
+    /// The profile the admin's credentials come from: `--profile`, else AWS_PROFILE, else
+    /// `default`; None when environment credentials come first (no `--profile`).
+    pub fn admin_profile_name(&self) -> Option<String> {
+        if let Some(p) = &self.admin_profile {
+            return Some(p.clone());
+        }
+        let set = |var: &str| std::env::var(var).ok().filter(|v| !v.is_empty());
+        if set("AWS_ACCESS_KEY_ID").is_some() {
+            return None;
+        }
+        Some(set("AWS_PROFILE").unwrap_or_else(|| "default".to_owned()))
+    }
+
+    /// The admin profile's endpoint settings in the config file (`endpoint_url`, and `services`,
+    /// which names a `[services …]` section of per-service endpoints), for the lab's profiles.
+    pub fn endpoint_settings(&self) -> Result<Vec<(&'static str, String)>> {
+        let Some(profile) = self.admin_profile_name() else {
+            return Ok(Vec::new());
+        };
+        let Some(section) = self.files.read_profile(FileKind::Config, &profile)? else {
+            return Ok(Vec::new());
+        };
+        Ok(["endpoint_url", "services"]
+            .into_iter()
+            .filter_map(|key| section.get(key).map(|v| (key, v.to_owned())))
+            .collect())
+    }
+
+    /// Refuses, before any call, an admin profile that assumes its role with MFA: the SDK cannot
+    /// ask for the code.
+    fn check_mfa(&self) -> Result<()> {
+        let Some(profile) = self.admin_profile_name() else {
+            return Ok(());
+        };
+        if let Some(with_mfa) = mfa_profile(&self.files, &profile)? {
+            bail!(
+                "profile {with_mfa} assumes its role with MFA (mfa_serial), and sts-lab cannot ask for an MFA code; run `eval \"$(aws configure export-credentials --profile {profile} --format env)\"` (it asks for the code), then run again without --profile"
+            );
+        }
+        Ok(())
     }
 
     /// Clients of the admin identity, after checking that it has credentials at all.
     pub async fn admin(&self) -> Result<Clients> {
         self.check_files()?;
+        self.check_mfa()?;
         let config = self.load(self.admin_profile.as_deref()).await?;
         let provider = config
             .credentials_provider()
@@ -226,9 +321,29 @@ impl Target {
     }
 }
 
+/// The profile in `profile`'s chain (itself, or a `source_profile` it names) that assumes a role
+/// with `mfa_serial`, if any.
+pub fn mfa_profile(files: &AwsFiles, profile: &str) -> Result<Option<String>> {
+    let mut name = profile.to_owned();
+    // A chain of source profiles is short; the bound only guards against a loop.
+    for _ in 0..8 {
+        let Some(section) = files.read_profile(FileKind::Config, &name)? else {
+            return Ok(None);
+        };
+        if section.get("role_arn").is_some() && section.get("mfa_serial").is_some() {
+            return Ok(Some(name));
+        }
+        match section.get("source_profile") {
+            Some(next) if next != name => name = next.to_owned(),
+            _ => return Ok(None),
+        }
+    }
+    Ok(None)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::endpoint_is_safe;
+    use super::*;
 
     #[test]
     fn plain_http_only_on_loopback() {
@@ -253,5 +368,23 @@ mod tests {
         ] {
             assert!(!endpoint_is_safe(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn an_mfa_profile_is_found_through_its_source_profiles() {
+        let dir = std::env::temp_dir().join(format!("sts-lab-mfa-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let files = AwsFiles::in_dir(&dir);
+        std::fs::write(
+            &files.config,
+            "[profile admin]\nrole_arn = arn:aws:iam::123456789012:role/admin\nsource_profile = mfa\n\n[profile mfa]\nrole_arn = arn:aws:iam::123456789012:role/base\nmfa_serial = arn:aws:iam::123456789012:mfa/me\nsource_profile = keys\n\n[profile plain]\nregion = eu-west-1\n\n[profile loop]\nsource_profile = loop\n",
+        )
+        .unwrap();
+        assert_eq!(mfa_profile(&files, "admin").unwrap().as_deref(), Some("mfa"));
+        assert_eq!(mfa_profile(&files, "mfa").unwrap().as_deref(), Some("mfa"));
+        assert_eq!(mfa_profile(&files, "plain").unwrap(), None);
+        assert_eq!(mfa_profile(&files, "loop").unwrap(), None);
+        assert_eq!(mfa_profile(&files, "missing").unwrap(), None);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -73,11 +73,18 @@ pub enum Task {
         action: EmulatorAction,
     },
     /// The whole lab on the local emulator: setup, assume, verify, cleanup, then check nothing is left.
-    #[command(after_help = "Example:\n  cargo xtask demo")]
-    Demo,
+    #[command(after_help = "Examples:\n  cargo xtask demo\n  cargo xtask demo --realistic")]
+    Demo(DemoArgs),
     /// Time the lab against the guide's aws CLI flow and one boto3 process, on the emulator.
     #[command(after_help = "Example:\n  cargo xtask bench --rounds 5")]
     Bench(BenchArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// Run on the realistic emulator: the waits a learner meets on AWS (new keys, stacks, IAM).
+    #[arg(long)]
+    pub realistic: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -120,6 +127,9 @@ pub enum EmulatorAction {
         /// The port on 127.0.0.1 (default: STS_LAB_EMULATOR_PORT or 5055).
         #[arg(long)]
         port: Option<u16>,
+        /// AWS's timing and strictness: new keys refused for seconds, stacks in progress, IAM propagating.
+        #[arg(long)]
+        realistic: bool,
     },
     /// Stop the emulator.
     Stop,

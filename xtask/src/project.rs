@@ -52,7 +52,7 @@ pub fn lab_names(global: &Global) -> Result<LabNames> {
 /// standard AWS environment.
 pub async fn target(global: &Global) -> Result<Target> {
     let target = if global.local {
-        let (home, running) = crate::tasks::emulator::ensure_running(None).await?;
+        let (home, running) = crate::tasks::emulator::ensure_running(None, None).await?;
         let mut target = home.target(running);
         if global.region.is_some() {
             target.region.clone_from(&global.region);

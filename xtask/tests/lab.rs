@@ -206,7 +206,7 @@ async fn reruns_converge() {
 async fn cleanup_after_half_setup() {
     let emu = TestEmulator::start().await;
     let lab = emu.lab(None).await;
-    iam::create_user(&lab.admin.iam, &lab.names.user, &lab.names.lab)
+    iam::create_user(&lab.admin.iam, &lab.names.user, &[("sts-lab", &lab.names.lab)])
         .await
         .unwrap();
     iam::create_access_key(&lab.admin.iam, &lab.names.user).await.unwrap();

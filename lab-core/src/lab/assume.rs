@@ -63,6 +63,24 @@ pub async fn assume_role_as_user(
         |w| waiting(steps, "IAM to allow the new role and policy", w),
         || sts::assume_role(&as_user.sts, role_arn, session_name, duration),
     );
+    let assumed = async {
+        assumed.await.map_err(|e| {
+            let too_long = crate::error::aws_error(&e).is_some_and(|ae| {
+                ae.code.as_deref() == Some("ValidationError") && ae.message.contains("DurationSeconds")
+            });
+            if too_long {
+                crate::error::hint(
+                    e,
+                    format!(
+                        "the role allows shorter sessions than {} s (its MaxSessionDuration was lowered); pass a smaller --duration, e.g. --duration {MIN_SESSION_SECONDS}",
+                        duration.unwrap_or(MAX_SESSION_SECONDS)
+                    ),
+                )
+            } else {
+                e
+            }
+        })
+    };
     let creds = step(steps, "assume role", assumed, |_| {
         format!("assumed {role_arn} as {} (session {session_name})", names.user_profile)
     })

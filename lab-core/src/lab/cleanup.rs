@@ -6,7 +6,8 @@ use super::*;
 use crate::awsfiles::FileKind;
 use crate::explain;
 use crate::names::LabNames;
-use crate::ops::cfn::{self, StackInfo};
+use crate::ops::attachments;
+use crate::ops::cfn::{self, Phase, StackInfo};
 use crate::ops::iam::{self, AccessKeyInfo, UserInfo};
 use crate::ops::{Deleted, s3};
 use crate::report::{Report, Steps};
@@ -62,7 +63,6 @@ pub async fn inventory(lab: &Lab) -> Result<Inventory> {
     let names = &lab.names;
     let c = &lab.admin;
     let user = iam::get_user(&c.iam, &names.user).await?;
-    let prefix = lab.bucket_prefix();
     let mut profiles = Vec::new();
     for (kind, profile) in profile_sections(names) {
         if lab.target.files.read_profile(kind, profile)?.is_some_and(|p| p.owned) {
@@ -91,13 +91,39 @@ pub async fn inventory(lab: &Lab) -> Result<Inventory> {
         user,
         stack: cfn::describe_stack(&c.cfn, &names.stack).await?,
         roles: iam::roles_named(&c.iam, &names.role_name_prefix()).await?,
-        buckets: s3::list_buckets(&c.s3)
-            .await?
-            .into_iter()
-            .filter(|b| b.starts_with(&prefix))
-            .collect(),
+        buckets: lab_buckets(lab).await?.into_iter().map(|(b, _)| b).collect(),
         profiles,
     })
+}
+
+/// The lab's buckets that exist, with their lab tags: those listed under the lab's prefix (S3 may
+/// still list a deleted bucket for a while: gone ones are dropped) and the bucket `verify` makes
+/// (a new bucket may not be listed yet).
+async fn lab_buckets(lab: &Lab) -> Result<Vec<(String, Option<String>)>> {
+    let s3_client = &lab.admin.s3;
+    let prefix = lab.bucket_prefix();
+    let mut names: Vec<String> = s3::list_buckets(s3_client)
+        .await?
+        .into_iter()
+        .filter(|b| b.starts_with(&prefix))
+        .collect();
+    let probe = lab.names.verify_bucket(lab.account());
+    let listed = names.contains(&probe);
+    if !listed {
+        names.push(probe.clone());
+    }
+    let mut out = Vec::new();
+    for bucket in names {
+        match s3::bucket_lab_tag(s3_client, &bucket).await {
+            Ok(s3::BucketTag::Gone) => {}
+            Ok(s3::BucketTag::Lab(tag)) => out.push((bucket, tag)),
+            // Not listed and not readable: a bucket of that name in someone else's account.
+            Err(e)
+                if bucket == probe && !listed && crate::error::aws_error(&e).is_some_and(|a| a.is_access_denied()) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
 }
 
 /// Deletes everything of the lab, each step whatever the others did; a second run finds nothing
@@ -119,15 +145,11 @@ pub async fn cleanup(lab: &Lab, report: &dyn Report) -> Result<()> {
         "delete lab buckets",
         async {
             let mut deleted = Vec::new();
-            for bucket in s3::list_buckets(&c.s3)
-                .await?
-                .into_iter()
-                .filter(|b| b.starts_with(&prefix))
-            {
-                let tag = s3::bucket_lab_tag(&c.s3, &bucket).await?;
+            for (bucket, tag) in lab_buckets(lab).await? {
                 lab.refuse_foreign("bucket", &bucket, tag.as_deref())?;
-                s3::empty_and_delete_bucket(&c.s3, &bucket).await?;
-                deleted.push(bucket);
+                if s3::empty_and_delete_bucket(&c.s3, &bucket).await? == Deleted::Deleted {
+                    deleted.push(bucket);
+                }
             }
             Ok(deleted)
         },
@@ -146,9 +168,16 @@ pub async fn cleanup(lab: &Lab, report: &dyn Report) -> Result<()> {
     record(r.map(drop), "buckets");
 
     let r = step(steps, "delete stack", async {
-        let Some(stack) = cfn::describe_stack(&c.cfn, &names.stack).await? else { return Ok(false) };
+        let Some(mut stack) = cfn::describe_stack(&c.cfn, &names.stack).await? else { return Ok(false) };
         lab.refuse_foreign("stack", &names.stack, stack.lab_tag.as_deref())?;
-        if stack.status != "DELETE_COMPLETE" {
+        if cfn::phase(&stack.status) == Phase::InProgress && stack.status != "DELETE_IN_PROGRESS" {
+            // DeleteStack is refused while an update runs: let it settle first.
+            match wait(lab, steps).await? {
+                Some(settled) => stack = settled,
+                None => return Ok(true),
+            }
+        }
+        if stack.status != "DELETE_IN_PROGRESS" {
             cfn::delete_stack(&c.cfn, &names.stack).await?;
         }
         match wait(lab, steps).await? {
@@ -199,6 +228,31 @@ pub async fn cleanup(lab: &Lab, report: &dyn Report) -> Result<()> {
                 lab.explain(steps, explain::delete_user_policies(names, deleted));
             }
             record(r.map(drop), "user policy");
+
+            let r = step(
+                steps,
+                "take off what was attached to the user",
+                async {
+                    // DeleteUser is refused while any of these is there; the group, the managed
+                    // policy and a hardware MFA device themselves are not the lab's and stay.
+                    let mut done = Vec::new();
+                    for a in attachments::list(&c.iam, &names.user).await? {
+                        if attachments::detach(&c.iam, &names.user, &a).await? == Deleted::Deleted {
+                            done.push(a.to_string());
+                        }
+                    }
+                    Ok(done)
+                },
+                |d| {
+                    if d.is_empty() {
+                        "nothing else attached to the user".to_owned()
+                    } else {
+                        d.join(", ")
+                    }
+                },
+            )
+            .await;
+            record(r.map(drop), "attachments");
 
             let r = step(
                 steps,

@@ -4,11 +4,13 @@
 
 mod assume;
 mod cleanup;
+mod region;
 mod setup;
 mod verify;
 
 pub use assume::*;
 pub use cleanup::*;
+pub use region::*;
 pub use setup::*;
 pub use verify::*;
 
@@ -45,15 +47,26 @@ pub struct Lab {
 }
 
 impl Lab {
-    /// Connects as the admin and learns the account.
+    /// Connects as the admin and learns the account, in the lab's region: `--region`, else the
+    /// one the lab recorded (in the files, else on its user), else the admin's.
     pub async fn connect(mut target: Target, names: LabNames, report: &dyn Report) -> Result<Self> {
         let steps = Steps::new(report);
         let started = Instant::now();
-        let admin = target.admin().await?;
+        let asked = target.region.clone();
+        let recorded = settle_region_from_files(&mut target, &names)?;
+        let mut admin = target.admin().await?;
         let admin_identity = sts::caller_identity(&admin.sts)
             .await
             .map_err(|e| with_hint(e, &admin))?;
-        // The lab's own profiles use the admin's region, so every call goes to one place.
+        if recorded.is_none()
+            && let Some(user) = iam::get_user(&admin.iam, &names.user).await?
+            && let Some(region) = tagged_region(&names, &user, asked.as_deref())?
+            && region != admin.region
+        {
+            // No local file knows the lab, but its user does.
+            admin = admin.in_region(&region);
+        }
+        // The lab's own profiles use the same region, so every call goes to one place.
         target.region = Some(admin.region.clone());
         steps.ok(
             started,
@@ -139,10 +152,14 @@ impl Lab {
     }
 
     fn write_profile_config(&self, profile: &str, notes: Vec<String>) -> Result<()> {
-        let region = [("region", self.admin.region.as_str())].to_vec();
-        self.target
-            .files
-            .write_profile(FileKind::Config, profile, &self.names.lab, notes, region, self.force)
+        write_lab_config(
+            &self.target,
+            &self.names,
+            profile,
+            &self.admin.region,
+            notes,
+            self.force,
+        )
     }
 }
 
@@ -164,18 +181,36 @@ fn write_lab_profile(
         .filter(|p| p.owned)
         .map(|p| p.notes)
         .unwrap_or_default();
-    files.write_profile(
-        FileKind::Config,
-        profile,
-        &names.lab,
-        kept,
-        vec![("region", region)],
-        force,
-    )
+    write_lab_config(target, names, profile, region, kept, force)
 }
 
-/// Adds what to do to errors that never reached AWS.
+/// Writes a lab profile's config section: its region, and the admin profile's endpoint settings
+/// (`endpoint_url`, `services`), so that the lab's profiles reach the same endpoints as the admin,
+/// for sts-lab and the aws CLI alike.
+fn write_lab_config(
+    target: &Target,
+    names: &LabNames,
+    profile: &str,
+    region: &str,
+    notes: Vec<String>,
+    force: bool,
+) -> Result<()> {
+    let endpoints = target.endpoint_settings()?;
+    let mut entries = vec![("region", region)];
+    entries.extend(endpoints.iter().map(|(k, v)| (*k, v.as_str())));
+    target
+        .files
+        .write_profile(FileKind::Config, profile, &names.lab, notes, entries, force)
+}
+
+/// Adds what to do to the admin's first call failing: unreachable, or expired credentials.
 fn with_hint(err: anyhow::Error, clients: &Clients) -> anyhow::Error {
+    if crate::error::error_code(&err) == Some("ExpiredToken") {
+        return crate::error::hint(
+            err,
+            "the admin's temporary credentials have expired; refresh them (`aws sso login`, or new keys in AWS_SESSION_TOKEN and the rest) and run again",
+        );
+    }
     match aws_error(&err).map(|e| e.kind) {
         Some(crate::error::FailureKind::Dispatch | crate::error::FailureKind::Timeout) => {
             let endpoint = clients.endpoint_url.as_deref().unwrap_or("AWS");

@@ -8,11 +8,13 @@ use crate::awsfiles::FileKind;
 use crate::error::aws_error;
 use crate::explain;
 use crate::names::LabNames;
+use crate::names::{LAB_TAG_KEY, REGION_TAG_KEY};
 use crate::ops::cfn::{self, Phase, StackInfo};
+use crate::ops::iam::UserInfo;
 use crate::ops::iam::{self, NewAccessKey};
 use crate::ops::sts;
 use crate::ops::{Created, s3};
-use crate::policy::{self, OUTPUT_ROLE_ARN, PARAM_BUCKET_PREFIX, PARAM_USER_ARN};
+use crate::policy::{self, OUTPUT_ROLE_ARN, PARAM_BUCKET_PREFIX, PARAM_USER_ARN, PARAM_USER_ID};
 use crate::report::{Report, Steps, access_key_table};
 use crate::retry::retry_codes;
 use crate::target::Target;
@@ -41,17 +43,33 @@ pub async fn setup(lab: &Lab, report: &dyn Report) -> Result<SetupOutcome> {
     .await?;
     lab.explain(steps, explain::preflight(names));
 
-    let created = step(
+    let region = lab.admin.region.as_str();
+    let (created, user_id) = step(
         steps,
         "create IAM user",
         async {
-            if pre.user_exists {
-                return Ok(Created::AlreadyThere);
+            if let Some(user) = &pre.user {
+                // A lab from before the region tag, or one set up again after a cleanup elsewhere.
+                if user.tag(REGION_TAG_KEY) != Some(region) {
+                    iam::tag_user(iam_client, &names.user, &[(REGION_TAG_KEY, region)]).await?;
+                }
+                return Ok((Created::AlreadyThere, user.id.clone()));
             }
-            iam::create_user(iam_client, &names.user, &names.lab).await
+            let tags = [(LAB_TAG_KEY, names.lab.as_str()), (REGION_TAG_KEY, region)];
+            match iam::create_user(iam_client, &names.user, &tags).await? {
+                Some(id) => Ok((Created::New, id)),
+                // Made a moment ago by another run: ask for it.
+                None => match lab.lab_user().await? {
+                    Some(user) => Ok((Created::AlreadyThere, user.id)),
+                    None => bail!("IAM user {} vanished while setup was creating it", names.user),
+                },
+            }
         },
-        |c| match c {
-            Created::New => format!("created IAM user {} (tag sts-lab={})", names.user, names.lab),
+        |(c, _)| match c {
+            Created::New => format!(
+                "created IAM user {} (tags sts-lab={}, {REGION_TAG_KEY}={region})",
+                names.user, names.lab
+            ),
             Created::AlreadyThere => format!("IAM user {} already exists", names.user),
         },
     )
@@ -122,7 +140,7 @@ pub async fn setup(lab: &Lab, report: &dyn Report) -> Result<SetupOutcome> {
     let role_arn = step(
         steps,
         "deploy stack",
-        deploy_stack(lab, pre.stack.clone(), steps),
+        deploy_stack(lab, pre.stack.clone(), &user_id, steps),
         |arn| format!("stack {} ready, role {arn}", names.stack),
     )
     .await?;
@@ -166,7 +184,7 @@ pub fn recorded_role_arn(target: &Target, names: &LabNames) -> Result<Option<Str
 /// unreadable AWS file.
 pub(crate) async fn preflight(lab: &Lab) -> Result<Preflight> {
     let names = &lab.names;
-    let user_exists = lab.lab_user().await?.is_some();
+    let user = lab.lab_user().await?;
     let stack = cfn::describe_stack(&lab.admin.cfn, &names.stack).await?;
     if let Some(stack) = &stack {
         lab.refuse_foreign("stack", &names.stack, stack.lab_tag.as_deref())?;
@@ -189,12 +207,12 @@ pub(crate) async fn preflight(lab: &Lab) -> Result<Preflight> {
             );
         }
     }
-    Ok(Preflight { user_exists, stack })
+    Ok(Preflight { user, stack })
 }
 
 /// What preflight found, so that setup does not ask again.
 pub(crate) struct Preflight {
-    pub(crate) user_exists: bool,
+    pub(crate) user: Option<UserInfo>,
     pub(crate) stack: Option<StackInfo>,
 }
 
@@ -263,13 +281,17 @@ async fn expect_denied<T>(call: impl Future<Output = Result<T>>) -> Result<Strin
     }
 }
 
-async fn deploy_stack(lab: &Lab, existing: Option<StackInfo>, steps: Steps<'_>) -> Result<String> {
+/// Deploys the stack with the role, bound to the user's current unique id, and returns the role's
+/// ARN: waits out a stack still changing, replaces one left in review, updates a working one, and
+/// creates it again when IAM refused a brand-new user as an invalid principal.
+async fn deploy_stack(lab: &Lab, existing: Option<StackInfo>, user_id: &str, steps: Steps<'_>) -> Result<String> {
     let names = &lab.names;
     let cfn_client = &lab.admin.cfn;
     let user_arn = lab.user_arn();
     let prefix = lab.bucket_prefix();
     let params = [
         (PARAM_USER_ARN, user_arn.as_str()),
+        (PARAM_USER_ID, user_id),
         (PARAM_BUCKET_PREFIX, prefix.as_str()),
     ];
     let mut existing = existing;
@@ -279,32 +301,68 @@ async fn deploy_stack(lab: &Lab, existing: Option<StackInfo>, steps: Steps<'_>) 
     {
         existing = wait(lab, steps).await?;
     }
-    match &existing {
-        None => cfn::create_stack(cfn_client, &names.stack, policy::TEMPLATE, &params, &names.lab).await?,
-        Some(s) => {
-            lab.refuse_foreign("stack", &names.stack, s.lab_tag.as_deref())?;
-            if cfn::phase(&s.status) != Phase::Ready {
-                bail!(
-                    "stack {} is {}{}; run `cargo xtask cleanup`, then setup again",
-                    names.stack,
-                    s.status,
-                    s.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
-                );
-            }
-            cfn::update_stack(cfn_client, &names.stack, policy::TEMPLATE, &params, &names.lab).await?;
-        }
+    if existing
+        .as_ref()
+        .is_some_and(|s| cfn::phase(&s.status) == Phase::Review)
+    {
+        steps.note(format!(
+            "stack {} is REVIEW_IN_PROGRESS (a change set never executed) and would never move on: deleting it, then creating it",
+            names.stack
+        ));
+        cfn::delete_stack(cfn_client, &names.stack).await?;
+        existing = wait(lab, steps).await?;
     }
-    let settled = wait(lab, steps).await?;
-    let info = settled.ok_or_else(|| anyhow!("stack {} vanished while it was being deployed", names.stack))?;
-    if cfn::phase(&info.status) != Phase::Ready {
+    let mut retries = lab.backoff.delays();
+    loop {
+        let creating = existing.is_none();
+        match &existing {
+            None => cfn::create_stack(cfn_client, &names.stack, policy::TEMPLATE, &params, &names.lab).await?,
+            Some(s) => {
+                lab.refuse_foreign("stack", &names.stack, s.lab_tag.as_deref())?;
+                if cfn::phase(&s.status) != Phase::Ready {
+                    bail!(
+                        "stack {} is {}{}; run `cargo xtask cleanup`, then setup again",
+                        names.stack,
+                        s.status,
+                        s.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
+                    );
+                }
+                cfn::update_stack(cfn_client, &names.stack, policy::TEMPLATE, &params, &names.lab).await?;
+            }
+        }
+        let settled = wait(lab, steps).await?;
+        let info = settled.ok_or_else(|| anyhow!("stack {} vanished while it was being deployed", names.stack))?;
+        if cfn::phase(&info.status) == Phase::Ready {
+            return info
+                .output(OUTPUT_ROLE_ARN)
+                .map(str::to_owned)
+                .ok_or_else(|| anyhow!("stack {} has no {OUTPUT_ROLE_ARN} output", names.stack));
+        }
+        let mut reason = info.reason.clone();
+        if creating && info.status == "ROLLBACK_COMPLETE" {
+            let reasons = cfn::failure_reasons(cfn_client, &names.stack).await.unwrap_or_default();
+            if let Some(invalid) = reasons.iter().find(|r| r.contains("Invalid principal")) {
+                reason = Some(invalid.clone());
+                if let Some(delay) = retries.next() {
+                    // IAM does not know a user created a moment ago everywhere yet.
+                    steps.waiting(format!(
+                        "stack {} rolled back: {invalid} (usual right after the user was created, while IAM propagates): deleting it and deploying again in {:.1} s",
+                        names.stack,
+                        delay.as_secs_f64()
+                    ));
+                    cfn::delete_stack(cfn_client, &names.stack).await?;
+                    wait(lab, steps).await?;
+                    tokio::time::sleep(delay).await;
+                    existing = None;
+                    continue;
+                }
+            }
+        }
         bail!(
             "stack {} ended {}{}; run `cargo xtask cleanup`, then setup again",
             names.stack,
             info.status,
-            info.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
+            reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
         );
     }
-    info.output(OUTPUT_ROLE_ARN)
-        .map(str::to_owned)
-        .ok_or_else(|| anyhow!("stack {} has no {OUTPUT_ROLE_ARN} output", names.stack))
 }

@@ -31,8 +31,26 @@ impl Check {
 
 fn seen_error(e: &anyhow::Error) -> String {
     match aws_error(e) {
+        Some(ae) if ae.code.as_deref() == Some("ExpiredToken") => {
+            "ExpiredToken: the session expired; run `cargo xtask assume` again".to_owned()
+        }
         Some(ae) => ae.code.clone().unwrap_or_else(|| ae.message.clone()),
         None => format!("{e:#}"),
+    }
+}
+
+/// Whether `bucket` shows in the bucket list, asking again while the list lags behind a new
+/// bucket (S3's bucket listing is eventually consistent), within the lab's backoff.
+async fn listed_soon(c: &Clients, bucket: &str, backoff: crate::retry::Backoff) -> Result<bool> {
+    let mut delays = backoff.delays();
+    loop {
+        if s3::list_buckets(&c.s3).await?.iter().any(|b| b == bucket) {
+            return Ok(true);
+        }
+        match delays.next() {
+            Some(delay) => tokio::time::sleep(delay).await,
+            None => return Ok(false),
+        }
     }
 }
 
@@ -140,8 +158,7 @@ pub async fn verify(lab: &Lab) -> Result<Vec<Check>> {
             s3::create_bucket(&c.s3, &bucket, &c.region, &names.lab).await?;
             // Again on its own, for backends that ignore tags in CreateBucket.
             s3::tag_bucket(&c.s3, &bucket, &names.lab).await?;
-            let listed = s3::list_buckets(&c.s3).await?;
-            Ok(if listed.contains(&bucket) {
+            Ok(if listed_soon(c, &bucket, lab.backoff).await? {
                 format!("created and listed {bucket}")
             } else {
                 "not listed".to_owned()

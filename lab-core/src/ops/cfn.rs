@@ -33,8 +33,11 @@ impl StackInfo {
 pub enum Phase {
     /// Still changing.
     InProgress,
-    /// Created or updated.
+    /// Created or updated, or an update rolled back to the last working template: it works.
     Ready,
+    /// Made by a change set that was never executed (a failed `aws cloudformation deploy`): it
+    /// holds no resources and never moves on; delete it, then create.
+    Review,
     /// Rolled back or failed; it needs a cleanup.
     Failed,
 }
@@ -42,8 +45,13 @@ pub enum Phase {
 /// Classifies a stack status (see the CloudFormation StackStatus enum).
 pub fn phase(status: &str) -> Phase {
     match status {
+        "REVIEW_IN_PROGRESS" => Phase::Review,
         s if s.ends_with("_IN_PROGRESS") => Phase::InProgress,
-        "CREATE_COMPLETE" | "UPDATE_COMPLETE" | "IMPORT_COMPLETE" => Phase::Ready,
+        "CREATE_COMPLETE"
+        | "UPDATE_COMPLETE"
+        | "IMPORT_COMPLETE"
+        | "UPDATE_ROLLBACK_COMPLETE"
+        | "IMPORT_ROLLBACK_COMPLETE" => Phase::Ready,
         _ => Phase::Failed,
     }
 }
@@ -125,6 +133,28 @@ pub async fn update_stack(
         }
         Err(e) => Err(aws("UpdateStack")(e)),
     }
+}
+
+/// The reasons the stack's events give for failures (`ResourceStatusReason` of `*_FAILED` events),
+/// newest first: the stack's own reason is only "The following resource(s) failed …".
+pub async fn failure_reasons(cfn: &Client, stack: &str) -> Result<Vec<String>> {
+    let out = cfn
+        .describe_stack_events()
+        .stack_name(stack)
+        .send()
+        .await
+        .map_err(aws("DescribeStackEvents"))?;
+    Ok(out
+        .stack_events
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|e| {
+            e.resource_status
+                .as_ref()
+                .is_some_and(|s| s.as_str().ends_with("_FAILED"))
+        })
+        .filter_map(|e| e.resource_status_reason)
+        .collect())
 }
 
 pub async fn delete_stack(cfn: &Client, stack: &str) -> Result<()> {
@@ -215,11 +245,15 @@ mod tests {
         assert_eq!(phase("DELETE_IN_PROGRESS"), Phase::InProgress);
         assert_eq!(phase("CREATE_COMPLETE"), Phase::Ready);
         assert_eq!(phase("UPDATE_COMPLETE"), Phase::Ready);
+        // An update that rolled back leaves the last working stack: stable, and it works.
+        assert_eq!(phase("UPDATE_ROLLBACK_COMPLETE"), Phase::Ready);
+        assert_eq!(phase("IMPORT_ROLLBACK_COMPLETE"), Phase::Ready);
+        assert_eq!(phase("REVIEW_IN_PROGRESS"), Phase::Review);
         for failed in [
             "ROLLBACK_COMPLETE",
             "CREATE_FAILED",
             "DELETE_FAILED",
-            "UPDATE_ROLLBACK_COMPLETE",
+            "UPDATE_ROLLBACK_FAILED",
             "DELETE_COMPLETE",
         ] {
             assert_eq!(phase(failed), Phase::Failed, "{failed}");

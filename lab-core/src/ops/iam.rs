@@ -6,7 +6,7 @@ use aws_sdk_iam::error::ProvideErrorMetadata;
 use aws_sdk_iam::types::Tag;
 use aws_smithy_types::DateTime;
 
-use super::{Created, Deleted};
+use super::Deleted;
 use crate::error::aws;
 use crate::names::LAB_TAG_KEY;
 use crate::secret::Secret;
@@ -31,11 +31,22 @@ pub struct AccessKeyInfo {
     pub create_date: Option<DateTime>,
 }
 
-/// The user's ARN and the value of its lab tag, if it exists.
-#[derive(Debug, Clone)]
+/// The user's ARN, unique id and tags, if it exists.
+#[derive(Debug, Clone, Default)]
 pub struct UserInfo {
     pub arn: String,
+    /// The unique id (`AIDA…`): a user deleted and created again under the same name has a new one.
+    pub id: String,
+    /// The value of the lab tag.
     pub lab_tag: Option<String>,
+    pub tags: Vec<(String, String)>,
+    pub create_date: Option<DateTime>,
+}
+
+impl UserInfo {
+    pub fn tag(&self, key: &str) -> Option<&str> {
+        self.tags.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
 }
 
 pub async fn get_user(iam: &Client, user: &str) -> Result<Option<UserInfo>> {
@@ -49,21 +60,52 @@ pub async fn get_user(iam: &Client, user: &str) -> Result<Option<UserInfo>> {
                 .send()
                 .await
                 .map_err(aws("ListUserTags"))?;
-            let lab_tag = tags.tags.into_iter().find(|t| t.key == LAB_TAG_KEY).map(|t| t.value);
-            Ok(Some(UserInfo { arn: u.arn, lab_tag }))
+            let tags: Vec<(String, String)> = tags.tags.into_iter().map(|t| (t.key, t.value)).collect();
+            let lab_tag = tags.iter().find(|(k, _)| k == LAB_TAG_KEY).map(|(_, v)| v.clone());
+            Ok(Some(UserInfo {
+                arn: u.arn,
+                id: u.user_id,
+                lab_tag,
+                tags,
+                create_date: Some(u.create_date),
+            }))
         }
         Err(e) if e.code() == Some(NO_SUCH_ENTITY) => Ok(None),
         Err(e) => Err(aws("GetUser")(e)),
     }
 }
 
-pub async fn create_user(iam: &Client, user: &str, lab: &str) -> Result<Created> {
-    let tag = Tag::builder().key(LAB_TAG_KEY).value(lab).build()?;
-    match iam.create_user().user_name(user).tags(tag).send().await {
-        Ok(_) => Ok(Created::New),
-        Err(e) if e.code() == Some("EntityAlreadyExists") => Ok(Created::AlreadyThere),
+fn tag_list(tags: &[(&str, &str)]) -> Result<Vec<Tag>> {
+    tags.iter()
+        .map(|(k, v)| Ok(Tag::builder().key(*k).value(*v).build()?))
+        .collect()
+}
+
+/// Creates `user` with `tags` in the same call, so that no crash leaves it untagged; returns the
+/// new user's unique id, or None when a user of that name exists.
+pub async fn create_user(iam: &Client, user: &str, tags: &[(&str, &str)]) -> Result<Option<String>> {
+    match iam
+        .create_user()
+        .user_name(user)
+        .set_tags(Some(tag_list(tags)?))
+        .send()
+        .await
+    {
+        Ok(out) => Ok(Some(out.user.map(|u| u.user_id).unwrap_or_default())),
+        Err(e) if e.code() == Some("EntityAlreadyExists") => Ok(None),
         Err(e) => Err(aws("CreateUser")(e)),
     }
+}
+
+/// Adds or overwrites `tags` on `user`.
+pub async fn tag_user(iam: &Client, user: &str, tags: &[(&str, &str)]) -> Result<()> {
+    iam.tag_user()
+        .user_name(user)
+        .set_tags(Some(tag_list(tags)?))
+        .send()
+        .await
+        .map_err(aws("TagUser"))?;
+    Ok(())
 }
 
 pub async fn delete_user(iam: &Client, user: &str) -> Result<Deleted> {

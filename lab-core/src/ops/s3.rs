@@ -26,8 +26,28 @@ pub async fn list_buckets(s3: &Client) -> Result<Vec<String>> {
 
 /// Creates `bucket` in `region` (us-east-1 takes no location constraint), tagged with the lab in
 /// the same call, so that no crash can leave an untagged lab bucket where AWS honours the tags.
+/// An S3-compatible endpoint that refuses tags at creation gets the bucket without them (the
+/// caller tags it with PutBucketTagging).
 pub async fn create_bucket(s3: &Client, bucket: &str, region: &str, lab: &str) -> Result<Created> {
-    let mut config = CreateBucketConfiguration::builder().tags(Tag::builder().key(LAB_TAG_KEY).value(lab).build()?);
+    match create_bucket_with(s3, bucket, region, Some(lab)).await {
+        Err(e) if tags_refused(crate::error::error_code(&e)) => create_bucket_with(s3, bucket, region, None).await,
+        other => other,
+    }
+}
+
+/// The codes with which S3-compatible endpoints refuse `Tags` in CreateBucketConfiguration.
+fn tags_refused(code: Option<&str>) -> bool {
+    matches!(
+        code,
+        Some("MalformedXML" | "InvalidArgument" | "NotImplemented" | "InvalidRequest")
+    )
+}
+
+async fn create_bucket_with(s3: &Client, bucket: &str, region: &str, lab: Option<&str>) -> Result<Created> {
+    let mut config = CreateBucketConfiguration::builder();
+    if let Some(lab) = lab {
+        config = config.tags(Tag::builder().key(LAB_TAG_KEY).value(lab).build()?);
+    }
     if region != "us-east-1" {
         config = config.location_constraint(BucketLocationConstraint::from(region));
     }
@@ -57,11 +77,23 @@ pub async fn tag_bucket(s3: &Client, bucket: &str, lab: &str) -> Result<()> {
     Ok(())
 }
 
-/// The value of the bucket's lab tag; None when it has no tags or no lab tag.
-pub async fn bucket_lab_tag(s3: &Client, bucket: &str) -> Result<Option<String>> {
+/// What a bucket's tags say of its owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BucketTag {
+    /// The bucket is gone (S3 may still list a deleted bucket for a while).
+    Gone,
+    /// The value of its lab tag; None when it has no tags or no lab tag.
+    Lab(Option<String>),
+}
+
+/// The bucket's lab tag, or that the bucket is gone.
+pub async fn bucket_lab_tag(s3: &Client, bucket: &str) -> Result<BucketTag> {
     match s3.get_bucket_tagging().bucket(bucket).send().await {
-        Ok(out) => Ok(out.tag_set.into_iter().find(|t| t.key == LAB_TAG_KEY).map(|t| t.value)),
-        Err(e) if e.code() == Some("NoSuchTagSet") => Ok(None),
+        Ok(out) => Ok(BucketTag::Lab(
+            out.tag_set.into_iter().find(|t| t.key == LAB_TAG_KEY).map(|t| t.value),
+        )),
+        Err(e) if e.code() == Some("NoSuchTagSet") => Ok(BucketTag::Lab(None)),
+        Err(e) if e.code() == Some("NoSuchBucket") => Ok(BucketTag::Gone),
         Err(e) => Err(aws("GetBucketTagging")(e)),
     }
 }

@@ -13,7 +13,9 @@ pub async fn run(global: &Global, args: AssumeArgs) -> Result<()> {
     lab_core::lab::check_duration(args.duration)?;
     let ui = Ui::new(global.explain, false);
     let names = crate::project::lab_names(global)?;
-    let target = crate::project::target(global).await?;
+    let mut target = crate::project::target(global).await?;
+    // The user profile is called in the lab's region, whatever AWS_REGION says.
+    lab_core::lab::settle_region_from_files(&mut target, &names)?;
     // With the role ARN that setup recorded, only the user profile is needed, as in the guide.
     match lab_core::lab::recorded_role_arn(&target, &names)? {
         Some(role_arn) => {

@@ -51,7 +51,7 @@ pub async fn run(_global: &Global, args: BenchArgs) -> Result<()> {
         dir: project::project_root().join(".lab").join("bench"),
     };
     let port = emulator::free_port()?;
-    let (running, mut child) = home.start(&venv, port).await?;
+    let (running, mut child) = home.start(&venv, port, &lab_core::emulator::Options::default()).await?;
     let result = rounds(&home, running, args.rounds).await;
     let _ = child.kill();
     let _ = child.wait();

@@ -8,16 +8,16 @@ use lab_core::lab::{self, Lab};
 use lab_core::names::DEFAULT_SESSION_NAME;
 use lab_core::report::{Report, fmt_elapsed};
 
-use crate::flags::Global;
+use crate::flags::{DemoArgs, Global};
 use crate::project;
 use crate::ui::Ui;
 
-pub async fn run(global: &Global) -> Result<()> {
+pub async fn run(global: &Global, args: DemoArgs) -> Result<()> {
     let started = Instant::now();
     let names = project::lab_names(global)?;
     let home = project::emulator_home();
     let was_running = home.running().is_some();
-    let (home, running) = super::emulator::ensure_running(None).await?;
+    let (home, running) = super::emulator::ensure_running(None, Some(args.realistic)).await?;
     let ui = Ui::new(global.explain, false);
     let result = phases(global, &ui, home.target(running), names).await;
     if !was_running {

@@ -2,8 +2,8 @@
 
 use std::fs::File;
 
-use anyhow::{Context, Result};
-use lab_core::emulator::{Home, PIP_REQUIREMENTS, Running, Venv};
+use anyhow::{Context, Result, bail};
+use lab_core::emulator::{Home, Options, PIP_REQUIREMENTS, Running, Venv};
 use xshell::{Shell, cmd};
 
 use crate::flags::{EmulatorAction, Global};
@@ -16,9 +16,9 @@ pub async fn run(_global: &Global, action: EmulatorAction) -> Result<()> {
             install(&project::venv())?;
             println!("emulator installed in {}", project::venv().dir.display());
         }
-        EmulatorAction::Start { port } => {
+        EmulatorAction::Start { port, realistic } => {
             let was = home.running();
-            let (home, running) = ensure_running(port).await?;
+            let (home, running) = ensure_running(port, Some(realistic)).await?;
             if was.is_some() {
                 println!(
                     "emulator already running on {} (pid {})",
@@ -40,7 +40,12 @@ pub async fn run(_global: &Global, action: EmulatorAction) -> Result<()> {
         }
         EmulatorAction::Status => match home.running() {
             Some(r) => {
-                println!("running on {} (pid {})", r.endpoint(), r.pid);
+                println!(
+                    "running on {} (pid {}, {} mode)",
+                    r.endpoint(),
+                    r.pid,
+                    mode(r.realistic)
+                );
                 println!("credentials: {}", home.files().credentials.display());
                 println!("config: {}", home.files().config.display());
             }
@@ -93,20 +98,44 @@ pub fn install(venv: &Venv) -> Result<()> {
     Ok(())
 }
 
-/// The running emulator, started (and installed) first if needed.
-pub async fn ensure_running(port: Option<u16>) -> Result<(Home, Running)> {
+/// The running emulator, started (and installed) first if needed; `realistic` asks for a mode
+/// (None: whichever runs, plain when none does).
+pub async fn ensure_running(port: Option<u16>, realistic: Option<bool>) -> Result<(Home, Running)> {
     let home = project::emulator_home();
     if let Some(running) = home.running() {
+        if let Some(wanted) = realistic
+            && wanted != running.realistic
+        {
+            bail!(
+                "the emulator already runs in {} mode on {}; stop it first with `cargo xtask emulator stop`",
+                mode(running.realistic),
+                running.endpoint()
+            );
+        }
         return Ok((home, running));
     }
     let venv = project::venv();
     install(&venv)?;
     let port = project::emulator_port(port)?;
-    let (running, _child) = home.start(&venv, port).await?;
+    let options = Options {
+        realistic: realistic.unwrap_or(false),
+        settings: Vec::new(),
+    };
+    let (running, _child) = home.start(&venv, port, &options).await?;
     println!(
-        "✓ started the emulator on {} (pid {}, IAM enforced)",
+        "✓ started the emulator on {} (pid {}, IAM enforced, {} mode)",
         running.endpoint(),
-        running.pid
+        running.pid,
+        mode(running.realistic)
     );
+    if running.realistic {
+        println!(
+            "  realistic: new keys refused for seconds, stacks in progress for seconds, IAM propagating; set STS_LAB_KEY_DELAY, STS_LAB_STACK_DELAY, STS_LAB_PROPAGATION_DELAY … to change the delays"
+        );
+    }
     Ok((home, running))
+}
+
+fn mode(realistic: bool) -> &'static str {
+    if realistic { "realistic" } else { "plain" }
 }

@@ -81,6 +81,15 @@ pub struct TestEmulator {
 
 impl TestEmulator {
     pub async fn start() -> Self {
+        Self::start_with(emulator::Options::default()).await
+    }
+
+    /// The realistic emulator with `settings` (delays in seconds, short for tests).
+    pub async fn realistic(settings: &[(&str, &str)]) -> Self {
+        Self::start_with(emulator::Options::realistic(settings)).await
+    }
+
+    pub async fn start_with(options: emulator::Options) -> Self {
         ensure_installed();
         let scratch = Scratch::new("emu");
         let home = Home {
@@ -90,7 +99,7 @@ impl TestEmulator {
         let mut last_err = None;
         for _ in 0..5 {
             let port = emulator::free_port().unwrap();
-            match home.start(&venv(), port).await {
+            match home.start(&venv(), port, &options).await {
                 Ok((running, child)) => {
                     return Self {
                         home,
