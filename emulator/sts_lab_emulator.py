@@ -1,8 +1,9 @@
 """sts-lab's local AWS emulator: moto's own server application with IAM enforcement, plus
 
-* always, two fidelity fixes where moto differs from AWS in ways the lab meets: a CloudFormation
-  update of a role rewrites its trust policy (moto keeps the old one), and IAM's service-specific
-  credentials exist (moto has none: ListServiceSpecificCredentials answers HTTP 500);
+* always, fidelity fixes where moto differs from AWS in ways the lab meets: a CloudFormation update
+  of a role rewrites its trust policy (moto keeps the old one), IAM's service-specific credentials
+  exist (moto has none: ListServiceSpecificCredentials answers HTTP 500), and an unsigned
+  AssumeRoleWithWebIdentity is served (moto's IAM enforcement fails on it with HTTP 500);
 * with --realistic, a thin WSGI layer that reproduces real AWS's documented timing and strictness:
   a new access key refused for a few seconds, AssumeRole denied while a new trust or user policy
   propagates, a trust bound to the user's unique id, stacks *_IN_PROGRESS for seconds (DeleteStack
@@ -175,6 +176,21 @@ def patch_role_updates():
         return role
 
     Role.update_from_cloudformation_json = classmethod(update)
+
+
+def patch_unsigned_sts():
+    """AssumeRoleWithWebIdentity and AssumeRoleWithSAML are unsigned on AWS (the token is the
+    credential); moto's IAM enforcement fails on a request without an Authorization header."""
+    from moto.core.responses import BaseResponse
+
+    original = BaseResponse._authenticate_and_authorize_normal_action
+
+    def authorize(self, resource="*"):
+        if self._get_action() in ("AssumeRoleWithWebIdentity", "AssumeRoleWithSAML") and "Authorization" not in self.headers:
+            return None
+        return original(self, resource)
+
+    BaseResponse._authenticate_and_authorize_normal_action = authorize
 
 
 # ---------------------------------------------------------------------------------------------
@@ -587,6 +603,7 @@ def main():
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 
     patch_role_updates()
+    patch_unsigned_sts()
     realistic = None
     if args.realistic:
         patch_trust_binding()

@@ -63,24 +63,7 @@ pub async fn assume_role_as_user(
         |w| waiting(steps, "IAM to allow the new role and policy", w),
         || sts::assume_role(&as_user.sts, role_arn, session_name, duration),
     );
-    let assumed = async {
-        assumed.await.map_err(|e| {
-            let too_long = crate::error::aws_error(&e).is_some_and(|ae| {
-                ae.code.as_deref() == Some("ValidationError") && ae.message.contains("DurationSeconds")
-            });
-            if too_long {
-                crate::error::hint(
-                    e,
-                    format!(
-                        "the role allows shorter sessions than {} s (its MaxSessionDuration was lowered); pass a smaller --duration, e.g. --duration {MIN_SESSION_SECONDS}",
-                        duration.unwrap_or(MAX_SESSION_SECONDS)
-                    ),
-                )
-            } else {
-                e
-            }
-        })
-    };
+    let assumed = async { assumed.await.map_err(|e| explain_assume_failure(e, duration)) };
     let creds = step(steps, "assume role", assumed, |_| {
         format!("assumed {role_arn} as {} (session {session_name})", names.user_profile)
     })
@@ -121,6 +104,23 @@ pub async fn assume_role_as_user(
         time_left(&creds.expiration, now_secs())
     ));
     Ok(creds)
+}
+
+/// Says what to do when AWS refuses the session's length: DurationSeconds above the role's
+/// MaxSessionDuration answers ValidationError.
+pub fn explain_assume_failure(err: anyhow::Error, duration: Option<i32>) -> anyhow::Error {
+    let too_long = crate::error::aws_error(&err)
+        .is_some_and(|ae| ae.code.as_deref() == Some("ValidationError") && ae.message.contains("DurationSeconds"));
+    if !too_long {
+        return err;
+    }
+    crate::error::hint(
+        err,
+        format!(
+            "the role allows shorter sessions than {} s (its MaxSessionDuration); pass a smaller --duration, e.g. --duration {MIN_SESSION_SECONDS}",
+            duration.unwrap_or(MAX_SESSION_SECONDS)
+        ),
+    )
 }
 
 /// Checks `--duration` before any call: STS's minimum and the role's maximum.

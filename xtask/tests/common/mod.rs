@@ -212,3 +212,55 @@ pub async fn setup_and_assume(lab: &Lab) -> Captured {
         .unwrap_or_else(|e| panic!("assume: {e:#}\n{}", out.text()));
     out
 }
+
+/// Asserts that botocore (the aws CLI's parser) reads both AWS files, as every aws command must.
+pub fn assert_botocore_parses(files: &lab_core::awsfiles::AwsFiles, when: &str) {
+    let script = "import sys, botocore.configloader as c\nfor p in sys.argv[1:]:\n    c.raw_config_parse(p)\n    c.load_config(p)\n";
+    let mut cmd = Command::new(venv().bin("python"));
+    cmd.arg("-c").arg(script);
+    for path in [&files.credentials, &files.config] {
+        if path.exists() {
+            cmd.arg(path);
+        }
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "botocore cannot parse the AWS files {when}: {}",
+        stderr(&out)
+    );
+}
+
+/// Creates a role `name` that the emulator's admin user may assume, with every right, and returns
+/// its ARN: the admin set-up AWS recommends (a role, not a user's keys).
+pub async fn admin_role(emu: &TestEmulator, name: &str) -> String {
+    let admin = emu.admin().await;
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::123456789012:user/emulator-admin"]},"Action":["sts:AssumeRole","sts:AssumeRoleWithWebIdentity"]}]}"#;
+    let role = admin
+        .iam
+        .create_role()
+        .role_name(name)
+        .assume_role_policy_document(trust)
+        .send()
+        .await
+        .unwrap()
+        .role
+        .unwrap();
+    admin
+        .iam
+        .put_role_policy()
+        .role_name(name)
+        .policy_name("AdministratorAccess")
+        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#)
+        .send()
+        .await
+        .unwrap();
+    role.arn
+}
+
+/// Appends `text` to `path` as a person editing the file would.
+pub fn append(path: &Path, text: &str) {
+    let mut old = std::fs::read_to_string(path).unwrap_or_default();
+    old.push_str(text);
+    std::fs::write(path, old).unwrap();
+}
