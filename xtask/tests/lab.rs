@@ -478,9 +478,16 @@ fn demo_runs_the_whole_lab_and_stops_its_emulator() {
         assert!(text.contains(needle), "{needle}:\n{text}");
     }
     assert!(!text.contains('✗'), "{text}");
+    // The process it started is gone (its port may already serve another test's emulator).
+    let pid = text
+        .split("(pid ")
+        .nth(1)
+        .and_then(|rest| rest.split([',', ')']).next())
+        .unwrap_or_else(|| panic!("no pid in:\n{text}"));
     assert!(
-        !lab_core::emulator::port_open(port),
-        "the emulator it started is stopped"
+        !std::path::Path::new(&format!("/proc/{pid}")).exists()
+            || std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z")),
+        "the emulator it started (pid {pid}) is stopped"
     );
     assert!(!scratch.0.join(".aws").exists(), "nothing is written under ~/.aws");
     let names = LabNames::new(None).unwrap();
