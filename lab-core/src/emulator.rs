@@ -20,8 +20,17 @@ use crate::target::{Clients, Target};
 /// What `cargo xtask emulator install` puts in the virtualenv, pinned: the emulator, the aws CLI
 /// (tests prove it reads our profiles) and cfn-lint (CI lints the template).
 pub const PIP_REQUIREMENTS: [&str; 3] = ["moto[server]==5.2.5", "awscli==1.46.3", "cfn-lint==1.58.0"];
-/// The server: moto's app, its fidelity fixes, and the realistic layer (`--realistic`).
-pub const SERVER_SCRIPT: &str = include_str!("../../emulator/sts_lab_emulator.py");
+/// The server (`emulator/` in the repo), compiled in and written beside the emulator's state:
+/// moto's app, its fidelity fixes, and the realistic layer (`--realistic`).
+pub const SERVER_FILES: [(&str, &str); 4] = [
+    (
+        "sts_lab_emulator.py",
+        include_str!("../../emulator/sts_lab_emulator.py"),
+    ),
+    ("common.py", include_str!("../../emulator/common.py")),
+    ("fidelity.py", include_str!("../../emulator/fidelity.py")),
+    ("realistic.py", include_str!("../../emulator/realistic.py")),
+];
 /// Requests moto serves before it enforces IAM: exactly the admin bootstrap below.
 pub const BOOTSTRAP_REQUESTS: u32 = 3;
 /// The emulator's admin user and the profile that holds its key in the lab-local files.
@@ -167,10 +176,15 @@ impl Home {
         }
         fs::create_dir_all(&self.dir).with_context(|| format!("cannot create {}", self.dir.display()))?;
         let log = fs::File::create(self.log()).with_context(|| format!("cannot create {}", self.log().display()))?;
-        let script = self.dir.join("sts_lab_emulator.py");
-        if fs::read_to_string(&script).ok().as_deref() != Some(SERVER_SCRIPT) {
-            fs::write(&script, SERVER_SCRIPT).with_context(|| format!("cannot write {}", script.display()))?;
+        let server = self.dir.join("code");
+        fs::create_dir_all(&server).with_context(|| format!("cannot create {}", server.display()))?;
+        for (name, text) in SERVER_FILES {
+            let path = server.join(name);
+            if fs::read_to_string(&path).ok().as_deref() != Some(text) {
+                fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+            }
         }
+        let script = server.join(SERVER_FILES[0].0);
         let mut command = Command::new(venv.bin("python"));
         command.arg(&script).args(["-H", "127.0.0.1", "-p", &port.to_string()]);
         if options.realistic {
