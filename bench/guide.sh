@@ -11,7 +11,8 @@ ACCOUNT=$(aws sts get-caller-identity --query Account --output text)
 PREFIX="sts-lab-default-$ACCOUNT-"
 
 # Create a user with no permissions and an access key; write it as profile sts.
-aws iam create-user --user-name "$USER_NAME" --tags Key=sts-lab,Value=default >/dev/null
+USER_ID=$(aws iam create-user --user-name "$USER_NAME" --tags Key=sts-lab,Value=default \
+  --query User.UserId --output text)
 read -r KEY_ID SECRET < <(aws iam create-access-key --user-name "$USER_NAME" \
   --query 'AccessKey.[AccessKeyId,SecretAccessKey]' --output text)
 aws configure set aws_access_key_id "$KEY_ID" --profile sts
@@ -27,7 +28,8 @@ fi
 # Deploy the role (the guide's ./deploy), read its ARN, allow the user to assume it.
 aws cloudformation create-stack --stack-name "$STACK" --template-body "file://$TEMPLATE" \
   --parameters "ParameterKey=LabUserArn,ParameterValue=arn:aws:iam::$ACCOUNT:user/$USER_NAME" \
-  "ParameterKey=BucketPrefix,ParameterValue=$PREFIX" --capabilities CAPABILITY_IAM >/dev/null
+  "ParameterKey=LabUserId,ParameterValue=$USER_ID" "ParameterKey=BucketPrefix,ParameterValue=$PREFIX" \
+  --capabilities CAPABILITY_IAM >/dev/null
 aws cloudformation wait stack-create-complete --stack-name "$STACK"
 ROLE_ARN=$(aws cloudformation describe-stacks --stack-name "$STACK" \
   --query "Stacks[0].Outputs[?OutputKey=='RoleArn'].OutputValue" --output text)

@@ -13,7 +13,7 @@ account = admin.client("sts").get_caller_identity()["Account"]
 prefix = f"sts-lab-default-{account}-"
 iam, cfn, s3 = admin.client("iam"), admin.client("cloudformation"), admin.client("s3")
 
-iam.create_user(UserName=USER_NAME, Tags=[{"Key": "sts-lab", "Value": "default"}])
+user_id = iam.create_user(UserName=USER_NAME, Tags=[{"Key": "sts-lab", "Value": "default"}])["User"]["UserId"]
 key = iam.create_access_key(UserName=USER_NAME)["AccessKey"]
 user = boto3.session.Session(aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
 user.client("sts").get_caller_identity()
@@ -30,6 +30,7 @@ cfn.create_stack(
     TemplateBody=template,
     Parameters=[
         {"ParameterKey": "LabUserArn", "ParameterValue": f"arn:aws:iam::{account}:user/{USER_NAME}"},
+        {"ParameterKey": "LabUserId", "ParameterValue": user_id},
         {"ParameterKey": "BucketPrefix", "ParameterValue": prefix},
     ],
     Capabilities=["CAPABILITY_IAM"],

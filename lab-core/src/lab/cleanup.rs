@@ -231,31 +231,6 @@ pub async fn cleanup(lab: &Lab, report: &dyn Report) -> Result<()> {
 
             let r = step(
                 steps,
-                "take off what was attached to the user",
-                async {
-                    // DeleteUser is refused while any of these is there; the group, the managed
-                    // policy and a hardware MFA device themselves are not the lab's and stay.
-                    let mut done = Vec::new();
-                    for a in attachments::list(&c.iam, &names.user).await? {
-                        if attachments::detach(&c.iam, &names.user, &a).await? == Deleted::Deleted {
-                            done.push(a.to_string());
-                        }
-                    }
-                    Ok(done)
-                },
-                |d| {
-                    if d.is_empty() {
-                        "nothing else attached to the user".to_owned()
-                    } else {
-                        d.join(", ")
-                    }
-                },
-            )
-            .await;
-            record(r.map(drop), "attachments");
-
-            let r = step(
-                steps,
                 "delete access keys",
                 async {
                     let mut deleted = Vec::new();
@@ -278,9 +253,40 @@ pub async fn cleanup(lab: &Lab, report: &dyn Report) -> Result<()> {
             lab.explain(steps, explain::delete_access_keys(names));
             record(r.map(drop), "access keys");
 
-            let r = step(steps, "delete user", iam::delete_user(&c.iam, &names.user), |_| {
-                format!("deleted IAM user {}", names.user)
-            })
+            let r = step(
+                steps,
+                "delete user",
+                async {
+                    match iam::delete_user(&c.iam, &names.user).await {
+                        Ok(_) => Ok(Vec::new()),
+                        // Something a learner attached (in the console, say) is still there: take
+                        // each off, then delete again. The group, the managed policy and a
+                        // hardware MFA device themselves are not the lab's and stay.
+                        Err(e) if crate::error::error_code(&e) == Some("DeleteConflict") => {
+                            let mut done = Vec::new();
+                            for a in attachments::list(&c.iam, &names.user).await? {
+                                if attachments::detach(&c.iam, &names.user, &a).await? == Deleted::Deleted {
+                                    done.push(a.to_string());
+                                }
+                            }
+                            iam::delete_user(&c.iam, &names.user).await?;
+                            Ok(done)
+                        }
+                        Err(e) => Err(e),
+                    }
+                },
+                |done| {
+                    if done.is_empty() {
+                        format!("deleted IAM user {}", names.user)
+                    } else {
+                        format!(
+                            "deleted IAM user {} after it was refused (DeleteConflict): {}",
+                            names.user,
+                            done.join(", ")
+                        )
+                    }
+                },
+            )
             .await;
             lab.explain(steps, explain::delete_user(names));
             record(r.map(drop), "user");
