@@ -17,9 +17,14 @@ use crate::awsfiles::{AwsFiles, FileKind};
 use crate::ops::iam;
 use crate::target::{Clients, Target};
 
-/// What `cargo xtask emulator install` puts in the virtualenv, pinned: the emulator, the aws CLI
-/// (tests prove it reads our profiles) and cfn-lint (CI lints the template).
-pub const PIP_REQUIREMENTS: [&str; 3] = ["moto[server]==5.2.5", "awscli==1.46.3", "cfn-lint==1.58.0"];
+/// What the emulator needs in the virtualenv, pinned: all `cargo xtask demo` installs.
+pub const EMULATOR_REQUIREMENTS: [&str; 1] = ["moto[server]==5.2.5"];
+/// What the tests and CI add, pinned and resolved together with the emulator: the aws CLI (tests
+/// prove it reads our profiles) and cfn-lint (CI lints the template).
+pub const TEST_TOOL_REQUIREMENTS: [&str; 3] = ["moto[server]==5.2.5", "awscli==1.46.3", "cfn-lint==1.58.0"];
+/// The installer, from PyPI: it makes the virtualenv and installs into it several times faster
+/// than pip.
+pub const UV_REQUIREMENT: &str = "uv==0.13.9";
 /// The server (`emulator/` in the repo), compiled in and written beside the emulator's state:
 /// moto's app, its fidelity fixes, and the realistic layer (`--realistic`).
 pub const SERVER_FILES: [(&str, &str); 4] = [
@@ -53,15 +58,26 @@ impl Venv {
         self.dir.join("bin").join(name)
     }
 
-    /// The file that records what was installed; it is written last, so it exists only after a
-    /// complete install.
-    pub fn marker(&self) -> PathBuf {
-        self.dir.join("sts-lab-requirements.txt")
+    /// The file that records what was installed for `requirements`; it is written last, so it
+    /// exists only after a complete install.
+    pub fn marker(&self, requirements: &[&str]) -> PathBuf {
+        let name = if requirements == TEST_TOOL_REQUIREMENTS.as_slice() {
+            "sts-lab-test-tools.txt"
+        } else {
+            "sts-lab-emulator.txt"
+        };
+        self.dir.join(name)
     }
 
+    /// Whether `requirements` were installed here, exactly.
+    pub fn has(&self, requirements: &[&str]) -> bool {
+        fs::read_to_string(self.marker(requirements)).is_ok_and(|m| m == requirements.join("\n"))
+            && self.bin("python").exists()
+    }
+
+    /// Whether the emulator is installed (the test tools may or may not be).
     pub fn is_installed(&self) -> bool {
-        fs::read_to_string(self.marker()).is_ok_and(|m| m == PIP_REQUIREMENTS.join("\n"))
-            && self.bin("moto_server").exists()
+        self.has(&EMULATOR_REQUIREMENTS) || self.has(&TEST_TOOL_REQUIREMENTS)
     }
 }
 

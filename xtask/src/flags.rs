@@ -120,8 +120,12 @@ pub struct AssumeArgs {
 
 #[derive(Debug, Clone, Subcommand)]
 pub enum EmulatorAction {
-    /// Install the pinned moto[server] and aws CLI into the project's .lab/venv.
-    Install,
+    /// Install the pinned emulator (moto[server]) into the project's .lab/venv, with uv.
+    Install {
+        /// Also the tools the tests and CI use: the aws CLI and cfn-lint.
+        #[arg(long)]
+        test_tools: bool,
+    },
     /// Start the emulator in the background (installing it first if needed).
     Start {
         /// The port on 127.0.0.1 (default: STS_LAB_EMULATOR_PORT or 5055).

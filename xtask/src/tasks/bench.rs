@@ -46,7 +46,8 @@ pub async fn run(_global: &Global, args: BenchArgs) -> Result<()> {
         bail!("--rounds must be at least 1");
     }
     let venv = project::venv();
-    super::emulator::install(&venv)?;
+    // The guide's flow needs the aws CLI.
+    super::emulator::install(&venv, &lab_core::emulator::TEST_TOOL_REQUIREMENTS)?;
     let home = Home {
         dir: project::project_root().join(".lab").join("bench"),
     };

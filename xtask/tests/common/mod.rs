@@ -33,11 +33,11 @@ pub fn xtask_bin() -> &'static str {
 pub fn ensure_installed() {
     static INSTALLED: OnceLock<()> = OnceLock::new();
     INSTALLED.get_or_init(|| {
-        if venv().is_installed() {
+        if venv().has(&emulator::TEST_TOOL_REQUIREMENTS) {
             return;
         }
         let out = Command::new(xtask_bin())
-            .args(["emulator", "install"])
+            .args(["emulator", "install", "--test-tools"])
             .output()
             .unwrap();
         assert!(
