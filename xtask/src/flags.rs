@@ -76,7 +76,7 @@ pub enum Task {
     #[command(after_help = "Examples:\n  cargo xtask demo\n  cargo xtask demo --realistic")]
     Demo(DemoArgs),
     /// Time the lab against the guide's aws CLI flow and one boto3 process, on the emulator.
-    #[command(after_help = "Example:\n  cargo xtask bench --rounds 5")]
+    #[command(after_help = "Examples:\n  cargo xtask bench --rounds 5\n  cargo xtask bench --realistic --rounds 3")]
     Bench(BenchArgs),
 }
 
@@ -92,6 +92,9 @@ pub struct BenchArgs {
     /// Rounds of each way to run, alternating.
     #[arg(long, default_value_t = 5)]
     pub rounds: usize,
+    /// On AWS's clock: setup+assume and cleanup on the realistic emulator against their critical paths.
+    #[arg(long)]
+    pub realistic: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -76,10 +76,29 @@ pub async fn setup(lab: &Lab, report: &dyn Report) -> Result<SetupOutcome> {
     .await?;
     lab.explain(steps, explain::create_user(names));
 
+    // Two branches that need only the user to exist run at the same time: the key (created,
+    // written, waited for until AWS knows it, then the user's S3 denial checked) and the stack
+    // (deployed, then the user's policy put on the role it made). Both run to their end, so a
+    // failure in one never leaves the other half done (a key nobody holds, say).
+    let (key, stack) = tokio::join!(key_branch(lab, created == Created::New, steps), async {
+        stack_branch(lab, pre.stack.clone(), &user_id, steps).await
+    });
+    let new_key = key?;
+    let role_arn = stack?;
+    // Recorded beside the profile, so that `assume` needs only the profile, as the guide's
+    // `aws sts assume-role --profile sts` does.
+    lab.write_profile_config(&names.user_profile, vec![format!("{ROLE_ARN_NOTE} {role_arn}")])?;
+
+    Ok(SetupOutcome { role_arn, new_key })
+}
+
+/// The access key and profile, waited for until AWS knows the key, then the checks as the user.
+async fn key_branch(lab: &Lab, user_is_new: bool, steps: Steps<'_>) -> Result<Option<NewAccessKey>> {
+    let names = &lab.names;
     let new_key = step(
         steps,
         "access key",
-        ensure_access_key(lab, created == Created::New),
+        ensure_access_key(lab, user_is_new),
         |k: &Option<NewAccessKey>| match k {
             Some(k) => format!(
                 "created access key {} and wrote profile [{}]",
@@ -136,21 +155,26 @@ pub async fn setup(lab: &Lab, report: &dyn Report) -> Result<SetupOutcome> {
     )
     .await?;
     lab.explain(steps, explain::user_has_no_s3(names));
+    Ok(new_key)
+}
 
+/// The stack with the role, then the user's `StsAssumePolicy` on it, as soon as its ARN is known.
+async fn stack_branch(lab: &Lab, existing: Option<StackInfo>, user_id: &str, steps: Steps<'_>) -> Result<String> {
+    let names = &lab.names;
     let role_arn = step(
         steps,
         "deploy stack",
-        deploy_stack(lab, pre.stack.clone(), &user_id, steps),
+        deploy_stack(lab, existing, user_id, steps),
         |arn| format!("stack {} ready, role {arn}", names.stack),
     )
     .await?;
-    lab.explain(steps, explain::deploy(names, &user_arn, &lab.bucket_prefix()));
+    lab.explain(steps, explain::deploy(names, &lab.user_arn(), &lab.bucket_prefix()));
 
     let document = policy::render_assume_policy(&role_arn)?;
     step(
         steps,
         "put user policy",
-        iam::put_user_policy(iam_client, &names.user, &names.user_policy, &document),
+        iam::put_user_policy(&lab.admin.iam, &names.user, &names.user_policy, &document),
         |_| {
             format!(
                 "put {} on {}: sts:AssumeRole on {role_arn} only",
@@ -160,11 +184,7 @@ pub async fn setup(lab: &Lab, report: &dyn Report) -> Result<SetupOutcome> {
     )
     .await?;
     lab.explain(steps, explain::put_user_policy(names, &role_arn));
-    // Recorded beside the profile, so that `assume` needs only the profile, as the guide's
-    // `aws sts assume-role --profile sts` does.
-    lab.write_profile_config(&names.user_profile, vec![format!("{ROLE_ARN_NOTE} {role_arn}")])?;
-
-    Ok(SetupOutcome { role_arn, new_key })
+    Ok(role_arn)
 }
 
 /// The note in the user profile's config section that records the role's ARN.

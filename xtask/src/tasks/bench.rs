@@ -45,6 +45,9 @@ pub async fn run(_global: &Global, args: BenchArgs) -> Result<()> {
     if args.rounds == 0 {
         bail!("--rounds must be at least 1");
     }
+    if args.realistic {
+        return super::bench_realistic::run(args.rounds).await;
+    }
     let venv = project::venv();
     // The guide's flow needs the aws CLI.
     super::emulator::install(&venv, &lab_core::emulator::TEST_TOOL_REQUIREMENTS)?;

@@ -2,6 +2,7 @@
 
 pub mod assume;
 pub mod bench;
+pub mod bench_realistic;
 pub mod cleanup;
 pub mod demo;
 pub mod emulator;

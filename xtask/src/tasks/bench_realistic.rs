@@ -1,0 +1,103 @@
+//! `cargo xtask bench --realistic`: the lab on AWS's clock. On the realistic emulator with stated
+//! delays, `setup` then `assume` (two processes, as a user runs them) against their critical path
+//! (the stack's delay, then the trust's), and `cleanup` against the stack's deletion.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use lab_core::emulator::{self, EMULATOR_REQUIREMENTS, Home, Options, Running};
+
+use crate::project;
+
+/// The delays of the measurement, in seconds: a new key refused for 4 s, a stack in progress for
+/// 6 s, AssumeRole denied until 3 s after the stack and the user policy.
+const KEY: f64 = 4.0;
+const STACK: f64 = 6.0;
+const TRUST: f64 = 3.0;
+/// setup+assume may take at most this many times its critical path.
+const TARGET: f64 = 1.15;
+
+pub async fn run(rounds: usize) -> Result<()> {
+    let venv = project::venv();
+    super::emulator::install(&venv, &EMULATOR_REQUIREMENTS)?;
+    let home = Home {
+        dir: project::project_root().join(".lab").join("bench-realistic"),
+    };
+    let settings = [
+        ("STS_LAB_KEY_DELAY", KEY.to_string()),
+        ("STS_LAB_STACK_DELAY", STACK.to_string()),
+        ("STS_LAB_PROPAGATION_DELAY", TRUST.to_string()),
+    ];
+    let settings: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let port = emulator::free_port()?;
+    let (running, mut child) = home.start(&venv, port, &Options::realistic(&settings)).await?;
+    let result = measure(&home, running, rounds).await;
+    let _ = child.kill();
+    let _ = child.wait();
+    result
+}
+
+async fn measure(home: &Home, running: Running, rounds: usize) -> Result<()> {
+    let exe = std::env::current_exe().context("cannot find the xtask binary")?;
+    let env: Vec<(String, String)> = home
+        .env_lines(running)
+        .iter()
+        .filter_map(|l| l.trim_start_matches("export ").split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.trim_matches('\'').to_owned()))
+        .collect();
+    let task = |name: &str| -> Result<Duration> {
+        let mut cmd = Command::new(&exe);
+        for (k, _) in std::env::vars() {
+            if k.starts_with("AWS_") || k.starts_with("STS_LAB_") {
+                cmd.env_remove(k);
+            }
+        }
+        let started = Instant::now();
+        let out = cmd.arg(name).envs(env.iter().cloned()).output()?;
+        if !out.status.success() {
+            bail!("xtask {name} failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+        }
+        Ok(started.elapsed())
+    };
+    let (setup_path, cleanup_path) = (STACK + TRUST, STACK);
+    println!(
+        "bench --realistic: {rounds} rounds on the realistic emulator ({}), a new key refused for {KEY} s, stacks in progress for {STACK} s, AssumeRole denied until {TRUST} s after the stack and the user policy",
+        running.endpoint()
+    );
+    let (mut up, mut down) = (Vec::new(), Vec::new());
+    // Round 0 warms the emulator up (moto loads each service's code on first use); not counted.
+    for round in 0..=rounds {
+        home.reset(running).await?;
+        let setup = task("setup")?;
+        let assume = task("assume")?;
+        let cleanup = task("cleanup")?;
+        if round > 0 {
+            println!(
+                "  round {round}: setup {:.2} s + assume {:.2} s = {:.2} s; cleanup {:.2} s",
+                setup.as_secs_f64(),
+                assume.as_secs_f64(),
+                (setup + assume).as_secs_f64(),
+                cleanup.as_secs_f64()
+            );
+            up.push((setup + assume).as_secs_f64());
+            down.push(cleanup.as_secs_f64());
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (up, down) = (median(&mut up), median(&mut down));
+    println!(
+        "setup+assume: median {up:.2} s against a critical path of {setup_path:.1} s (stack {STACK} s, then the trust {TRUST} s; the key's {KEY} s overlaps the stack): {:.3}x",
+        up / setup_path
+    );
+    println!(
+        "cleanup:      median {down:.2} s against a critical path of {cleanup_path:.1} s (the stack's deletion): {:.3}x",
+        down / cleanup_path
+    );
+    let mark = if up / setup_path <= TARGET { "✓" } else { "✗" };
+    println!("  {mark} setup+assume at most {TARGET}x its critical path");
+    Ok(())
+}
