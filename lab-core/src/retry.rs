@@ -139,7 +139,10 @@ mod tests {
         let delays: Vec<_> = b.delays().collect();
         assert!(delays.iter().all(|d| *d <= Duration::from_secs(2)));
         let total: Duration = delays.iter().sum();
-        assert!(total <= Duration::from_secs(90) && total > Duration::from_secs(88), "{total:?}");
+        assert!(
+            total <= Duration::from_secs(90) && total > Duration::from_secs(88),
+            "{total:?}"
+        );
         // Few calls for a long wait: about one every 2 s once it is long.
         assert!(delays.len() <= 75, "{}", delays.len());
     }
@@ -150,13 +153,18 @@ mod tests {
         for ready_at in [0.3, 1.0, 3.0, 4.0, 6.5, 30.0, 80.0] {
             let ready_at = Duration::from_secs_f64(ready_at);
             let started = Instant::now();
-            retry_codes(Backoff::default(), &["AccessDenied"], |_| {}, || async {
-                if started.elapsed() >= ready_at {
-                    Ok(())
-                } else {
-                    Err(failure("AccessDenied"))
-                }
-            })
+            retry_codes(
+                Backoff::default(),
+                &["AccessDenied"],
+                |_| {},
+                || async {
+                    if started.elapsed() >= ready_at {
+                        Ok(())
+                    } else {
+                        Err(failure("AccessDenied"))
+                    }
+                },
+            )
             .await
             .unwrap();
             let late = started.elapsed() - ready_at;
@@ -184,7 +192,11 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(waits.len(), 2);
-        assert!(waits.iter().all(|w| w.code == "Throttling" && w.delay >= Duration::from_secs(1)));
+        assert!(
+            waits
+                .iter()
+                .all(|w| w.code == "Throttling" && w.delay >= Duration::from_secs(1))
+        );
     }
 
     #[tokio::test(start_paused = true)]

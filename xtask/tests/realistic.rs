@@ -386,6 +386,45 @@ async fn buckets_without_tags_at_creation() {
     assert_only_admin_left(&lab).await;
 }
 
+/// Setup waits for the new key while the stack deploys, and cleanup deletes the user while the
+/// stack is being deleted: each wait overlaps the other branch (seen in the order of the lines).
+#[tokio::test]
+async fn the_keys_wait_overlaps_the_stacks() {
+    let emu = TestEmulator::realistic(&with(&[("STS_LAB_KEY_DELAY", "1.5"), ("STS_LAB_STACK_DELAY", "1.5")])).await;
+    let lab = emu.lab(None).await;
+    let out = Captured::default();
+    lab::setup(&lab, &out)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}\n{}", out.text()));
+    let lines: Vec<String> = out.0.lock().unwrap().clone();
+    let at = |needle: &str| {
+        lines
+            .iter()
+            .position(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no {needle:?} in:\n{}", lines.join("\n")))
+    };
+    // The stack is in progress before the key is known, and ready after.
+    assert!(
+        at("CREATE_IN_PROGRESS") < at("✓ profile sts is arn:"),
+        "{}",
+        lines.join("\n")
+    );
+    assert!(at("waiting for the new access key") < at("✓ stack sts-stack-aws-prep ready"));
+
+    let out = Captured::default();
+    lab::cleanup(&lab, &out)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}\n{}", out.text()));
+    let text = out.text();
+    let (deleting, user_gone) = (
+        text.find("DELETE_IN_PROGRESS").unwrap(),
+        text.find("✓ deleted IAM user").unwrap(),
+    );
+    let stack_gone = text.find("✓ deleted stack").unwrap();
+    assert!(deleting < user_gone && user_gone < stack_gone, "{text}");
+    assert_only_admin_left(&lab).await;
+}
+
 /// POSTs to the emulator's control path.
 fn post(emu: &TestEmulator, path_and_query: &str) {
     use std::io::{Read, Write};

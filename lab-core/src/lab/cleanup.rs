@@ -126,47 +126,9 @@ async fn lab_buckets(lab: &Lab) -> Result<Vec<(String, Option<String>)>> {
     Ok(out)
 }
 
-/// Deletes everything of the lab, each step whatever the others did; a second run finds nothing
-/// to do. Fails, after trying every step, when any step failed or anything is left.
-pub async fn cleanup(lab: &Lab, report: &dyn Report) -> Result<()> {
-    let steps = Steps::new(report);
-    let names = &lab.names;
-    let c = &lab.admin;
-    let mut failures: Vec<String> = Vec::new();
-    let mut record = |r: Result<()>, what: &str| {
-        if let Err(e) = r {
-            failures.push(format!("{what}: {e:#}"));
-        }
-    };
-
-    let prefix = lab.bucket_prefix();
-    let r = step(
-        steps,
-        "delete lab buckets",
-        async {
-            let mut deleted = Vec::new();
-            for (bucket, tag) in lab_buckets(lab).await? {
-                lab.refuse_foreign("bucket", &bucket, tag.as_deref())?;
-                if s3::empty_and_delete_bucket(&c.s3, &bucket).await? == Deleted::Deleted {
-                    deleted.push(bucket);
-                }
-            }
-            Ok(deleted)
-        },
-        |d| {
-            if d.is_empty() {
-                format!("no buckets named {prefix}*")
-            } else {
-                format!("emptied and deleted {}", d.join(", "))
-            }
-        },
-    )
-    .await;
-    if let Ok(deleted) = &r {
-        lab.explain(steps, explain::delete_buckets(deleted));
-    }
-    record(r.map(drop), "buckets");
-
+/// Deletes the lab's stack (after an update in progress settles) and waits until it is gone.
+async fn delete_stack(lab: &Lab, steps: Steps<'_>) -> Result<()> {
+    let (names, c) = (&lab.names, &lab.admin);
     let r = step(steps, "delete stack", async {
         let Some(mut stack) = cfn::describe_stack(&c.cfn, &names.stack).await? else { return Ok(false) };
         lab.refuse_foreign("stack", &names.stack, stack.lab_tag.as_deref())?;
@@ -192,8 +154,19 @@ pub async fn cleanup(lab: &Lab, report: &dyn Report) -> Result<()> {
     }, |deleted| if *deleted { format!("deleted stack {} and its role", names.stack) } else { format!("no stack {}", names.stack) })
     .await;
     lab.explain(steps, explain::delete_stack(names));
-    record(r.map(drop), "stack");
+    r.map(drop)
+}
 
+/// Deletes the lab user: its policies, its keys, then the user (taking off what a learner
+/// attached when DeleteUser is refused). Returns what failed; each step runs whatever the others did.
+async fn delete_user(lab: &Lab, steps: Steps<'_>) -> Vec<(&'static str, anyhow::Error)> {
+    let (names, c) = (&lab.names, &lab.admin);
+    let mut failures = Vec::new();
+    let mut record = |r: Result<()>, what: &'static str| {
+        if let Err(e) = r {
+            failures.push((what, e));
+        }
+    };
     let user = step(steps, "find the lab user", lab.lab_user(), |u| match u {
         Some(_) => format!("found IAM user {}", names.user),
         None => format!("no IAM user {}", names.user),
@@ -291,6 +264,57 @@ pub async fn cleanup(lab: &Lab, report: &dyn Report) -> Result<()> {
             lab.explain(steps, explain::delete_user(names));
             record(r.map(drop), "user");
         }
+    }
+
+    failures
+}
+
+/// Deletes everything of the lab, each step whatever the others did; a second run finds nothing
+/// to do. Fails, after trying every step, when any step failed or anything is left.
+pub async fn cleanup(lab: &Lab, report: &dyn Report) -> Result<()> {
+    let steps = Steps::new(report);
+    let names = &lab.names;
+    let c = &lab.admin;
+    let mut failures: Vec<String> = Vec::new();
+    let mut record = |r: Result<()>, what: &str| {
+        if let Err(e) = r {
+            failures.push(format!("{what}: {e:#}"));
+        }
+    };
+
+    let prefix = lab.bucket_prefix();
+    let r = step(
+        steps,
+        "delete lab buckets",
+        async {
+            let mut deleted = Vec::new();
+            for (bucket, tag) in lab_buckets(lab).await? {
+                lab.refuse_foreign("bucket", &bucket, tag.as_deref())?;
+                if s3::empty_and_delete_bucket(&c.s3, &bucket).await? == Deleted::Deleted {
+                    deleted.push(bucket);
+                }
+            }
+            Ok(deleted)
+        },
+        |d| {
+            if d.is_empty() {
+                format!("no buckets named {prefix}*")
+            } else {
+                format!("emptied and deleted {}", d.join(", "))
+            }
+        },
+    )
+    .await;
+    if let Ok(deleted) = &r {
+        lab.explain(steps, explain::delete_buckets(deleted));
+    }
+    record(r.map(drop), "buckets");
+
+    // The stack's deletion (the longest wait) and the user's are independent: side by side.
+    let (stack, user_failures) = tokio::join!(delete_stack(lab, steps), delete_user(lab, steps));
+    record(stack, "stack");
+    for (what, e) in user_failures {
+        record(Err(e), what);
     }
 
     let r = step(
