@@ -208,6 +208,8 @@ impl Home {
         }
         let mut child = command
             .envs(options.settings.iter().map(|(k, v)| (k, v)))
+            // Python caches compiled modules on the first start: later starts are quicker.
+            .env_remove("PYTHONDONTWRITEBYTECODE")
             .env("INITIAL_NO_AUTH_ACTION_COUNT", BOOTSTRAP_REQUESTS.to_string())
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)

@@ -100,7 +100,10 @@ pub fn install(venv: &Venv, requirements: &[&str]) -> Result<()> {
             .run()
             .context("uv cannot create the Python virtualenv; is python3 installed?")?;
     }
-    cmd!(sh, "{uv} pip install --python {python} {requirements...}")
+    // The test tools are started hundreds of times (every aws command): compile their bytecode
+    // now, whatever PYTHONDONTWRITEBYTECODE says. The emulator alone writes its own on first start.
+    let compile = (requirements == TEST_TOOL_REQUIREMENTS.as_slice()).then_some("--compile-bytecode");
+    cmd!(sh, "{uv} pip install {compile...} --python {python} {requirements...}")
         .quiet()
         .run()
         .context("uv could not install the emulator; check that PyPI is reachable")?;
