@@ -9,6 +9,8 @@ use anyhow::{Result, bail};
 pub const LAB_TAG_KEY: &str = "sts-lab";
 /// The tag key on the lab user that records the region of the lab's stack and buckets.
 pub const REGION_TAG_KEY: &str = "sts-lab-region";
+/// The tag key on the lab's user, stack and buckets that records when the lab expires.
+pub const EXPIRES_TAG_KEY: &str = "sts-lab-expires";
 /// The lab name used when `--lab` is not given: it keeps the guide's names.
 pub const DEFAULT_LAB: &str = "default";
 /// The session name the guide uses for `sts assume-role`.

@@ -9,6 +9,10 @@ pub const TEMPLATE: &str = include_str!("../../infra/template.yaml");
 pub const ASSUME_POLICY_TEMPLATE: &str = include_str!("../../infra/policy.json");
 /// What [`render_assume_policy`] replaces by the role's ARN.
 pub const ROLE_ARN_PLACEHOLDER: &str = "{{ROLE_ARN}}";
+/// What [`render_assume_policy`] replaces by the lab's expiry.
+pub const EXPIRES_PLACEHOLDER: &str = "{{EXPIRES}}";
+/// The template parameter for the lab's expiry.
+pub const PARAM_EXPIRES: &str = "Expires";
 
 /// The template parameter for the lab user's ARN.
 pub const PARAM_USER_ARN: &str = "LabUserArn";
@@ -19,13 +23,19 @@ pub const PARAM_BUCKET_PREFIX: &str = "BucketPrefix";
 /// The template output with the role's ARN.
 pub const OUTPUT_ROLE_ARN: &str = "RoleArn";
 
-/// The `StsAssumePolicy` document allowing `sts:AssumeRole` on exactly `role_arn`.
-pub fn render_assume_policy(role_arn: &str) -> Result<String> {
+/// The `StsAssumePolicy` document allowing `sts:AssumeRole` on exactly `role_arn`, before `expires`
+/// (`2026-11-22T22:00:00Z`) only.
+pub fn render_assume_policy(role_arn: &str, expires: &str) -> Result<String> {
     if !is_role_arn(role_arn) {
         bail!("not a role ARN: {role_arn:?} (expected arn:<partition>:iam::<account>:role/<name>)");
     }
-    let doc = ASSUME_POLICY_TEMPLATE.replace(ROLE_ARN_PLACEHOLDER, role_arn);
-    // A role ARN never needs JSON escaping (checked above), so the result must parse.
+    if crate::expiry::parse_utc(expires).is_none() || expires.contains('"') {
+        bail!("not a UTC time: {expires:?} (expected e.g. 2026-11-22T22:00:00Z)");
+    }
+    let doc = ASSUME_POLICY_TEMPLATE
+        .replace(ROLE_ARN_PLACEHOLDER, role_arn)
+        .replace(EXPIRES_PLACEHOLDER, expires);
+    // A role ARN and a time never need JSON escaping (checked above), so the result must parse.
     serde_json::from_str::<serde_json::Value>(&doc).context("rendered StsAssumePolicy is not JSON")?;
     Ok(doc)
 }
@@ -62,7 +72,8 @@ mod tests {
 
     #[test]
     fn assume_policy_allows_assume_role_on_exactly_the_role() {
-        let doc: serde_json::Value = serde_json::from_str(&render_assume_policy(ROLE).unwrap()).unwrap();
+        let doc: serde_json::Value =
+            serde_json::from_str(&render_assume_policy(ROLE, "2026-11-22T22:00:00Z").unwrap()).unwrap();
         assert_eq!(
             doc,
             json!({
@@ -71,7 +82,8 @@ mod tests {
                     "Sid": "AssumeTheLabRoleOnly",
                     "Effect": "Allow",
                     "Action": "sts:AssumeRole",
-                    "Resource": ROLE
+                    "Resource": ROLE,
+                    "Condition": {"DateLessThan": {"aws:CurrentTime": "2026-11-22T22:00:00Z"}}
                 }]
             })
         );
@@ -87,7 +99,7 @@ mod tests {
             "arn:aws:iam::123456789012:role/a\"b",
             "arn:aws:iam::123456789012:role/*",
         ] {
-            assert!(render_assume_policy(bad).is_err(), "{bad}");
+            assert!(render_assume_policy(bad, "2026-11-22T22:00:00Z").is_err(), "{bad}");
         }
     }
 
@@ -122,7 +134,13 @@ mod tests {
 
     #[test]
     fn template_has_the_parameters_and_output_the_code_uses() {
-        for needle in [PARAM_USER_ARN, PARAM_USER_ID, PARAM_BUCKET_PREFIX, OUTPUT_ROLE_ARN] {
+        assert!(render_assume_policy(ROLE, "tomorrow").is_err());
+        // Every Allow of the template holds only before the lab's expiry.
+        assert_eq!(
+            TEMPLATE.matches("Effect: Allow").count(),
+            TEMPLATE.matches("aws:CurrentTime: !Ref Expires").count()
+        );
+        for needle in [PARAM_USER_ARN, PARAM_USER_ID, PARAM_EXPIRES, PARAM_BUCKET_PREFIX, OUTPUT_ROLE_ARN] {
             assert!(TEMPLATE.contains(needle), "{needle}");
         }
         assert!(TEMPLATE.contains("MaxSessionDuration: 3600"));

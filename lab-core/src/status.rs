@@ -124,6 +124,16 @@ pub fn status_lines(st: &Status, names: &LabNames) -> Vec<String> {
         },
     ));
     out.push(row(
+        "expires",
+        inv.expires().map_or_else(
+            || "no expiry recorded".to_owned(),
+            |at| match crate::expiry::parse_utc(at) {
+                Some(secs) => format!("{at} ({})", crate::expiry::describe(secs, st.now)),
+                None => at.to_owned(),
+            },
+        ),
+    ));
+    out.push(row(
         "session",
         st.assumed_expires.map_or_else(
             || format!("no session in profile [{}]", names.assumed_profile),
@@ -151,6 +161,14 @@ pub fn status_json(st: &Status, names: &LabNames) -> Value {
         "buckets": inv.buckets,
         "profiles": inv.profiles,
         "credentials_file": st.credentials_file,
+        "expires": inv.expires().map(|at| {
+            let secs = crate::expiry::parse_utc(at);
+            json!({
+                "at": at,
+                "seconds_left": secs.map(|s| (s - st.now).max(0)),
+                "expired": secs.is_some_and(|s| s <= st.now),
+            })
+        }),
         "assumed_session": st.assumed_expires.map(|at| json!({
             "profile": names.assumed_profile,
             "expires": at.fmt(Format::DateTime).ok(),
@@ -326,6 +344,10 @@ mod tests {
             user: Some(UserInfo {
                 arn: "arn:aws:iam::123456789012:user/sts-machine-user".into(),
                 lab_tag: Some("default".into()),
+                tags: vec![
+                    ("sts-lab".into(), "default".into()),
+                    ("sts-lab-expires".into(), "1970-01-01T10:00:00Z".into()),
+                ],
                 ..UserInfo::default()
             }),
             access_keys: vec![AccessKeyInfo {
@@ -339,6 +361,7 @@ mod tests {
                 reason: None,
                 outputs: vec![],
                 lab_tag: Some("default".into()),
+                tags: vec![],
             }),
             roles: vec!["sts-stack-aws-prep-StsRole-X".into()],
             buckets: vec![],
@@ -369,6 +392,7 @@ mod tests {
   role          sts-stack-aws-prep-StsRole-X
   buckets       none
   profiles      credentials:[sts]
+  expires       1970-01-01T10:00:00Z (expires in 7 h 13 min)
   session       profile [assumed]: 47 min left"
         );
     }
@@ -383,6 +407,9 @@ mod tests {
         assert_eq!(v["assumed_session"]["seconds_left"], 47 * 60 + 10);
         assert_eq!(v["assumed_session"]["expired"], false);
         assert_eq!(v["empty"], false);
+        assert_eq!(v["expires"]["at"], "1970-01-01T10:00:00Z");
+        assert_eq!(v["expires"]["seconds_left"], 36000 - 10_000);
+        assert_eq!(v["expires"]["expired"], false);
         assert!(!v.to_string().contains("AKIAIOSFODNN7EXAMPLE"));
     }
 

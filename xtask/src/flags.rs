@@ -49,9 +49,9 @@ pub struct Global {
 pub enum Task {
     /// Create the user, its key and profile, check it can do nothing, deploy the role, allow AssumeRole.
     #[command(
-        after_help = "Examples:\n  cargo xtask setup --profile admin --region eu-west-1\n  cargo xtask setup --dry-run --explain"
+        after_help = "Examples:\n  cargo xtask setup --profile admin --region eu-west-1\n  cargo xtask setup --ttl 2h\n  cargo xtask setup --dry-run --explain"
     )]
-    Setup(DryRunArgs),
+    Setup(SetupArgs),
     /// Assume the role with the user's profile and write the temporary credentials as profile `assumed`.
     #[command(after_help = "Example:\n  cargo xtask assume --duration 900")]
     Assume(AssumeArgs),
@@ -66,6 +66,11 @@ pub enum Task {
     /// Show what exists of the lab now: user, keys, stack, role, policies, buckets, profiles, session time left.
     #[command(after_help = "Examples:\n  cargo xtask status\n  cargo xtask status --json")]
     Status(JsonArgs),
+    /// Find every lab in the account by its tags (no local file needed) and clean each up as cleanup does.
+    #[command(
+        after_help = "Examples:\n  cargo xtask sweep --dry-run\n  cargo xtask sweep --expired\n  cargo xtask sweep --json --dry-run | jq '.labs[].lab'"
+    )]
+    Sweep(SweepArgs),
     /// Run, stop or inspect the local AWS emulator (moto with IAM enforcement).
     #[command(after_help = "Example:\n  cargo xtask emulator start && eval \"$(cargo xtask emulator env)\"")]
     Emulator {
@@ -102,6 +107,30 @@ pub struct DryRunArgs {
     /// Show the plan (what would be created, updated or deleted, by name) and change nothing.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SetupArgs {
+    /// Show the plan (what would be created, updated or deleted, by name) and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// How long the lab lives (90m, 8h, 2d; at most 7 days): every Allow it writes holds only
+    /// until then, so on AWS a forgotten lab disarms itself. Running setup again renews it.
+    #[arg(long, value_name = "DURATION", default_value = lab_core::expiry::DEFAULT_TTL)]
+    pub ttl: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SweepArgs {
+    /// Only labs whose expiry (sts-lab-expires on the user or the stack) is past.
+    #[arg(long)]
+    pub expired: bool,
+    /// List every lab it would remove, with what it holds and when it expires; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print one JSON document on stdout and nothing else there (steps go to stderr).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, Args)]

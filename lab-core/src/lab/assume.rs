@@ -23,10 +23,15 @@ pub async fn assume(
     duration: Option<i32>,
     report: &dyn Report,
 ) -> Result<AssumedCredentials> {
-    let role_arn = match recorded_role_arn(&lab.target, &lab.names)? {
-        Some(arn) => arn,
-        None => lab.role_arn().await?,
+    let (role_arn, expires) = match recorded_role_arn(&lab.target, &lab.names)? {
+        Some(arn) => (arn, recorded_expiry(&lab.target, &lab.names)?),
+        None => {
+            let stack = lab.ready_stack().await?;
+            let arn = stack.output(crate::policy::OUTPUT_ROLE_ARN).unwrap_or_default().to_owned();
+            (arn, stack.tag(crate::names::EXPIRES_TAG_KEY).map(str::to_owned))
+        }
     };
+    check_not_expired(expires.as_deref())?;
     assume_role_as_user(
         &lab.target,
         &lab.names,
@@ -133,7 +138,7 @@ pub fn check_duration(duration: Option<i32>) -> Result<()> {
     }
 }
 
-pub(crate) fn now_secs() -> i64 {
+pub fn now_secs() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)

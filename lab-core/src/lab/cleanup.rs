@@ -36,6 +36,15 @@ impl Inventory {
             && self.profiles.is_empty()
     }
 
+    /// When the lab expires, as its user's tag (or else its stack's) says.
+    pub fn expires(&self) -> Option<&str> {
+        let key = crate::names::EXPIRES_TAG_KEY;
+        self.user
+            .as_ref()
+            .and_then(|u| u.tag(key))
+            .or_else(|| self.stack.as_ref().and_then(|s| s.tag(key)))
+    }
+
     /// One line per thing that exists.
     pub fn lines(&self, names: &LabNames) -> Vec<String> {
         let mut out = Vec::new();

@@ -44,6 +44,8 @@ pub struct Lab {
     pub force: bool,
     /// How long to wait out IAM's eventual consistency.
     pub backoff: Backoff,
+    /// How long the lab lives from setup on (`--ttl`), in seconds.
+    pub ttl_seconds: i64,
 }
 
 impl Lab {
@@ -83,6 +85,7 @@ impl Lab {
             admin_identity,
             force: false,
             backoff: Backoff::default(),
+            ttl_seconds: crate::expiry::parse_ttl(crate::expiry::DEFAULT_TTL)?,
         })
     }
 
@@ -123,20 +126,23 @@ impl Lab {
         Ok(user)
     }
 
-    /// The stack's role ARN, or a hint to run setup.
-    pub async fn role_arn(&self) -> Result<String> {
-        let stack = cfn::describe_stack(&self.admin.cfn, &self.names.stack).await?;
-        stack
-            .as_ref()
-            .filter(|s| cfn::phase(&s.status) == Phase::Ready)
-            .and_then(|s| s.output(OUTPUT_ROLE_ARN))
-            .map(str::to_owned)
+    /// The lab's stack, deployed and ready, or a hint to run setup.
+    pub async fn ready_stack(&self) -> Result<StackInfo> {
+        cfn::describe_stack(&self.admin.cfn, &self.names.stack)
+            .await?
+            .filter(|s| cfn::phase(&s.status) == Phase::Ready && s.output(OUTPUT_ROLE_ARN).is_some())
             .ok_or_else(|| {
                 anyhow!(
                     "stack {} is not deployed; run `cargo xtask setup` first",
                     self.names.stack
                 )
             })
+    }
+
+    /// The stack's role ARN, or a hint to run setup.
+    pub async fn role_arn(&self) -> Result<String> {
+        let stack = self.ready_stack().await?;
+        Ok(stack.output(OUTPUT_ROLE_ARN).unwrap_or_default().to_owned())
     }
 
     fn write_profile(&self, profile: &str, notes: Vec<String>, entries: Vec<(&str, &str)>) -> Result<()> {
@@ -223,6 +229,18 @@ fn with_hint(err: anyhow::Error, clients: &Clients) -> anyhow::Error {
         }
         _ => err,
     }
+}
+
+/// Refuses a lab past its expiry: on AWS its key can no longer assume the role, and the emulator,
+/// which does not evaluate the conditions, must not pretend otherwise.
+pub fn check_not_expired(expires: Option<&str>) -> Result<()> {
+    if let Some(at) = expires
+        && let Some(secs) = crate::expiry::parse_utc(at)
+        && secs <= now_secs()
+    {
+        bail!("the lab expired at {at}; run `cargo xtask setup` to renew it");
+    }
+    Ok(())
 }
 
 /// Says that a step waits, for what and why.

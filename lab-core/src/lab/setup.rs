@@ -8,13 +8,13 @@ use crate::awsfiles::FileKind;
 use crate::error::aws_error;
 use crate::explain;
 use crate::names::LabNames;
-use crate::names::{LAB_TAG_KEY, REGION_TAG_KEY};
+use crate::names::{EXPIRES_TAG_KEY, LAB_TAG_KEY, REGION_TAG_KEY};
 use crate::ops::cfn::{self, Phase, StackInfo};
 use crate::ops::iam::UserInfo;
 use crate::ops::iam::{self, NewAccessKey};
 use crate::ops::sts;
 use crate::ops::{Created, s3};
-use crate::policy::{self, OUTPUT_ROLE_ARN, PARAM_BUCKET_PREFIX, PARAM_USER_ARN, PARAM_USER_ID};
+use crate::policy::{self, OUTPUT_ROLE_ARN, PARAM_BUCKET_PREFIX, PARAM_EXPIRES, PARAM_USER_ARN, PARAM_USER_ID};
 use crate::report::{Report, Steps, access_key_table};
 use crate::retry::retry_codes;
 use crate::target::Target;
@@ -23,6 +23,8 @@ use crate::target::Target;
 #[derive(Debug, Clone)]
 pub struct SetupOutcome {
     pub role_arn: String,
+    /// When the lab expires (`2026-11-22T22:00:00Z`): every Allow it wrote holds only before.
+    pub expires: String,
     /// The key created by this run; None when the profile's key was kept.
     pub new_key: Option<NewAccessKey>,
 }
@@ -44,18 +46,23 @@ pub async fn setup(lab: &Lab, report: &dyn Report) -> Result<SetupOutcome> {
     lab.explain(steps, explain::preflight(names));
 
     let region = lab.admin.region.as_str();
+    // Every run renews the expiry: from now on, for the lab's time to live.
+    let expires = crate::expiry::format_utc(now_secs() + lab.ttl_seconds);
+    let expires = expires.as_str();
     let (created, user_id) = step(
         steps,
         "create IAM user",
         async {
             if let Some(user) = &pre.user {
-                // A lab from before the region tag, or one set up again after a cleanup elsewhere.
-                if user.tag(REGION_TAG_KEY) != Some(region) {
-                    iam::tag_user(iam_client, &names.user, &[(REGION_TAG_KEY, region)]).await?;
-                }
+                // The expiry is renewed; the region tag added to a lab from before it.
+                iam::tag_user(iam_client, &names.user, &[(REGION_TAG_KEY, region), (EXPIRES_TAG_KEY, expires)]).await?;
                 return Ok((Created::AlreadyThere, user.id.clone()));
             }
-            let tags = [(LAB_TAG_KEY, names.lab.as_str()), (REGION_TAG_KEY, region)];
+            let tags = [
+                (LAB_TAG_KEY, names.lab.as_str()),
+                (REGION_TAG_KEY, region),
+                (EXPIRES_TAG_KEY, expires),
+            ];
             match iam::create_user(iam_client, &names.user, &tags).await? {
                 Some(id) => Ok((Created::New, id)),
                 // Made a moment ago by another run: ask for it.
@@ -67,7 +74,7 @@ pub async fn setup(lab: &Lab, report: &dyn Report) -> Result<SetupOutcome> {
         },
         |(c, _)| match c {
             Created::New => format!(
-                "created IAM user {} (tags sts-lab={}, {REGION_TAG_KEY}={region})",
+                "created IAM user {} (tags sts-lab={}, {REGION_TAG_KEY}={region}, {EXPIRES_TAG_KEY}={expires})",
                 names.user, names.lab
             ),
             Created::AlreadyThere => format!("IAM user {} already exists", names.user),
@@ -81,15 +88,25 @@ pub async fn setup(lab: &Lab, report: &dyn Report) -> Result<SetupOutcome> {
     // (deployed, then the user's policy put on the role it made). Both run to their end, so a
     // failure in one never leaves the other half done (a key nobody holds, say).
     let (key, stack) = tokio::join!(key_branch(lab, created == Created::New, steps), async {
-        stack_branch(lab, pre.stack.clone(), &user_id, steps).await
+        stack_branch(lab, pre.stack.clone(), &user_id, expires, steps).await
     });
     let new_key = key?;
     let role_arn = stack?;
     // Recorded beside the profile, so that `assume` needs only the profile, as the guide's
     // `aws sts assume-role --profile sts` does.
-    lab.write_profile_config(&names.user_profile, vec![format!("{ROLE_ARN_NOTE} {role_arn}")])?;
+    lab.write_profile_config(
+        &names.user_profile,
+        vec![
+            format!("{ROLE_ARN_NOTE} {role_arn}"),
+            format!("{LAB_EXPIRES_NOTE} {expires}"),
+        ],
+    )?;
 
-    Ok(SetupOutcome { role_arn, new_key })
+    Ok(SetupOutcome {
+        role_arn,
+        expires: expires.to_owned(),
+        new_key,
+    })
 }
 
 /// The access key and profile, waited for until AWS knows the key, then the checks as the user.
@@ -159,25 +176,31 @@ async fn key_branch(lab: &Lab, user_is_new: bool, steps: Steps<'_>) -> Result<Op
 }
 
 /// The stack with the role, then the user's `StsAssumePolicy` on it, as soon as its ARN is known.
-async fn stack_branch(lab: &Lab, existing: Option<StackInfo>, user_id: &str, steps: Steps<'_>) -> Result<String> {
+async fn stack_branch(
+    lab: &Lab,
+    existing: Option<StackInfo>,
+    user_id: &str,
+    expires: &str,
+    steps: Steps<'_>,
+) -> Result<String> {
     let names = &lab.names;
     let role_arn = step(
         steps,
         "deploy stack",
-        deploy_stack(lab, existing, user_id, steps),
+        deploy_stack(lab, existing, user_id, expires, steps),
         |arn| format!("stack {} ready, role {arn}", names.stack),
     )
     .await?;
     lab.explain(steps, explain::deploy(names, &lab.user_arn(), &lab.bucket_prefix()));
 
-    let document = policy::render_assume_policy(&role_arn)?;
+    let document = policy::render_assume_policy(&role_arn, expires)?;
     step(
         steps,
         "put user policy",
         iam::put_user_policy(&lab.admin.iam, &names.user, &names.user_policy, &document),
         |_| {
             format!(
-                "put {} on {}: sts:AssumeRole on {role_arn} only",
+                "put {} on {}: sts:AssumeRole on {role_arn} only, until {expires}",
                 names.user_policy, names.user
             )
         },
@@ -189,6 +212,17 @@ async fn stack_branch(lab: &Lab, existing: Option<StackInfo>, user_id: &str, ste
 
 /// The note in the user profile's config section that records the role's ARN.
 const ROLE_ARN_NOTE: &str = "role_arn";
+/// The note beside it that records when the lab expires.
+const LAB_EXPIRES_NOTE: &str = "lab-expires";
+
+/// When the lab expires, as setup recorded it beside the user profile.
+pub fn recorded_expiry(target: &Target, names: &LabNames) -> Result<Option<String>> {
+    let profile = target.files.read_profile(FileKind::Config, &names.user_profile)?;
+    Ok(profile
+        .filter(|p| p.owned)
+        .and_then(|p| p.note(LAB_EXPIRES_NOTE).map(str::to_owned))
+        .filter(|at| crate::expiry::parse_utc(at).is_some()))
+}
 
 /// The role ARN that setup recorded for the lab, if any.
 pub fn recorded_role_arn(target: &Target, names: &LabNames) -> Result<Option<String>> {
@@ -304,7 +338,13 @@ async fn expect_denied<T>(call: impl Future<Output = Result<T>>) -> Result<Strin
 /// Deploys the stack with the role, bound to the user's current unique id, and returns the role's
 /// ARN: waits out a stack still changing, replaces one left in review, updates a working one, and
 /// creates it again when IAM refused a brand-new user as an invalid principal.
-async fn deploy_stack(lab: &Lab, existing: Option<StackInfo>, user_id: &str, steps: Steps<'_>) -> Result<String> {
+async fn deploy_stack(
+    lab: &Lab,
+    existing: Option<StackInfo>,
+    user_id: &str,
+    expires: &str,
+    steps: Steps<'_>,
+) -> Result<String> {
     let names = &lab.names;
     let cfn_client = &lab.admin.cfn;
     let user_arn = lab.user_arn();
@@ -312,8 +352,10 @@ async fn deploy_stack(lab: &Lab, existing: Option<StackInfo>, user_id: &str, ste
     let params = [
         (PARAM_USER_ARN, user_arn.as_str()),
         (PARAM_USER_ID, user_id),
+        (PARAM_EXPIRES, expires),
         (PARAM_BUCKET_PREFIX, prefix.as_str()),
     ];
+    let tags = [(LAB_TAG_KEY, names.lab.as_str()), (EXPIRES_TAG_KEY, expires)];
     let mut existing = existing;
     if existing
         .as_ref()
@@ -336,7 +378,7 @@ async fn deploy_stack(lab: &Lab, existing: Option<StackInfo>, user_id: &str, ste
     loop {
         let creating = existing.is_none();
         match &existing {
-            None => cfn::create_stack(cfn_client, &names.stack, policy::TEMPLATE, &params, &names.lab).await?,
+            None => cfn::create_stack(cfn_client, &names.stack, policy::TEMPLATE, &params, &tags).await?,
             Some(s) => {
                 lab.refuse_foreign("stack", &names.stack, s.lab_tag.as_deref())?;
                 if cfn::phase(&s.status) != Phase::Ready {
@@ -347,7 +389,7 @@ async fn deploy_stack(lab: &Lab, existing: Option<StackInfo>, user_id: &str, ste
                         s.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
                     );
                 }
-                cfn::update_stack(cfn_client, &names.stack, policy::TEMPLATE, &params, &names.lab).await?;
+                cfn::update_stack(cfn_client, &names.stack, policy::TEMPLATE, &params, &tags).await?;
             }
         }
         let settled = wait(lab, steps).await?;

@@ -9,7 +9,9 @@ use crate::awsfiles::FileKind;
 use crate::error::aws_error;
 use crate::ops::iam;
 use crate::ops::s3;
+use crate::names::{EXPIRES_TAG_KEY, LAB_TAG_KEY};
 use crate::ops::sts;
+use crate::policy::OUTPUT_ROLE_ARN;
 
 /// One row of verify's table.
 #[derive(Debug, Clone)]
@@ -115,7 +117,30 @@ pub async fn verify(lab: &Lab) -> Result<Vec<Check>> {
         );
     }
 
-    let role_arn = lab.role_arn().await;
+    let stack = lab.ready_stack().await;
+    // The lab's expiry, as setup tagged the stack: past it, AWS refuses every Allow the lab wrote.
+    let lab_expires = stack
+        .as_ref()
+        .ok()
+        .and_then(|s| s.tag(EXPIRES_TAG_KEY))
+        .map(str::to_owned);
+    checks.push(Check {
+        name: "the lab has not expired".to_owned(),
+        expected: "an expiry after now".to_owned(),
+        seen: match &lab_expires {
+            Some(at) => match crate::expiry::parse_utc(at) {
+                Some(secs) => format!("{at} ({})", crate::expiry::describe(secs, now_secs())),
+                None => format!("{at} (not a time)"),
+            },
+            None => "no expiry (no stack, or one from before --ttl; run `cargo xtask setup`)".to_owned(),
+        },
+        passed: lab_expires.is_some() && check_not_expired(lab_expires.as_deref()).is_ok(),
+        command: format!(
+            "aws cloudformation describe-stacks --stack-name {} --query \"Stacks[0].Tags\"",
+            names.stack
+        ),
+    });
+    let role_arn = stack.map(|s| s.output(OUTPUT_ROLE_ARN).unwrap_or_default().to_owned());
     let role_name = role_arn
         .as_ref()
         .ok()
@@ -154,10 +179,14 @@ pub async fn verify(lab: &Lab) -> Result<Vec<Check>> {
 
     if let Ok(c) = &as_role {
         let bucket = names.verify_bucket(lab.account());
+        let mut tags = vec![(LAB_TAG_KEY, names.lab.as_str())];
+        if let Some(at) = &lab_expires {
+            tags.push((EXPIRES_TAG_KEY, at.as_str()));
+        }
         let made = async {
-            s3::create_bucket(&c.s3, &bucket, &c.region, &names.lab).await?;
+            s3::create_bucket(&c.s3, &bucket, &c.region, &tags).await?;
             // Again on its own, for backends that ignore tags in CreateBucket.
-            s3::tag_bucket(&c.s3, &bucket, &names.lab).await?;
+            s3::tag_bucket(&c.s3, &bucket, &tags).await?;
             Ok(if listed_soon(c, &bucket, lab.backoff).await? {
                 format!("created and listed {bucket}")
             } else {
@@ -183,7 +212,7 @@ pub async fn verify(lab: &Lab) -> Result<Vec<Check>> {
             .command(format!("aws iam list-users --profile {role}")),
         );
         let outside = names.outside_bucket(lab.account());
-        let created = s3::create_bucket(&c.s3, &outside, &c.region, &names.lab).await;
+        let created = s3::create_bucket(&c.s3, &outside, &c.region, &tags).await;
         if created.is_ok() {
             // The boundary is broken; do not leave the proof behind.
             let _ = s3::empty_and_delete_bucket(&lab.admin.s3, &outside).await;

@@ -20,9 +20,14 @@ pub struct StackInfo {
     pub reason: Option<String>,
     pub outputs: Vec<(String, String)>,
     pub lab_tag: Option<String>,
+    pub tags: Vec<(String, String)>,
 }
 
 impl StackInfo {
+    pub fn tag(&self, key: &str) -> Option<&str> {
+        self.tags.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
     pub fn output(&self, key: &str) -> Option<&str> {
         self.outputs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
@@ -65,21 +70,25 @@ pub async fn describe_stack(cfn: &Client, stack: &str) -> Result<Option<StackInf
             .into_iter()
             .next()
             .filter(|s| s.stack_status.as_ref().map(|st| st.as_str()) != Some("DELETE_COMPLETE"))
-            .map(|s| StackInfo {
-                status: s.stack_status.map(|st| st.as_str().to_owned()).unwrap_or_default(),
-                reason: s.stack_status_reason,
-                outputs: s
-                    .outputs
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter_map(|o| Some((o.output_key?, o.output_value?)))
-                    .collect(),
-                lab_tag: s
+            .map(|s| {
+                let tags: Vec<(String, String)> = s
                     .tags
                     .unwrap_or_default()
                     .into_iter()
-                    .find(|t| t.key() == Some(LAB_TAG_KEY))
-                    .and_then(|t| t.value),
+                    .filter_map(|t| Some((t.key?, t.value?)))
+                    .collect();
+                StackInfo {
+                    status: s.stack_status.map(|st| st.as_str().to_owned()).unwrap_or_default(),
+                    reason: s.stack_status_reason,
+                    outputs: s
+                        .outputs
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter_map(|o| Some((o.output_key?, o.output_value?)))
+                        .collect(),
+                    lab_tag: tags.iter().find(|(k, _)| k == LAB_TAG_KEY).map(|(_, v)| v.clone()),
+                    tags,
+                }
             })),
         // DescribeStacks answers ValidationError "Stack with id X does not exist" for a missing stack.
         Err(e) if e.code() == Some("ValidationError") && e.message().is_some_and(|m| m.contains("does not exist")) => {
@@ -96,13 +105,23 @@ fn parameters(params: &[(&str, &str)]) -> Vec<Parameter> {
         .collect()
 }
 
-pub async fn create_stack(cfn: &Client, stack: &str, template: &str, params: &[(&str, &str)], lab: &str) -> Result<()> {
+fn tag_list(tags: &[(&str, &str)]) -> Vec<Tag> {
+    tags.iter().map(|(k, v)| Tag::builder().key(*k).value(*v).build()).collect()
+}
+
+pub async fn create_stack(
+    cfn: &Client,
+    stack: &str,
+    template: &str,
+    params: &[(&str, &str)],
+    tags: &[(&str, &str)],
+) -> Result<()> {
     cfn.create_stack()
         .stack_name(stack)
         .template_body(template)
         .set_parameters(Some(parameters(params)))
         .capabilities(Capability::CapabilityIam)
-        .tags(Tag::builder().key(LAB_TAG_KEY).value(lab).build())
+        .set_tags(Some(tag_list(tags)))
         .send()
         .await
         .map_err(aws("CreateStack"))?;
@@ -115,7 +134,7 @@ pub async fn update_stack(
     stack: &str,
     template: &str,
     params: &[(&str, &str)],
-    lab: &str,
+    tags: &[(&str, &str)],
 ) -> Result<bool> {
     let res = cfn
         .update_stack()
@@ -123,7 +142,7 @@ pub async fn update_stack(
         .template_body(template)
         .set_parameters(Some(parameters(params)))
         .capabilities(Capability::CapabilityIam)
-        .tags(Tag::builder().key(LAB_TAG_KEY).value(lab).build())
+        .set_tags(Some(tag_list(tags)))
         .send()
         .await;
     match res {
@@ -274,6 +293,7 @@ mod tests {
             reason: None,
             outputs: vec![],
             lab_tag: None,
+            tags: vec![],
         }
     }
 

@@ -206,6 +206,23 @@ pub async fn list_users(iam: &Client) -> Result<Vec<String>> {
     Ok(out.users.into_iter().map(|u| u.user_name).collect())
 }
 
+/// Names of every user whose name starts with `prefix` (all pages).
+pub async fn users_named(iam: &Client, prefix: &str) -> Result<Vec<String>> {
+    let users: Vec<_> = iam
+        .list_users()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(aws("ListUsers"))?;
+    Ok(users
+        .into_iter()
+        .map(|u| u.user_name)
+        .filter(|n| n.starts_with(prefix))
+        .collect())
+}
+
 /// Names of the roles whose name starts with `prefix`.
 pub async fn roles_named(iam: &Client, prefix: &str) -> Result<Vec<String>> {
     let roles: Vec<_> = iam

@@ -28,9 +28,9 @@ pub async fn list_buckets(s3: &Client) -> Result<Vec<String>> {
 /// the same call, so that no crash can leave an untagged lab bucket where AWS honours the tags.
 /// An S3-compatible endpoint that refuses tags at creation gets the bucket without them (the
 /// caller tags it with PutBucketTagging).
-pub async fn create_bucket(s3: &Client, bucket: &str, region: &str, lab: &str) -> Result<Created> {
-    match create_bucket_with(s3, bucket, region, Some(lab)).await {
-        Err(e) if tags_refused(crate::error::error_code(&e)) => create_bucket_with(s3, bucket, region, None).await,
+pub async fn create_bucket(s3: &Client, bucket: &str, region: &str, tags: &[(&str, &str)]) -> Result<Created> {
+    match create_bucket_with(s3, bucket, region, tags).await {
+        Err(e) if tags_refused(crate::error::error_code(&e)) => create_bucket_with(s3, bucket, region, &[]).await,
         other => other,
     }
 }
@@ -43,10 +43,16 @@ fn tags_refused(code: Option<&str>) -> bool {
     )
 }
 
-async fn create_bucket_with(s3: &Client, bucket: &str, region: &str, lab: Option<&str>) -> Result<Created> {
+fn tag_list(tags: &[(&str, &str)]) -> Result<Vec<Tag>> {
+    tags.iter()
+        .map(|(k, v)| Ok(Tag::builder().key(*k).value(*v).build()?))
+        .collect()
+}
+
+async fn create_bucket_with(s3: &Client, bucket: &str, region: &str, tags: &[(&str, &str)]) -> Result<Created> {
     let mut config = CreateBucketConfiguration::builder();
-    if let Some(lab) = lab {
-        config = config.tags(Tag::builder().key(LAB_TAG_KEY).value(lab).build()?);
+    if !tags.is_empty() {
+        config = config.set_tags(Some(tag_list(tags)?));
     }
     if region != "us-east-1" {
         config = config.location_constraint(BucketLocationConstraint::from(region));
@@ -64,10 +70,8 @@ async fn create_bucket_with(s3: &Client, bucket: &str, region: &str, lab: Option
     }
 }
 
-pub async fn tag_bucket(s3: &Client, bucket: &str, lab: &str) -> Result<()> {
-    let tagging = Tagging::builder()
-        .tag_set(Tag::builder().key(LAB_TAG_KEY).value(lab).build()?)
-        .build()?;
+pub async fn tag_bucket(s3: &Client, bucket: &str, tags: &[(&str, &str)]) -> Result<()> {
+    let tagging = Tagging::builder().set_tag_set(Some(tag_list(tags)?)).build()?;
     s3.put_bucket_tagging()
         .bucket(bucket)
         .tagging(tagging)

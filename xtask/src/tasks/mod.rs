@@ -8,6 +8,7 @@ pub mod demo;
 pub mod emulator;
 pub mod setup;
 pub mod status;
+pub mod sweep;
 pub mod verify;
 
 use anyhow::Result;
