@@ -140,7 +140,13 @@ mod tests {
             TEMPLATE.matches("Effect: Allow").count(),
             TEMPLATE.matches("aws:CurrentTime: !Ref Expires").count()
         );
-        for needle in [PARAM_USER_ARN, PARAM_USER_ID, PARAM_EXPIRES, PARAM_BUCKET_PREFIX, OUTPUT_ROLE_ARN] {
+        for needle in [
+            PARAM_USER_ARN,
+            PARAM_USER_ID,
+            PARAM_EXPIRES,
+            PARAM_BUCKET_PREFIX,
+            OUTPUT_ROLE_ARN,
+        ] {
             assert!(TEMPLATE.contains(needle), "{needle}");
         }
         assert!(TEMPLATE.contains("MaxSessionDuration: 3600"));

@@ -62,12 +62,22 @@ mod tests {
 
     #[test]
     fn a_lab_is_a_tagged_user_of_that_labs_name() {
-        let tagged = user(&[("sts-lab", "team-a"), ("sts-lab-region", "eu-west-1"), ("sts-lab-expires", "2026-11-22T22:00:00Z")]);
+        let tagged = user(&[
+            ("sts-lab", "team-a"),
+            ("sts-lab-region", "eu-west-1"),
+            ("sts-lab-expires", "2026-11-22T22:00:00Z"),
+        ]);
         let found = lab_of("sts-machine-user-team-a", &tagged).unwrap();
         assert_eq!(found.names.lab, "team-a");
         assert_eq!(found.region.as_deref(), Some("eu-west-1"));
         assert_eq!(found.expires.as_deref(), Some("2026-11-22T22:00:00Z"));
-        assert_eq!(lab_of("sts-machine-user", &user(&[("sts-lab", "default")])).unwrap().names.lab, "default");
+        assert_eq!(
+            lab_of("sts-machine-user", &user(&[("sts-lab", "default")]))
+                .unwrap()
+                .names
+                .lab,
+            "default"
+        );
         // Look-alikes: no tag, another lab's tag, a tag that is no lab name.
         assert_eq!(lab_of("sts-machine-user-team-a", &user(&[])), None);
         assert_eq!(lab_of("sts-machine-user-team-a", &user(&[("sts-lab", "team-b")])), None);

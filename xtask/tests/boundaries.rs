@@ -46,6 +46,15 @@ async fn deployed_documents_are_exactly_least_privilege() {
     let role_arn = lab.role_arn().await.unwrap();
     let role_name = role_arn.rsplit('/').next().unwrap();
     let user_arn = "arn:aws:iam::123456789012:user/sts-machine-user";
+    // Every Allow holds only until the lab's expiry (8 h by default), tagged on the stack.
+    let expires = lab
+        .ready_stack()
+        .await
+        .unwrap()
+        .tag("sts-lab-expires")
+        .unwrap()
+        .to_owned();
+    let until = json!({"DateLessThan": {"aws:CurrentTime": expires}});
 
     // The role trusts exactly the lab user: no wildcard, no account root.
     let role = iam.get_role().role_name(role_name).send().await.unwrap().role.unwrap();
@@ -54,6 +63,7 @@ async fn deployed_documents_are_exactly_least_privilege() {
     assert_eq!(trust.len(), 1, "{trust:?}");
     assert_eq!(trust[0]["Effect"], "Allow");
     assert_eq!(trust[0]["Action"], "sts:AssumeRole");
+    assert_eq!(trust[0]["Condition"], until);
     let principal = &trust[0]["Principal"]["AWS"];
     assert!(
         principal == &json!([user_arn]) || principal == &json!(user_arn),
@@ -90,6 +100,7 @@ async fn deployed_documents_are_exactly_least_privilege() {
     assert_eq!(stmts[0]["Action"], "s3:ListAllMyBuckets");
     assert_eq!(stmts[0]["Resource"], "*");
     assert_eq!(stmts[1]["Action"], "s3:*");
+    assert!(stmts.iter().all(|st| st["Condition"] == until), "{stmts:?}");
     assert_eq!(
         stmts[1]["Resource"],
         json!([format!("arn:aws:s3:::{prefix}*"), format!("arn:aws:s3:::{prefix}*/*")])
@@ -119,7 +130,9 @@ async fn deployed_documents_are_exactly_least_privilege() {
     let stmts = statements(&url_decoded_json(&doc.policy_document));
     assert_eq!(
         stmts,
-        [json!({"Sid": "AssumeTheLabRoleOnly", "Effect": "Allow", "Action": "sts:AssumeRole", "Resource": role_arn})]
+        [
+            json!({"Sid": "AssumeTheLabRoleOnly", "Effect": "Allow", "Action": "sts:AssumeRole", "Resource": role_arn, "Condition": until})
+        ]
     );
     lab::cleanup(&lab, &Captured::default()).await.unwrap();
 }
@@ -137,6 +150,7 @@ async fn verify_proves_every_boundary_and_catches_a_broken_one() {
             "profile sts is the lab user",
             "profile sts is denied s3 ListBuckets",
             "profile sts is denied iam ListUsers",
+            "the lab has not expired",
             "profile assumed is the assumed role",
             "profile assumed creates and lists a lab bucket",
             "profile assumed is denied iam ListUsers",

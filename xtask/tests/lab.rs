@@ -45,7 +45,7 @@ async fn full_chain_then_nothing_left() {
     setup_and_assume(&lab).await;
 
     let checks = lab::verify(&lab).await.unwrap();
-    assert_eq!(checks.len(), 8);
+    assert_eq!(checks.len(), 9);
     for c in &checks {
         assert!(c.passed, "{c:?}");
     }
@@ -132,9 +132,14 @@ async fn enforced_denials() {
     // The role: S3 inside the lab prefix only, no IAM.
     lab::assume(&lab, DEFAULT_SESSION_NAME, None, &out).await.unwrap();
     let as_role = lab.target.profile("assumed").await.unwrap();
-    let err = s3::create_bucket(&as_role.s3, "outside-the-lab-prefix", "us-east-1", "default")
-        .await
-        .unwrap_err();
+    let err = s3::create_bucket(
+        &as_role.s3,
+        "outside-the-lab-prefix",
+        "us-east-1",
+        &[("sts-lab", "default")],
+    )
+    .await
+    .unwrap_err();
     assert!(aws_error(&err).unwrap().is_access_denied(), "{err:#}");
     let err = as_role.iam.list_users().send().await.unwrap_err();
     assert_eq!(
@@ -142,10 +147,12 @@ async fn enforced_denials() {
         Some("AccessDenied")
     );
     let inside = format!("{}inside", lab.bucket_prefix());
-    s3::create_bucket(&as_role.s3, &inside, "us-east-1", "default")
+    s3::create_bucket(&as_role.s3, &inside, "us-east-1", &[("sts-lab", "default")])
         .await
         .unwrap();
-    s3::tag_bucket(&as_role.s3, &inside, "default").await.unwrap();
+    s3::tag_bucket(&as_role.s3, &inside, &[("sts-lab", "default")])
+        .await
+        .unwrap();
     assert!(s3::list_buckets(&as_role.s3).await.unwrap().contains(&inside));
 
     lab::cleanup(&lab, &out)
@@ -366,7 +373,7 @@ async fn binary_and_aws_cli_with_the_emulator_env() {
 
     let verify = emu.xtask(&["verify"]);
     assert_ok(&verify, "xtask verify");
-    assert!(stdout(&verify).contains("all 8 checks passed"));
+    assert!(stdout(&verify).contains("all 9 checks passed"));
     let ls = emu.aws(&["s3", "ls", "--profile", "assumed"]);
     assert_ok(&ls, "aws s3 ls --profile assumed");
     assert!(stdout(&ls).contains("sts-lab-default-123456789012-verify"));

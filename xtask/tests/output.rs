@@ -81,7 +81,7 @@ async fn json_is_the_only_thing_on_stdout() {
     assert_eq!(doc["passed"], true);
     assert_eq!(doc["lab"], "default");
     let checks = doc["checks"].as_array().unwrap();
-    assert_eq!(checks.len(), 8);
+    assert_eq!(checks.len(), 9);
     assert!(
         checks
             .iter()

@@ -263,6 +263,7 @@ async fn stack_states_that_aws_reaches() {
     let params = [
         ("LabUserArn", lab.user_arn()),
         ("LabUserId", format!("{user_id}x")),
+        ("Expires", "2099-01-01T00:00:00Z".to_owned()),
         ("BucketPrefix", prefix),
     ];
     let params: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -272,7 +273,7 @@ async fn stack_states_that_aws_reaches() {
             &names.stack,
             lab_core::policy::TEMPLATE,
             &params,
-            "default"
+            &[("sts-lab", "default")]
         )
         .await
         .unwrap()

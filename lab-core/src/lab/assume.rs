@@ -27,7 +27,10 @@ pub async fn assume(
         Some(arn) => (arn, recorded_expiry(&lab.target, &lab.names)?),
         None => {
             let stack = lab.ready_stack().await?;
-            let arn = stack.output(crate::policy::OUTPUT_ROLE_ARN).unwrap_or_default().to_owned();
+            let arn = stack
+                .output(crate::policy::OUTPUT_ROLE_ARN)
+                .unwrap_or_default()
+                .to_owned();
             (arn, stack.tag(crate::names::EXPIRES_TAG_KEY).map(str::to_owned))
         }
     };

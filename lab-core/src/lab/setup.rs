@@ -55,7 +55,12 @@ pub async fn setup(lab: &Lab, report: &dyn Report) -> Result<SetupOutcome> {
         async {
             if let Some(user) = &pre.user {
                 // The expiry is renewed; the region tag added to a lab from before it.
-                iam::tag_user(iam_client, &names.user, &[(REGION_TAG_KEY, region), (EXPIRES_TAG_KEY, expires)]).await?;
+                iam::tag_user(
+                    iam_client,
+                    &names.user,
+                    &[(REGION_TAG_KEY, region), (EXPIRES_TAG_KEY, expires)],
+                )
+                .await?;
                 return Ok((Created::AlreadyThere, user.id.clone()));
             }
             let tags = [

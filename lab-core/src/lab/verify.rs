@@ -7,9 +7,9 @@ use aws_smithy_types::date_time::Format;
 use super::*;
 use crate::awsfiles::FileKind;
 use crate::error::aws_error;
+use crate::names::{EXPIRES_TAG_KEY, LAB_TAG_KEY};
 use crate::ops::iam;
 use crate::ops::s3;
-use crate::names::{EXPIRES_TAG_KEY, LAB_TAG_KEY};
 use crate::ops::sts;
 use crate::policy::OUTPUT_ROLE_ARN;
 

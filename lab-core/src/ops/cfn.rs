@@ -106,7 +106,9 @@ fn parameters(params: &[(&str, &str)]) -> Vec<Parameter> {
 }
 
 fn tag_list(tags: &[(&str, &str)]) -> Vec<Tag> {
-    tags.iter().map(|(k, v)| Tag::builder().key(*k).value(*v).build()).collect()
+    tags.iter()
+        .map(|(k, v)| Tag::builder().key(*k).value(*v).build())
+        .collect()
 }
 
 pub async fn create_stack(

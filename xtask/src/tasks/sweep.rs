@@ -64,7 +64,10 @@ pub async fn run(global: &Global, args: SweepArgs) -> Result<()> {
         }));
     }
     if args.json {
-        println!("{:#}", json!({ "dry_run": args.dry_run, "expired_only": args.expired, "labs": rows }));
+        println!(
+            "{:#}",
+            json!({ "dry_run": args.dry_run, "expired_only": args.expired, "labs": rows })
+        );
     } else if rows.is_empty() {
         ui.line("sweep: no lab in this account");
     } else {
