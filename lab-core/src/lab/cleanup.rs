@@ -36,13 +36,16 @@ impl Inventory {
             && self.profiles.is_empty()
     }
 
-    /// When the lab expires, as its user's tag (or else its stack's) says.
+    /// When the lab expires: the earlier of its user's and its stack's tags (AWS refuses the lab
+    /// from the first expiry it was given on).
     pub fn expires(&self) -> Option<&str> {
         let key = crate::names::EXPIRES_TAG_KEY;
-        self.user
-            .as_ref()
-            .and_then(|u| u.tag(key))
-            .or_else(|| self.stack.as_ref().and_then(|s| s.tag(key)))
+        let user = self.user.as_ref().and_then(|u| u.tag(key));
+        let stack = self.stack.as_ref().and_then(|s| s.tag(key));
+        [user, stack]
+            .into_iter()
+            .flatten()
+            .min_by_key(|at| crate::expiry::parse_utc(at).unwrap_or(i64::MIN))
     }
 
     /// One line per thing that exists.
