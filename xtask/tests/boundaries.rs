@@ -6,36 +6,11 @@ mod common;
 
 use std::os::unix::fs::PermissionsExt;
 
-use common::{TestEmulator, assert_ok, stderr, stdout};
+use common::{TestEmulator, assert_ok, statements, stderr, stdout, url_decoded_json};
 use lab_core::awsfiles::FileKind;
 use lab_core::lab;
 use lab_core::report::Captured;
-use serde_json::{Value, json};
-
-fn url_decoded_json(doc: &str) -> Value {
-    // IAM returns policy documents URL-encoded; the SDK leaves them so.
-    let mut bytes = Vec::new();
-    let raw = doc.as_bytes();
-    let mut i = 0;
-    while i < raw.len() {
-        if raw[i] == b'%' && i + 2 < raw.len() {
-            bytes.push(u8::from_str_radix(std::str::from_utf8(&raw[i + 1..i + 3]).unwrap(), 16).unwrap());
-            i += 3;
-        } else {
-            bytes.push(if raw[i] == b'+' { b' ' } else { raw[i] });
-            i += 1;
-        }
-    }
-    let text = String::from_utf8(bytes).unwrap();
-    serde_json::from_str(&text).unwrap_or_else(|_| serde_json::from_str(doc).unwrap())
-}
-
-fn statements(doc: &Value) -> Vec<Value> {
-    match &doc["Statement"] {
-        Value::Array(list) => list.clone(),
-        one => vec![one.clone()],
-    }
-}
+use serde_json::json;
 
 #[tokio::test]
 async fn deployed_documents_are_exactly_least_privilege() {

@@ -7,41 +7,10 @@
 
 mod common;
 
-use common::{TestEmulator, assert_ok, stderr, stdout};
+use common::{TestEmulator, assert_ok, statements, stderr, stdout, url_decoded_json};
 use lab_core::expiry::{format_utc, parse_utc};
 use lab_core::lab::{self, now_secs};
 use serde_json::{Value, json};
-
-fn decoded(doc: &str) -> Value {
-    let text = percent_decode(doc);
-    serde_json::from_str(&text).unwrap()
-}
-
-/// IAM returns policy documents URL-encoded.
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
-        i += 1;
-    }
-    String::from_utf8(out).unwrap()
-}
-
-fn statements(doc: &Value) -> Vec<Value> {
-    match &doc["Statement"] {
-        Value::Array(a) => a.clone(),
-        other => vec![other.clone()],
-    }
-}
 
 #[tokio::test]
 async fn setup_with_a_ttl_puts_the_expiry_on_every_allow_and_shows_it() {
@@ -81,13 +50,13 @@ async fn setup_with_a_ttl_puts_the_expiry_on_every_allow_and_shows_it() {
         .send()
         .await
         .unwrap();
-    let stmts = statements(&decoded(&doc.policy_document));
+    let stmts = statements(&url_decoded_json(&doc.policy_document));
     assert!(stmts.iter().all(|s| s["Condition"] == until), "{stmts:?}");
     let stack = lab.ready_stack().await.unwrap();
     assert_eq!(stack.tag("sts-lab-expires"), Some(expires.as_str()));
     let role_name = lab.role_arn().await.unwrap().rsplit('/').next().unwrap().to_owned();
     let role = iam.get_role().role_name(&role_name).send().await.unwrap().role.unwrap();
-    let trust = statements(&decoded(role.assume_role_policy_document().unwrap()));
+    let trust = statements(&url_decoded_json(role.assume_role_policy_document().unwrap()));
     assert!(trust.iter().all(|s| s["Condition"] == until), "{trust:?}");
     let s3 = iam
         .get_role_policy()
@@ -96,7 +65,7 @@ async fn setup_with_a_ttl_puts_the_expiry_on_every_allow_and_shows_it() {
         .send()
         .await
         .unwrap();
-    let allows = statements(&decoded(&s3.policy_document));
+    let allows = statements(&url_decoded_json(&s3.policy_document));
     assert_eq!(allows.len(), 2);
     assert!(
         allows.iter().all(|s| s["Effect"] == "Allow" && s["Condition"] == until),

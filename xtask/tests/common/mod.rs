@@ -264,3 +264,30 @@ pub fn append(path: &Path, text: &str) {
     old.push_str(text);
     std::fs::write(path, old).unwrap();
 }
+
+/// A policy document as IAM returns it (URL-encoded), parsed.
+pub fn url_decoded_json(doc: &str) -> serde_json::Value {
+    // IAM returns policy documents URL-encoded; the SDK leaves them so.
+    let mut bytes = Vec::new();
+    let raw = doc.as_bytes();
+    let mut i = 0;
+    while i < raw.len() {
+        if raw[i] == b'%' && i + 2 < raw.len() {
+            bytes.push(u8::from_str_radix(std::str::from_utf8(&raw[i + 1..i + 3]).unwrap(), 16).unwrap());
+            i += 3;
+        } else {
+            bytes.push(if raw[i] == b'+' { b' ' } else { raw[i] });
+            i += 1;
+        }
+    }
+    let text = String::from_utf8(bytes).unwrap();
+    serde_json::from_str(&text).unwrap_or_else(|_| serde_json::from_str(doc).unwrap())
+}
+
+/// The statements of a policy document, one or many.
+pub fn statements(doc: &serde_json::Value) -> Vec<serde_json::Value> {
+    match &doc["Statement"] {
+        serde_json::Value::Array(list) => list.clone(),
+        one => vec![one.clone()],
+    }
+}
