@@ -157,6 +157,7 @@ impl Home {
             faults: Vec::new(),
             admin_faults: Vec::new(),
             allow_insecure_endpoint: false,
+            patient: false,
         }
     }
 

@@ -2,6 +2,7 @@
 //! lab's phases built from them, and the pure logic apart from I/O (names, policies, AWS files).
 
 pub mod awsfiles;
+pub mod class;
 pub mod credfile;
 pub mod emulator;
 pub mod error;

@@ -39,6 +39,9 @@ pub struct Target {
     pub admin_faults: Vec<InjectErrors>,
     /// Allow credentials over plain HTTP to a host that is not on the loopback address.
     pub allow_insecure_endpoint: bool,
+    /// Many labs at once (a class): the SDK's adaptive retries, with more attempts, so that
+    /// IAM's throttling of bursts ("Rate exceeded") slows the calls down and never fails them.
+    pub patient: bool,
 }
 
 /// Whether credentials may go to `endpoint`: HTTPS anywhere, plain HTTP only on loopback
@@ -144,6 +147,7 @@ impl Target {
             faults: Vec::new(),
             admin_faults: Vec::new(),
             allow_insecure_endpoint: false,
+            patient: false,
         })
     }
 
@@ -190,6 +194,9 @@ impl Target {
         }
         if let Some(endpoint) = &self.endpoint_url {
             loader = loader.endpoint_url(endpoint);
+        }
+        if self.patient {
+            loader = loader.retry_config(aws_smithy_types::retry::RetryConfig::adaptive().with_max_attempts(12));
         }
         let mut config = loader.load().await;
         if config.region().is_none() {
@@ -301,6 +308,23 @@ impl Target {
             }
         }
         Ok(())
+    }
+
+    /// Clients of a role session held in memory (nothing written), in this target's region.
+    pub async fn session(&self, creds: &crate::ops::sts::AssumedCredentials) -> Result<Clients> {
+        let config = self.load(None).await?;
+        let provider = aws_credential_types::Credentials::new(
+            &creds.access_key_id,
+            creds.secret_access_key.expose(),
+            Some(creds.session_token.expose().to_owned()),
+            None,
+            "sts-lab-session",
+        );
+        let config = config
+            .into_builder()
+            .credentials_provider(SharedCredentialsProvider::new(provider))
+            .build();
+        Ok(Clients::with_faults(&config, &self.faults))
     }
 
     /// Clients that use the lab's profile `profile` from the credentials file, as `--profile` would.

@@ -71,6 +71,14 @@ pub enum Task {
         after_help = "Examples:\n  cargo xtask sweep --dry-run\n  cargo xtask sweep --expired\n  cargo xtask sweep --json --dry-run | jq '.labs[].lab'"
     )]
     Sweep(SweepArgs),
+    /// A classroom: many isolated labs, a handout per student, one cleanup.
+    #[command(
+        after_help = "Examples:\n  cargo xtask class setup --students 12 --ttl 4h\n  cargo xtask class verify\n  cargo xtask class cleanup"
+    )]
+    Class {
+        #[command(subcommand)]
+        action: ClassAction,
+    },
     /// Run, stop or inspect the local AWS emulator (moto with IAM enforcement).
     #[command(after_help = "Example:\n  cargo xtask emulator start && eval \"$(cargo xtask emulator env)\"")]
     Emulator {
@@ -131,6 +139,59 @@ pub struct SweepArgs {
     /// Print one JSON document on stdout and nothing else there (steps go to stderr).
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ClassArgs {
+    /// The class: its labs are NAME-01 … NAME-N.
+    #[arg(long, value_name = "NAME", default_value = lab_core::class::DEFAULT_CLASS)]
+    pub class: String,
+    /// Where the handouts go (default: .lab/class/NAME in this project).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum ClassAction {
+    /// Create the labs NAME-01 … NAME-N, JOBS at a time, and a handout folder per student.
+    Setup {
+        #[command(flatten)]
+        class: ClassArgs,
+        /// How many students (1 to 200).
+        #[arg(long)]
+        students: usize,
+        /// How long the labs live (90m, 8h, 2d; at most 7 days).
+        #[arg(long, value_name = "DURATION", default_value = lab_core::expiry::DEFAULT_TTL)]
+        ttl: String,
+        /// How many labs to set up at once.
+        #[arg(long, default_value_t = 8)]
+        jobs: usize,
+    },
+    /// Every student's checks (their role assumed in memory, nothing written), and that each
+    /// student's key is denied the other students' roles; exits 1 when anything fails.
+    Verify {
+        #[command(flatten)]
+        class: ClassArgs,
+        /// One JSON document on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A row per student: user, key age, stack, expiry, handout.
+    Status {
+        #[command(flatten)]
+        class: ClassArgs,
+        /// One JSON document on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove every student's lab (found by its tags) and every handout.
+    Cleanup {
+        #[command(flatten)]
+        class: ClassArgs,
+        /// How many labs to clean up at once.
+        #[arg(long, default_value_t = 8)]
+        jobs: usize,
+    },
 }
 
 #[derive(Debug, Clone, Args)]

@@ -89,6 +89,21 @@ impl Lab {
         })
     }
 
+    /// A lab on an admin connection made already (a class connects once for all its labs), in
+    /// the admin clients' region.
+    pub fn with_admin(mut target: Target, names: LabNames, admin: Clients, admin_identity: Identity) -> Result<Self> {
+        target.region = Some(admin.region.clone());
+        Ok(Self {
+            names,
+            target,
+            admin,
+            admin_identity,
+            force: false,
+            backoff: Backoff::default(),
+            ttl_seconds: crate::expiry::parse_ttl(crate::expiry::DEFAULT_TTL)?,
+        })
+    }
+
     /// Shows `commands` as the admin runs them, when `--explain` is on.
     fn explain(&self, steps: Steps<'_>, commands: Vec<String>) {
         if steps.explaining() {

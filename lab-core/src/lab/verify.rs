@@ -86,6 +86,12 @@ fn equal_row(name: String, expected: String, seen: Result<String>) -> Check {
 /// Proves the lab, both ways: who each profile is and what it may do, and each boundary it must
 /// not cross, refused with AccessDenied.
 pub async fn verify(lab: &Lab) -> Result<Vec<Check>> {
+    verify_with(lab, None).await
+}
+
+/// [`verify`], with the assumed role's clients given (a session held in memory, nothing written)
+/// rather than read from the assumed profile.
+pub async fn verify_with(lab: &Lab, session: Option<Clients>) -> Result<Vec<Check>> {
     let names = &lab.names;
     let (user, role) = (&names.user_profile, &names.assumed_profile);
     let mut checks = Vec::new();
@@ -158,9 +164,10 @@ pub async fn verify(lab: &Lab) -> Result<Vec<Check>> {
         .read_profile(FileKind::Credentials, role)?
         .and_then(|p| p.note("expires").map(str::to_owned))
         .filter(|at| DateTime::from_str(at, Format::DateTime).is_ok_and(|t| t.secs() <= now_secs()));
-    let as_role = match &expired {
-        Some(at) => Err(anyhow!("the session expired at {at}; run `cargo xtask assume` again")),
-        None => lab.target.profile(role).await,
+    let as_role = match (session, &expired) {
+        (Some(clients), _) => Ok(clients),
+        (None, Some(at)) => Err(anyhow!("the session expired at {at}; run `cargo xtask assume` again")),
+        (None, None) => lab.target.profile(role).await,
     };
     let seen = match &as_role {
         Ok(c) => sts::caller_identity(&c.sts)

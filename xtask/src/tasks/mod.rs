@@ -3,6 +3,7 @@
 pub mod assume;
 pub mod bench;
 pub mod bench_realistic;
+pub mod class;
 pub mod cleanup;
 pub mod demo;
 pub mod emulator;
