@@ -1,0 +1,182 @@
+//! A classroom, tried as an instructor would: `class setup`, the handouts with the real aws CLI
+//! (each student is their own user and may assume only their own role), `class verify` with its
+//! isolation check, the instructor's files untouched, `class status`, and `class cleanup`
+//! leaving nothing, handouts included, even when the handouts are gone first.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Output;
+
+use common::{TestEmulator, assert_ok, stderr, stdout};
+use serde_json::Value;
+
+/// The aws CLI with a student's handout as its files (and the emulator as its endpoint).
+fn student_aws(emu: &TestEmulator, handout: &Path, args: &[&str]) -> Output {
+    let mut cmd = std::process::Command::new(common::venv().bin("aws"));
+    common::clean_env(&mut cmd);
+    cmd.args(args)
+        .env("AWS_SHARED_CREDENTIALS_FILE", handout.join("credentials"))
+        .env("AWS_CONFIG_FILE", handout.join("config"))
+        .env("AWS_ENDPOINT_URL", emu.running.endpoint())
+        .env("HOME", &emu.scratch.0)
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_class_set_up_verified_and_cleaned_up() {
+    let emu = TestEmulator::start().await;
+    let files = emu.home.files();
+    let (creds_before, config_before) = (
+        std::fs::read(&files.credentials).unwrap(),
+        std::fs::read(&files.config).unwrap(),
+    );
+    let out_dir = emu.scratch.0.join("handouts");
+    let out = out_dir.to_str().unwrap();
+
+    // Bad input: one line, before any call.
+    let bad = emu.xtask(&["class", "setup", "--students", "0", "--out", out]);
+    assert!(
+        !bad.status.success() && stderr(&bad).trim().lines().count() == 1,
+        "{}",
+        stderr(&bad)
+    );
+
+    let setup = emu.xtask(&[
+        "class",
+        "setup",
+        "--students",
+        "4",
+        "--class",
+        "room",
+        "--jobs",
+        "3",
+        "--out",
+        out,
+    ]);
+    assert_ok(&setup, "class setup");
+    assert!(stdout(&setup).contains("4 of 4 labs set up"), "{}", stdout(&setup));
+    assert_eq!(
+        std::fs::read(&files.credentials).unwrap(),
+        creds_before,
+        "the instructor's credentials are untouched"
+    );
+    assert_eq!(
+        std::fs::read(&files.config).unwrap(),
+        config_before,
+        "the instructor's config is untouched"
+    );
+
+    let handout = |n: usize| out_dir.join(format!("room-0{n}"));
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let mut roles = Vec::new();
+    for n in 1..=4 {
+        let h = handout(n);
+        assert_eq!(mode(&h), 0o700, "{}", h.display());
+        assert_eq!(mode(&h.join("credentials")), 0o600);
+        let readme = std::fs::read_to_string(h.join("README.md")).unwrap();
+        assert!(readme.contains(&format!("sts-machine-user-room-0{n}")), "{readme}");
+        let role = readme
+            .split("--role-arn ")
+            .nth(1)
+            .and_then(|r| r.split_whitespace().next())
+            .unwrap()
+            .to_owned();
+        assert!(
+            role.contains(&format!("sts-stack-aws-prep-room-0{n}-StsRole-")),
+            "{role}"
+        );
+        // The student's profile sts is that student, with the real aws CLI.
+        let who = student_aws(
+            &emu,
+            &h,
+            &["sts", "get-caller-identity", "--profile", "sts", "--output", "text"],
+        );
+        assert_ok(&who, "aws --profile sts from the handout");
+        assert!(
+            stdout(&who).contains(&format!("user/sts-machine-user-room-0{n}")),
+            "{}",
+            stdout(&who)
+        );
+        roles.push(role);
+    }
+    // Each student's key may assume its own role only.
+    for n in 1..=4 {
+        for (m, role) in roles.iter().enumerate() {
+            let tried = student_aws(
+                &emu,
+                &handout(n),
+                &[
+                    "sts",
+                    "assume-role",
+                    "--role-arn",
+                    role,
+                    "--role-session-name",
+                    "student",
+                    "--profile",
+                    "sts",
+                ],
+            );
+            if m + 1 == n {
+                assert_ok(&tried, "a student assumes its own role");
+            } else {
+                assert!(!tried.status.success(), "room-0{n} assumed room-0{}'s role", m + 1);
+                assert!(stderr(&tried).contains("AccessDenied"), "{}", stderr(&tried));
+            }
+        }
+    }
+
+    let verify = emu.xtask(&["class", "verify", "--class", "room", "--out", out, "--json"]);
+    assert_ok(&verify, "class verify");
+    let doc: Value = serde_json::from_str(&stdout(&verify)).unwrap();
+    assert_eq!(doc["passed"], true);
+    let students = doc["students"].as_array().unwrap();
+    assert_eq!(students.len(), 4);
+    for s in students {
+        assert_eq!(s["isolation"].as_array().unwrap().len(), 3, "every pair up to ten: {s}");
+        assert!(s["isolation"].as_array().unwrap().iter().all(|i| i["denied"] == true));
+        assert!(
+            s["checks"].as_array().unwrap().iter().all(|c| c["passed"] == true),
+            "{s}"
+        );
+    }
+    // Verify wrote nothing: no assumed profile in any handout.
+    for n in 1..=4 {
+        let creds = std::fs::read_to_string(handout(n).join("credentials")).unwrap();
+        assert!(!creds.contains("[assumed]"), "{creds}");
+    }
+
+    let status = emu.xtask(&["class", "status", "--class", "room", "--out", out]);
+    assert_ok(&status, "class status");
+    assert_eq!(
+        stdout(&status).matches("CREATE_COMPLETE").count(),
+        4,
+        "{}",
+        stdout(&status)
+    );
+
+    // The handouts lost: cleanup still finds every lab by its tags.
+    std::fs::remove_dir_all(handout(2)).unwrap();
+    let cleanup = emu.xtask(&["class", "cleanup", "--class", "room", "--out", out]);
+    assert_ok(&cleanup, "class cleanup");
+    assert!(
+        stdout(&cleanup).contains("4 labs removed, handouts removed"),
+        "{}",
+        stdout(&cleanup)
+    );
+    assert!(!out_dir.exists());
+    for n in 1..=4 {
+        let lab = emu.lab(Some(&format!("room-0{n}"))).await;
+        let inv = lab_core::lab::inventory(&lab).await.unwrap();
+        assert!(inv.is_empty(), "{:?}", inv.lines(&lab.names));
+    }
+    let admin = emu.admin().await;
+    assert_eq!(admin.iam.list_users().send().await.unwrap().users.len(), 1);
+    assert!(admin.iam.list_roles().send().await.unwrap().roles.is_empty());
+    let again = emu.xtask(&["class", "cleanup", "--class", "room", "--out", out]);
+    assert_ok(&again, "a second class cleanup");
+    assert!(stdout(&again).contains("0 labs removed"), "{}", stdout(&again));
+    assert_eq!(std::fs::read(&files.credentials).unwrap(), creds_before);
+}
