@@ -89,7 +89,9 @@ pub enum Task {
     #[command(after_help = "Examples:\n  cargo xtask demo\n  cargo xtask demo --realistic")]
     Demo(DemoArgs),
     /// Time the lab against the guide's aws CLI flow and one boto3 process, on the emulator.
-    #[command(after_help = "Examples:\n  cargo xtask bench --rounds 5\n  cargo xtask bench --realistic --rounds 3")]
+    #[command(
+        after_help = "Examples:\n  cargo xtask bench --rounds 5\n  cargo xtask bench --realistic --rounds 3\n  cargo xtask bench --class --rounds 1"
+    )]
     Bench(BenchArgs),
 }
 
@@ -108,6 +110,9 @@ pub struct BenchArgs {
     /// On AWS's clock: setup+assume and cleanup on the realistic emulator against their critical paths.
     #[arg(long)]
     pub realistic: bool,
+    /// A classroom against one lab: 12 students on the realistic emulator (IAM throttled), 30 on the plain one.
+    #[arg(long)]
+    pub class: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -48,6 +48,9 @@ pub async fn run(_global: &Global, args: BenchArgs) -> Result<()> {
     if args.realistic {
         return super::bench_realistic::run(args.rounds).await;
     }
+    if args.class {
+        return super::bench_class::run(args.rounds).await;
+    }
     let venv = project::venv();
     // The guide's flow needs the aws CLI.
     super::emulator::install(&venv, &lab_core::emulator::TEST_TOOL_REQUIREMENTS)?;

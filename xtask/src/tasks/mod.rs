@@ -2,6 +2,7 @@
 
 pub mod assume;
 pub mod bench;
+pub mod bench_class;
 pub mod bench_realistic;
 pub mod class;
 pub mod cleanup;

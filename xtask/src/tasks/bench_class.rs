@@ -1,0 +1,95 @@
+//! `cargo xtask bench --class`: a classroom against one lab. On the realistic emulator with IAM
+//! throttled at 25 requests a second, `class setup --students 12` against one lab's `setup`; on the
+//! plain emulator, 30 students against one lab.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use lab_core::emulator::{self, EMULATOR_REQUIREMENTS, Home, Options, Running};
+
+use crate::project;
+
+pub async fn run(rounds: usize) -> Result<()> {
+    let venv = project::venv();
+    super::emulator::install(&venv, &EMULATOR_REQUIREMENTS)?;
+    let realistic = Options::realistic(&[("STS_LAB_IAM_RATE", "25")]);
+    for (options, students, target) in [(realistic, 12, 2.0), (Options::default(), 30, 4.0)] {
+        let home = Home {
+            dir: project::project_root().join(".lab").join("bench-class"),
+        };
+        let port = emulator::free_port()?;
+        let (running, mut child) = home.start(&venv, port, &options).await?;
+        let result = measure(&home, running, rounds, students, target).await;
+        let _ = child.kill();
+        let _ = child.wait();
+        result?;
+    }
+    Ok(())
+}
+
+async fn measure(home: &Home, running: Running, rounds: usize, students: usize, target: f64) -> Result<()> {
+    let exe = std::env::current_exe().context("cannot find the xtask binary")?;
+    let env: Vec<(String, String)> = home
+        .env_lines(running)
+        .iter()
+        .filter_map(|l| l.trim_start_matches("export ").split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.trim_matches('\'').to_owned()))
+        .collect();
+    let out = home.dir.join("handouts");
+    let run = |args: &[&str]| -> Result<Duration> {
+        let mut cmd = Command::new(&exe);
+        for (k, _) in std::env::vars() {
+            if k.starts_with("AWS_") || k.starts_with("STS_LAB_") {
+                cmd.env_remove(k);
+            }
+        }
+        let started = Instant::now();
+        let output = cmd.args(args).envs(env.iter().cloned()).output()?;
+        if !output.status.success() {
+            bail!(
+                "xtask {} failed: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&output.stderr).trim()
+            );
+        }
+        Ok(started.elapsed())
+    };
+    let mode = if running.realistic {
+        "the realistic emulator, IAM throttled at 25 requests/s"
+    } else {
+        "the plain emulator"
+    };
+    println!("bench --class: {students} students against one lab, on {mode}, {rounds} rounds");
+    let (mut one, mut many) = (Vec::new(), Vec::new());
+    let n = students.to_string();
+    let out_arg = out.display().to_string();
+    // Round 0 warms the emulator up; not counted.
+    for round in 0..=rounds {
+        home.reset(running).await?;
+        let lab = run(&["setup"])?;
+        run(&["cleanup"])?;
+        let class = run(&["class", "setup", "--students", &n, "--out", &out_arg])?;
+        run(&["class", "cleanup", "--out", &out_arg])?;
+        if round > 0 {
+            println!(
+                "  round {round}: one lab's setup {:.2} s, class setup of {students} {:.2} s",
+                lab.as_secs_f64(),
+                class.as_secs_f64()
+            );
+            one.push(lab.as_secs_f64());
+            many.push(class.as_secs_f64());
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (one, many) = (median(&mut one), median(&mut many));
+    let mark = if many / one <= target { "✓" } else { "✗" };
+    println!(
+        "  {mark} class setup of {students}: {many:.2} s = {:.2}x one lab's setup ({one:.2} s); target at most {target}x",
+        many / one
+    );
+    Ok(())
+}
