@@ -577,7 +577,17 @@ fn emulator_task_and_local_flag() {
     );
     assert_ok(&run(&["emulator", "start"]), "emulator start");
     assert!(stdout(&run(&["emulator", "start"])).contains("already running"));
-    assert!(stdout(&run(&["emulator", "status"])).contains(&format!("running on http://127.0.0.1:{port}")));
+    let status = stdout(&run(&["emulator", "status"]));
+    assert!(
+        status.contains(&format!("running on http://127.0.0.1:{port}")),
+        "{status}"
+    );
+    let pid = status
+        .split("(pid ")
+        .nth(1)
+        .and_then(|r| r.split([',', ')']).next())
+        .unwrap()
+        .to_owned();
     let env = stdout(&run(&["emulator", "env"]));
     for var in [
         "AWS_ENDPOINT_URL",
@@ -594,6 +604,8 @@ fn emulator_task_and_local_flag() {
     }
     assert!(!scratch.0.join(".aws").exists(), "--local never writes ~/.aws");
     assert_ok(&run(&["emulator", "stop"]), "emulator stop");
-    assert!(!lab_core::emulator::port_open(port.parse().unwrap()));
+    // Its process is gone (the freed port may already serve another test's emulator).
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    assert!(stat.is_empty() || stat.contains(") Z"), "pid {pid} still runs: {stat}");
     assert!(stdout(&run(&["emulator", "stop"])).contains("no emulator was running"));
 }
