@@ -73,6 +73,18 @@ pub struct Waiting {
     pub waited: Duration,
 }
 
+/// Whether a pause is worth a line: the first of a wait, and the ones during which the time
+/// waited passes a power of two seconds (1, 2, 4, 8 …).
+pub fn worth_telling(w: &Waiting) -> bool {
+    if w.waited.is_zero() || w.waited < w.delay {
+        return true;
+    }
+    let (from, to) = (w.waited.as_secs_f64(), (w.waited + w.delay).as_secs_f64());
+    (0..8)
+        .map(|k| f64::from(1u32 << k))
+        .any(|mark| from < mark && mark <= to)
+}
+
 /// Calls `op` until it succeeds, fails with a code not in `codes`, or the backoff runs out; each
 /// pause is announced to `on_wait` first.
 pub async fn retry_codes<T, Fut>(
@@ -173,6 +185,24 @@ mod tests {
                 "ready at {ready_at:?}, seen {late:?} later"
             );
         }
+    }
+
+    #[test]
+    fn a_long_wait_is_told_in_a_few_lines() {
+        let told = Backoff::default()
+            .delays()
+            .scan(Duration::ZERO, |waited, delay| {
+                let w = Waiting {
+                    code: "AccessDenied".into(),
+                    delay,
+                    waited: *waited,
+                };
+                *waited += delay;
+                Some(worth_telling(&w))
+            })
+            .filter(|t| *t)
+            .count();
+        assert!((7..=10).contains(&told), "{told} lines for 90 s");
     }
 
     #[tokio::test(start_paused = true)]

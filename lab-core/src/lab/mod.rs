@@ -259,12 +259,17 @@ pub fn check_not_expired(expires: Option<&str>) -> Result<()> {
 }
 
 /// Says that a step waits, for what and why.
+/// Retries are frequent (an eighth of the wait), so the wait is told at its start and then
+/// each time the time waited passes 1, 2, 4, 8 … seconds: a few lines, however long it lasts.
 fn waiting(steps: Steps<'_>, what: &str, w: &Waiting) {
+    if !crate::retry::worth_telling(w) {
+        return;
+    }
     steps.waiting(format!(
-        "waiting for {what} ({}, usual while IAM propagates): retry in {:.1} s, {:.1} s waited",
+        "waiting for {what} ({}, usual while IAM propagates): {:.1} s waited, asking every {:.1} s",
         w.code,
-        w.delay.as_secs_f64(),
-        w.waited.as_secs_f64()
+        w.waited.as_secs_f64(),
+        w.delay.as_secs_f64()
     ));
 }
 
