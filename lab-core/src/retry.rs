@@ -71,12 +71,14 @@ pub struct Waiting {
     pub delay: Duration,
     /// Time spent so far.
     pub waited: Duration,
+    /// Which pause of the wait this is, from 1.
+    pub pause: u32,
 }
 
 /// Whether a pause is worth a line: the first of a wait, and the ones during which the time
 /// waited passes a power of two seconds (1, 2, 4, 8 …).
 pub fn worth_telling(w: &Waiting) -> bool {
-    if w.waited.is_zero() || w.waited < w.delay {
+    if w.pause == 1 {
         return true;
     }
     let (from, to) = (w.waited.as_secs_f64(), (w.waited + w.delay).as_secs_f64());
@@ -97,6 +99,7 @@ where
     Fut: Future<Output = Result<T>>,
 {
     let started = Instant::now();
+    let mut pause = 0;
     loop {
         let err = match op().await {
             Ok(v) => return Ok(v),
@@ -122,7 +125,13 @@ where
                 ),
             ));
         }
-        on_wait(&Waiting { code, delay, waited });
+        pause += 1;
+        on_wait(&Waiting {
+            code,
+            delay,
+            waited,
+            pause,
+        });
         tokio::time::sleep(delay).await;
     }
 }
@@ -191,11 +200,13 @@ mod tests {
     fn a_long_wait_is_told_in_a_few_lines() {
         let told = Backoff::default()
             .delays()
-            .scan(Duration::ZERO, |waited, delay| {
+            .enumerate()
+            .scan(Duration::ZERO, |waited, (i, delay)| {
                 let w = Waiting {
                     code: "AccessDenied".into(),
                     delay,
                     waited: *waited,
+                    pause: i as u32 + 1,
                 };
                 *waited += delay;
                 Some(worth_telling(&w))
