@@ -170,14 +170,7 @@ async fn sweep_finds_every_lab_by_its_tags_with_the_local_files_gone() {
         .unwrap();
 
     // Every local file gone: the admin's keys come from the environment, as in CI.
-    let creds = std::fs::read_to_string(&emu.home.files().credentials).unwrap();
-    let value = |key: &str| {
-        creds
-            .lines()
-            .find_map(|l| l.strip_prefix(key).map(|v| v.trim_start_matches([' ', '=']).to_owned()))
-            .unwrap()
-    };
-    let (id, secret) = (value("aws_access_key_id"), value("aws_secret_access_key"));
+    let (id, secret) = common::admin_keys(&emu);
     // The test's own view of the two labs, connected while the admin's files are still there.
     let (old_lab, fresh_lab) = (emu.lab(Some("old")).await, emu.lab(Some("fresh")).await);
     std::fs::remove_dir_all(emu.home.files().credentials.parent().unwrap()).unwrap();

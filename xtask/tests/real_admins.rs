@@ -83,14 +83,7 @@ async fn admin_profiles_that_assume_a_role() {
     assert_ok(&xtask(&emu, &["--profile", "role-admin", "cleanup"], &[]), "cleanup");
 
     // credential_source = Environment: the role is assumed with the environment's keys.
-    let creds = std::fs::read_to_string(&files.credentials).unwrap();
-    let value = |key: &str| {
-        creds
-            .lines()
-            .find_map(|l| l.strip_prefix(key).map(|v| v.trim_start_matches([' ', '=']).to_owned()))
-            .unwrap()
-    };
-    let (id, secret) = (value("aws_access_key_id"), value("aws_secret_access_key"));
+    let (id, secret) = common::admin_keys(&emu);
     let env = [
         ("AWS_ACCESS_KEY_ID", id.as_str()),
         ("AWS_SECRET_ACCESS_KEY", secret.as_str()),

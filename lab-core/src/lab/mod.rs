@@ -68,8 +68,6 @@ impl Lab {
             // No local file knows the lab, but its user does.
             admin = admin.in_region(&region);
         }
-        // The lab's own profiles use the same region, so every call goes to one place.
-        target.region = Some(admin.region.clone());
         steps.ok(
             started,
             format!("admin identity {} (region {})", admin_identity.arn, admin.region),
@@ -78,19 +76,12 @@ impl Lab {
         if admin_identity.is_root() {
             steps.note("warning: the admin identity is the account's root user; prefer an IAM admin or SSO role");
         }
-        Ok(Self {
-            names,
-            target,
-            admin,
-            admin_identity,
-            force: false,
-            backoff: Backoff::default(),
-            ttl_seconds: crate::expiry::parse_ttl(crate::expiry::DEFAULT_TTL)?,
-        })
+        Self::with_admin(target, names, admin, admin_identity)
     }
 
     /// A lab on an admin connection made already (a class connects once for all its labs), in
-    /// the admin clients' region.
+    /// the admin clients' region: the lab's own profiles use it too, so every call goes to one
+    /// place.
     pub fn with_admin(mut target: Target, names: LabNames, admin: Clients, admin_identity: Identity) -> Result<Self> {
         target.region = Some(admin.region.clone());
         Ok(Self {

@@ -2,10 +2,7 @@
 //! throttled at 25 requests a second, `class setup --students 12` against one lab's `setup`; on the
 //! plain emulator, 30 students against one lab.
 
-use std::process::Command;
-use std::time::{Duration, Instant};
-
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 use lab_core::emulator::{self, EMULATOR_REQUIREMENTS, Home, Options, Running};
 
 use crate::project;
@@ -29,32 +26,9 @@ pub async fn run(rounds: usize) -> Result<()> {
 }
 
 async fn measure(home: &Home, running: Running, rounds: usize, students: usize, target: f64) -> Result<()> {
-    let exe = std::env::current_exe().context("cannot find the xtask binary")?;
-    let env: Vec<(String, String)> = home
-        .env_lines(running)
-        .iter()
-        .filter_map(|l| l.trim_start_matches("export ").split_once('='))
-        .map(|(k, v)| (k.to_owned(), v.trim_matches('\'').to_owned()))
-        .collect();
+    let timed = super::bench::Timed::new(home, running)?;
     let out = home.dir.join("handouts");
-    let run = |args: &[&str]| -> Result<Duration> {
-        let mut cmd = Command::new(&exe);
-        for (k, _) in std::env::vars() {
-            if k.starts_with("AWS_") || k.starts_with("STS_LAB_") {
-                cmd.env_remove(k);
-            }
-        }
-        let started = Instant::now();
-        let output = cmd.args(args).envs(env.iter().cloned()).output()?;
-        if !output.status.success() {
-            bail!(
-                "xtask {} failed: {}",
-                args.join(" "),
-                String::from_utf8_lossy(&output.stderr).trim()
-            );
-        }
-        Ok(started.elapsed())
-    };
+    let run = |args: &[&str]| timed.run(args);
     let mode = if running.realistic {
         "the realistic emulator, IAM throttled at 25 requests/s"
     } else {

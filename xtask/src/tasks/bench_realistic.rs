@@ -2,10 +2,7 @@
 //! delays, `setup` then `assume` (two processes, as a user runs them) against their critical path
 //! (the stack's delay, then the trust's), and `cleanup` against the stack's deletion.
 
-use std::process::Command;
-use std::time::{Duration, Instant};
-
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 use lab_core::emulator::{self, EMULATOR_REQUIREMENTS, Home, Options, Running};
 
 use crate::project;
@@ -39,27 +36,8 @@ pub async fn run(rounds: usize) -> Result<()> {
 }
 
 async fn measure(home: &Home, running: Running, rounds: usize) -> Result<()> {
-    let exe = std::env::current_exe().context("cannot find the xtask binary")?;
-    let env: Vec<(String, String)> = home
-        .env_lines(running)
-        .iter()
-        .filter_map(|l| l.trim_start_matches("export ").split_once('='))
-        .map(|(k, v)| (k.to_owned(), v.trim_matches('\'').to_owned()))
-        .collect();
-    let task = |name: &str| -> Result<Duration> {
-        let mut cmd = Command::new(&exe);
-        for (k, _) in std::env::vars() {
-            if k.starts_with("AWS_") || k.starts_with("STS_LAB_") {
-                cmd.env_remove(k);
-            }
-        }
-        let started = Instant::now();
-        let out = cmd.arg(name).envs(env.iter().cloned()).output()?;
-        if !out.status.success() {
-            bail!("xtask {name} failed: {}", String::from_utf8_lossy(&out.stderr).trim());
-        }
-        Ok(started.elapsed())
-    };
+    let timed = super::bench::Timed::new(home, running)?;
+    let task = |name: &str| timed.run(&[name]);
     let (setup_path, cleanup_path) = (STACK + TRUST, STACK);
     println!(
         "bench --realistic: {rounds} rounds on the realistic emulator ({}), a new key refused for {KEY} s, stacks in progress for {STACK} s, AssumeRole denied until {TRUST} s after the stack and the user policy",

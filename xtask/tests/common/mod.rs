@@ -291,3 +291,19 @@ pub fn statements(doc: &serde_json::Value) -> Vec<serde_json::Value> {
         one => vec![one.clone()],
     }
 }
+
+/// The emulator admin's access key id and secret, as its profile holds them: for tests that give
+/// the admin's keys by environment variables instead.
+pub fn admin_keys(emu: &TestEmulator) -> (String, String) {
+    let profile = emu
+        .home
+        .files()
+        .read_profile(
+            lab_core::awsfiles::FileKind::Credentials,
+            lab_core::emulator::ADMIN_PROFILE,
+        )
+        .unwrap()
+        .unwrap();
+    let value = |key: &str| profile.get(key).unwrap().to_owned();
+    (value("aws_access_key_id"), value("aws_secret_access_key"))
+}
