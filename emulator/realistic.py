@@ -17,8 +17,7 @@ def env_seconds(name, default):
 
 
 class Settings:
-    def __init__(self, realistic):
-        self.realistic = realistic
+    def __init__(self):
         self.key_delay = env_seconds("STS_LAB_KEY_DELAY", 4)
         self.propagation = env_seconds("STS_LAB_PROPAGATION_DELAY", 3)
         self.stack_delay = env_seconds("STS_LAB_STACK_DELAY", 6)

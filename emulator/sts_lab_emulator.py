@@ -142,7 +142,7 @@ def main():
     realistic = None
     if args.realistic:
         patch_trust_binding()
-        realistic = Realistic(Settings(True))
+        realistic = Realistic(Settings())
     app = App(DomainDispatcherApplication(create_backend_app), realistic)
     run_simple(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
 
