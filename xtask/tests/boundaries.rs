@@ -26,6 +26,7 @@ async fn deployed_documents_are_exactly_least_privilege() {
         .ready_stack()
         .await
         .unwrap()
+        .0
         .tag("sts-lab-expires")
         .unwrap()
         .to_owned();

@@ -52,9 +52,9 @@ async fn setup_with_a_ttl_puts_the_expiry_on_every_allow_and_shows_it() {
         .unwrap();
     let stmts = statements(&url_decoded_json(&doc.policy_document));
     assert!(stmts.iter().all(|s| s["Condition"] == until), "{stmts:?}");
-    let stack = lab.ready_stack().await.unwrap();
+    let (stack, role_arn) = lab.ready_stack().await.unwrap();
     assert_eq!(stack.tag("sts-lab-expires"), Some(expires.as_str()));
-    let role_name = lab.role_arn().await.unwrap().rsplit('/').next().unwrap().to_owned();
+    let role_name = role_arn.rsplit('/').next().unwrap().to_owned();
     let role = iam.get_role().role_name(&role_name).send().await.unwrap().role.unwrap();
     let trust = statements(&url_decoded_json(role.assume_role_policy_document().unwrap()));
     assert!(trust.iter().all(|s| s["Condition"] == until), "{trust:?}");

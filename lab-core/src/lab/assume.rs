@@ -26,11 +26,7 @@ pub async fn assume(
     let (role_arn, expires) = match recorded_role_arn(&lab.target, &lab.names)? {
         Some(arn) => (arn, recorded_expiry(&lab.target, &lab.names)?),
         None => {
-            let stack = lab.ready_stack().await?;
-            let arn = stack
-                .output(crate::policy::OUTPUT_ROLE_ARN)
-                .unwrap_or_default()
-                .to_owned();
+            let (stack, arn) = lab.ready_stack().await?;
             (arn, stack.tag(crate::names::EXPIRES_TAG_KEY).map(str::to_owned))
         }
     };

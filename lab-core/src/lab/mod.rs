@@ -132,11 +132,15 @@ impl Lab {
         Ok(user)
     }
 
-    /// The lab's stack, deployed and ready, or a hint to run setup.
-    pub async fn ready_stack(&self) -> Result<StackInfo> {
+    /// The lab's stack, deployed and ready, with its role's ARN; or a hint to run setup.
+    pub async fn ready_stack(&self) -> Result<(StackInfo, String)> {
         cfn::describe_stack(&self.admin.cfn, &self.names.stack)
             .await?
-            .filter(|s| cfn::phase(&s.status) == Phase::Ready && s.output(OUTPUT_ROLE_ARN).is_some())
+            .filter(|s| cfn::phase(&s.status) == Phase::Ready)
+            .and_then(|s| {
+                let arn = s.output(OUTPUT_ROLE_ARN)?.to_owned();
+                Some((s, arn))
+            })
             .ok_or_else(|| {
                 anyhow!(
                     "stack {} is not deployed; run `cargo xtask setup` first",
@@ -147,8 +151,7 @@ impl Lab {
 
     /// The stack's role ARN, or a hint to run setup.
     pub async fn role_arn(&self) -> Result<String> {
-        let stack = self.ready_stack().await?;
-        Ok(stack.output(OUTPUT_ROLE_ARN).unwrap_or_default().to_owned())
+        Ok(self.ready_stack().await?.1)
     }
 
     fn write_profile(&self, profile: &str, notes: Vec<String>, entries: Vec<(&str, &str)>) -> Result<()> {

@@ -11,7 +11,6 @@ use crate::names::{EXPIRES_TAG_KEY, LAB_TAG_KEY};
 use crate::ops::iam;
 use crate::ops::s3;
 use crate::ops::sts;
-use crate::policy::OUTPUT_ROLE_ARN;
 
 /// One row of verify's table.
 #[derive(Debug, Clone)]
@@ -128,7 +127,7 @@ pub async fn verify_with(lab: &Lab, session: Option<Clients>) -> Result<Vec<Chec
     let lab_expires = stack
         .as_ref()
         .ok()
-        .and_then(|s| s.tag(EXPIRES_TAG_KEY))
+        .and_then(|(s, _)| s.tag(EXPIRES_TAG_KEY))
         .map(str::to_owned);
     checks.push(Check {
         name: "the lab has not expired".to_owned(),
@@ -146,7 +145,7 @@ pub async fn verify_with(lab: &Lab, session: Option<Clients>) -> Result<Vec<Chec
             names.stack
         ),
     });
-    let role_arn = stack.map(|s| s.output(OUTPUT_ROLE_ARN).unwrap_or_default().to_owned());
+    let role_arn = stack.map(|(_, arn)| arn);
     let role_name = role_arn
         .as_ref()
         .ok()
