@@ -1,8 +1,11 @@
-"""Shared by the emulator's modules: the account, error and success bodies, moto's backends."""
+"""Shared by the emulator's modules: the account, error and success bodies, a token bucket, moto's backends."""
 
 import random
 import string
+import threading
+import time
 from datetime import datetime, timezone
+from xml.sax.saxutils import escape
 
 ACCOUNT = "123456789012"
 QUERY_NS = {
@@ -12,12 +15,18 @@ QUERY_NS = {
 }
 
 
-def now_iso():
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+def now_iso(at=None):
+    when = datetime.now(timezone.utc) if at is None else datetime.fromtimestamp(at, timezone.utc)
+    return when.strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 def request_id():
     return "".join(random.choices(string.ascii_lowercase + string.digits, k=32))
+
+
+def xml_fields(fields):
+    """`<k>v</k>` for each item, the values escaped."""
+    return "".join(f"<{k}>{escape(str(v))}</{k}>" for k, v in fields.items())
 
 
 def query_error(service, status, code, message):
@@ -25,17 +34,19 @@ def query_error(service, status, code, message):
     kind = "Receiver" if status >= 500 else "Sender"
     body = (
         f'<ErrorResponse xmlns="{ns}"><Error><Type>{kind}</Type><Code>{code}</Code>'
-        f"<Message>{message}</Message></Error><RequestId>{request_id()}</RequestId></ErrorResponse>"
+        f"<Message>{escape(message)}</Message></Error><RequestId>{request_id()}</RequestId></ErrorResponse>"
     )
     return status, "text/xml", body
 
 
-def s3_error(status, code, message):
+def s3_error(status, code, message, extra=None, headers=()):
+    """An S3 error; `extra` adds elements (e.g. Region) after the message, `headers` response headers."""
     body = (
         '<?xml version="1.0" encoding="UTF-8"?>'
-        f"<Error><Code>{code}</Code><Message>{message}</Message><RequestId>{request_id()}</RequestId></Error>"
+        f"<Error><Code>{code}</Code><Message>{escape(message)}</Message>{xml_fields(extra or {})}"
+        f"<RequestId>{request_id()}</RequestId></Error>"
     )
-    return status, "application/xml", body
+    return status, "application/xml", body, list(headers)
 
 
 def query_ok(service, action, inner):
@@ -48,12 +59,43 @@ def query_ok(service, action, inner):
     )
 
 
+class TokenBucket:
+    """A request rate: `rate` tokens a second, as many in a burst (at least one); rate 0 never refuses."""
+
+    def __init__(self, rate):
+        self.rate = rate
+        self.capacity = max(rate, 1)
+        self.tokens = float(self.capacity)
+        self.at = time.monotonic()
+        self.lock = threading.Lock()
+
+    def take(self):
+        """False when the bucket is empty (the request is throttled), else takes a token."""
+        if self.rate <= 0:
+            return True
+        with self.lock:
+            now = time.monotonic()
+            self.tokens = min(self.capacity, self.tokens + (now - self.at) * self.rate)
+            self.at = now
+            if self.tokens < 1:
+                return False
+            self.tokens -= 1
+            return True
+
+
 def backends():
     from moto.cloudformation.models import cloudformation_backends
     from moto.iam.models import iam_backends
     from moto.sts.models import sts_backends
 
     return iam_backends[ACCOUNT]["aws"], sts_backends[ACCOUNT]["aws"], cloudformation_backends
+
+
+def s3_bucket(name):
+    """moto's bucket of that name (its `region_name`, `creation_date_ISO8601`), or None."""
+    from moto.s3.models import s3_backends
+
+    return s3_backends[ACCOUNT]["aws"].buckets.get(name)
 
 
 def user_of_key(iam, key_id):

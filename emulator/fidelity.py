@@ -3,49 +3,66 @@
 import json
 import random
 import string
+import threading
 
-from common import ACCOUNT, now_iso, query_error, query_ok
-
+from common import ACCOUNT, now_iso, query_error, query_ok, xml_fields
 
 
 class ServiceSpecificCredentials:
-    """IAM's service-specific credentials (CodeCommit, Keyspaces …), which moto lacks."""
+    """IAM's service-specific credentials (CodeCommit, Keyspaces …), which moto lacks; thread-safe."""
 
     def __init__(self):
         self.by_user = {}
+        self.lock = threading.Lock()
+
+    def clear(self):
+        with self.lock:
+            self.by_user.clear()
+
+    def of_user(self, user):
+        with self.lock:
+            return list(self.by_user.get(user, []))
 
     def handle(self, action, form):
-        user = form.get("UserName", "")
-        creds = self.by_user.setdefault(user, [])
-        if action == "CreateServiceSpecificCredential":
-            cred = {
-                "UserName": user,
-                "Status": "Active",
-                "ServiceUserName": f"{user}-at-{ACCOUNT}",
-                "CreateDate": now_iso(),
-                "ServiceSpecificCredentialId": "ACCA" + "".join(random.choices(string.ascii_uppercase + string.digits, k=17)),
-                "ServiceName": form.get("ServiceName", "codecommit.amazonaws.com"),
-            }
-            creds.append(cred)
-            fields = "".join(f"<{k}>{v}</{k}>" for k, v in cred.items())
-            password = "".join(random.choices(string.ascii_letters + string.digits, k=32))
-            return query_ok(
-                "iam",
-                action,
-                f"<ServiceSpecificCredential>{fields}<ServicePassword>{password}</ServicePassword></ServiceSpecificCredential>",
-            )
-        if action == "ListServiceSpecificCredentials":
-            members = "".join(
-                "<member>" + "".join(f"<{k}>{v}</{k}>" for k, v in c.items()) + "</member>" for c in creds
-            )
-            return query_ok("iam", action, f"<ServiceSpecificCredentials>{members}</ServiceSpecificCredentials>")
-        if action == "DeleteServiceSpecificCredential":
-            wanted = form.get("ServiceSpecificCredentialId")
-            if not any(c["ServiceSpecificCredentialId"] == wanted for c in creds):
-                return query_error("iam", 404, "NoSuchEntity", f"No such credential {wanted}")
-            creds[:] = [c for c in creds if c["ServiceSpecificCredentialId"] != wanted]
-            return query_ok("iam", action, "")
-        return None
+        """The answer to `action`, or None for an action this class does not serve."""
+        method = {
+            "CreateServiceSpecificCredential": self.create_cred,
+            "ListServiceSpecificCredentials": self.list_creds,
+            "DeleteServiceSpecificCredential": self.delete_cred,
+        }.get(action)
+        if method is None:
+            return None
+        with self.lock:
+            return method(action, form.get("UserName", ""), form)
+
+    def create_cred(self, action, user, form):
+        cred = {
+            "UserName": user,
+            "Status": "Active",
+            "ServiceUserName": f"{user}-at-{ACCOUNT}",
+            "CreateDate": now_iso(),
+            "ServiceSpecificCredentialId": "ACCA" + "".join(random.choices(string.ascii_uppercase + string.digits, k=17)),
+            "ServiceName": form.get("ServiceName", "codecommit.amazonaws.com"),
+        }
+        self.by_user.setdefault(user, []).append(cred)
+        password = "".join(random.choices(string.ascii_letters + string.digits, k=32))
+        return query_ok(
+            "iam",
+            action,
+            f"<ServiceSpecificCredential>{xml_fields(cred)}<ServicePassword>{password}</ServicePassword></ServiceSpecificCredential>",
+        )
+
+    def list_creds(self, action, user, form):
+        members = "".join(f"<member>{xml_fields(c)}</member>" for c in self.by_user.get(user, []))
+        return query_ok("iam", action, f"<ServiceSpecificCredentials>{members}</ServiceSpecificCredentials>")
+
+    def delete_cred(self, action, user, form):
+        wanted = form.get("ServiceSpecificCredentialId")
+        creds = self.by_user.get(user, [])
+        if not any(c["ServiceSpecificCredentialId"] == wanted for c in creds):
+            return query_error("iam", 404, "NoSuchEntity", f"No such credential {wanted}")
+        self.by_user[user] = [c for c in creds if c["ServiceSpecificCredentialId"] != wanted]
+        return query_ok("iam", action, "")
 
 
 def patch_role_updates():

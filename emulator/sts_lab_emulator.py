@@ -7,27 +7,41 @@
 * with --realistic, a thin WSGI layer that reproduces real AWS's documented timing and strictness:
   a new access key refused for a few seconds, AssumeRole denied while a new trust or user policy
   propagates, a trust bound to the user's unique id, stacks *_IN_PROGRESS for seconds (DeleteStack
-  refused during an update), "Invalid principal" for a user created a moment ago, DeleteUser refused
-  (DeleteConflict) while anything is attached, bucket listings that lag, Throttling past a request
-  rate, ExpiredToken after a session's end and DurationSeconds above the role's maximum refused.
+  refused during an update), "Invalid principal" for a user created a moment ago (a CreateStack
+  rolls back, an UpdateStack ends UPDATE_ROLLBACK_COMPLETE), DeleteUser refused (DeleteConflict)
+  while anything is attached, bucket listings that lag and name each bucket's region, a bucket
+  request signed for another region refused (AuthorizationHeaderMalformed), a deleted bucket's name
+  held for a while (OperationAborted), Throttling past a request rate (IAM, CloudFormation),
+  ExpiredToken after a session's end and DurationSeconds outside 900 s to the role's maximum refused.
 
 Every delay is read from the environment (seconds), so tests set them short:
 STS_LAB_KEY_DELAY (4), STS_LAB_PROPAGATION_DELAY (3), STS_LAB_STACK_DELAY (6),
 STS_LAB_BUCKET_LIST_LAG (2), STS_LAB_INVALID_PRINCIPAL_WINDOW (0: off), STS_LAB_IAM_RATE (25
-requests/s; 0: off), STS_LAB_SESSION_LIFETIME (0: as issued), STS_LAB_BUCKET_TAGS_AT_CREATE (1; 0
-refuses Tags in CreateBucket as some S3-compatible endpoints do).
+requests/s; 0: off), STS_LAB_CFN_RATE (5 requests/s over all CloudFormation actions; 0: off),
+STS_LAB_SESSION_LIFETIME (0: as issued), STS_LAB_BUCKET_NAME_HOLD (60), and switches (1: on, 0:
+off): STS_LAB_BUCKET_TAGS_AT_CREATE (1; 0 refuses Tags in CreateBucket as some S3-compatible
+endpoints do), STS_LAB_S3_REGION_CHECK (1), STS_LAB_LIST_BUCKET_REGION (1; 0 leaves BucketRegion
+out of ListBuckets as some S3-compatible endpoints do). In both modes, STS_LAB_UNIMPLEMENTED lists
+actions (comma-separated, e.g. ListServiceSpecificCredentials) to answer as moto answers an action
+it lacks (HTTP 500, an HTML page), as an endpoint without them would.
 
 `POST /sts-lab/stack-status?name=N&status=S` makes DescribeStacks report stack N as S (states moto
-never reaches, e.g. UPDATE_ROLLBACK_COMPLETE); `POST /moto-api/reset` also resets this layer.
+never reaches, e.g. UPDATE_ROLLBACK_COMPLETE); `GET /sts-lab/stats` counts the requests served, by
+"service:Action" (S3: by method), and those throttled: {"since", "now", "calls", "throttled"};
+`POST /moto-api/reset` also resets this layer and the counts.
 """
 
 
 import argparse
 import io
+import json
 import os
 import re
 import sys
+import threading
+import time
 import urllib.parse
+from collections import Counter
 
 # The sibling modules, wherever this file was copied with them.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -49,7 +63,9 @@ def parse(environ, body):
     if environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
         form = {k: v[0] for k, v in urllib.parse.parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items()}
     path = environ.get("PATH_INFO", "")
-    bucket = path.strip("/").split("/")[0] if service == "s3" and path.strip("/") and "/" not in path.strip("/") else ""
+    # path_bucket: the bucket of a path-style request (/bucket or /bucket/key); bucket: of /bucket only.
+    path_bucket = path.lstrip("/").split("/")[0] if service == "s3" else ""
+    bucket = path_bucket if path_bucket and "/" not in path.strip("/") else ""
     return {
         "service": service,
         "region": region,
@@ -59,44 +75,110 @@ def parse(environ, body):
         "method": environ.get("REQUEST_METHOD", "GET"),
         "path": path,
         "bucket": bucket,
+        "path_bucket": path_bucket,
         "query": query,
         "body": body,
     }
 
 
+class Stats:
+    """Requests served, by "service:Action" (S3: "s3:METHOD"), and how many were throttled; thread-safe."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self):
+        with self.lock:
+            self.since, self.calls, self.throttled = None, Counter(), Counter()
+
+    def count(self, req, answer):
+        service = req["service"] or ("sts" if req["action"].startswith("AssumeRoleWith") else "unsigned")
+        key = f"{service}:{req['method'] if service == 's3' else (req['action'] or req['method'])}"
+        throttled = answer is not None and answer[0] == 400 and "<Code>Throttling</Code>" in answer[2]
+        with self.lock:
+            self.since = time.time() if self.since is None else self.since
+            self.calls[key] += 1
+            if throttled:
+                self.throttled[key] += 1
+
+    def snapshot(self):
+        with self.lock:
+            return {"since": self.since, "now": time.time(), "calls": dict(self.calls), "throttled": dict(self.throttled)}
+
+
+def unimplemented_actions():
+    """STS_LAB_UNIMPLEMENTED: the actions this endpoint answers as moto answers one it lacks."""
+    return {a.strip() for a in os.environ.get("STS_LAB_UNIMPLEMENTED", "").split(",") if a.strip()}
+
+
+def not_implemented(action):
+    """What moto answers for an action it lacks: its NotImplementedError, which Flask turns into a
+    bare HTTP 500 with Werkzeug's HTML page (the traceback goes to the log)."""
+    from werkzeug.exceptions import InternalServerError
+
+    print(f"NotImplementedError: The {action} action has not been implemented (STS_LAB_UNIMPLEMENTED)", file=sys.stderr)
+    error = InternalServerError()
+    return 500, dict(error.get_headers())["Content-Type"], error.get_body()
+
+
 class App:
     """The WSGI app: fidelity fixes always, the realistic layer when asked, moto inside."""
 
-    def __init__(self, moto_app, realistic):
+    def __init__(self, moto_app, realistic, unimplemented=frozenset()):
         self.moto = moto_app
         self.realistic = realistic
+        self.unimplemented = unimplemented
+        self.stats = Stats()
 
     def __call__(self, environ, start_response):
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
         environ["wsgi.input"] = io.BytesIO(body)
         path = environ.get("PATH_INFO", "")
-        if path.startswith("/moto-api/reset") and self.realistic is not None and not path.endswith("auth"):
-            with self.realistic.lock:
-                self.realistic.reset()
-            SERVICE_CREDS.by_user.clear()
+        if path.startswith(("/moto-api/", "/sts-lab/")):
+            return self.control(environ, start_response, path)
+        req = parse(environ, body)
+        answer = self.first_answer(req)
+        self.stats.count(req, answer)
+        if answer is not None:
+            return self.reply(start_response, answer)
+        if self.realistic is None:
+            return self.moto(environ, start_response)
+        return self.through_moto(environ, start_response, req)
+
+    def control(self, environ, start_response, path):
+        """moto's own API (its reset resets this app too) and this app's."""
+        if path.startswith("/moto-api/reset") and not path.endswith("auth"):
+            if self.realistic is not None:
+                with self.realistic.lock:
+                    self.realistic.reset()
+            SERVICE_CREDS.clear()
+            self.stats.reset()
         if path == "/sts-lab/stack-status":
             q = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
             if self.realistic is not None:
                 with self.realistic.lock:
                     self.realistic.forced[q["name"][0]] = q["status"][0]
             return self.reply(start_response, (200, "text/plain", "ok"))
-        req = parse(environ, body)
+        if path == "/sts-lab/stats":
+            return self.reply(start_response, (200, "application/json", json.dumps(self.stats.snapshot())))
+        return self.moto(environ, start_response)
+
+    def first_answer(self, req):
+        """An answer before moto's (unimplemented, a fidelity fix, the realistic layer's), or None."""
+        if req["action"] in self.unimplemented:
+            return not_implemented(req["action"])
         if req["service"] == "iam" and req["action"].endswith(("ServiceSpecificCredential", "ServiceSpecificCredentials")):
             answer = SERVICE_CREDS.handle(req["action"], req["form"])
             if answer is not None:
-                return self.reply(start_response, answer)
+                return answer
         if self.realistic is None:
-            return self.moto(environ, start_response)
+            return None
         with self.realistic.lock:
-            early = self.realistic.before(req)
-        if early is not None:
-            return self.reply(start_response, early)
+            return self.realistic.before(req)
+
+    def through_moto(self, environ, start_response, req):
         captured = {}
 
         def capture(status, headers, exc_info=None):
@@ -119,10 +201,15 @@ class App:
 
     @staticmethod
     def reply(start_response, answer):
-        status, ctype, text = answer
+        """answer: (status, content type, text) and, optionally, a list of extra headers."""
+        status, ctype, text = answer[:3]
+        extra = list(answer[3]) if len(answer) > 3 else []
         data = text.encode()
-        reason = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 409: "Conflict"}.get(status, "Error")
-        start_response(f"{status} {reason}", [("Content-Type", ctype), ("Content-Length", str(len(data)))])
+        reason = {
+            200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 409: "Conflict", 500: "INTERNAL SERVER ERROR"
+        }.get(status, "Error")
+        headers = [("Content-Type", ctype), ("Content-Length", str(len(data)))] + extra
+        start_response(f"{status} {reason}", headers)
         return [data]
 
 
@@ -143,7 +230,7 @@ def main():
     if args.realistic:
         patch_trust_binding()
         realistic = Realistic(Settings())
-    app = App(DomainDispatcherApplication(create_backend_app), realistic)
+    app = App(DomainDispatcherApplication(create_backend_app), realistic, unimplemented_actions())
     run_simple(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
 
 
