@@ -161,10 +161,10 @@ impl Home {
         }
     }
 
-    /// `export` lines that point the aws CLI and the SDKs at this emulator and its files.
-    pub fn env_lines(&self, running: Running) -> Vec<String> {
+    /// The environment that points the aws CLI and the SDKs at this emulator and its files.
+    pub fn env_vars(&self, running: Running) -> Vec<(&'static str, String)> {
         let files = self.files();
-        [
+        vec![
             ("AWS_ENDPOINT_URL", running.endpoint()),
             ("AWS_SHARED_CREDENTIALS_FILE", files.credentials.display().to_string()),
             ("AWS_CONFIG_FILE", files.config.display().to_string()),
@@ -172,9 +172,14 @@ impl Home {
             ("AWS_DEFAULT_REGION", REGION.to_owned()),
             ("AWS_PROFILE", ADMIN_PROFILE.to_owned()),
         ]
-        .into_iter()
-        .map(|(k, v)| format!("export {k}={}", shell_quote(&v)))
-        .collect()
+    }
+
+    /// [`Self::env_vars`] as `export` lines for a shell (`eval "$(cargo xtask emulator env)"`).
+    pub fn env_lines(&self, running: Running) -> Vec<String> {
+        self.env_vars(running)
+            .into_iter()
+            .map(|(k, v)| format!("export {k}={}", shell_quote(&v)))
+            .collect()
     }
 
     /// Starts the emulator (moto from `venv`, as `options` say) on 127.0.0.1:`port`, detached from this process, waits until
@@ -236,7 +241,7 @@ impl Home {
                     self.log().display()
                 );
             }
-            std::thread::sleep(Duration::from_millis(25));
+            tokio::time::sleep(Duration::from_millis(25)).await;
         }
         let mode = if running.realistic { "realistic" } else { "plain" };
         fs::write(self.state_file(), format!("{} {} {mode}", running.pid, running.port))?;

@@ -73,9 +73,16 @@ impl LabNames {
         format!("sts-lab-{}-{account}-", self.lab)
     }
 
-    /// The bucket `verify` creates with the assumed role.
-    pub fn verify_bucket(&self, account: &str) -> String {
-        format!("{}verify", self.bucket_prefix(account))
+    /// The bucket `verify` creates with the assumed role, named anew by the time of each run
+    /// (`stamp`, seconds since the epoch): S3 may refuse a deleted bucket's name for a while
+    /// (409 OperationAborted), so a verify after a cleanup never reuses one.
+    pub fn verify_bucket(&self, account: &str, stamp: i64) -> String {
+        format!("{}verify-{}", self.bucket_prefix(account), base36(stamp.max(0) as u64))
+    }
+
+    /// The prefix of every bucket `verify` creates.
+    pub fn verify_bucket_prefix(&self, account: &str) -> String {
+        format!("{}verify-", self.bucket_prefix(account))
     }
 
     /// A bucket name outside the lab prefix, which `verify` proves the role may not create.
@@ -92,6 +99,21 @@ impl LabNames {
     pub fn user_arn(&self, partition: &str, account: &str) -> String {
         format!("arn:{partition}:iam::{account}:user/{}", self.user)
     }
+}
+
+/// `n` in lowercase base 36 (digits, then letters): short, and valid in a bucket name.
+fn base36(mut n: u64) -> String {
+    let digits = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut out = Vec::new();
+    loop {
+        out.push(digits[(n % 36) as usize]);
+        n /= 36;
+        if n == 0 {
+            break;
+        }
+    }
+    out.reverse();
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Checks a lab name before any AWS call: lowercase letters, digits and single hyphens, starting
@@ -164,7 +186,12 @@ mod tests {
     #[test]
     fn longest_lab_name_fits_bucket_and_iam_limits() {
         let n = LabNames::new(Some("abcdefghij0123456789")).unwrap();
-        assert!(n.verify_bucket("123456789012").len() <= 63);
+        assert!(n.verify_bucket("123456789012", i64::MAX).len() <= 63);
+        assert_eq!(base36(0), "0");
+        assert_eq!(base36(35), "z");
+        assert_eq!(base36(36), "10");
+        assert_ne!(n.verify_bucket("1", 1_800_000_000), n.verify_bucket("1", 1_800_000_001));
+        assert!(n.verify_bucket("1", 5).starts_with(&n.verify_bucket_prefix("1")));
         assert!(n.outside_bucket("123456789012").len() <= 63);
         assert!(!n.outside_bucket("1").starts_with(&n.bucket_prefix("1")));
         assert!(n.user.len() <= 64);

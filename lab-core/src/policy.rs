@@ -2,6 +2,7 @@
 //! rendering.
 
 use anyhow::{Context, Result, bail};
+use serde::Deserialize;
 
 /// `infra/template.yaml`: the role, its trust policy and its S3 rights.
 pub const TEMPLATE: &str = include_str!("../../infra/template.yaml");
@@ -63,12 +64,90 @@ pub fn is_role_arn(arn: &str) -> bool {
             .is_some_and(|name| !name.is_empty() && name.chars().all(name_ok))
 }
 
+/// A policy document, as far as the lab reads one back.
+#[derive(Debug, Deserialize)]
+struct PolicyDocument {
+    #[serde(rename = "Statement")]
+    statement: OneOrMany<Statement>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Statement {
+    #[serde(rename = "Sid", default)]
+    sid: Option<String>,
+    #[serde(rename = "Effect")]
+    effect: String,
+    /// `"*"`, or the principals by kind.
+    #[serde(rename = "Principal", default)]
+    principal: Option<serde_json::Value>,
+}
+
+/// A principal by kind: `{"AWS": …}`.
+#[derive(Debug, Deserialize)]
+struct Principals {
+    #[serde(rename = "AWS", default)]
+    aws: Option<OneOrMany<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum OneOrMany<T> {
+    One(T),
+    Many(Vec<T>),
+}
+
+impl<T> OneOrMany<T> {
+    fn iter(&self) -> impl Iterator<Item = &T> {
+        match self {
+            Self::One(one) => std::slice::from_ref(one).iter(),
+            Self::Many(many) => many.iter(),
+        }
+    }
+}
+
+/// Whether a deployed trust names the user that exists now: an Allow whose principal is the
+/// user's ARN (AWS shows a deleted user's principal as its old unique id instead) and whose Sid
+/// carries the user's unique id (the template binds it there).
+pub fn trust_names_user(trust: &str, user_arn: &str, user_id: &str) -> bool {
+    let Ok(doc) = serde_json::from_str::<PolicyDocument>(trust) else {
+        return false;
+    };
+    doc.statement.iter().any(|st| {
+        let principals = st
+            .principal
+            .clone()
+            .and_then(|p| serde_json::from_value::<Principals>(p).ok());
+        let names_arn = principals
+            .and_then(|p| p.aws)
+            .is_some_and(|aws| aws.iter().any(|p| p == user_arn));
+        st.effect == "Allow" && names_arn && st.sid.as_deref().is_some_and(|sid| sid.ends_with(user_id))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
 
     const ROLE: &str = "arn:aws:iam::123456789012:role/sts-stack-aws-prep-StsRole-ABC";
+
+    #[test]
+    fn a_trust_names_the_user_only_with_its_arn_and_its_current_id() {
+        let arn = "arn:aws:iam::123456789012:user/sts-machine-user";
+        let trust = |sid: &str, principal: &str| {
+            format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"{sid}","Effect":"Allow","Principal":{{"AWS":{principal}}},"Action":"sts:AssumeRole"}}]}}"#
+            )
+        };
+        let list = format!("[\"{arn}\"]");
+        assert!(trust_names_user(&trust("TrustTheLabUserOnlyAIDANEW", &list), arn, "AIDANEW"));
+        assert!(trust_names_user(&trust("TrustTheLabUserOnlyAIDANEW", &format!("\"{arn}\"")), arn, "AIDANEW"));
+        // Written for the user before it was created again: the old id.
+        assert!(!trust_names_user(&trust("TrustTheLabUserOnlyAIDAOLD", &list), arn, "AIDANEW"));
+        // AWS shows a deleted user's principal as its unique id.
+        assert!(!trust_names_user(&trust("TrustTheLabUserOnlyAIDANEW", "\"AIDAOLD\""), arn, "AIDANEW"));
+        assert!(!trust_names_user("not json", arn, "AIDANEW"));
+    }
 
     #[test]
     fn assume_policy_allows_assume_role_on_exactly_the_role() {

@@ -112,7 +112,7 @@ pub fn status_lines(st: &Status, names: &LabNames) -> Vec<String> {
         if inv.buckets.is_empty() {
             none()
         } else {
-            inv.buckets.join(", ")
+            inv.buckets.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
         },
     ));
     out.push(row(
@@ -158,7 +158,8 @@ pub fn status_json(st: &Status, names: &LabNames) -> Value {
         "user_policies": inv.user_policies,
         "stack": inv.stack.as_ref().map(|s| json!({"name": names.stack, "status": s.status})),
         "roles": inv.roles,
-        "buckets": inv.buckets,
+        "buckets": inv.buckets.iter().map(|b| &b.name).collect::<Vec<_>>(),
+        "bucket_regions": inv.buckets.iter().map(|b| (b.name.clone(), b.region.clone())).collect::<std::collections::BTreeMap<_, _>>(),
         "profiles": inv.profiles,
         "credentials_file": st.credentials_file,
         "expires": inv.expires().map(|at| {
@@ -223,11 +224,7 @@ pub async fn plan_setup(lab: &Lab) -> Result<Vec<Change>> {
         Vec::new()
     };
     let profile = files.read_profile(FileKind::Credentials, &names.user_profile)?;
-    let kept = profile
-        .as_ref()
-        .filter(|p| p.owned)
-        .and_then(|p| p.get("aws_access_key_id"))
-        .filter(|id| keys.iter().any(|k| k.access_key_id == *id && k.status == "Active"));
+    let kept = lab::key_to_keep(profile.as_ref(), &keys);
     match kept {
         Some(id) => plan.push(Change::Keep(format!(
             "access key {} of profile [{}]",

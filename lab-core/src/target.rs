@@ -7,12 +7,18 @@ use aws_config::provider_config::ProviderConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
+use aws_smithy_runtime::client::retries::{RetryPartition, TokenBucket};
 use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
+use aws_smithy_types::retry::RetryMode;
 use aws_types::service_config::ServiceConfigKey;
 
 use crate::awsfiles::{AwsFiles, FileKind};
 use crate::faults::InjectErrors;
 use crate::form_encoding::FormSpacesAsPlus;
+
+/// Attempts of one call in a patient config (a class): with the SDK's backoff of up to 20 s a
+/// retry, a few minutes of throttling are waited out.
+pub const PATIENT_ATTEMPTS: u32 = 20;
 
 /// The region used when nothing sets one (IAM and STS are global; S3 needs one).
 pub const FALLBACK_REGION: &str = "us-east-1";
@@ -92,6 +98,12 @@ impl Clients {
         // Emulators and S3-compatible endpoints serve buckets by path, not by virtual host.
         let s3_endpoint = service_endpoint(config, "S3");
         let mut s3 = aws_sdk_s3::config::Builder::from(config).force_path_style(s3_endpoint.is_some());
+        if let Some(partition) = patient_partition(config) {
+            iam.set_retry_partition(Some(partition.clone()));
+            sts.set_retry_partition(Some(partition.clone()));
+            cfn.set_retry_partition(Some(partition.clone()));
+            s3.set_retry_partition(Some(partition));
+        }
         for fault in faults {
             iam.push_interceptor(SharedInterceptor::new(fault.clone()));
             sts.push_interceptor(SharedInterceptor::new(fault.clone()));
@@ -115,6 +127,18 @@ impl Clients {
         let config = self.config.to_builder().region(Region::new(region.to_owned())).build();
         Self::with_faults(&config, &self.faults)
     }
+}
+
+/// For a patient config (adaptive retries: a class), a retry partition whose token bucket never
+/// runs out: the standard one stops retrying once a burst of throttling has spent it, and a class
+/// must be slowed by throttling, never failed. The adaptive client-side rate limiter still paces.
+fn patient_partition(config: &SdkConfig) -> Option<RetryPartition> {
+    let adaptive = config.retry_config().is_some_and(|r| r.mode() == RetryMode::Adaptive);
+    adaptive.then(|| {
+        RetryPartition::custom("sts-lab-patient")
+            .token_bucket(TokenBucket::unlimited())
+            .build()
+    })
 }
 
 /// The endpoint the SDK resolves for `service_id`, when it is not AWS's own: one set in code,
@@ -196,7 +220,7 @@ impl Target {
             loader = loader.endpoint_url(endpoint);
         }
         if self.patient {
-            loader = loader.retry_config(aws_smithy_types::retry::RetryConfig::adaptive().with_max_attempts(12));
+            loader = loader.retry_config(aws_smithy_types::retry::RetryConfig::adaptive().with_max_attempts(PATIENT_ATTEMPTS));
         }
         let mut config = loader.load().await;
         if config.region().is_none() {

@@ -72,15 +72,22 @@ async fn deployed_documents_are_exactly_least_privilege() {
         .unwrap();
     let prefix = lab.bucket_prefix();
     let stmts = statements(&url_decoded_json(&doc.policy_document));
-    assert_eq!(stmts.len(), 2, "{stmts:?}");
+    assert_eq!(stmts.len(), 3, "{stmts:?}");
     assert_eq!(stmts[0]["Action"], "s3:ListAllMyBuckets");
     assert_eq!(stmts[0]["Resource"], "*");
     assert_eq!(stmts[1]["Action"], "s3:*");
-    assert!(stmts.iter().all(|st| st["Condition"] == until), "{stmts:?}");
-    assert_eq!(
-        stmts[1]["Resource"],
-        json!([format!("arn:aws:s3:::{prefix}*"), format!("arn:aws:s3:::{prefix}*/*")])
-    );
+    let lab_buckets = json!([format!("arn:aws:s3:::{prefix}*"), format!("arn:aws:s3:::{prefix}*/*")]);
+    assert_eq!(stmts[1]["Resource"], lab_buckets);
+    let allows: Vec<_> = stmts.iter().filter(|st| st["Effect"] == "Allow").collect();
+    assert_eq!(allows.len(), 2);
+    assert!(allows.iter().all(|st| st["Condition"] == until), "{stmts:?}");
+    // Inside the prefix, no bucket policy, ACL, ownership, public access or object lock: a
+    // learner could lock the instructor's cleanup out of a bucket with them.
+    assert_eq!(stmts[2]["Effect"], "Deny");
+    assert_eq!(stmts[2]["Resource"], lab_buckets);
+    for action in ["s3:PutBucketPolicy", "s3:PutBucketAcl", "s3:PutObjectRetention", "s3:PutBucketObjectLockConfiguration"] {
+        assert!(stmts[2]["Action"].as_array().unwrap().contains(&json!(action)), "{action}");
+    }
 
     // The user's only permission: sts:AssumeRole on exactly that role.
     let user = &lab.names.user;
@@ -118,7 +125,7 @@ async fn verify_proves_every_boundary_and_catches_a_broken_one() {
     let emu = TestEmulator::start().await;
     let lab = emu.lab(None).await;
     common::setup_and_assume(&lab).await;
-    let checks = lab::verify(&lab).await.unwrap();
+    let checks = lab::verify(&lab, &Captured::default()).await.unwrap();
     let names: Vec<_> = checks.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(
         names,
@@ -146,7 +153,7 @@ async fn verify_proves_every_boundary_and_catches_a_broken_one() {
     lab_core::ops::iam::put_user_policy(&lab.admin.iam, &lab.names.user, "TooBroad", broad)
         .await
         .unwrap();
-    let checks = lab::verify(&lab).await.unwrap();
+    let checks = lab::verify(&lab, &Captured::default()).await.unwrap();
     let row = checks
         .iter()
         .find(|c| c.name == "profile sts is denied s3 ListBuckets")

@@ -44,7 +44,7 @@ async fn full_chain_then_nothing_left() {
     let lab = emu.lab(None).await;
     setup_and_assume(&lab).await;
 
-    let checks = lab::verify(&lab).await.unwrap();
+    let checks = lab::verify(&lab, &Captured::default()).await.unwrap();
     assert_eq!(checks.len(), 9);
     for c in &checks {
         assert!(c.passed, "{c:?}");
@@ -201,7 +201,7 @@ async fn reruns_converge() {
         .unwrap()
         .unwrap();
     assert_eq!(profile.get("aws_access_key_id"), Some(b.access_key_id.as_str()));
-    assert!(lab::verify(&lab).await.unwrap().iter().all(|c| c.passed));
+    assert!(lab::verify(&lab, &Captured::default()).await.unwrap().iter().all(|c| c.passed));
 
     lab::cleanup(&lab, &Captured::default()).await.unwrap();
     assert_nothing_left(&lab).await;
@@ -295,7 +295,8 @@ async fn labs_side_by_side() {
     let b = emu.lab(Some("team-b")).await;
     let (ra, rb) = tokio::join!(setup_and_assume(&a), setup_and_assume(&b));
     drop((ra, rb));
-    let (va, vb) = tokio::join!(lab::verify(&a), lab::verify(&b));
+    let (ra, rb) = (Captured::default(), Captured::default());
+    let (va, vb) = tokio::join!(lab::verify(&a, &ra), lab::verify(&b, &rb));
     assert!(va.unwrap().iter().all(|c| c.passed));
     assert!(vb.unwrap().iter().all(|c| c.passed));
     assert_ne!(a.role_arn().await.unwrap(), b.role_arn().await.unwrap());
@@ -310,7 +311,7 @@ async fn labs_side_by_side() {
     );
     assert_eq!(left_b.profiles.len(), 4);
     assert!(
-        lab::verify(&b).await.unwrap().iter().all(|c| c.passed),
+        lab::verify(&b, &Captured::default()).await.unwrap().iter().all(|c| c.passed),
         "lab b still works"
     );
     lab::cleanup(&b, &Captured::default()).await.unwrap();
@@ -486,11 +487,13 @@ fn demo_runs_the_whole_lab_and_stops_its_emulator() {
     }
     assert!(!text.contains('✗'), "{text}");
     // The process it started is gone (its port may already serve another test's emulator).
-    let pid = text
+    // "started the emulator … (pid N, …)" goes to stderr: stdout is for the lab's lines.
+    let err = stderr(&out);
+    let pid = err
         .split("(pid ")
         .nth(1)
         .and_then(|rest| rest.split([',', ')']).next())
-        .unwrap_or_else(|| panic!("no pid in:\n{text}"));
+        .unwrap_or_else(|| panic!("no pid in:\n{err}"));
     assert!(
         !std::path::Path::new(&format!("/proc/{pid}")).exists()
             || std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z")),

@@ -49,7 +49,7 @@ async fn dry_runs_plan_and_change_nothing() {
     let text = stdout(&out);
     for needle in [
         "plan for cleanup (dry run: nothing was changed):",
-        "  - bucket sts-lab-default-123456789012-verify and its objects",
+        "  - bucket sts-lab-default-123456789012-verify-",
         "  - stack sts-stack-aws-prep (CREATE_COMPLETE) and with it role sts-stack-aws-prep-StsRole-",
         "  - user policy StsAssumePolicy",
         "  - access key AKIA",
@@ -95,7 +95,9 @@ async fn json_is_the_only_thing_on_stdout() {
     assert_eq!(status["stack"]["status"], "CREATE_COMPLETE");
     assert_eq!(status["access_keys"].as_array().unwrap().len(), 1);
     assert!(status["access_keys"][0]["id"].as_str().unwrap().contains("****"));
-    assert_eq!(status["buckets"][0], "sts-lab-default-123456789012-verify");
+    let bucket = status["buckets"][0].as_str().unwrap();
+    assert!(bucket.starts_with("sts-lab-default-123456789012-verify-"), "{bucket}");
+    assert_eq!(status["bucket_regions"][bucket], "us-east-1");
     let left = status["assumed_session"]["seconds_left"].as_i64().unwrap();
     assert!((800..=900).contains(&left), "{left}");
     assert_eq!(status["empty"], false);

@@ -74,7 +74,7 @@ async fn eventual_consistency_is_waited_out_at_exactly_those_steps() {
     ] {
         assert_eq!(text.matches(told).count(), 1, "{told}:\n{text}");
     }
-    assert!(lab::verify(&lab).await.unwrap().iter().all(|c| c.passed));
+    assert!(lab::verify(&lab, &Captured::default()).await.unwrap().iter().all(|c| c.passed));
     lab::cleanup(&lab, &Captured::default()).await.unwrap();
     assert_lab_gone(&emu, None).await;
 }
@@ -164,7 +164,7 @@ async fn expired_session_is_reported_and_assume_renews_it() {
     let at = expires.note("expires").unwrap().to_owned();
     std::fs::write(path, text.replace(&at, "2020-01-01T00:00:00Z")).unwrap();
 
-    let checks = lab::verify(&lab).await.unwrap();
+    let checks = lab::verify(&lab, &Captured::default()).await.unwrap();
     let row = checks.iter().find(|c| c.name.contains("is the assumed role")).unwrap();
     assert!(
         !row.passed && row.seen.contains("expired at 2020-01-01T00:00:00Z") && row.seen.contains("assume"),
@@ -173,7 +173,7 @@ async fn expired_session_is_reported_and_assume_renews_it() {
     lab::assume(&lab, DEFAULT_SESSION_NAME, None, &Captured::default())
         .await
         .unwrap();
-    assert!(lab::verify(&lab).await.unwrap().iter().all(|c| c.passed));
+    assert!(lab::verify(&lab, &Captured::default()).await.unwrap().iter().all(|c| c.passed));
     lab::cleanup(&lab, &Captured::default()).await.unwrap();
 }
 
@@ -182,7 +182,7 @@ async fn cleanup_finds_everything_when_the_local_profiles_are_gone() {
     let emu = TestEmulator::start().await;
     let lab = emu.lab(None).await;
     common::setup_and_assume(&lab).await;
-    assert!(lab::verify(&lab).await.unwrap().iter().all(|c| c.passed));
+    assert!(lab::verify(&lab, &Captured::default()).await.unwrap().iter().all(|c| c.passed));
     for profile in ["sts", "assumed"] {
         for kind in [FileKind::Credentials, FileKind::Config] {
             lab.target.files.remove_profile(kind, profile).unwrap();

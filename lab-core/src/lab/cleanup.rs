@@ -20,7 +20,7 @@ pub struct Inventory {
     pub user_policies: Vec<String>,
     pub stack: Option<StackInfo>,
     pub roles: Vec<String>,
-    pub buckets: Vec<String>,
+    pub buckets: Vec<LabBucket>,
     /// `credentials:[sts]`, `config:[profile sts]` …
     pub profiles: Vec<String>,
 }
@@ -103,36 +103,53 @@ pub async fn inventory(lab: &Lab) -> Result<Inventory> {
         user,
         stack: cfn::describe_stack(&c.cfn, &names.stack).await?,
         roles: iam::roles_named(&c.iam, &names.role_name_prefix()).await?,
-        buckets: lab_buckets(lab).await?.into_iter().map(|(b, _)| b).collect(),
+        buckets: lab_buckets(lab).await?,
         profiles,
     })
 }
 
-/// The lab's buckets that exist, with their lab tags: those listed under the lab's prefix (S3 may
-/// still list a deleted bucket for a while: gone ones are dropped) and the bucket `verify` makes
-/// (a new bucket may not be listed yet).
-async fn lab_buckets(lab: &Lab) -> Result<Vec<(String, Option<String>)>> {
-    let s3_client = &lab.admin.s3;
-    let prefix = lab.bucket_prefix();
-    let mut names: Vec<String> = s3::list_buckets(s3_client)
-        .await?
-        .into_iter()
-        .filter(|b| b.starts_with(&prefix))
-        .collect();
-    let probe = lab.names.verify_bucket(lab.account());
-    let listed = names.contains(&probe);
-    if !listed {
-        names.push(probe.clone());
+/// A bucket of the lab: any bucket under its prefix (which holds the lab's name and the account
+/// id), tagged or not, since a learner's `aws s3 mb` tags nothing; in whatever region it was made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabBucket {
+    pub name: String,
+    pub region: String,
+    /// Its `sts-lab` tag, if any.
+    pub tag: Option<String>,
+}
+
+impl std::fmt::Display for LabBucket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.name, self.region)
     }
+}
+
+/// The lab's buckets that exist, each with its region and lab tag: those listed under the lab's
+/// prefix (S3 may still list a deleted bucket for a while: gone ones are dropped).
+async fn lab_buckets(lab: &Lab) -> Result<Vec<LabBucket>> {
+    let prefix = lab.bucket_prefix();
+    let listed = s3::list_buckets_with_regions(&lab.admin.s3).await?;
     let mut out = Vec::new();
-    for bucket in names {
-        match s3::bucket_lab_tag(s3_client, &bucket).await {
-            Ok(s3::BucketTag::Gone) => {}
-            Ok(s3::BucketTag::Lab(tag)) => out.push((bucket, tag)),
-            // Not listed and not readable: a bucket of that name in someone else's account.
-            Err(e)
-                if bucket == probe && !listed && crate::error::aws_error(&e).is_some_and(|a| a.is_access_denied()) => {}
-            Err(e) => return Err(e),
+    for b in listed.into_iter().filter(|b| b.name.starts_with(&prefix)) {
+        // ListBuckets names the region on AWS; GetBucketLocation answers from any region.
+        let region = match b.region {
+            Some(r) => r,
+            None => match s3::bucket_location(&lab.admin.s3, &b.name).await? {
+                Some(r) => r,
+                None => continue,
+            },
+        };
+        let mut region = region;
+        let name = b.name.as_str();
+        let tag = lab
+            .in_bucket_region(&mut region, |c| async move { s3::bucket_lab_tag(&c, name).await })
+            .await?;
+        if let s3::BucketTag::Lab(tag) = tag {
+            out.push(LabBucket {
+                name: b.name,
+                region,
+                tag,
+            });
         }
     }
     Ok(out)
@@ -249,10 +266,17 @@ async fn delete_user(lab: &Lab, steps: Steps<'_>) -> Vec<(&'static str, anyhow::
                         // hardware MFA device themselves are not the lab's and stay.
                         Err(e) if crate::error::error_code(&e) == Some("DeleteConflict") => {
                             let mut done = Vec::new();
-                            for a in attachments::list(&c.iam, &names.user).await? {
-                                if attachments::detach(&c.iam, &names.user, &a).await? == Deleted::Deleted {
+                            let listing = attachments::list(&c.iam, &names.user).await?;
+                            for a in &listing.found {
+                                if attachments::detach(&c.iam, &names.user, a).await? == Deleted::Deleted {
                                     done.push(a.to_string());
                                 }
+                            }
+                            if !listing.skipped.is_empty() {
+                                steps.note(format!(
+                                    "this endpoint does not serve {}: skipped, deleting the user again",
+                                    listing.skipped.join(", ")
+                                ));
                             }
                             iam::delete_user(&c.iam, &names.user).await?;
                             Ok(done)
@@ -300,11 +324,29 @@ pub async fn cleanup(lab: &Lab, report: &dyn Report) -> Result<()> {
         "delete lab buckets",
         async {
             let mut deleted = Vec::new();
-            for (bucket, tag) in lab_buckets(lab).await? {
-                lab.refuse_foreign("bucket", &bucket, tag.as_deref())?;
-                if s3::empty_and_delete_bucket(&c.s3, &bucket).await? == Deleted::Deleted {
-                    deleted.push(bucket);
+            let mut refused = Vec::new();
+            for mut bucket in lab_buckets(lab).await? {
+                // Under the lab's prefix it is the lab's, tagged or not; tagged for another lab, it is left.
+                if let Some(other) = bucket.tag.as_deref().filter(|t| *t != names.lab) {
+                    refused.push(format!("{} (tagged sts-lab={other})", bucket.name));
+                    continue;
                 }
+                let name = bucket.name.clone();
+                let gone = lab
+                    .in_bucket_region(&mut bucket.region, |c| {
+                        let name = name.clone();
+                        async move { s3::empty_and_delete_bucket(&c, &name).await }
+                    })
+                    .await?;
+                if gone == Deleted::Deleted {
+                    deleted.push(bucket.to_string());
+                }
+            }
+            if !refused.is_empty() {
+                bail!(
+                    "left {}: tagged for another lab, so sts-lab leaves them alone (delete them yourself)",
+                    refused.join(", ")
+                );
             }
             Ok(deleted)
         },

@@ -46,6 +46,8 @@ pub struct Lab {
     pub backoff: Backoff,
     /// How long the lab lives from setup on (`--ttl`), in seconds.
     pub ttl_seconds: i64,
+    /// A view of the stacks shared with other labs (a class), polled in one call for all.
+    pub stack_board: Option<std::sync::Arc<cfn::StackBoard>>,
 }
 
 impl Lab {
@@ -92,6 +94,7 @@ impl Lab {
             force: false,
             backoff: Backoff::default(),
             ttl_seconds: crate::expiry::parse_ttl(crate::expiry::DEFAULT_TTL)?,
+            stack_board: None,
         })
     }
 
@@ -112,6 +115,37 @@ impl Lab {
 
     pub fn bucket_prefix(&self) -> String {
         self.names.bucket_prefix(self.account())
+    }
+
+    /// An S3 client for a bucket in `region`: the admin's own when the region is the lab's.
+    pub(crate) fn s3_in(&self, region: &str) -> aws_sdk_s3::Client {
+        if region == self.admin.region {
+            self.admin.s3.clone()
+        } else {
+            self.admin.in_region(region).s3
+        }
+    }
+
+    /// Runs a bucket call in the bucket's `region`; when S3 says the bucket is elsewhere (a stale
+    /// region), runs it once more there and keeps the region S3 named.
+    pub(crate) async fn in_bucket_region<T, Fut>(
+        &self,
+        region: &mut String,
+        call: impl Fn(aws_sdk_s3::Client) -> Fut,
+    ) -> Result<T>
+    where
+        Fut: Future<Output = Result<T>>,
+    {
+        match call(self.s3_in(region)).await {
+            Err(e) => match e.downcast_ref::<crate::ops::s3::WrongRegion>() {
+                Some(w) if w.region != *region => {
+                    region.clone_from(&w.region);
+                    call(self.s3_in(region)).await
+                }
+                _ => Err(e),
+            },
+            ok => ok,
+        }
     }
 
     fn refuse_foreign(&self, what: &str, name: &str, tag: Option<&str>) -> Result<()> {
@@ -291,7 +325,15 @@ async fn step<T>(
 async fn wait(lab: &Lab, steps: Steps<'_>) -> Result<Option<StackInfo>> {
     let mut last = String::new();
     let stack = &lab.names.stack;
-    cfn::wait_settled(&lab.admin.cfn, stack, cfn::Poll::default(), |status, waited| {
+    let since = tokio::time::Instant::now();
+    let (client, region) = (&lab.admin.cfn, lab.admin.region.as_str());
+    let describe = || async move {
+        match &lab.stack_board {
+            Some(board) => board.describe(client, region, stack, since).await,
+            None => cfn::describe_stack(client, stack).await,
+        }
+    };
+    cfn::wait_until_settled(stack, cfn::Poll::default(), describe, |status, waited| {
         if status != last {
             steps.waiting(format!("stack {stack}: {status} after {:.1} s", waited.as_secs_f64()));
             last = status.to_owned();

@@ -43,6 +43,12 @@ pub(crate) fn tagged_region(names: &LabNames, user: &UserInfo, asked: Option<&st
     Ok(Some(region.to_owned()))
 }
 
+/// Refuses `--region` when the lab's user records another region (a class checks each lab so).
+pub fn check_region_asked(names: &LabNames, asked: Option<&str>, region: &str) -> Result<()> {
+    let place = format!("the tag {REGION_TAG_KEY} of IAM user {}", names.user);
+    check_asked(names, asked, region, &place)
+}
+
 fn check_asked(names: &LabNames, asked: Option<&str>, region: &str, place: &str) -> Result<()> {
     match asked {
         Some(asked) if asked != region => bail!(

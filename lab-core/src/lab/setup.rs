@@ -10,7 +10,8 @@ use crate::explain;
 use crate::names::LabNames;
 use crate::names::{EXPIRES_TAG_KEY, LAB_TAG_KEY, REGION_TAG_KEY};
 use crate::ops::cfn::{self, Phase, StackInfo};
-use crate::ops::iam::UserInfo;
+use crate::credfile::SectionView;
+use crate::ops::iam::{AccessKeyInfo, UserInfo};
 use crate::ops::iam::{self, NewAccessKey};
 use crate::ops::sts;
 use crate::ops::{Created, s3};
@@ -248,12 +249,7 @@ pub(crate) async fn preflight(lab: &Lab) -> Result<Preflight> {
     if let Some(stack) = &stack {
         lab.refuse_foreign("stack", &names.stack, stack.lab_tag.as_deref())?;
         if cfn::phase(&stack.status) == Phase::Failed {
-            bail!(
-                "stack {} is {}{}; run `cargo xtask cleanup`, then setup again",
-                names.stack,
-                stack.status,
-                stack.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
-            );
+            bail!("{}; run `cargo xtask cleanup`, then setup again", stack_state(&names.stack, stack, None));
         }
     }
     for (kind, profile) in profile_sections(names) {
@@ -287,11 +283,7 @@ async fn ensure_access_key(lab: &Lab, user_is_new: bool) -> Result<Option<NewAcc
         iam::list_access_keys(&lab.admin.iam, &names.user).await?
     };
     let profile = files.read_profile(FileKind::Credentials, &names.user_profile)?;
-    if let Some(p) = profile.as_ref().filter(|p| p.owned)
-        && let Some(id) = p.get("aws_access_key_id")
-        && p.get("aws_secret_access_key").is_some()
-        && keys.iter().any(|k| k.access_key_id == id && k.status == "Active")
-    {
+    if let Some(id) = key_to_keep(profile.as_ref(), &keys) {
         for stale in keys.iter().filter(|k| k.access_key_id != id) {
             iam::delete_access_key(&lab.admin.iam, &names.user, &stale.access_key_id).await?;
         }
@@ -325,6 +317,16 @@ async fn ensure_access_key(lab: &Lab, user_is_new: bool) -> Result<Option<NewAcc
         return Err(e);
     }
     Ok(Some(key))
+}
+
+/// The access key setup keeps: the one in the lab's own profile, with its secret beside it, that
+/// is still an active key of the user. (The dry run's plan asks the same.)
+pub(crate) fn key_to_keep<'a>(profile: Option<&'a SectionView>, keys: &[AccessKeyInfo]) -> Option<&'a str> {
+    let p = profile.filter(|p| p.owned && p.get("aws_secret_access_key").is_some())?;
+    let id = p.get("aws_access_key_id")?;
+    keys.iter()
+        .any(|k| k.access_key_id == id && k.status == "Active")
+        .then_some(id)
 }
 
 /// Ok(code) when the call was refused with an access-denied code; an error otherwise.
@@ -387,49 +389,79 @@ async fn deploy_stack(
             Some(s) => {
                 lab.refuse_foreign("stack", &names.stack, s.lab_tag.as_deref())?;
                 if cfn::phase(&s.status) != Phase::Ready {
-                    bail!(
-                        "stack {} is {}{}; run `cargo xtask cleanup`, then setup again",
-                        names.stack,
-                        s.status,
-                        s.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
-                    );
+                    bail!("{}; run `cargo xtask cleanup`, then setup again", stack_state(&names.stack, s, None));
                 }
                 cfn::update_stack(cfn_client, &names.stack, policy::TEMPLATE, &params, &tags).await?;
             }
         }
         let settled = wait(lab, steps).await?;
         let info = settled.ok_or_else(|| anyhow!("stack {} vanished while it was being deployed", names.stack))?;
-        if cfn::phase(&info.status) == Phase::Ready {
-            return info
+        // An update that rolled back left the stack working, but not with our change: it failed.
+        let failed = match info.status.as_str() {
+            "ROLLBACK_COMPLETE" => creating,
+            "UPDATE_ROLLBACK_COMPLETE" => !creating,
+            _ => cfn::phase(&info.status) != Phase::Ready,
+        };
+        if !failed {
+            let role_arn = info
                 .output(OUTPUT_ROLE_ARN)
                 .map(str::to_owned)
-                .ok_or_else(|| anyhow!("stack {} has no {OUTPUT_ROLE_ARN} output", names.stack));
+                .ok_or_else(|| anyhow!("stack {} has no {OUTPUT_ROLE_ARN} output", names.stack))?;
+            check_trust(lab, &role_arn, user_id).await?;
+            return Ok(role_arn);
         }
-        let mut reason = info.reason.clone();
-        if creating && info.status == "ROLLBACK_COMPLETE" {
-            let reasons = cfn::failure_reasons(cfn_client, &names.stack).await.unwrap_or_default();
-            if let Some(invalid) = reasons.iter().find(|r| r.contains("Invalid principal")) {
-                reason = Some(invalid.clone());
-                if let Some(delay) = retries.next() {
-                    // IAM does not know a user created a moment ago everywhere yet.
-                    steps.waiting(format!(
-                        "stack {} rolled back: {invalid} (usual right after the user was created, while IAM propagates): deleting it and deploying again in {:.1} s",
-                        names.stack,
-                        delay.as_secs_f64()
-                    ));
-                    cfn::delete_stack(cfn_client, &names.stack).await?;
-                    wait(lab, steps).await?;
-                    tokio::time::sleep(delay).await;
-                    existing = None;
-                    continue;
-                }
+        let reasons = cfn::failure_reasons(cfn_client, &names.stack).await.unwrap_or_default();
+        let invalid = reasons.iter().find(|r| r.contains("Invalid principal")).cloned();
+        if let Some(invalid) = &invalid
+            && let Some(delay) = retries.next()
+        {
+            // IAM does not know a user created a moment ago everywhere yet.
+            let again = if creating { "deleting it and deploying again" } else { "updating it again" };
+            steps.waiting(format!(
+                "stack {} rolled back: {invalid} (usual right after the user was created, while IAM propagates): {again} in {:.1} s",
+                names.stack,
+                delay.as_secs_f64()
+            ));
+            existing = Some(info);
+            if creating {
+                cfn::delete_stack(cfn_client, &names.stack).await?;
+                wait(lab, steps).await?;
+                existing = None;
             }
+            tokio::time::sleep(delay).await;
+            continue;
         }
+        let reason = invalid.or_else(|| reasons.first().cloned());
+        let what = if creating { "its creation" } else { "our update" };
         bail!(
-            "stack {} ended {}{}; run `cargo xtask cleanup`, then setup again",
-            names.stack,
-            info.status,
-            reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
+            "{} after {what}; run `cargo xtask cleanup`, then setup again",
+            stack_state(&names.stack, &info, reason.as_deref())
         );
     }
+}
+
+/// `stack X is STATUS (reason)`, the reason being the one given or the stack's own.
+fn stack_state(stack: &str, info: &StackInfo, reason: Option<&str>) -> String {
+    let reason = reason.or(info.reason.as_deref());
+    format!(
+        "stack {stack} is {}{}",
+        info.status,
+        reason.map(|r| format!(" ({r})")).unwrap_or_default()
+    )
+}
+
+/// Checks that the deployed trust names the user that exists now (its ARN, and its unique id in
+/// the Sid): a trust written for an earlier user of the same name lets nobody in.
+async fn check_trust(lab: &Lab, role_arn: &str, user_id: &str) -> Result<()> {
+    let role = role_arn.rsplit('/').next().unwrap_or_default();
+    let trust = iam::role_trust(&lab.admin.iam, role)
+        .await?
+        .ok_or_else(|| anyhow!("role {role_arn} of stack {} is gone", lab.names.stack))?;
+    if !policy::trust_names_user(&trust, &lab.user_arn(), user_id) {
+        bail!(
+            "the trust of role {role_arn} does not name IAM user {} as it exists now (unique id {user_id}); run `cargo xtask cleanup`, then setup again",
+            lab.names.user
+        );
+    }
+    Ok(())
 }

@@ -11,6 +11,7 @@ use crate::names::{EXPIRES_TAG_KEY, LAB_TAG_KEY};
 use crate::ops::iam;
 use crate::ops::s3;
 use crate::ops::sts;
+use crate::report::{Report, Steps};
 
 /// One row of verify's table.
 #[derive(Debug, Clone)]
@@ -84,13 +85,13 @@ fn equal_row(name: String, expected: String, seen: Result<String>) -> Check {
 
 /// Proves the lab, both ways: who each profile is and what it may do, and each boundary it must
 /// not cross, refused with AccessDenied.
-pub async fn verify(lab: &Lab) -> Result<Vec<Check>> {
-    verify_with(lab, None).await
+pub async fn verify(lab: &Lab, report: &dyn Report) -> Result<Vec<Check>> {
+    verify_with(lab, None, report).await
 }
 
 /// [`verify`], with the assumed role's clients given (a session held in memory, nothing written)
 /// rather than read from the assumed profile.
-pub async fn verify_with(lab: &Lab, session: Option<Clients>) -> Result<Vec<Check>> {
+pub async fn verify_with(lab: &Lab, session: Option<Clients>, report: &dyn Report) -> Result<Vec<Check>> {
     let names = &lab.names;
     let (user, role) = (&names.user_profile, &names.assumed_profile);
     let mut checks = Vec::new();
@@ -184,13 +185,20 @@ pub async fn verify_with(lab: &Lab, session: Option<Clients>) -> Result<Vec<Chec
     });
 
     if let Ok(c) = &as_role {
-        let bucket = names.verify_bucket(lab.account());
+        let bucket = names.verify_bucket(lab.account(), now_secs());
         let mut tags = vec![(LAB_TAG_KEY, names.lab.as_str())];
         if let Some(at) = &lab_expires {
             tags.push((EXPIRES_TAG_KEY, at.as_str()));
         }
         let made = async {
-            s3::create_bucket(&c.s3, &bucket, &c.region, &tags).await?;
+            // Right after assume, the role's S3 rights may still be propagating, as the trust was.
+            crate::retry::retry_codes(
+                lab.backoff,
+                &["AccessDenied"],
+                |w| waiting(Steps::new(report), "the role's S3 rights", w),
+                || s3::create_bucket(&c.s3, &bucket, &c.region, &tags),
+            )
+            .await?;
             // Again on its own, for backends that ignore tags in CreateBucket.
             s3::tag_bucket(&c.s3, &bucket, &tags).await?;
             Ok(if listed_soon(c, &bucket, lab.backoff).await? {

@@ -5,7 +5,8 @@
 
 use anyhow::Result;
 use aws_sdk_iam::Client;
-use aws_sdk_iam::error::ProvideErrorMetadata;
+use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::http::Response;
 
 use super::Deleted;
 use crate::error::aws;
@@ -38,85 +39,97 @@ impl std::fmt::Display for Attachment {
     }
 }
 
-/// Whether an error says the endpoint does not know the operation (an emulator or a compatible
-/// service without it): then nothing of that kind can be attached there.
-fn unsupported(code: Option<&str>) -> bool {
-    matches!(
+/// Whether an error says the endpoint does not serve the operation (an emulator or a compatible
+/// service without it; plain moto answers HTTP 500): then nothing of that kind can be listed there.
+fn not_served<E: ProvideErrorMetadata>(e: &SdkError<E, Response>) -> bool {
+    let code = e.code();
+    let unsupported = matches!(
         code,
         Some("InvalidAction" | "NotImplemented" | "UnknownOperationException" | "UnsupportedOperation")
-    )
+    );
+    let server_error = e.raw_response().is_some_and(|r| r.status().is_server_error());
+    unsupported || server_error
+}
+
+/// What is attached to the user, and the listings the endpoint does not serve.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Listing {
+    pub found: Vec<Attachment>,
+    /// `ListServiceSpecificCredentials (HTTP 500 …)`: skipped, so DeleteUser is simply tried again.
+    pub skipped: Vec<String>,
+}
+
+impl Listing {
+    /// Keeps what one listing found; an endpoint that does not serve it is noted, not an error.
+    fn take<T, E>(
+        &mut self,
+        operation: &'static str,
+        result: Result<T, SdkError<E, Response>>,
+        found: impl FnOnce(T) -> Vec<Attachment>,
+    ) -> Result<()>
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        match result {
+            Ok(out) => self.found.extend(found(out)),
+            Err(e) if not_served(&e) => {
+                let why = crate::error::AwsError::from_sdk(operation, e);
+                self.skipped.push(format!("{operation} ({})", why.code.as_deref().unwrap_or(&why.message)));
+            }
+            Err(e) => return Err(aws(operation)(e)),
+        }
+        Ok(())
+    }
 }
 
 /// Everything attached to `user` that DeleteUser would refuse, in the order to take it off.
-pub async fn list(iam: &Client, user: &str) -> Result<Vec<Attachment>> {
-    let mut out = Vec::new();
+pub async fn list(iam: &Client, user: &str) -> Result<Listing> {
+    let mut out = Listing::default();
     match iam.list_attached_user_policies().user_name(user).send().await {
-        Ok(o) => out.extend(
+        Err(e) if e.code() == Some(NO_SUCH_ENTITY) => return Ok(out),
+        r => out.take("ListAttachedUserPolicies", r, |o| {
             o.attached_policies
                 .unwrap_or_default()
                 .into_iter()
-                .filter_map(|p| p.policy_arn.map(Attachment::ManagedPolicy)),
-        ),
-        Err(e) if e.code() == Some(NO_SUCH_ENTITY) => return Ok(out),
-        Err(e) => return Err(aws("ListAttachedUserPolicies")(e)),
+                .filter_map(|p| p.policy_arn.map(Attachment::ManagedPolicy))
+                .collect()
+        })?,
     }
-    let groups = iam
-        .list_groups_for_user()
-        .user_name(user)
-        .send()
-        .await
-        .map_err(aws("ListGroupsForUser"))?;
-    out.extend(groups.groups.into_iter().map(|g| Attachment::Group(g.group_name)));
+    let r = iam.list_groups_for_user().user_name(user).send().await;
+    out.take("ListGroupsForUser", r, |o| {
+        o.groups.into_iter().map(|g| Attachment::Group(g.group_name)).collect()
+    })?;
     match iam.get_login_profile().user_name(user).send().await {
-        Ok(_) => out.push(Attachment::LoginProfile),
         Err(e) if e.code() == Some(NO_SUCH_ENTITY) => {}
-        Err(e) => return Err(aws("GetLoginProfile")(e)),
+        r => out.take("GetLoginProfile", r, |_| vec![Attachment::LoginProfile])?,
     }
-    let mfa = iam
-        .list_mfa_devices()
-        .user_name(user)
-        .send()
-        .await
-        .map_err(aws("ListMFADevices"))?;
-    out.extend(
-        mfa.mfa_devices
-            .into_iter()
-            .map(|d| Attachment::MfaDevice(d.serial_number)),
-    );
-    let ssh = iam
-        .list_ssh_public_keys()
-        .user_name(user)
-        .send()
-        .await
-        .map_err(aws("ListSSHPublicKeys"))?;
-    out.extend(
-        ssh.ssh_public_keys
+    let r = iam.list_mfa_devices().user_name(user).send().await;
+    out.take("ListMFADevices", r, |o| {
+        o.mfa_devices.into_iter().map(|d| Attachment::MfaDevice(d.serial_number)).collect()
+    })?;
+    let r = iam.list_ssh_public_keys().user_name(user).send().await;
+    out.take("ListSSHPublicKeys", r, |o| {
+        o.ssh_public_keys
             .unwrap_or_default()
             .into_iter()
-            .map(|k| Attachment::SshPublicKey(k.ssh_public_key_id)),
-    );
-    let certs = iam
-        .list_signing_certificates()
-        .user_name(user)
-        .send()
-        .await
-        .map_err(aws("ListSigningCertificates"))?;
-    out.extend(
-        certs
-            .certificates
+            .map(|k| Attachment::SshPublicKey(k.ssh_public_key_id))
+            .collect()
+    })?;
+    let r = iam.list_signing_certificates().user_name(user).send().await;
+    out.take("ListSigningCertificates", r, |o| {
+        o.certificates
             .into_iter()
-            .map(|c| Attachment::SigningCertificate(c.certificate_id)),
-    );
-    match iam.list_service_specific_credentials().user_name(user).send().await {
-        Ok(o) => out.extend(
-            o.service_specific_credentials
-                .unwrap_or_default()
-                .into_iter()
-                .map(|c| Attachment::ServiceSpecificCredential(c.service_specific_credential_id)),
-        ),
-        Err(e) if unsupported(e.code()) => {}
-        Err(e) => return Err(aws("ListServiceSpecificCredentials")(e)),
-    }
+            .map(|c| Attachment::SigningCertificate(c.certificate_id))
+            .collect()
+    })?;
+    let r = iam.list_service_specific_credentials().user_name(user).send().await;
+    out.take("ListServiceSpecificCredentials", r, |o| {
+        o.service_specific_credentials
+            .unwrap_or_default()
+            .into_iter()
+            .map(|c| Attachment::ServiceSpecificCredential(c.service_specific_credential_id))
+            .collect()
+    })?;
     Ok(out)
 }
 

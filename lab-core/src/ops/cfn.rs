@@ -1,6 +1,7 @@
 //! CloudFormation operations: describe, create, update and delete the lab's stack, and wait for it
 //! by polling (every 2 s at most), not with the SDK waiter's 30 s floor.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -8,7 +9,7 @@ use tokio::time::Instant;
 use anyhow::{Result, bail};
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::error::ProvideErrorMetadata;
-use aws_sdk_cloudformation::types::{Capability, Parameter, Tag};
+use aws_sdk_cloudformation::types::{Capability, Parameter, Stack, StackStatus, Tag};
 
 use crate::error::aws;
 use crate::names::LAB_TAG_KEY;
@@ -64,37 +65,97 @@ pub fn phase(status: &str) -> Phase {
 pub async fn describe_stack(cfn: &Client, stack: &str) -> Result<Option<StackInfo>> {
     match cfn.describe_stacks().stack_name(stack).send().await {
         // A deleted stack may still be described by id for a while; for the lab it is gone.
-        Ok(out) => Ok(out
-            .stacks
-            .unwrap_or_default()
-            .into_iter()
-            .next()
-            .filter(|s| s.stack_status.as_ref().map(|st| st.as_str()) != Some("DELETE_COMPLETE"))
-            .map(|s| {
-                let tags: Vec<(String, String)> = s
-                    .tags
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter_map(|t| Some((t.key?, t.value?)))
-                    .collect();
-                StackInfo {
-                    status: s.stack_status.map(|st| st.as_str().to_owned()).unwrap_or_default(),
-                    reason: s.stack_status_reason,
-                    outputs: s
-                        .outputs
-                        .unwrap_or_default()
-                        .into_iter()
-                        .filter_map(|o| Some((o.output_key?, o.output_value?)))
-                        .collect(),
-                    lab_tag: tags.iter().find(|(k, _)| k == LAB_TAG_KEY).map(|(_, v)| v.clone()),
-                    tags,
-                }
-            })),
+        Ok(out) => Ok(out.stacks.unwrap_or_default().into_iter().next().and_then(stack_info)),
         // DescribeStacks answers ValidationError "Stack with id X does not exist" for a missing stack.
         Err(e) if e.code() == Some("ValidationError") && e.message().is_some_and(|m| m.contains("does not exist")) => {
             Ok(None)
         }
         Err(e) => Err(aws("DescribeStacks")(e)),
+    }
+}
+
+/// Every stack of the region that is not deleted, by name, in one paginated DescribeStacks (a
+/// class polls all its stacks this way rather than one call per stack).
+pub async fn describe_all_stacks(cfn: &Client) -> Result<HashMap<String, StackInfo>> {
+    let pages: Vec<_> = cfn
+        .describe_stacks()
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .map_err(aws("DescribeStacks"))?;
+    Ok(pages
+        .into_iter()
+        .flat_map(|p| p.stacks.unwrap_or_default())
+        .filter_map(|s| {
+            let name = s.stack_name.clone()?;
+            Some((name, stack_info(s)?))
+        })
+        .collect())
+}
+
+/// What the lab reads of a described stack; None for a deleted one.
+fn stack_info(s: Stack) -> Option<StackInfo> {
+    if s.stack_status.as_ref() == Some(&StackStatus::DeleteComplete) {
+        return None;
+    }
+    let tags: Vec<(String, String)> = s
+        .tags
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|t| Some((t.key?, t.value?)))
+        .collect();
+    Some(StackInfo {
+        status: s.stack_status.map(|st| st.as_str().to_owned()).unwrap_or_default(),
+        reason: s.stack_status_reason,
+        outputs: s
+            .outputs
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|o| Some((o.output_key?, o.output_value?)))
+            .collect(),
+        lab_tag: tags.iter().find(|(k, _)| k == LAB_TAG_KEY).map(|(_, v)| v.clone()),
+        tags,
+    })
+}
+
+/// One view of a region's stacks shared by many waiters (a class): at most one DescribeStacks
+/// every `min_interval`, however many stacks are waited for, so that CloudFormation's request
+/// rate (a few a second, shared with everything else the account runs) is never approached.
+#[derive(Debug)]
+pub struct StackBoard {
+    min_interval: Duration,
+    /// Per region: when the view was taken, and the stacks it showed.
+    views: tokio::sync::Mutex<HashMap<String, (Instant, HashMap<String, StackInfo>)>>,
+}
+
+impl StackBoard {
+    pub fn new(min_interval: Duration) -> Self {
+        Self {
+            min_interval,
+            views: tokio::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The stack as a view taken at or after `since` shows it (a view from before a change the
+    /// waiter made would show the old state); None when the stack is not there.
+    pub async fn describe(&self, cfn: &Client, region: &str, stack: &str, since: Instant) -> Result<Option<StackInfo>> {
+        // Waiters queue on the lock: the first takes a new view, the others read it.
+        let mut views = self.views.lock().await;
+        let fresh = views
+            .get(region)
+            .is_some_and(|(at, _)| *at >= since && at.elapsed() < self.min_interval);
+        if !fresh {
+            if let Some((at, _)) = views.get(region) {
+                // Not more often than min_interval, even for a waiter that needs a newer view.
+                let next = *at + self.min_interval;
+                tokio::time::sleep_until(next.max(since)).await;
+            }
+            let taken = Instant::now();
+            let stacks = describe_all_stacks(cfn).await?;
+            views.insert(region.to_owned(), (taken, stacks));
+        }
+        Ok(views.get(region).and_then(|(_, stacks)| stacks.get(stack).cloned()))
     }
 }
 
@@ -187,9 +248,10 @@ pub async fn delete_stack(cfn: &Client, stack: &str) -> Result<()> {
     Ok(())
 }
 
-/// How a wait polls: DescribeStacks is cheap, so every `first` while the wait is young, then an
-/// eighth of the time waited, at most `max` (readiness is seen within 12.5 % of the wait, 2 s at
-/// most), and gives up after `timeout`.
+/// How a wait polls: every `first` while the wait is young (twice a second: CloudFormation allows
+/// the whole account a few requests a second), then an eighth of the time waited, at most `max`
+/// (readiness is seen within 12.5 % of the wait, 2 s at most), and gives up after `timeout`.
+/// Throttling is waited out, with longer pauses.
 #[derive(Debug, Clone, Copy)]
 pub struct Poll {
     pub first: Duration,
@@ -200,7 +262,7 @@ pub struct Poll {
 impl Default for Poll {
     fn default() -> Self {
         Self {
-            first: Duration::from_millis(250),
+            first: Duration::from_millis(500),
             max: Duration::from_secs(2),
             timeout: Duration::from_secs(30 * 60),
         }
@@ -214,18 +276,9 @@ impl Poll {
     }
 }
 
-/// Waits until the stack leaves `*_IN_PROGRESS`; returns it, or None when it is gone.
+/// Waits until the stack leaves `*_IN_PROGRESS`, over any way to describe it (one call, a shared
+/// [`StackBoard`], or a simulated stack in tests); returns it, or None when it is gone.
 /// `on_poll` hears the status and the time waited after each poll.
-pub async fn wait_settled(
-    cfn: &Client,
-    stack: &str,
-    poll: Poll,
-    on_poll: impl FnMut(&str, Duration),
-) -> Result<Option<StackInfo>> {
-    wait_until_settled(stack, poll, || describe_stack(cfn, stack), on_poll).await
-}
-
-/// The waiter itself, over any way to describe the stack (a test passes a simulated one).
 pub async fn wait_until_settled<Fut>(
     stack: &str,
     poll: Poll,
@@ -237,8 +290,20 @@ where
 {
     let start = Instant::now();
     loop {
-        let pause = poll.pause(start.elapsed());
-        let info = describe().await?;
+        let mut pause = poll.pause(start.elapsed());
+        let info = match describe().await {
+            // Throttled (CloudFormation allows a few requests a second to the whole account):
+            // the stack is as it was; ask again, later.
+            Err(e) if crate::error::error_code(&e).is_some_and(|c| crate::retry::THROTTLING_CODES.contains(&c)) => {
+                pause = (pause * 4).min(poll.max * 2);
+                if start.elapsed() + pause > poll.timeout {
+                    return Err(e);
+                }
+                tokio::time::sleep(pause).await;
+                continue;
+            }
+            other => other?,
+        };
         let status = info.as_ref().map_or_else(|| "gone".to_owned(), |i| i.status.clone());
         on_poll(&status, start.elapsed());
         match info {
@@ -284,7 +349,7 @@ mod tests {
     #[test]
     fn polls_grow_to_two_seconds_at_most() {
         let p = Poll::default();
-        assert_eq!(p.pause(Duration::ZERO), Duration::from_millis(250));
+        assert_eq!(p.pause(Duration::ZERO), Duration::from_millis(500));
         assert_eq!(p.pause(Duration::from_secs(6)), Duration::from_millis(750));
         assert_eq!(p.pause(Duration::from_secs(600)), Duration::from_secs(2));
     }
@@ -325,15 +390,50 @@ mod tests {
             assert_eq!(info.unwrap().status, "CREATE_COMPLETE");
             let late = start.elapsed() - ready_at;
             assert!(
-                late <= Duration::from_secs(2) && late <= (ready_at / 8).max(Duration::from_millis(250)),
+                late <= Duration::from_secs(2) && late <= (ready_at / 8).max(Duration::from_millis(500)),
                 "ready at {ready_at:?}, seen {late:?} later"
             );
-            // Not a busy loop either: 4 polls a second while young, then one every 2 s.
+            // Not a busy loop either: 2 polls a second while young, then one every 2 s.
             assert!(
-                polls as f64 <= 28.0 + ready_at.as_secs_f64() / 2.0,
+                polls as f64 <= 20.0 + ready_at.as_secs_f64() / 2.0,
                 "{polls} polls for {ready_at:?}"
             );
         }
+    }
+
+    fn throttled() -> anyhow::Error {
+        anyhow::Error::new(crate::error::AwsError {
+            operation: "DescribeStacks",
+            kind: crate::error::FailureKind::Service,
+            code: Some("Throttling".to_owned()),
+            message: "Rate exceeded".to_owned(),
+        })
+    }
+
+    /// Throttling slows a wait and never ends it.
+    #[tokio::test(start_paused = true)]
+    async fn a_throttled_wait_asks_again_later() {
+        let calls = std::cell::Cell::new(0);
+        let info = wait_until_settled(
+            "s",
+            Poll::default(),
+            || {
+                calls.set(calls.get() + 1);
+                let n = calls.get();
+                async move {
+                    match n {
+                        1..=3 => Err(throttled()),
+                        4 => Ok(Some(stack("CREATE_IN_PROGRESS"))),
+                        _ => Ok(Some(stack("CREATE_COMPLETE"))),
+                    }
+                }
+            },
+            |_, _| {},
+        )
+        .await
+        .unwrap();
+        assert_eq!(info.unwrap().status, "CREATE_COMPLETE");
+        assert_eq!(calls.get(), 5);
     }
 
     #[tokio::test(start_paused = true)]

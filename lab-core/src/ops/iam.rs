@@ -223,6 +223,19 @@ pub async fn users_named(iam: &Client, prefix: &str) -> Result<Vec<String>> {
         .collect())
 }
 
+/// The role's trust policy as JSON (IAM returns it URL-encoded); None when the role is gone.
+pub async fn role_trust(iam: &Client, role: &str) -> Result<Option<String>> {
+    match iam.get_role().role_name(role).send().await {
+        Ok(out) => Ok(out.role.and_then(|r| r.assume_role_policy_document).map(|doc| {
+            percent_encoding::percent_decode_str(&doc)
+                .decode_utf8_lossy()
+                .into_owned()
+        })),
+        Err(e) if e.code() == Some(NO_SUCH_ENTITY) => Ok(None),
+        Err(e) => Err(aws("GetRole")(e)),
+    }
+}
+
 /// Names of the roles whose name starts with `prefix`.
 pub async fn roles_named(iam: &Client, prefix: &str) -> Result<Vec<String>> {
     let roles: Vec<_> = iam

@@ -1,8 +1,10 @@
-//! S3 operations: list, create, tag, empty and delete the lab's buckets.
+//! S3 operations: list, create, tag, empty and delete the lab's buckets, and find the region a
+//! bucket lives in (S3 answers a request signed for another region with an error naming the right
+//! one, and the Rust SDK does not follow it: awslabs/aws-sdk-rust#1052).
 
 use anyhow::Result;
 use aws_sdk_s3::Client;
-use aws_sdk_s3::error::ProvideErrorMetadata;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration, Delete, ObjectIdentifier, Tag, Tagging};
 
 use super::{Created, Deleted};
@@ -10,18 +12,124 @@ use crate::error::aws;
 use crate::names::LAB_TAG_KEY;
 
 pub async fn list_buckets(s3: &Client) -> Result<Vec<String>> {
-    let buckets: Vec<_> = s3
+    Ok(list_buckets_with_regions(s3).await?.into_iter().map(|b| b.name).collect())
+}
+
+/// A bucket as ListBuckets shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedBucket {
+    pub name: String,
+    /// Its region, where the endpoint says (AWS does; some S3-compatible endpoints do not).
+    pub region: Option<String>,
+}
+
+/// Every bucket of the account, all pages (required on AWS past 10,000 buckets), with the region
+/// each is in where the endpoint tells.
+pub async fn list_buckets_with_regions(s3: &Client) -> Result<Vec<ListedBucket>> {
+    let pages: Vec<_> = s3
         .list_buckets()
         .into_paginator()
         .send()
         .try_collect()
         .await
         .map_err(aws("ListBuckets"))?;
-    Ok(buckets
+    Ok(pages
         .into_iter()
         .flat_map(|page| page.buckets.unwrap_or_default())
-        .filter_map(|b| b.name)
+        .filter_map(|b| {
+            Some(ListedBucket {
+                region: b.bucket_region.filter(|r| !r.is_empty()),
+                name: b.name?,
+            })
+        })
         .collect())
+}
+
+/// The region the bucket lives in, from GetBucketLocation (which S3 answers from any region);
+/// None when the bucket is gone.
+pub async fn bucket_location(s3: &Client, bucket: &str) -> Result<Option<String>> {
+    match s3.get_bucket_location().bucket(bucket).send().await {
+        Ok(out) => Ok(Some(location_region(
+            out.location_constraint().map(|c| c.as_str()).unwrap_or_default(),
+        ))),
+        Err(e) if e.code() == Some("NoSuchBucket") => Ok(None),
+        Err(e) => match wrong_region(&e) {
+            Some(region) => Ok(Some(region)),
+            None => Err(aws("GetBucketLocation")(e)),
+        },
+    }
+}
+
+/// The region a GetBucketLocation constraint names: none is us-east-1, and `EU` the old name of
+/// eu-west-1.
+pub fn location_region(constraint: &str) -> String {
+    match constraint {
+        "" => "us-east-1".to_owned(),
+        "EU" => "eu-west-1".to_owned(),
+        other => other.to_owned(),
+    }
+}
+
+/// A bucket call that went to the wrong region: S3 answered 301 PermanentRedirect, 400
+/// AuthorizationHeaderMalformed or IllegalLocationConstraintException, naming the bucket's region.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WrongRegion {
+    pub bucket: String,
+    pub region: String,
+}
+
+impl std::fmt::Display for WrongRegion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "bucket {} is in region {}", self.bucket, self.region)
+    }
+}
+
+impl std::error::Error for WrongRegion {}
+
+/// The region S3 names when a bucket request went to the wrong one: its `x-amz-bucket-region`
+/// header, else the `<Region>` of the error body.
+pub fn wrong_region<E, R>(err: &SdkError<E, R>) -> Option<String>
+where
+    R: RawResponse,
+{
+    let raw = err.raw_response()?;
+    if let Some(region) = raw.header("x-amz-bucket-region").filter(|r| !r.is_empty()) {
+        return Some(region.to_owned());
+    }
+    let body = raw.body_text()?;
+    let start = body.find("<Region>")? + "<Region>".len();
+    let len = body[start..].find("</Region>")?;
+    Some(body[start..start + len].trim().to_owned()).filter(|r| !r.is_empty())
+}
+
+/// What [`wrong_region`] reads of a raw response (a trait so that tests can pass their own).
+pub trait RawResponse {
+    fn header(&self, name: &str) -> Option<&str>;
+    fn body_text(&self) -> Option<String>;
+}
+
+impl RawResponse for aws_smithy_runtime_api::http::Response {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers().get(name)
+    }
+
+    fn body_text(&self) -> Option<String> {
+        self.body().bytes().map(|b| String::from_utf8_lossy(b).into_owned())
+    }
+}
+
+/// The error of a bucket call: [`WrongRegion`] when S3 named another region, else the AWS error.
+fn bucket_error<E>(operation: &'static str, bucket: &str) -> impl FnOnce(SdkError<E, aws_smithy_runtime_api::http::Response>) -> anyhow::Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    move |e| match wrong_region(&e) {
+        Some(region) => anyhow::Error::new(WrongRegion {
+            bucket: bucket.to_owned(),
+            region,
+        }),
+        None => aws(operation)(e),
+    }
 }
 
 /// Creates `bucket` in `region` (us-east-1 takes no location constraint), tagged with the lab in
@@ -98,7 +206,7 @@ pub async fn bucket_lab_tag(s3: &Client, bucket: &str) -> Result<BucketTag> {
         )),
         Err(e) if e.code() == Some("NoSuchTagSet") => Ok(BucketTag::Lab(None)),
         Err(e) if e.code() == Some("NoSuchBucket") => Ok(BucketTag::Gone),
-        Err(e) => Err(aws("GetBucketTagging")(e)),
+        Err(e) => Err(bucket_error("GetBucketTagging", bucket)(e)),
     }
 }
 
@@ -108,7 +216,7 @@ pub async fn empty_and_delete_bucket(s3: &Client, bucket: &str) -> Result<Delete
         Ok(_) => return Ok(Deleted::Deleted),
         Err(e) if e.code() == Some("NoSuchBucket") => return Ok(Deleted::WasGone),
         Err(e) if e.code() == Some("BucketNotEmpty") => {}
-        Err(e) => return Err(aws("DeleteBucket")(e)),
+        Err(e) => return Err(bucket_error("DeleteBucket", bucket)(e)),
     }
     let mut key_marker = None;
     let mut version_marker = None;
@@ -123,7 +231,7 @@ pub async fn empty_and_delete_bucket(s3: &Client, bucket: &str) -> Result<Delete
         {
             Ok(page) => page,
             Err(e) if e.code() == Some("NoSuchBucket") => return Ok(Deleted::WasGone),
-            Err(e) => return Err(aws("ListObjectVersions")(e)),
+            Err(e) => return Err(bucket_error("ListObjectVersions", bucket)(e)),
         };
         let versions = page
             .versions

@@ -72,11 +72,9 @@ async fn rounds(home: &Home, running: Running, rounds: usize) -> Result<()> {
     std::fs::create_dir_all(&work)?;
     let sh = Shell::new()?;
     let mut set = Vec::new();
-    for line in home.env_lines(running) {
-        if let Some((k, v)) = line.trim_start_matches("export ").split_once('=') {
-            sh.set_var(k, v.trim_matches('\''));
-            set.push(k.to_owned());
-        }
+    for (k, v) in home.env_vars(running) {
+        sh.set_var(k, v);
+        set.push(k.to_owned());
     }
     // Whatever else of AWS this shell has must not reach the runs.
     let strip: Vec<String> = std::env::vars()
@@ -241,10 +239,9 @@ pub(super) struct Timed {
 impl Timed {
     pub(super) fn new(home: &Home, running: Running) -> Result<Self> {
         let env = home
-            .env_lines(running)
-            .iter()
-            .filter_map(|l| l.trim_start_matches("export ").split_once('='))
-            .map(|(k, v)| (k.to_owned(), v.trim_matches('\'').to_owned()))
+            .env_vars(running)
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
             .collect();
         Ok(Self {
             exe: std::env::current_exe().context("cannot find the xtask binary")?,

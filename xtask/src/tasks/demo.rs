@@ -66,7 +66,7 @@ async fn assume_and_verify(lab: &Lab, ui: &Ui, explain: bool) -> Result<()> {
         .await
         .context("assume failed")?;
     ui.line("== verify");
-    let checks = lab::verify(lab).await?;
+    let checks = lab::verify(lab, ui).await?;
     for line in lab::checks_table(&checks, explain).lines() {
         ui.line(line);
     }

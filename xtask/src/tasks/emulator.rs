@@ -162,14 +162,14 @@ pub async fn ensure_running(port: Option<u16>, realistic: Option<bool>) -> Resul
         settings: Vec::new(),
     };
     let (running, _child) = home.start(&venv, port, &options).await?;
-    println!(
+    eprintln!(
         "✓ started the emulator on {} (pid {}, IAM enforced, {} mode)",
         running.endpoint(),
         running.pid,
         mode(running.realistic)
     );
     if running.realistic {
-        println!(
+        eprintln!(
             "  realistic: new keys refused for seconds, stacks in progress for seconds, IAM propagating; set STS_LAB_KEY_DELAY, STS_LAB_STACK_DELAY, STS_LAB_PROPAGATION_DELAY … to change the delays"
         );
     }

@@ -1,81 +1,67 @@
 //! `cargo xtask sweep`: every lab in the account, found by its tags whether or not any local file
 //! knows it, cleaned up exactly as `cleanup` does; `--expired` only those past their expiry,
-//! `--dry-run` lists them and changes nothing, `--json` for scripts.
+//! `--dry-run` lists them and changes nothing, `--json` for scripts. One lab that cannot be
+//! reached or cleaned is reported, and the sweep goes on with the others.
 
 use anyhow::{Result, bail};
+use lab_core::error::one_line;
 use lab_core::expiry;
 use lab_core::lab::{self, Lab, now_secs};
 use lab_core::report::Report;
+use lab_core::sweep::FoundLab;
+use lab_core::target::Target;
 use serde_json::{Value, json};
 
 use crate::flags::{Global, SweepArgs};
 use crate::ui::Ui;
+
+/// What the sweep did with one lab.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    KeptNotExpired,
+    WouldRemove,
+    Removed,
+    Failed,
+}
+
+impl Action {
+    fn text(self) -> &'static str {
+        match self {
+            Self::KeptNotExpired => "kept (not expired)",
+            Self::WouldRemove => "would remove",
+            Self::Removed => "removed",
+            Self::Failed => "failed",
+        }
+    }
+}
 
 pub async fn run(global: &Global, args: SweepArgs) -> Result<()> {
     let ui = Ui::new(global.explain, args.json);
     let target = crate::project::target(global).await?;
     let admin = target.admin().await?;
     let found = lab_core::sweep::find_labs(&admin.iam).await?;
-    let now = now_secs();
-    let mut rows: Vec<Value> = Vec::new();
+    let mut rows: Vec<(Action, Value)> = Vec::new();
     let mut failed = Vec::new();
     for lab_found in found {
         let name = lab_found.names.lab.clone();
-        // Each lab in its own region, whatever --region says.
-        let mut lab_target = target.clone();
-        lab_target.region = lab_found.region.clone();
-        let mut lab = Lab::connect(lab_target, lab_found.names.clone(), &ui).await?;
-        lab.force = global.force;
-        let inventory = lab::inventory(&lab).await?;
-        let expires = inventory.expires().map(str::to_owned);
-        let secs = expires.as_deref().and_then(expiry::parse_utc);
-        let expired = secs.is_some_and(|s| s <= now);
-        let when = match (&expires, secs) {
-            (Some(at), Some(s)) => format!("{at}, {}", expiry::describe(s, now)),
-            _ => "no expiry recorded".to_owned(),
-        };
-        let holds = inventory.lines(&lab.names);
-        let action = if args.expired && !expired {
-            "kept (not expired)"
-        } else if args.dry_run {
-            "would remove"
-        } else {
-            match lab::cleanup(&lab, &ui).await {
-                Ok(()) => "removed",
-                Err(e) => {
-                    failed.push(format!("{name}: {}", lab_core::error::one_line(&e)));
-                    "failed"
-                }
-            }
-        };
-        ui.line(&format!(
-            "{} lab {name} ({}, {when}): {action}; holds {}",
-            if action == "failed" { "✗" } else { "•" },
-            lab_found.region.as_deref().unwrap_or("region not recorded"),
-            holds.join(", ")
-        ));
-        rows.push(json!({
-            "lab": name,
-            "region": lab_found.region,
-            "expires": expires,
-            "expired": expired,
-            "holds": holds,
-            "action": action,
-        }));
+        let (action, row, error) = sweep_one(global, &args, &target, &lab_found, &ui).await;
+        if let Some(e) = error {
+            failed.push(format!("{name}: {e}"));
+        }
+        rows.push((action, row));
     }
+    let removed = |a: &Action| matches!(a, Action::Removed | Action::WouldRemove);
     if args.json {
+        let labs: Vec<&Value> = rows.iter().map(|(_, r)| r).collect();
         println!(
             "{:#}",
-            json!({ "dry_run": args.dry_run, "expired_only": args.expired, "labs": rows })
+            json!({ "dry_run": args.dry_run, "expired_only": args.expired, "labs": labs })
         );
     } else if rows.is_empty() {
         ui.line("sweep: no lab in this account");
     } else {
         let verb = if args.dry_run { "would remove" } else { "removed" };
-        let count = rows
-            .iter()
-            .filter(|r| r["action"] == "removed" || r["action"] == "would remove")
-            .count();
+        let count = rows.iter().filter(|(a, _)| removed(a)).count();
         ui.line(&format!("sweep: {verb} {count} of {} labs", rows.len()));
     }
     if !failed.is_empty() {
@@ -85,4 +71,67 @@ pub async fn run(global: &Global, args: SweepArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Sweeps one lab in its own region; any failure is this lab's row, never the sweep's end.
+async fn sweep_one(
+    global: &Global,
+    args: &SweepArgs,
+    target: &Target,
+    found: &FoundLab,
+    ui: &Ui,
+) -> (Action, Value, Option<String>) {
+    let name = &found.names.lab;
+    let now = now_secs();
+    let mut holds = Vec::new();
+    let mut expires = found.expires.clone();
+    let result: Result<Action> = async {
+        // Each lab in its own region, whatever --region says.
+        let mut lab_target = target.clone();
+        lab_target.region = found.region.clone();
+        let mut lab = Lab::connect(lab_target, found.names.clone(), ui).await?;
+        lab.force = global.force;
+        let inventory = lab::inventory(&lab).await?;
+        holds = inventory.lines(&lab.names);
+        expires = inventory.expires().map(str::to_owned).or(expires.clone());
+        let expired = expires.as_deref().and_then(expiry::parse_utc).is_some_and(|s| s <= now);
+        Ok(if args.expired && !expired {
+            Action::KeptNotExpired
+        } else if args.dry_run {
+            Action::WouldRemove
+        } else {
+            lab::cleanup(&lab, ui).await?;
+            Action::Removed
+        })
+    }
+    .await;
+    let (action, error) = match result {
+        Ok(a) => (a, None),
+        Err(e) => (Action::Failed, Some(one_line(&e))),
+    };
+    let secs = expires.as_deref().and_then(expiry::parse_utc);
+    let when = match (&expires, secs) {
+        (Some(at), Some(s)) => format!("{at}, {}", expiry::describe(s, now)),
+        _ => "no expiry recorded".to_owned(),
+    };
+    let what = match &error {
+        Some(e) => format!("failed: {e}"),
+        None => action.text().to_owned(),
+    };
+    ui.line(&format!(
+        "{} lab {name} ({}, {when}): {what}; holds {}",
+        if action == Action::Failed { "✗" } else { "•" },
+        found.region.as_deref().unwrap_or("region not recorded"),
+        if holds.is_empty() { "unknown".to_owned() } else { holds.join(", ") }
+    ));
+    let row = json!({
+        "lab": name,
+        "region": found.region,
+        "expires": expires,
+        "expired": secs.is_some_and(|s| s <= now),
+        "holds": holds,
+        "action": action.text(),
+        "error": error,
+    });
+    (action, row, error)
 }

@@ -130,12 +130,9 @@ impl TestEmulator {
     /// The environment `eval "$(cargo xtask emulator env)"` sets, for child processes.
     pub fn env(&self) -> Vec<(String, String)> {
         self.home
-            .env_lines(self.running)
-            .iter()
-            .map(|l| {
-                let (k, v) = l.trim_start_matches("export ").split_once('=').unwrap();
-                (k.to_owned(), v.trim_matches('\'').to_owned())
-            })
+            .env_vars(self.running)
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
             .collect()
     }
 
@@ -306,4 +303,17 @@ pub fn admin_keys(emu: &TestEmulator) -> (String, String) {
         .unwrap();
     let value = |key: &str| profile.get(key).unwrap().to_owned();
     (value("aws_access_key_id"), value("aws_secret_access_key"))
+}
+
+/// The bucket `verify` made last (its name carries the time of the run).
+pub async fn verify_bucket(lab: &Lab) -> String {
+    let prefix = lab.names.verify_bucket_prefix(lab.account());
+    let mut made: Vec<String> = lab_core::ops::s3::list_buckets(&lab.admin.s3)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|b| b.starts_with(&prefix))
+        .collect();
+    made.sort();
+    made.pop().unwrap_or_else(|| panic!("no bucket {prefix}*"))
 }

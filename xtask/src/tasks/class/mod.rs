@@ -3,24 +3,33 @@
 //! key and a README go to a handout folder (0700), never into the instructor's AWS files.
 
 use std::cell::RefCell;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use futures_util::future::join_all;
 use lab_core::awsfiles::AwsFiles;
 use lab_core::class::{self, Handout};
-use lab_core::error::{error_code, one_line};
+use lab_core::error::one_line;
 use lab_core::lab::{self, Lab, now_secs};
-use lab_core::names::{DEFAULT_SESSION_NAME, EXPIRES_TAG_KEY};
+use lab_core::names::EXPIRES_TAG_KEY;
+use lab_core::ops::cfn::StackBoard;
 use lab_core::ops::sts::{self, Identity};
 use lab_core::report::{Captured, Report, fmt_elapsed};
 use lab_core::target::{Clients, Target};
 use serde_json::{Value, json};
 
+mod verify;
+
 use crate::flags::{ClassAction, ClassArgs, Global};
 use crate::ui::Ui;
+
+/// How often a class asks CloudFormation for its stacks while it waits: one DescribeStacks for
+/// all of them, well below CloudFormation's few requests a second.
+const STACK_POLL_INTERVAL: Duration = Duration::from_secs(1);
 
 pub async fn run(global: &Global, action: ClassAction) -> Result<()> {
     match action {
@@ -36,7 +45,7 @@ pub async fn run(global: &Global, action: ClassAction) -> Result<()> {
             let room = Room::connect(global, &class, false).await?;
             setup(&room, labs, ttl_seconds, jobs.max(1)).await
         }
-        ClassAction::Verify { class, json } => verify(&Room::connect(global, &class, json).await?, json).await,
+        ClassAction::Verify { class, json } => verify::run(&Room::connect(global, &class, json).await?, json).await,
         ClassAction::Status { class, json } => status(&Room::connect(global, &class, json).await?, json).await,
         ClassAction::Cleanup { class, jobs } => {
             cleanup(&Room::connect(global, &class, false).await?, jobs.max(1)).await
@@ -45,13 +54,19 @@ pub async fn run(global: &Global, action: ClassAction) -> Result<()> {
 }
 
 /// The class: its name, its handouts' folder, and the instructor's admin connection, made once.
-struct Room {
+pub(super) struct Room {
     name: String,
     handouts: PathBuf,
     target: Target,
     admin: Clients,
     identity: Identity,
     ui: Ui,
+    /// `--force`: take over profiles of the handouts that sts-lab did not write.
+    force: bool,
+    /// `--region` as asked: a lab recorded in another region is refused, as `setup` refuses it.
+    asked_region: Option<String>,
+    /// One view of the stacks for the whole class: a DescribeStacks a second at most, for any size.
+    stack_board: Arc<StackBoard>,
 }
 
 impl Room {
@@ -82,6 +97,9 @@ impl Room {
             admin,
             identity,
             ui,
+            force: global.force,
+            asked_region: global.region.clone(),
+            stack_board: Arc::new(StackBoard::new(STACK_POLL_INTERVAL)),
         })
     }
 
@@ -94,11 +112,36 @@ impl Room {
     fn student(&self, lab: &str, region: Option<&str>) -> Result<Lab> {
         let mut target = self.target.clone();
         target.files = AwsFiles::in_dir(&self.handout(lab));
+        let names = class::student_names(lab)?;
         let admin = match region {
-            Some(r) if r != self.admin.region => self.admin.in_region(r),
+            Some(r) if r != self.admin.region => {
+                lab::check_region_asked(&names, self.asked_region.as_deref(), r)?;
+                self.admin.in_region(r)
+            }
             _ => self.admin.clone(),
         };
-        Lab::with_admin(target, class::student_names(lab)?, admin, self.identity.clone())
+        let mut student = Lab::with_admin(target, names, admin, self.identity.clone())?;
+        student.force = self.force;
+        student.stack_board = Some(Arc::clone(&self.stack_board));
+        Ok(student)
+    }
+
+    /// The steps of one lab's task: shown with `--explain` for the first lab only (the others
+    /// differ by their names), kept otherwise.
+    fn steps_for(&self, lab: &str, first: &str) -> Captured {
+        Captured(Default::default(), self.ui.explain() && lab == first)
+    }
+
+    /// Prints the aws CLI commands a lab's task ran (`--explain`), as an example for every lab.
+    fn show_explained(&self, lab: &str, steps: &Captured) {
+        if !steps.1 {
+            return;
+        }
+        self.ui.line(&format!("the aws CLI commands for {lab} (the other labs differ by their names):"));
+        let explained = |l: &&str| l.starts_with("    ") && l.trim_start().starts_with(['$', '#']);
+        for line in steps.text().lines().filter(explained) {
+            self.ui.line(line);
+        }
     }
 
     /// The class's labs that exist, found by their tags as `sweep` finds labs.
@@ -134,11 +177,21 @@ where
 
 async fn setup(room: &Room, labs: Vec<String>, ttl_seconds: i64, jobs: usize) -> Result<()> {
     let started = Instant::now();
+    let recorded: HashMap<String, Option<String>> = room
+        .existing()
+        .await?
+        .into_iter()
+        .map(|f| (f.names.lab, f.region))
+        .collect();
+    let first = labs.first().cloned().unwrap_or_default();
+    let (recorded, first) = (&recorded, &first);
     let results = each(labs, jobs, |lab| async move {
         let t0 = Instant::now();
-        let steps = Captured::default();
+        let steps = room.steps_for(&lab, &first);
+        // Run again, a lab goes where it was made, whatever region this shell is in.
+        let region = recorded.get(&lab).cloned().flatten();
         let result = async {
-            let mut student = room.student(&lab, None)?;
+            let mut student = room.student(&lab, region.as_deref())?;
             student.ttl_seconds = ttl_seconds;
             let outcome = lab::setup(&student, &steps).await?;
             let folder = room.handout(&lab).display().to_string();
@@ -157,6 +210,7 @@ async fn setup(room: &Room, labs: Vec<String>, ttl_seconds: i64, jobs: usize) ->
             anyhow::Ok(outcome)
         }
         .await;
+        room.show_explained(&lab, &steps);
         match &result {
             Ok(o) => room.ui.line(&format!(
                 "✓ {lab}: {} may assume {}, until {} ({})",
@@ -191,129 +245,6 @@ async fn setup(room: &Room, labs: Vec<String>, ttl_seconds: i64, jobs: usize) ->
             failed.join("; ")
         );
     }
-    Ok(())
-}
-
-/// One student's row of `class verify`.
-struct Verified {
-    checks: Vec<lab::Check>,
-    isolation: Vec<(String, String, bool)>,
-}
-
-async fn verify(room: &Room, json: bool) -> Result<()> {
-    let found = room.existing().await?;
-    if found.is_empty() {
-        bail!("class {} has no labs; run `cargo xtask class setup` first", room.name);
-    }
-    let labs: Vec<String> = found.iter().map(|f| f.names.lab.clone()).collect();
-    let regions: Vec<Option<String>> = found.iter().map(|f| f.region.clone()).collect();
-    // Every student's role ARN first: the isolation check tries other students' roles.
-    let mut roles = Vec::new();
-    for (lab, region) in labs.iter().zip(&regions) {
-        roles.push(room.student(lab, region.as_deref())?.role_arn().await.ok());
-    }
-    let pairs = class::isolation_pairs(labs.len());
-    let mut rows = Vec::new();
-    for (i, (lab, region)) in labs.iter().zip(&regions).enumerate() {
-        let student = room.student(lab, region.as_deref())?;
-        let result = async {
-            let as_user = student.target.profile("sts").await?;
-            let mut checks = Vec::new();
-            if let Some(role) = &roles[i] {
-                // The student's session in memory only: nothing is written to the handout.
-                let creds = lab_core::retry::retry_codes(
-                    student.backoff,
-                    &["AccessDenied", "InvalidClientTokenId"],
-                    |_| {},
-                    || sts::assume_role(&as_user.sts, role, DEFAULT_SESSION_NAME, None),
-                )
-                .await?;
-                let session = student.target.session(&creds).await?;
-                checks = lab::verify_with(&student, Some(session)).await?;
-            }
-            let mut isolation = Vec::new();
-            for &(_, j) in pairs.iter().filter(|(a, _)| *a == i) {
-                let Some(other) = &roles[j] else { continue };
-                let tried = sts::assume_role(&as_user.sts, other, "class-isolation", None).await;
-                let (denied, seen) = match &tried {
-                    Ok(_) => (false, "allowed".to_owned()),
-                    Err(e) => (
-                        error_code(e) == Some("AccessDenied"),
-                        error_code(e).unwrap_or("error").to_owned(),
-                    ),
-                };
-                isolation.push((labs[j].clone(), seen, denied));
-            }
-            anyhow::Ok(Verified { checks, isolation })
-        }
-        .await;
-        rows.push((lab.clone(), result));
-    }
-    let mut failed = 0;
-    let mut doc = Vec::new();
-    for (lab, result) in &rows {
-        let (passed, line, value) = match result {
-            Ok(v) => {
-                let ok_checks = v.checks.iter().filter(|c| c.passed).count();
-                let denied = v.isolation.iter().filter(|(_, _, d)| *d).count();
-                let passed = !v.checks.is_empty() && ok_checks == v.checks.len() && denied == v.isolation.len();
-                let broken: Vec<String> = v
-                    .checks
-                    .iter()
-                    .filter(|c| !c.passed)
-                    .map(|c| format!("{}: expected {}, saw {}", c.name, c.expected, c.seen))
-                    .chain(
-                        v.isolation
-                            .iter()
-                            .filter(|(_, _, d)| !d)
-                            .map(|(o, seen, _)| format!("may assume {o}'s role ({seen})")),
-                    )
-                    .collect();
-                let line = format!(
-                    "{lab}: {ok_checks}/{} checks, denied {denied}/{} other students' roles{}",
-                    v.checks.len(),
-                    v.isolation.len(),
-                    if broken.is_empty() {
-                        String::new()
-                    } else {
-                        format!("; {}", broken.join("; "))
-                    }
-                );
-                let value = json!({
-                    "lab": lab,
-                    "passed": passed,
-                    "checks": v.checks.iter().map(|c| json!({"name": c.name, "passed": c.passed, "seen": c.seen})).collect::<Vec<_>>(),
-                    "isolation": v.isolation.iter().map(|(o, seen, d)| json!({"other": o, "denied": d, "seen": seen})).collect::<Vec<_>>(),
-                });
-                (passed, line, value)
-            }
-            Err(e) => (
-                false,
-                format!("{lab}: {}", one_line(e)),
-                json!({"lab": lab, "passed": false, "error": one_line(e)}),
-            ),
-        };
-        if !passed {
-            failed += 1;
-        }
-        room.ui.line(&format!("{} {line}", if passed { "✓" } else { "✗" }));
-        doc.push(value);
-    }
-    if json {
-        println!(
-            "{:#}",
-            json!({"class": room.name, "passed": failed == 0, "students": doc})
-        );
-    }
-    if failed > 0 {
-        bail!("{failed} of {} students' labs failed verify", rows.len());
-    }
-    room.ui.line(&format!(
-        "class {}: all {} labs pass, each student's key is denied the other students' roles ({} pairs tried)",
-        room.name,
-        rows.len(),
-        pairs.len()
-    ));
     Ok(())
 }
 
@@ -365,15 +296,18 @@ async fn cleanup(room: &Room, jobs: usize) -> Result<()> {
     let regions: Vec<(String, Option<String>)> =
         found.iter().map(|f| (f.names.lab.clone(), f.region.clone())).collect();
     let labs: Vec<String> = regions.iter().map(|(l, _)| l.clone()).collect();
+    let first = labs.first().cloned().unwrap_or_default();
+    let first = &first;
     let results = each(labs, jobs, |lab| {
         let region = regions.iter().find(|(l, _)| *l == lab).and_then(|(_, r)| r.clone());
         async move {
-            let steps = Captured::default();
+            let steps = room.steps_for(&lab, first);
             let result = async {
                 let student = room.student(&lab, region.as_deref())?;
                 lab::cleanup(&student, &steps).await
             }
             .await;
+            room.show_explained(&lab, &steps);
             match &result {
                 Ok(()) => room.ui.line(&format!("✓ {lab}: nothing left")),
                 Err(e) => room.ui.line(&format!("✗ {lab}: {}", one_line(e))),

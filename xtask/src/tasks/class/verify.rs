@@ -1,0 +1,199 @@
+//! `class verify`: every student's `verify` checks with their role assumed in memory (nothing
+//! written), and the isolation proof: each student's key is denied the other students' roles. A
+//! row per student as soon as it is known; an expired lab says so at once, without a call.
+
+use anyhow::{Result, anyhow, bail};
+use lab_core::class;
+use lab_core::error::{error_code, one_line};
+use lab_core::lab::{self, Lab};
+use lab_core::names::DEFAULT_SESSION_NAME;
+use lab_core::ops::sts;
+use lab_core::report::Report;
+use lab_core::retry::{Waiting, retry_codes, worth_telling};
+use serde_json::{Value, json};
+
+use super::Room;
+use crate::ui::Ui;
+
+/// One student's results.
+struct Verified {
+    checks: Vec<lab::Check>,
+    /// (other student's lab, what was seen, denied)
+    isolation: Vec<(String, String, bool)>,
+}
+
+/// A student's lines, under the class's: the waits of their checks, prefixed with their lab.
+struct StudentLines<'a> {
+    ui: &'a Ui,
+    lab: &'a str,
+}
+
+impl Report for StudentLines<'_> {
+    fn line(&self, text: &str) {
+        self.ui.line(&format!("  {}: {}", self.lab, text.trim_start()));
+    }
+}
+
+fn told(report: &dyn Report, what: &str, w: &Waiting) {
+    if worth_telling(w) {
+        report.line(&format!(
+            "waiting for {what} ({}, usual while IAM propagates): {:.1} s waited",
+            w.code,
+            w.waited.as_secs_f64()
+        ));
+    }
+}
+
+pub(super) async fn run(room: &Room, json: bool) -> Result<()> {
+    let found = room.existing().await?;
+    if found.is_empty() {
+        bail!("class {} has no labs; run `cargo xtask class setup` first", room.name);
+    }
+    let labs: Vec<String> = found.iter().map(|f| f.names.lab.clone()).collect();
+    // Each student's lab, unless it expired (then nothing is asked of AWS for it), and role.
+    let mut students: Vec<Result<Lab>> = Vec::new();
+    let mut roles = Vec::new();
+    for f in &found {
+        let student = lab::check_not_expired(f.expires.as_deref())
+            .map_err(|_| {
+                anyhow!(
+                    "expired at {}; run `cargo xtask class setup` to renew the class",
+                    f.expires.as_deref().unwrap_or_default()
+                )
+            })
+            .and_then(|()| room.student(&f.names.lab, f.region.as_deref()));
+        roles.push(match &student {
+            Ok(s) => s.role_arn().await.ok(),
+            Err(_) => None,
+        });
+        students.push(student);
+    }
+    let pairs = class::isolation_pairs(labs.len());
+    let (mut failed, mut doc) = (0, Vec::new());
+    for (i, student) in students.iter().enumerate() {
+        let lab = &labs[i];
+        let lines = StudentLines { ui: &room.ui, lab };
+        let result = match student {
+            Ok(student) => {
+                let others: Vec<(String, Option<String>)> = pairs
+                    .iter()
+                    .filter(|(a, _)| *a == i)
+                    .map(|&(_, j)| (labs[j].clone(), roles[j].clone()))
+                    .collect();
+                verify_student(student, roles[i].as_deref(), &others, &lines).await
+            }
+            Err(e) => Err(anyhow!("{}", one_line(e))),
+        };
+        let (passed, line, value) = row(lab, &result);
+        if !passed {
+            failed += 1;
+        }
+        room.ui.line(&format!("{} {line}", if passed { "✓" } else { "✗" }));
+        doc.push(value);
+    }
+    if json {
+        println!(
+            "{:#}",
+            json!({"class": room.name, "passed": failed == 0, "students": doc})
+        );
+    }
+    if failed > 0 {
+        bail!("{failed} of {} students' labs failed verify", labs.len());
+    }
+    room.ui.line(&format!(
+        "class {}: all {} labs pass, each student's key is denied the other students' roles ({} pairs tried)",
+        room.name,
+        labs.len(),
+        pairs.len()
+    ));
+    Ok(())
+}
+
+/// One student's checks with their role assumed in memory, and their key tried on `others`' roles.
+async fn verify_student(
+    student: &Lab,
+    role: Option<&str>,
+    others: &[(String, Option<String>)],
+    lines: &dyn Report,
+) -> Result<Verified> {
+    let as_user = student.target.profile("sts").await?;
+    let mut checks = Vec::new();
+    if let Some(role) = role {
+        // The student's session in memory only: nothing is written to the handout.
+        let creds = retry_codes(
+            student.backoff,
+            &["AccessDenied", "InvalidClientTokenId"],
+            |w| told(lines, "the student's key to assume the role", w),
+            || sts::assume_role(&as_user.sts, role, DEFAULT_SESSION_NAME, None),
+        )
+        .await?;
+        let session = student.target.session(&creds).await?;
+        checks = lab::verify_with(student, Some(session), lines).await?;
+    }
+    let mut isolation = Vec::new();
+    for (other, other_role) in others {
+        let Some(other_role) = other_role else { continue };
+        let tried = sts::assume_role(&as_user.sts, other_role, "class-isolation", None).await;
+        let (denied, seen) = match &tried {
+            Ok(_) => (false, "allowed".to_owned()),
+            Err(e) => (
+                error_code(e) == Some("AccessDenied"),
+                error_code(e).unwrap_or("error").to_owned(),
+            ),
+        };
+        isolation.push((other.clone(), seen, denied));
+    }
+    Ok(Verified { checks, isolation })
+}
+
+/// A student's row: passed, its line, its JSON.
+fn row(lab: &str, result: &Result<Verified>) -> (bool, String, Value) {
+    let v = match result {
+        Ok(v) => v,
+        Err(e) => {
+            return (
+                false,
+                format!("{lab}: {}", one_line(e)),
+                json!({"lab": lab, "passed": false, "error": one_line(e)}),
+            );
+        }
+    };
+    let ok_checks = v.checks.iter().filter(|c| c.passed).count();
+    let denied = v.isolation.iter().filter(|(_, _, d)| *d).count();
+    let passed = !v.checks.is_empty() && ok_checks == v.checks.len() && denied == v.isolation.len();
+    let broken: Vec<String> = v
+        .checks
+        .iter()
+        .filter(|c| !c.passed)
+        .map(|c| format!("{}: expected {}, saw {}", c.name, c.expected, c.seen))
+        .chain(
+            v.isolation
+                .iter()
+                .filter(|(_, _, d)| !d)
+                .map(|(o, seen, _)| format!("may assume {o}'s role ({seen})")),
+        )
+        .collect();
+    let line = format!(
+        "{lab}: {ok_checks}/{} checks, denied {denied}/{} other students' roles{}",
+        v.checks.len(),
+        v.isolation.len(),
+        if broken.is_empty() {
+            String::new()
+        } else {
+            format!("; {}", broken.join("; "))
+        }
+    );
+    let value = json!({
+        "lab": lab,
+        "passed": passed,
+        "checks": v.checks.iter().map(|c| json!({
+            "name": c.name,
+            "passed": c.passed,
+            "expected": c.expected,
+            "seen": c.seen,
+            "command": c.command,
+        })).collect::<Vec<_>>(),
+        "isolation": v.isolation.iter().map(|(o, seen, d)| json!({"other": o, "denied": d, "seen": seen})).collect::<Vec<_>>(),
+    });
+    (passed, line, value)
+}
