@@ -99,8 +99,8 @@ impl AwsFiles {
             notes,
             entries,
         };
-        edit(self.path(kind), |text| {
-            credfile::upsert(text, &section, force).map(Some)
+        edit(self.path(kind), |text, existed| {
+            credfile::upsert_in(text, &section, force, existed).map(Some)
         })
     }
 
@@ -108,7 +108,7 @@ impl AwsFiles {
     pub fn remove_profile(&self, kind: FileKind, profile: &str) -> Result<bool> {
         let name = Self::section_name(kind, profile);
         let mut removed = false;
-        edit(self.path(kind), |text| {
+        edit(self.path(kind), |text, _| {
             let (out, was_there) = credfile::remove(text, &name)?;
             removed = was_there;
             Ok(was_there.then_some(out))
@@ -140,7 +140,10 @@ fn read_or_empty(path: &Path) -> Result<String> {
 /// Read-modify-write of `path` under an exclusive lock on its folder; `change` returns the new
 /// text, or None to leave the file as it is. The new text goes to a temporary file (0600) in the
 /// same folder and replaces the file by a rename, so a crash leaves either the old or the new file.
-fn edit(path: &Path, change: impl FnOnce(&str) -> Result<Option<String>, credfile::EditError>) -> Result<()> {
+fn edit(
+    path: &Path,
+    change: impl FnOnce(&str, bool) -> Result<Option<String>, credfile::EditError>,
+) -> Result<()> {
     // Edit the file a symlink points to, not the link.
     let path = match fs::canonicalize(path) {
         Ok(real) => real,
@@ -167,15 +170,17 @@ fn edit(path: &Path, change: impl FnOnce(&str) -> Result<Option<String>, credfil
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     remove_stale_temp_files(dir, &file_name);
+    let existed = path.exists();
     let text = read_or_empty(&path)?;
-    let new_text = match change(&text) {
+    let new_text = match change(&text, existed) {
         Ok(Some(new_text)) if new_text != text => new_text,
         Ok(_) => return Ok(()),
         Err(credfile::EditError::Malformed(m)) => return Err(malformed(&path, m.line, m.reason)),
         Err(e) => return Err(anyhow!("{}: {e}", path.display())),
     };
-    if new_text.is_empty() {
-        // What the lab added is all the file held: leave no empty file behind.
+    if new_text.is_empty() && credfile::made_by_lab(&text) {
+        // The lab made the file and what it added is all it held: leave no empty file behind
+        // (an empty file the user had stays).
         return fs::remove_file(&path).with_context(|| format!("cannot remove {}", path.display()));
     }
     let file_name = path
@@ -297,6 +302,13 @@ mod tests {
         assert_eq!(mode, 0o700);
         files.remove_profile(FileKind::Config, "sts").unwrap();
         assert!(!files.config.exists());
+        // An empty file the user had stays, empty.
+        fs::write(&files.credentials, "").unwrap();
+        files
+            .write_profile(FileKind::Credentials, "sts", "default", vec![], vec![("k", "v")], false)
+            .unwrap();
+        files.remove_profile(FileKind::Credentials, "sts").unwrap();
+        assert_eq!(fs::read_to_string(&files.credentials).unwrap(), "");
         fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -13,6 +13,42 @@ pub const NOTE_PREFIX: &str = "# sts-lab:";
 const MARKER_PREFIX: &str = "# sts-lab: managed";
 /// Added to the marker when the file had no final newline before the section was appended.
 const NO_FINAL_NEWLINE: &str = "(file had no final newline)";
+/// Added to the marker when the lab made the file for the section.
+const CREATED_FILE: &str = "(sts-lab created this file)";
+
+/// What a section's marker remembers of the file before the lab first wrote to it. Every block
+/// appended later carries the marks of the blocks already there, so whichever block is removed
+/// last gives the file back as it was: without a final newline, or not there at all.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Marks {
+    no_final_newline: bool,
+    created_file: bool,
+}
+
+impl Marks {
+    fn of_marker(marker: &str) -> Self {
+        Self {
+            no_final_newline: marker.contains(NO_FINAL_NEWLINE),
+            created_file: marker.contains(CREATED_FILE),
+        }
+    }
+
+    /// The marks of every block the lab owns in the file.
+    fn of_file(lines: &[(&str, Line<'_>)]) -> Self {
+        let mut marks = Self::default();
+        for header in (0..lines.len()).filter(|&i| matches!(lines[i].1, Line::Header(_)) && is_owned(lines, i)) {
+            let m = Self::of_marker(lines[header + 1].0);
+            marks.no_final_newline |= m.no_final_newline;
+            marks.created_file |= m.created_file;
+        }
+        marks
+    }
+}
+
+/// Whether the lab made the file (a block of it says so): emptied, it is removed, not kept empty.
+pub fn made_by_lab(text: &str) -> bool {
+    lines(text).is_ok_and(|l| Marks::of_file(&l).created_file)
+}
 
 /// A section for the lab to write.
 #[derive(Debug, Clone)]
@@ -239,13 +275,16 @@ impl From<Malformed> for EditError {
     }
 }
 
-fn render_block(section: &OwnedSection<'_>, eol: &str, no_final_newline: bool) -> Result<String, EditError> {
+fn render_block(section: &OwnedSection<'_>, eol: &str, marks: Marks) -> Result<String, EditError> {
     let mut marker = format!(
         "{MARKER_PREFIX} by sts-lab (lab {}); `cargo xtask cleanup` removes this section",
         section.lab
     );
-    if no_final_newline {
+    if marks.no_final_newline {
         marker = format!("{marker} {NO_FINAL_NEWLINE}");
+    }
+    if marks.created_file {
+        marker = format!("{marker} {CREATED_FILE}");
     }
     let mut out = format!("[{}]{eol}{marker}{eol}", section.name);
     for note in &section.notes {
@@ -266,6 +305,11 @@ fn render_block(section: &OwnedSection<'_>, eol: &str, no_final_newline: bool) -
 /// Writes `section`: replaces the lab's block in place when the lab owns it, appends it otherwise.
 /// A section of that name the lab does not own is an error unless `force`.
 pub fn upsert(text: &str, section: &OwnedSection<'_>, force: bool) -> Result<String, EditError> {
+    upsert_in(text, section, force, true)
+}
+
+/// [`upsert`] into a file that `existed` or not (then the lab made it, and removes it emptied).
+pub fn upsert_in(text: &str, section: &OwnedSection<'_>, force: bool, existed: bool) -> Result<String, EditError> {
     let lines = lines(text)?;
     let eol = if text.contains("\r\n") { "\r\n" } else { "\n" };
     match find_header(&lines, section.name) {
@@ -274,24 +318,32 @@ pub fn upsert(text: &str, section: &OwnedSection<'_>, force: bool) -> Result<Str
             if !owned && !force {
                 return Err(EditError::NotOwned(section.name.to_owned()));
             }
-            let no_final_newline = owned && lines[header + 1].0.contains(NO_FINAL_NEWLINE);
+            let marks = if owned {
+                Marks::of_marker(lines[header + 1].0)
+            } else {
+                Marks::default()
+            };
             let end = section_end(&lines, header);
             let mut out = String::with_capacity(text.len() + 256);
             lines[..header].iter().for_each(|(raw, _)| out.push_str(raw));
-            out.push_str(&render_block(section, eol, no_final_newline)?);
+            out.push_str(&render_block(section, eol, marks)?);
             lines[end..].iter().for_each(|(raw, _)| out.push_str(raw));
             Ok(out)
         }
         None => {
             let mut out = text.to_owned();
-            let no_final_newline = !text.is_empty() && !text.ends_with('\n');
-            if no_final_newline {
+            let mut marks = Marks::of_file(&lines);
+            if !text.is_empty() && !text.ends_with('\n') {
+                marks.no_final_newline = true;
                 out.push_str(eol);
+            }
+            if text.is_empty() && !existed {
+                marks.created_file = true;
             }
             if !text.is_empty() {
                 out.push_str(eol);
             }
-            out.push_str(&render_block(section, eol, no_final_newline)?);
+            out.push_str(&render_block(section, eol, marks)?);
             Ok(out)
         }
     }
@@ -308,7 +360,7 @@ pub fn remove(text: &str, name: &str) -> Result<(String, bool), EditError> {
     if !is_owned(&lines, header) {
         return Err(EditError::NotOwned(name.to_owned()));
     }
-    let no_final_newline = lines[header + 1].0.contains(NO_FINAL_NEWLINE);
+    let no_final_newline = Marks::of_marker(lines[header + 1].0).no_final_newline;
     let end = section_end(&lines, header);
     let start = if header > 0 && lines[header - 1].1 == Line::Blank {
         header - 1

@@ -201,3 +201,39 @@ fn config_continuation_lines_are_kept() {
     assert!(out.starts_with(cfg));
     assert_eq!(remove(&out, "profile sts").unwrap().0, cfg);
 }
+
+fn assumed() -> OwnedSection<'static> {
+    OwnedSection {
+        name: "assumed",
+        lab: "default",
+        notes: vec![],
+        entries: vec![("aws_access_key_id", "ASIA1"), ("aws_session_token", "TOKEN")],
+    }
+}
+
+/// setup writes [sts], assume appends [assumed], cleanup removes both: a file without a final
+/// newline (or with CRLF) gets its bytes back, whichever block goes first.
+#[test]
+fn two_blocks_removed_in_either_order_give_back_the_same_bytes() {
+    for original in ["[a]\nx = 1", "[a]\r\nx = 1", USER_FILE, "[a]\nx = 1\n", ""] {
+        let two = upsert(&upsert(original, &sts("AKIA1"), false).unwrap(), &assumed(), false).unwrap();
+        for order in [["sts", "assumed"], ["assumed", "sts"]] {
+            let (one, _) = remove(&two, order[0]).unwrap();
+            let (back, _) = remove(&one, order[1]).unwrap();
+            assert_eq!(back, original, "removing {order:?} from {two:?}");
+        }
+    }
+}
+
+/// A file the lab made is marked so, in every block written after: emptied, it is removed; an
+/// empty file the user had is not.
+#[test]
+fn only_a_file_the_lab_made_is_its_to_remove() {
+    let made = upsert(&upsert_in("", &sts("AKIA1"), false, false).unwrap(), &assumed(), false).unwrap();
+    assert!(made_by_lab(&made));
+    let (left, _) = remove(&made, "sts").unwrap();
+    assert!(made_by_lab(&left), "the mark stays with the block left: {left:?}");
+    let users = upsert_in("", &sts("AKIA1"), false, true).unwrap();
+    assert!(!made_by_lab(&users));
+    assert!(!made_by_lab(USER_FILE));
+}
