@@ -17,7 +17,13 @@ pub struct AwsFiles {
     pub credentials: PathBuf,
     /// `~/.aws/config` or `$AWS_CONFIG_FILE`.
     pub config: PathBuf,
+    /// The command that removes what the lab writes here, named in each section it writes.
+    pub remover: &'static str,
 }
+
+/// What removes a lab's sections: `cleanup`, or for a class's handouts `class cleanup`.
+pub const LAB_REMOVER: &str = "cargo xtask cleanup";
+pub const CLASS_REMOVER: &str = "cargo xtask class cleanup";
 
 /// Which of the two files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +54,7 @@ impl AwsFiles {
         Ok(Self {
             credentials: from("AWS_SHARED_CREDENTIALS_FILE", "credentials")?,
             config: from("AWS_CONFIG_FILE", "config")?,
+            remover: LAB_REMOVER,
         })
     }
 
@@ -56,6 +63,15 @@ impl AwsFiles {
         Self {
             credentials: dir.join("credentials"),
             config: dir.join("config"),
+            remover: LAB_REMOVER,
+        }
+    }
+
+    /// A student's handout files in `dir`: the instructor's `class cleanup` removes them.
+    pub fn handout(dir: &Path) -> Self {
+        Self {
+            remover: CLASS_REMOVER,
+            ..Self::in_dir(dir)
         }
     }
 
@@ -96,6 +112,7 @@ impl AwsFiles {
         let section = OwnedSection {
             name: &name,
             lab,
+            remover: self.remover,
             notes,
             entries,
         };
@@ -140,10 +157,7 @@ fn read_or_empty(path: &Path) -> Result<String> {
 /// Read-modify-write of `path` under an exclusive lock on its folder; `change` returns the new
 /// text, or None to leave the file as it is. The new text goes to a temporary file (0600) in the
 /// same folder and replaces the file by a rename, so a crash leaves either the old or the new file.
-fn edit(
-    path: &Path,
-    change: impl FnOnce(&str, bool) -> Result<Option<String>, credfile::EditError>,
-) -> Result<()> {
+fn edit(path: &Path, change: impl FnOnce(&str, bool) -> Result<Option<String>, credfile::EditError>) -> Result<()> {
     // Edit the file a symlink points to, not the link.
     let path = match fs::canonicalize(path) {
         Ok(real) => real,

@@ -92,9 +92,9 @@ pub fn handout_readme(h: &Handout<'_>) -> String {
 | region | `{region}` |
 | expires | `{expires}` (after that your key can no longer assume the role) |
 
-This folder holds your access key as profile `sts` (`credentials`, keep it to yourself) and its
-region (`config`). Point the aws CLI at them, or paste their lines into `~/.aws/credentials` and
-`~/.aws/config`:
+This folder holds your access key as profile `sts` (`credentials`, keep it to yourself) and the
+region of profiles `sts` and `assumed` (`config`). Point the aws CLI at them, or paste their lines
+into `~/.aws/credentials` and `~/.aws/config`:
 
 ```sh
 cd {folder}
@@ -122,13 +122,17 @@ aws_session_token = <SessionToken>
 
 ```sh
 aws sts get-caller-identity --profile assumed        # the assumed role
-aws s3 mb s3://{prefix}yourname --profile assumed
+aws s3 mb s3://{prefix}yourname --profile assumed --region {region}
 aws s3 ls --profile assumed
-aws s3 rb s3://{prefix}yourname --profile assumed
+aws s3 rb s3://{prefix}yourname --profile assumed --region {region}
 ```
 
+(`--region`: a region in your shell, `AWS_REGION` as CloudShell sets it, would otherwise win over
+the file's.) Your role may use buckets named `{prefix}…` only; the bucket stays until you remove it
+or the class ends.
+
 Your key may assume your role only: another student's role answers AccessDenied.
-Your instructor removes everything with `cargo xtask class cleanup`.
+Your instructor removes everything, these files' keys included, with `cargo xtask class cleanup`.
 "#,
         lab = h.lab,
         user = h.user,
@@ -188,7 +192,10 @@ mod tests {
         });
         assert!(text.contains("cd /home/i/class/class-03\n"), "{text}");
         assert!(text.contains("--role-arn arn:aws:iam::123456789012:role/sts-stack-aws-prep-class-03-StsRole-X"));
-        assert!(text.contains("aws s3 mb s3://sts-lab-class-03-123456789012-yourname --profile assumed"));
+        assert!(
+            text.contains("aws s3 mb s3://sts-lab-class-03-123456789012-yourname --profile assumed --region us-east-1")
+        );
+        assert!(text.contains("cargo xtask class cleanup"));
         assert!(text.contains("export AWS_ENDPOINT_URL=http://127.0.0.1:5055"));
         assert!(text.contains("2026-11-22T22:00:00Z"));
         assert_eq!(student_names("class-03").unwrap().user_profile, "sts");

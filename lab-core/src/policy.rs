@@ -140,12 +140,28 @@ mod tests {
             )
         };
         let list = format!("[\"{arn}\"]");
-        assert!(trust_names_user(&trust("TrustTheLabUserOnlyAIDANEW", &list), arn, "AIDANEW"));
-        assert!(trust_names_user(&trust("TrustTheLabUserOnlyAIDANEW", &format!("\"{arn}\"")), arn, "AIDANEW"));
+        assert!(trust_names_user(
+            &trust("TrustTheLabUserOnlyAIDANEW", &list),
+            arn,
+            "AIDANEW"
+        ));
+        assert!(trust_names_user(
+            &trust("TrustTheLabUserOnlyAIDANEW", &format!("\"{arn}\"")),
+            arn,
+            "AIDANEW"
+        ));
         // Written for the user before it was created again: the old id.
-        assert!(!trust_names_user(&trust("TrustTheLabUserOnlyAIDAOLD", &list), arn, "AIDANEW"));
+        assert!(!trust_names_user(
+            &trust("TrustTheLabUserOnlyAIDAOLD", &list),
+            arn,
+            "AIDANEW"
+        ));
         // AWS shows a deleted user's principal as its unique id.
-        assert!(!trust_names_user(&trust("TrustTheLabUserOnlyAIDANEW", "\"AIDAOLD\""), arn, "AIDANEW"));
+        assert!(!trust_names_user(
+            &trust("TrustTheLabUserOnlyAIDANEW", "\"AIDAOLD\""),
+            arn,
+            "AIDANEW"
+        ));
         assert!(!trust_names_user("not json", arn, "AIDANEW"));
     }
 

@@ -112,7 +112,11 @@ pub fn status_lines(st: &Status, names: &LabNames) -> Vec<String> {
         if inv.buckets.is_empty() {
             none()
         } else {
-            inv.buckets.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+            inv.buckets
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
         },
     ));
     out.push(row(

@@ -220,7 +220,8 @@ impl Target {
             loader = loader.endpoint_url(endpoint);
         }
         if self.patient {
-            loader = loader.retry_config(aws_smithy_types::retry::RetryConfig::adaptive().with_max_attempts(PATIENT_ATTEMPTS));
+            loader = loader
+                .retry_config(aws_smithy_types::retry::RetryConfig::adaptive().with_max_attempts(PATIENT_ATTEMPTS));
         }
         let mut config = loader.load().await;
         if config.region().is_none() {
@@ -295,7 +296,7 @@ impl Target {
 
     /// Clients of the admin identity, after checking that it has credentials at all.
     pub async fn admin(&self) -> Result<Clients> {
-        self.check_files()?;
+        self.check_files().await?;
         self.check_mfa()?;
         let config = self.load(self.admin_profile.as_deref()).await?;
         let provider = config
@@ -314,8 +315,25 @@ impl Target {
         Ok(Clients::with_faults(&config, &self.admin_faults))
     }
 
-    /// Checks that the AWS files parse, naming the line to fix; the SDK's own message does not.
-    pub fn check_files(&self) -> Result<()> {
+    /// Checks that the AWS files parse, naming the line to fix, as botocore reads them (our own
+    /// reader) and as the AWS SDKs read them (the Rust SDK's own parser): a file either refuses
+    /// would otherwise make setup create a key, write it, then fail to read the profile back.
+    pub async fn check_files(&self) -> Result<()> {
+        self.check_files_as_botocore()?;
+        let env = aws_types::os_shim_internal::Env::from_slice(&[]);
+        let fs = aws_types::os_shim_internal::Fs::real();
+        if let Err(e) = aws_config::profile::load(&fs, &env, &self.profile_files(), None).await {
+            // The SDK's message spans two lines; an error is one.
+            let why = crate::error::chain_text(&e)
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
+            bail!("the AWS SDKs cannot read your AWS files: {why}; fix that line, then run again");
+        }
+        Ok(())
+    }
+
+    fn check_files_as_botocore(&self) -> Result<()> {
         for path in [&self.files.credentials, &self.files.config] {
             let text = match std::fs::read_to_string(path) {
                 Ok(text) => text,
@@ -433,6 +451,37 @@ mod tests {
         assert_eq!(mfa_profile(&files, "plain").unwrap(), None);
         assert_eq!(mfa_profile(&files, "loop").unwrap(), None);
         assert_eq!(mfa_profile(&files, "missing").unwrap(), None);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Files botocore reads but the AWS SDKs refuse (a nested line that is no `key = value`, a
+    /// continuation right under a header) are refused before anything changes, naming the line.
+    #[tokio::test]
+    async fn files_the_sdks_refuse_are_refused_first() {
+        let dir = std::env::temp_dir().join(format!("sts-lab-sdk-parse-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut target = Target::from_env(None, None).unwrap();
+        target.files = AwsFiles::in_dir(&dir);
+        std::fs::write(
+            &target.files.config,
+            "[profile x]\nregion = eu-west-1\ns3 =\n  addressing_style path\n",
+        )
+        .unwrap();
+        assert!(crate::credfile::check(&std::fs::read_to_string(&target.files.config).unwrap()).is_ok());
+        let err = target.check_files().await.unwrap_err().to_string();
+        assert!(
+            err.contains("the AWS SDKs cannot read") && err.contains("line 4"),
+            "{err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{err}");
+        std::fs::write(&target.files.config, "[profile x]\n  region = eu-west-1\n").unwrap();
+        assert!(target.check_files().await.is_err());
+        std::fs::write(
+            &target.files.config,
+            "[profile x]\nregion = eu-west-1\ns3 =\n  addressing_style = path\n",
+        )
+        .unwrap();
+        target.check_files().await.unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

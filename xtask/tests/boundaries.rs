@@ -85,8 +85,16 @@ async fn deployed_documents_are_exactly_least_privilege() {
     // learner could lock the instructor's cleanup out of a bucket with them.
     assert_eq!(stmts[2]["Effect"], "Deny");
     assert_eq!(stmts[2]["Resource"], lab_buckets);
-    for action in ["s3:PutBucketPolicy", "s3:PutBucketAcl", "s3:PutObjectRetention", "s3:PutBucketObjectLockConfiguration"] {
-        assert!(stmts[2]["Action"].as_array().unwrap().contains(&json!(action)), "{action}");
+    for action in [
+        "s3:PutBucketPolicy",
+        "s3:PutBucketAcl",
+        "s3:PutObjectRetention",
+        "s3:PutBucketObjectLockConfiguration",
+    ] {
+        assert!(
+            stmts[2]["Action"].as_array().unwrap().contains(&json!(action)),
+            "{action}"
+        );
     }
 
     // The user's only permission: sts:AssumeRole on exactly that role.

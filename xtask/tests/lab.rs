@@ -201,7 +201,13 @@ async fn reruns_converge() {
         .unwrap()
         .unwrap();
     assert_eq!(profile.get("aws_access_key_id"), Some(b.access_key_id.as_str()));
-    assert!(lab::verify(&lab, &Captured::default()).await.unwrap().iter().all(|c| c.passed));
+    assert!(
+        lab::verify(&lab, &Captured::default())
+            .await
+            .unwrap()
+            .iter()
+            .all(|c| c.passed)
+    );
 
     lab::cleanup(&lab, &Captured::default()).await.unwrap();
     assert_nothing_left(&lab).await;
@@ -311,7 +317,11 @@ async fn labs_side_by_side() {
     );
     assert_eq!(left_b.profiles.len(), 4);
     assert!(
-        lab::verify(&b, &Captured::default()).await.unwrap().iter().all(|c| c.passed),
+        lab::verify(&b, &Captured::default())
+            .await
+            .unwrap()
+            .iter()
+            .all(|c| c.passed),
         "lab b still works"
     );
     lab::cleanup(&b, &Captured::default()).await.unwrap();

@@ -203,7 +203,13 @@ async fn a_user_deleted_by_hand_gets_its_trust_written_again() {
     lab.backoff.budget = Duration::from_secs(8);
     let out = setup_and_assume(&lab).await;
     assert!(out.text().contains("created IAM user"), "{}", out.text());
-    assert!(lab::verify(&lab, &Captured::default()).await.unwrap().iter().all(|c| c.passed));
+    assert!(
+        lab::verify(&lab, &Captured::default())
+            .await
+            .unwrap()
+            .iter()
+            .all(|c| c.passed)
+    );
     cleanup_ok(&lab, "cleanup").await;
     assert_only_admin_left(&lab).await;
 }
@@ -306,7 +312,13 @@ async fn an_invalid_principal_is_deployed_again() {
         text.contains("Invalid principal") && text.contains("deploying again"),
         "{text}"
     );
-    assert!(lab::verify(&lab, &Captured::default()).await.unwrap().iter().all(|c| c.passed));
+    assert!(
+        lab::verify(&lab, &Captured::default())
+            .await
+            .unwrap()
+            .iter()
+            .all(|c| c.passed)
+    );
     cleanup_ok(&lab, "cleanup").await;
     assert_only_admin_left(&lab).await;
 }

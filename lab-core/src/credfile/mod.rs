@@ -57,6 +57,8 @@ pub struct OwnedSection<'a> {
     pub name: &'a str,
     /// The lab that owns it, named in the marker.
     pub lab: &'a str,
+    /// The command that removes it, named in the marker (`cargo xtask cleanup`).
+    pub remover: &'a str,
     /// Notes written as `# sts-lab: <note>` lines, e.g. an expiration time.
     pub notes: Vec<String>,
     /// The `key = value` lines, in order.
@@ -277,8 +279,8 @@ impl From<Malformed> for EditError {
 
 fn render_block(section: &OwnedSection<'_>, eol: &str, marks: Marks) -> Result<String, EditError> {
     let mut marker = format!(
-        "{MARKER_PREFIX} by sts-lab (lab {}); `cargo xtask cleanup` removes this section",
-        section.lab
+        "{MARKER_PREFIX} by sts-lab (lab {}); `{}` removes this section",
+        section.lab, section.remover
     );
     if marks.no_final_newline {
         marker = format!("{marker} {NO_FINAL_NEWLINE}");

@@ -6,6 +6,7 @@ fn sts(key: &'static str) -> OwnedSection<'static> {
     OwnedSection {
         name: "sts",
         lab: "default",
+        remover: "cargo xtask cleanup",
         notes: vec![],
         entries: vec![("aws_access_key_id", key), ("aws_secret_access_key", "SECRET")],
     }
@@ -192,6 +193,7 @@ fn config_continuation_lines_are_kept() {
         &OwnedSection {
             name: "profile sts",
             lab: "default",
+            remover: "cargo xtask cleanup",
             notes: vec![],
             entries: vec![("region", "us-east-1")],
         },
@@ -206,6 +208,7 @@ fn assumed() -> OwnedSection<'static> {
     OwnedSection {
         name: "assumed",
         lab: "default",
+        remover: "cargo xtask cleanup",
         notes: vec![],
         entries: vec![("aws_access_key_id", "ASIA1"), ("aws_session_token", "TOKEN")],
     }

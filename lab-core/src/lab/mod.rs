@@ -200,6 +200,13 @@ impl Lab {
         )
     }
 
+    /// Writes the config section of the assumed profile ahead of `assume` (its region and
+    /// endpoints), for a learner who pastes the role's keys into the credentials file by hand: with
+    /// no region there, their bucket would go wherever their shell points.
+    pub fn write_assumed_profile_config(&self) -> Result<()> {
+        self.write_profile_config(&self.names.assumed_profile, vec![])
+    }
+
     fn write_profile_config(&self, profile: &str, notes: Vec<String>) -> Result<()> {
         write_lab_config(
             &self.target,

@@ -5,14 +5,14 @@ use anyhow::{Result, anyhow, bail};
 
 use super::*;
 use crate::awsfiles::FileKind;
+use crate::credfile::SectionView;
 use crate::error::aws_error;
 use crate::explain;
 use crate::names::LabNames;
 use crate::names::{EXPIRES_TAG_KEY, LAB_TAG_KEY, REGION_TAG_KEY};
 use crate::ops::cfn::{self, Phase, StackInfo};
-use crate::credfile::SectionView;
-use crate::ops::iam::{AccessKeyInfo, UserInfo};
 use crate::ops::iam::{self, NewAccessKey};
+use crate::ops::iam::{AccessKeyInfo, UserInfo};
 use crate::ops::sts;
 use crate::ops::{Created, s3};
 use crate::policy::{self, OUTPUT_ROLE_ARN, PARAM_BUCKET_PREFIX, PARAM_EXPIRES, PARAM_USER_ARN, PARAM_USER_ID};
@@ -249,7 +249,10 @@ pub(crate) async fn preflight(lab: &Lab) -> Result<Preflight> {
     if let Some(stack) = &stack {
         lab.refuse_foreign("stack", &names.stack, stack.lab_tag.as_deref())?;
         if cfn::phase(&stack.status) == Phase::Failed {
-            bail!("{}; run `cargo xtask cleanup`, then setup again", stack_state(&names.stack, stack, None));
+            bail!(
+                "{}; run `cargo xtask cleanup`, then setup again",
+                stack_state(&names.stack, stack, None)
+            );
         }
     }
     for (kind, profile) in profile_sections(names) {
@@ -389,7 +392,10 @@ async fn deploy_stack(
             Some(s) => {
                 lab.refuse_foreign("stack", &names.stack, s.lab_tag.as_deref())?;
                 if cfn::phase(&s.status) != Phase::Ready {
-                    bail!("{}; run `cargo xtask cleanup`, then setup again", stack_state(&names.stack, s, None));
+                    bail!(
+                        "{}; run `cargo xtask cleanup`, then setup again",
+                        stack_state(&names.stack, s, None)
+                    );
                 }
                 cfn::update_stack(cfn_client, &names.stack, policy::TEMPLATE, &params, &tags).await?;
             }
@@ -416,7 +422,11 @@ async fn deploy_stack(
             && let Some(delay) = retries.next()
         {
             // IAM does not know a user created a moment ago everywhere yet.
-            let again = if creating { "deleting it and deploying again" } else { "updating it again" };
+            let again = if creating {
+                "deleting it and deploying again"
+            } else {
+                "updating it again"
+            };
             steps.waiting(format!(
                 "stack {} rolled back: {invalid} (usual right after the user was created, while IAM propagates): {again} in {:.1} s",
                 names.stack,

@@ -74,7 +74,8 @@ impl Listing {
             Ok(out) => self.found.extend(found(out)),
             Err(e) if not_served(&e) => {
                 let why = crate::error::AwsError::from_sdk(operation, e);
-                self.skipped.push(format!("{operation} ({})", why.code.as_deref().unwrap_or(&why.message)));
+                self.skipped
+                    .push(format!("{operation} ({})", why.code.as_deref().unwrap_or(&why.message)));
             }
             Err(e) => return Err(aws(operation)(e)),
         }
@@ -105,7 +106,10 @@ pub async fn list(iam: &Client, user: &str) -> Result<Listing> {
     }
     let r = iam.list_mfa_devices().user_name(user).send().await;
     out.take("ListMFADevices", r, |o| {
-        o.mfa_devices.into_iter().map(|d| Attachment::MfaDevice(d.serial_number)).collect()
+        o.mfa_devices
+            .into_iter()
+            .map(|d| Attachment::MfaDevice(d.serial_number))
+            .collect()
     })?;
     let r = iam.list_ssh_public_keys().user_name(user).send().await;
     out.take("ListSSHPublicKeys", r, |o| {

@@ -119,6 +119,9 @@ fn stack_info(s: Stack) -> Option<StackInfo> {
     })
 }
 
+/// When a view of a region's stacks was taken, and the stacks it showed, by name.
+type StackView = (Instant, HashMap<String, StackInfo>);
+
 /// One view of a region's stacks shared by many waiters (a class): at most one DescribeStacks
 /// every `min_interval`, however many stacks are waited for, so that CloudFormation's request
 /// rate (a few a second, shared with everything else the account runs) is never approached.
@@ -126,7 +129,7 @@ fn stack_info(s: Stack) -> Option<StackInfo> {
 pub struct StackBoard {
     min_interval: Duration,
     /// Per region: when the view was taken, and the stacks it showed.
-    views: tokio::sync::Mutex<HashMap<String, (Instant, HashMap<String, StackInfo>)>>,
+    views: tokio::sync::Mutex<HashMap<String, StackView>>,
 }
 
 impl StackBoard {

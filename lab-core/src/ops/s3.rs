@@ -12,7 +12,11 @@ use crate::error::aws;
 use crate::names::LAB_TAG_KEY;
 
 pub async fn list_buckets(s3: &Client) -> Result<Vec<String>> {
-    Ok(list_buckets_with_regions(s3).await?.into_iter().map(|b| b.name).collect())
+    Ok(list_buckets_with_regions(s3)
+        .await?
+        .into_iter()
+        .map(|b| b.name)
+        .collect())
 }
 
 /// A bucket as ListBuckets shows it.
@@ -119,7 +123,10 @@ impl RawResponse for aws_smithy_runtime_api::http::Response {
 }
 
 /// The error of a bucket call: [`WrongRegion`] when S3 named another region, else the AWS error.
-fn bucket_error<E>(operation: &'static str, bucket: &str) -> impl FnOnce(SdkError<E, aws_smithy_runtime_api::http::Response>) -> anyhow::Error
+fn bucket_error<E>(
+    operation: &'static str,
+    bucket: &str,
+) -> impl FnOnce(SdkError<E, aws_smithy_runtime_api::http::Response>) -> anyhow::Error
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {

@@ -122,7 +122,11 @@ async fn sweep_one(
         "{} lab {name} ({}, {when}): {what}; holds {}",
         if action == Action::Failed { "✗" } else { "•" },
         found.region.as_deref().unwrap_or("region not recorded"),
-        if holds.is_empty() { "unknown".to_owned() } else { holds.join(", ") }
+        if holds.is_empty() {
+            "unknown".to_owned()
+        } else {
+            holds.join(", ")
+        }
     ));
     let row = json!({
         "lab": name,

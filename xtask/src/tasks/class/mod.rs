@@ -111,7 +111,7 @@ impl Room {
     /// files, on the class's admin connection (in `region` when the lab recorded one).
     fn student(&self, lab: &str, region: Option<&str>) -> Result<Lab> {
         let mut target = self.target.clone();
-        target.files = AwsFiles::in_dir(&self.handout(lab));
+        target.files = AwsFiles::handout(&self.handout(lab));
         let names = class::student_names(lab)?;
         let admin = match region {
             Some(r) if r != self.admin.region => {
@@ -137,7 +137,9 @@ impl Room {
         if !steps.1 {
             return;
         }
-        self.ui.line(&format!("the aws CLI commands for {lab} (the other labs differ by their names):"));
+        self.ui.line(&format!(
+            "the aws CLI commands for {lab} (the other labs differ by their names):"
+        ));
         let explained = |l: &&str| l.starts_with("    ") && l.trim_start().starts_with(['$', '#']);
         for line in steps.text().lines().filter(explained) {
             self.ui.line(line);
@@ -187,13 +189,14 @@ async fn setup(room: &Room, labs: Vec<String>, ttl_seconds: i64, jobs: usize) ->
     let (recorded, first) = (&recorded, &first);
     let results = each(labs, jobs, |lab| async move {
         let t0 = Instant::now();
-        let steps = room.steps_for(&lab, &first);
+        let steps = room.steps_for(&lab, first);
         // Run again, a lab goes where it was made, whatever region this shell is in.
         let region = recorded.get(&lab).cloned().flatten();
         let result = async {
             let mut student = room.student(&lab, region.as_deref())?;
             student.ttl_seconds = ttl_seconds;
             let outcome = lab::setup(&student, &steps).await?;
+            student.write_assumed_profile_config()?;
             let folder = room.handout(&lab).display().to_string();
             let readme = class::handout_readme(&Handout {
                 lab: &lab,
