@@ -75,6 +75,11 @@ impl AwsFiles {
         }
     }
 
+    /// Whether these are a student's handout files (a class's), not a user's own.
+    pub fn is_handout(&self) -> bool {
+        self.remover == CLASS_REMOVER
+    }
+
     pub fn path(&self, kind: FileKind) -> &Path {
         match kind {
             FileKind::Credentials => &self.credentials,

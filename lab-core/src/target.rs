@@ -9,15 +9,15 @@ use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvid
 use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
 use aws_smithy_runtime::client::retries::{RetryPartition, TokenBucket};
 use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
-use aws_smithy_types::retry::RetryMode;
+use aws_smithy_types::retry::RetryConfig;
 use aws_types::service_config::ServiceConfigKey;
 
 use crate::awsfiles::{AwsFiles, FileKind};
 use crate::faults::InjectErrors;
 use crate::form_encoding::FormSpacesAsPlus;
 
-/// Attempts of one call in a patient config (a class): with the SDK's backoff of up to 20 s a
-/// retry, a few minutes of throttling are waited out.
+/// Attempts of one call of a patient client (a class): with the SDK's backoff of up to 20 s a
+/// retry, minutes of throttling are waited out.
 pub const PATIENT_ATTEMPTS: u32 = 20;
 
 /// The region used when nothing sets one (IAM and STS are global; S3 needs one).
@@ -45,8 +45,8 @@ pub struct Target {
     pub admin_faults: Vec<InjectErrors>,
     /// Allow credentials over plain HTTP to a host that is not on the loopback address.
     pub allow_insecure_endpoint: bool,
-    /// Many labs at once (a class): the SDK's adaptive retries, with more attempts, so that
-    /// IAM's throttling of bursts ("Rate exceeded") slows the calls down and never fails them.
+    /// Many labs at once (a class): more retry attempts from a token bucket that never runs
+    /// out, so that throttling of bursts ("Rate exceeded") slows the calls and never fails them.
     pub patient: bool,
 }
 
@@ -82,15 +82,17 @@ pub struct Clients {
     pub endpoint_url: Option<String>,
     config: SdkConfig,
     faults: Vec<InjectErrors>,
+    patient: bool,
 }
 
 impl Clients {
     pub fn new(config: &SdkConfig) -> Self {
-        Self::with_faults(config, &[])
+        Self::with_faults(config, &[], false)
     }
 
-    /// Clients whose calls also pass through `faults`.
-    pub fn with_faults(config: &SdkConfig, faults: &[InjectErrors]) -> Self {
+    /// Clients whose calls also pass through `faults`; `patient` ones (a class) retry throttling
+    /// until it passes.
+    pub fn with_faults(config: &SdkConfig, faults: &[InjectErrors], patient: bool) -> Self {
         let form = FormSpacesAsPlus;
         let mut iam = aws_sdk_iam::config::Builder::from(config).interceptor(form);
         let mut sts = aws_sdk_sts::config::Builder::from(config).interceptor(form);
@@ -98,7 +100,8 @@ impl Clients {
         // Emulators and S3-compatible endpoints serve buckets by path, not by virtual host.
         let s3_endpoint = service_endpoint(config, "S3");
         let mut s3 = aws_sdk_s3::config::Builder::from(config).force_path_style(s3_endpoint.is_some());
-        if let Some(partition) = patient_partition(config) {
+        if patient {
+            let partition = patient_partition();
             iam.set_retry_partition(Some(partition.clone()));
             sts.set_retry_partition(Some(partition.clone()));
             cfn.set_retry_partition(Some(partition.clone()));
@@ -119,26 +122,24 @@ impl Clients {
             endpoint_url: SERVICE_IDS.iter().find_map(|id| service_endpoint(config, id)),
             config: config.clone(),
             faults: faults.to_vec(),
+            patient,
         }
     }
 
     /// The same identity's clients in `region` (its credentials and their cache are kept).
     pub fn in_region(&self, region: &str) -> Self {
         let config = self.config.to_builder().region(Region::new(region.to_owned())).build();
-        Self::with_faults(&config, &self.faults)
+        Self::with_faults(&config, &self.faults, self.patient)
     }
 }
 
-/// For a patient config (adaptive retries: a class), a retry partition whose token bucket never
-/// runs out: the standard one stops retrying once a burst of throttling has spent it, and a class
-/// must be slowed by throttling, never failed. The adaptive client-side rate limiter still paces.
-fn patient_partition(config: &SdkConfig) -> Option<RetryPartition> {
-    let adaptive = config.retry_config().is_some_and(|r| r.mode() == RetryMode::Adaptive);
-    adaptive.then(|| {
-        RetryPartition::custom("sts-lab-patient")
-            .token_bucket(TokenBucket::unlimited())
-            .build()
-    })
+/// A patient client's retry partition (a class): its token bucket never runs out. The standard
+/// one stops retrying once a burst of throttling has spent it, and a class must be slowed by
+/// throttling, never failed.
+fn patient_partition() -> RetryPartition {
+    RetryPartition::custom("sts-lab-patient")
+        .token_bucket(TokenBucket::unlimited())
+        .build()
 }
 
 /// The endpoint the SDK resolves for `service_id`, when it is not AWS's own: one set in code,
@@ -220,8 +221,9 @@ impl Target {
             loader = loader.endpoint_url(endpoint);
         }
         if self.patient {
-            loader = loader
-                .retry_config(aws_smithy_types::retry::RetryConfig::adaptive().with_max_attempts(PATIENT_ATTEMPTS));
+            // Standard retries (exponential backoff with jitter, doubling up to 20 s): the
+            // adaptive mode's client-side limiter held a job for 15 s after one throttled call.
+            loader = loader.retry_config(RetryConfig::standard().with_max_attempts(PATIENT_ATTEMPTS));
         }
         let mut config = loader.load().await;
         if config.region().is_none() {
@@ -312,7 +314,7 @@ impl Target {
                 crate::error::chain_text(&e)
             )
         })?;
-        Ok(Clients::with_faults(&config, &self.admin_faults))
+        Ok(Clients::with_faults(&config, &self.admin_faults, self.patient))
     }
 
     /// Checks that the AWS files parse, naming the line to fix, as botocore reads them (our own
@@ -366,7 +368,7 @@ impl Target {
             .into_builder()
             .credentials_provider(SharedCredentialsProvider::new(provider))
             .build();
-        Ok(Clients::with_faults(&config, &self.faults))
+        Ok(Clients::with_faults(&config, &self.faults, self.patient))
     }
 
     /// Clients that use the lab's profile `profile` from the credentials file, as `--profile` would.
@@ -383,7 +385,7 @@ impl Target {
                     self.files.credentials.display()
                 )
             })?;
-        Ok(Clients::with_faults(&config, &self.faults))
+        Ok(Clients::with_faults(&config, &self.faults, self.patient))
     }
 }
 

@@ -180,6 +180,9 @@ pub enum ClassAction {
         /// One JSON document on stdout.
         #[arg(long)]
         json: bool,
+        /// How many students to verify at once.
+        #[arg(long, default_value_t = 8)]
+        jobs: usize,
     },
     /// A row per student: user, key age, stack, expiry, handout.
     Status {

@@ -76,7 +76,7 @@ pub async fn inventory(lab: &Lab) -> Result<Inventory> {
     let c = &lab.admin;
     let user = iam::get_user(&c.iam, &names.user).await?;
     let mut profiles = Vec::new();
-    for (kind, profile) in profile_sections(names) {
+    for (kind, profile) in profile_sections(names, &lab.target.files) {
         if lab.target.files.read_profile(kind, profile)?.is_some_and(|p| p.owned) {
             let file = if kind == FileKind::Credentials {
                 "credentials"
@@ -101,7 +101,7 @@ pub async fn inventory(lab: &Lab) -> Result<Inventory> {
             vec![]
         },
         user,
-        stack: cfn::describe_stack(&c.cfn, &names.stack).await?,
+        stack: lab.describe_stack().await?,
         roles: iam::roles_named(&c.iam, &names.role_name_prefix()).await?,
         buckets: lab_buckets(lab).await?,
         profiles,
@@ -159,7 +159,7 @@ async fn lab_buckets(lab: &Lab) -> Result<Vec<LabBucket>> {
 async fn delete_stack(lab: &Lab, steps: Steps<'_>) -> Result<()> {
     let (names, c) = (&lab.names, &lab.admin);
     let r = step(steps, "delete stack", async {
-        let Some(mut stack) = cfn::describe_stack(&c.cfn, &names.stack).await? else { return Ok(false) };
+        let Some(mut stack) = lab.describe_stack().await? else { return Ok(false) };
         lab.refuse_foreign("stack", &names.stack, stack.lab_tag.as_deref())?;
         if cfn::phase(&stack.status) == Phase::InProgress && stack.status != "DELETE_IN_PROGRESS" {
             // DeleteStack is refused while an update runs: let it settle first.
@@ -169,6 +169,7 @@ async fn delete_stack(lab: &Lab, steps: Steps<'_>) -> Result<()> {
             }
         }
         if stack.status != "DELETE_IN_PROGRESS" {
+            lab.cfn_turn().await;
             cfn::delete_stack(&c.cfn, &names.stack).await?;
         }
         match wait(lab, steps).await? {
@@ -376,7 +377,7 @@ pub async fn cleanup(lab: &Lab, report: &dyn Report) -> Result<()> {
         "remove profiles",
         async {
             let mut removed = Vec::new();
-            for (kind, profile) in profile_sections(names) {
+            for (kind, profile) in profile_sections(names, &lab.target.files) {
                 if lab.target.files.remove_profile(kind, profile)? {
                     removed.push(format!(
                         "{} [{}]",

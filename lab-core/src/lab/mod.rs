@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use anyhow::{Result, anyhow, bail};
 
-use crate::awsfiles::FileKind;
+use crate::awsfiles::{AwsFiles, FileKind};
 use crate::error::aws_error;
 use crate::explain;
 use crate::names::LabNames;
@@ -166,9 +166,26 @@ impl Lab {
         Ok(user)
     }
 
+    /// The lab's stack as it is now: through the class's shared view when there is one (one
+    /// DescribeStacks for many labs), else by name.
+    pub(crate) async fn describe_stack(&self) -> Result<Option<StackInfo>> {
+        let (client, stack) = (&self.admin.cfn, &self.names.stack);
+        match &self.stack_board {
+            Some(board) => board.describe(client, &self.admin.region, stack, None).await,
+            None => cfn::describe_stack(client, stack).await,
+        }
+    }
+
+    /// Waits for a CloudFormation call's turn when the lab is one of a class's.
+    pub(crate) async fn cfn_turn(&self) {
+        if let Some(board) = &self.stack_board {
+            board.turn().await;
+        }
+    }
+
     /// The lab's stack, deployed and ready, with its role's ARN; or a hint to run setup.
     pub async fn ready_stack(&self) -> Result<(StackInfo, String)> {
-        cfn::describe_stack(&self.admin.cfn, &self.names.stack)
+        self.describe_stack()
             .await?
             .filter(|s| cfn::phase(&s.status) == Phase::Ready)
             .and_then(|s| {
@@ -336,7 +353,7 @@ async fn wait(lab: &Lab, steps: Steps<'_>) -> Result<Option<StackInfo>> {
     let (client, region) = (&lab.admin.cfn, lab.admin.region.as_str());
     let describe = || async move {
         match &lab.stack_board {
-            Some(board) => board.describe(client, region, stack, since).await,
+            Some(board) => board.describe(client, region, stack, Some(since)).await,
             None => cfn::describe_stack(client, stack).await,
         }
     };
@@ -349,14 +366,19 @@ async fn wait(lab: &Lab, steps: Steps<'_>) -> Result<Option<StackInfo>> {
     .await
 }
 
-/// The four sections the lab writes, in the order it writes them: each lab profile in the
-/// credentials file, then in the config file.
-pub(crate) fn profile_sections(names: &LabNames) -> [(FileKind, &str); 4] {
+/// The sections the lab writes, in the order it writes them: each lab profile in the
+/// credentials file, then in the config file. In a class's handout the assumed profile's keys
+/// are the student's own (the README has them pasted in by hand): not the lab's to write or remove.
+pub(crate) fn profile_sections<'a>(names: &'a LabNames, files: &AwsFiles) -> Vec<(FileKind, &'a str)> {
     let (user, role) = (names.user_profile.as_str(), names.assumed_profile.as_str());
-    [
+    let mut sections = vec![
         (FileKind::Credentials, user),
         (FileKind::Config, user),
         (FileKind::Credentials, role),
         (FileKind::Config, role),
-    ]
+    ];
+    if files.is_handout() {
+        sections.retain(|&(kind, profile)| !(kind == FileKind::Credentials && profile == role));
+    }
+    sections
 }

@@ -245,7 +245,7 @@ pub fn recorded_role_arn(target: &Target, names: &LabNames) -> Result<Option<Str
 pub(crate) async fn preflight(lab: &Lab) -> Result<Preflight> {
     let names = &lab.names;
     let user = lab.lab_user().await?;
-    let stack = cfn::describe_stack(&lab.admin.cfn, &names.stack).await?;
+    let stack = lab.describe_stack().await?;
     if let Some(stack) = &stack {
         lab.refuse_foreign("stack", &names.stack, stack.lab_tag.as_deref())?;
         if cfn::phase(&stack.status) == Phase::Failed {
@@ -255,7 +255,7 @@ pub(crate) async fn preflight(lab: &Lab) -> Result<Preflight> {
             );
         }
     }
-    for (kind, profile) in profile_sections(names) {
+    for (kind, profile) in profile_sections(names, &lab.target.files) {
         let found = lab.target.files.read_profile(kind, profile)?;
         if found.is_some_and(|p| !p.owned) && !lab.force {
             bail!(
@@ -381,12 +381,14 @@ async fn deploy_stack(
             "stack {} is REVIEW_IN_PROGRESS (a change set never executed) and would never move on: deleting it, then creating it",
             names.stack
         ));
+        lab.cfn_turn().await;
         cfn::delete_stack(cfn_client, &names.stack).await?;
         existing = wait(lab, steps).await?;
     }
     let mut retries = lab.backoff.delays();
     loop {
         let creating = existing.is_none();
+        lab.cfn_turn().await;
         match &existing {
             None => cfn::create_stack(cfn_client, &names.stack, policy::TEMPLATE, &params, &tags).await?,
             Some(s) => {
@@ -416,6 +418,7 @@ async fn deploy_stack(
             check_trust(lab, &role_arn, user_id).await?;
             return Ok(role_arn);
         }
+        lab.cfn_turn().await;
         let reasons = cfn::failure_reasons(cfn_client, &names.stack).await.unwrap_or_default();
         let invalid = reasons.iter().find(|r| r.contains("Invalid principal")).cloned();
         if let Some(invalid) = &invalid
@@ -434,6 +437,7 @@ async fn deploy_stack(
             ));
             existing = Some(info);
             if creating {
+                lab.cfn_turn().await;
                 cfn::delete_stack(cfn_client, &names.stack).await?;
                 wait(lab, steps).await?;
                 existing = None;

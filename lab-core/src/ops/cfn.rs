@@ -128,32 +128,59 @@ type StackView = (Instant, HashMap<String, StackInfo>);
 #[derive(Debug)]
 pub struct StackBoard {
     min_interval: Duration,
+    /// The least time between two CloudFormation calls of the class, of any kind.
+    spacing: Duration,
+    /// When the next call may go.
+    next_turn: std::sync::Mutex<Option<Instant>>,
     /// Per region: when the view was taken, and the stacks it showed.
     views: tokio::sync::Mutex<HashMap<String, StackView>>,
 }
 
 impl StackBoard {
-    pub fn new(min_interval: Duration) -> Self {
+    /// A view at most every `min_interval`, and `rate` CloudFormation calls a second in all.
+    pub fn new(min_interval: Duration, rate: u32) -> Self {
         Self {
             min_interval,
+            spacing: Duration::from_secs(1) / rate.max(1),
+            next_turn: std::sync::Mutex::new(None),
             views: tokio::sync::Mutex::new(HashMap::new()),
         }
     }
 
-    /// The stack as a view taken at or after `since` shows it (a view from before a change the
-    /// waiter made would show the old state); None when the stack is not there.
-    pub async fn describe(&self, cfn: &Client, region: &str, stack: &str, since: Instant) -> Result<Option<StackInfo>> {
+    /// Waits for this call's turn: the class's CloudFormation calls go one per `spacing`, so
+    /// that a burst of labs (30 preflights, 30 CreateStacks) is never throttled.
+    pub async fn turn(&self) {
+        let slot = {
+            let Ok(mut next) = self.next_turn.lock() else { return };
+            let now = Instant::now();
+            let slot = next.map_or(now, |n| n.max(now));
+            *next = Some(slot + self.spacing);
+            slot
+        };
+        tokio::time::sleep_until(slot).await;
+    }
+
+    /// The stack as a view younger than `min_interval` shows it, taken at or after `since` when
+    /// given (a view from before a change the waiter made would show the old state); None when
+    /// the stack is not there.
+    pub async fn describe(
+        &self,
+        cfn: &Client,
+        region: &str,
+        stack: &str,
+        since: Option<Instant>,
+    ) -> Result<Option<StackInfo>> {
         // Waiters queue on the lock: the first takes a new view, the others read it.
         let mut views = self.views.lock().await;
         let fresh = views
             .get(region)
-            .is_some_and(|(at, _)| *at >= since && at.elapsed() < self.min_interval);
+            .is_some_and(|(at, _)| since.is_none_or(|s| *at >= s) && at.elapsed() < self.min_interval);
         if !fresh {
             if let Some((at, _)) = views.get(region) {
                 // Not more often than min_interval, even for a waiter that needs a newer view.
-                let next = *at + self.min_interval;
-                tokio::time::sleep_until(next.max(since)).await;
+                tokio::time::sleep_until(*at + self.min_interval).await;
             }
+            self.turn().await;
             let taken = Instant::now();
             let stacks = describe_all_stacks(cfn).await?;
             views.insert(region.to_owned(), (taken, stacks));

@@ -317,3 +317,30 @@ pub async fn verify_bucket(lab: &Lab) -> String {
     made.sort();
     made.pop().unwrap_or_else(|| panic!("no bucket {prefix}*"))
 }
+
+/// The body of `GET path` on the emulator (its own endpoints, e.g. `/sts-lab/stats`).
+pub fn emulator_get(emu: &TestEmulator, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", emu.running.port)).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default()
+}
+
+/// How many calls of `service:Action` the emulator served, and how many it throttled.
+pub fn emulator_calls(emu: &TestEmulator, key: &str) -> (u64, u64) {
+    let stats: serde_json::Value = serde_json::from_str(&emulator_get(emu, "/sts-lab/stats")).unwrap();
+    (
+        stats["calls"][key].as_u64().unwrap_or(0),
+        stats["throttled"][key].as_u64().unwrap_or(0),
+    )
+}

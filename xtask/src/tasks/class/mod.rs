@@ -2,15 +2,14 @@
 //! `NAME-N`, each exactly the lab `setup --lab NAME-NN` makes, `--jobs` at a time; each student's
 //! key and a README go to a handout folder (0700), never into the instructor's AWS files.
 
-use std::cell::RefCell;
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use futures_util::future::join_all;
+use futures_util::StreamExt;
 use lab_core::awsfiles::AwsFiles;
 use lab_core::class::{self, Handout};
 use lab_core::error::one_line;
@@ -30,6 +29,9 @@ use crate::ui::Ui;
 /// How often a class asks CloudFormation for its stacks while it waits: one DescribeStacks for
 /// all of them, well below CloudFormation's few requests a second.
 const STACK_POLL_INTERVAL: Duration = Duration::from_secs(1);
+/// The class's CloudFormation calls of any kind, a second: below the few a second CloudFormation
+/// allows the whole account, so that a burst of labs is paced, not throttled.
+const CFN_CALLS_PER_SECOND: u32 = 3;
 
 pub async fn run(global: &Global, action: ClassAction) -> Result<()> {
     match action {
@@ -45,7 +47,9 @@ pub async fn run(global: &Global, action: ClassAction) -> Result<()> {
             let room = Room::connect(global, &class, false).await?;
             setup(&room, labs, ttl_seconds, jobs.max(1)).await
         }
-        ClassAction::Verify { class, json } => verify::run(&Room::connect(global, &class, json).await?, json).await,
+        ClassAction::Verify { class, json, jobs } => {
+            verify::run(&Room::connect(global, &class, json).await?, json, jobs.max(1)).await
+        }
         ClassAction::Status { class, json } => status(&Room::connect(global, &class, json).await?, json).await,
         ClassAction::Cleanup { class, jobs } => {
             cleanup(&Room::connect(global, &class, false).await?, jobs.max(1)).await
@@ -99,7 +103,7 @@ impl Room {
             ui,
             force: global.force,
             asked_region: global.region.clone(),
-            stack_board: Arc::new(StackBoard::new(STACK_POLL_INTERVAL)),
+            stack_board: Arc::new(StackBoard::new(STACK_POLL_INTERVAL, CFN_CALLS_PER_SECOND)),
         })
     }
 
@@ -157,24 +161,19 @@ impl Room {
 }
 
 /// Runs `work` on every item, `jobs` at a time, and returns the results in the items' order.
-async fn each<T, Fut>(items: Vec<String>, jobs: usize, work: impl Fn(String) -> Fut) -> Vec<(String, T)>
+async fn each<I, T, Fut>(items: Vec<I>, jobs: usize, work: impl Fn(I) -> Fut) -> Vec<(I, T)>
 where
+    I: Clone,
     Fut: Future<Output = T>,
 {
-    let queue = RefCell::new(items.into_iter().enumerate().collect::<VecDeque<_>>());
-    let done = RefCell::new(Vec::new());
-    let worker = || async {
-        loop {
-            let next = queue.borrow_mut().pop_front();
-            let Some((i, item)) = next else { break };
-            let out = work(item.clone()).await;
-            done.borrow_mut().push((i, item, out));
-        }
-    };
-    join_all((0..jobs).map(|_| worker())).await;
-    let mut done = done.into_inner();
-    done.sort_by_key(|(i, _, _)| *i);
-    done.into_iter().map(|(_, item, out)| (item, out)).collect()
+    futures_util::stream::iter(items)
+        .map(|item| {
+            let out = work(item.clone());
+            async move { (item, out.await) }
+        })
+        .buffered(jobs)
+        .collect()
+        .await
 }
 
 async fn setup(room: &Room, labs: Vec<String>, ttl_seconds: i64, jobs: usize) -> Result<()> {

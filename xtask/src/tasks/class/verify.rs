@@ -44,7 +44,7 @@ fn told(report: &dyn Report, what: &str, w: &Waiting) {
     }
 }
 
-pub(super) async fn run(room: &Room, json: bool) -> Result<()> {
+pub(super) async fn run(room: &Room, json: bool, jobs: usize) -> Result<()> {
     let found = room.existing().await?;
     if found.is_empty() {
         bail!("class {} has no labs; run `cargo xtask class setup` first", room.name);
@@ -69,28 +69,33 @@ pub(super) async fn run(room: &Room, json: bool) -> Result<()> {
         students.push(student);
     }
     let pairs = class::isolation_pairs(labs.len());
-    let (mut failed, mut doc) = (0, Vec::new());
-    for (i, student) in students.iter().enumerate() {
-        let lab = &labs[i];
-        let lines = StudentLines { ui: &room.ui, lab };
-        let result = match student {
-            Ok(student) => {
-                let others: Vec<(String, Option<String>)> = pairs
-                    .iter()
-                    .filter(|(a, _)| *a == i)
-                    .map(|&(_, j)| (labs[j].clone(), roles[j].clone()))
-                    .collect();
-                verify_student(student, roles[i].as_deref(), &others, &lines).await
-            }
-            Err(e) => Err(anyhow!("{}", one_line(e))),
-        };
-        let (passed, line, value) = row(lab, &result);
-        if !passed {
-            failed += 1;
+    let (students, roles, labs_ref) = (&students, &roles, &labs);
+    let order: Vec<usize> = (0..labs.len()).collect();
+    // `jobs` students at a time; a row is printed as each one finishes.
+    let rows = super::each(order, jobs, |i| {
+        let pairs = &pairs;
+        async move {
+            let lab = &labs_ref[i];
+            let lines = StudentLines { ui: &room.ui, lab };
+            let result = match &students[i] {
+                Ok(student) => {
+                    let others: Vec<(String, Option<String>)> = pairs
+                        .iter()
+                        .filter(|(a, _)| *a == i)
+                        .map(|&(_, j)| (labs_ref[j].clone(), roles[j].clone()))
+                        .collect();
+                    verify_student(student, roles[i].as_deref(), &others, &lines).await
+                }
+                Err(e) => Err(anyhow!("{}", one_line(e))),
+            };
+            let (passed, line, value) = row(lab, &result);
+            room.ui.line(&format!("{} {line}", if passed { "✓" } else { "✗" }));
+            (passed, value)
         }
-        room.ui.line(&format!("{} {line}", if passed { "✓" } else { "✗" }));
-        doc.push(value);
-    }
+    })
+    .await;
+    let failed = rows.iter().filter(|(_, (passed, _))| !passed).count();
+    let doc: Vec<Value> = rows.into_iter().map(|(_, (_, value))| value).collect();
     if json {
         println!(
             "{:#}",
