@@ -55,8 +55,17 @@ async fn a_class_set_up_verified_and_cleaned_up() {
         "3",
         "--out",
         out,
+        "--explain",
     ]);
     assert_ok(&setup, "class setup");
+    // --explain: the aws CLI commands, once, for the first lab.
+    let text = stdout(&setup);
+    assert!(text.contains("the aws CLI commands for room-01"), "{text}");
+    assert!(
+        text.contains("$ aws iam create-user --user-name sts-machine-user-room-01"),
+        "{text}"
+    );
+    assert_eq!(text.matches("$ aws iam create-user").count(), 1, "{text}");
     assert!(stdout(&setup).contains("4 of 4 labs set up"), "{}", stdout(&setup));
     assert_eq!(
         std::fs::read(&files.credentials).unwrap(),

@@ -227,9 +227,21 @@ async fn an_expired_class_says_expired_at_once() {
     let emu = TestEmulator::start().await;
     let out_dir = emu.scratch.0.join("handouts");
     let out = out_dir.to_str().unwrap();
+    // A handout folder with a profile [sts] that sts-lab did not write: refused, unless --force.
+    let first = out_dir.join("class-01");
+    std::fs::create_dir_all(&first).unwrap();
+    std::fs::write(first.join("credentials"), "[sts]\naws_access_key_id = AKIAOLD\n").unwrap();
+    let refused = emu.xtask(&["class", "setup", "--students", "3", "--out", out]);
+    assert!(!refused.status.success());
+    assert!(
+        stdout(&refused).contains("✗ class-01: ") && stdout(&refused).contains("--force"),
+        "{}",
+        stdout(&refused)
+    );
+    assert!(stdout(&refused).contains("2 of 3 labs set up"), "{}", stdout(&refused));
     assert_ok(
-        &emu.xtask(&["class", "setup", "--students", "3", "--out", out]),
-        "class setup",
+        &emu.xtask(&["class", "setup", "--students", "3", "--out", out, "--force"]),
+        "class setup --force",
     );
     // The class's time is up (the emulator does not move its clock: the tags say so).
     let admin = emu.admin().await;

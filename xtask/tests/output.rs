@@ -207,3 +207,59 @@ fn help_lists_every_task_and_each_task_has_an_example() {
         assert!(stdout(&out).contains("Example"), "{task} --help has an example");
     }
 }
+
+/// A profile whose secret is gone cannot be kept: setup makes a new key, so the dry run says so.
+#[tokio::test]
+async fn a_dry_run_plans_a_new_key_when_the_secret_is_gone() {
+    let emu = TestEmulator::start().await;
+    assert_ok(&emu.xtask(&["setup"]), "setup");
+    let creds = emu.home.files().credentials;
+    let text = std::fs::read_to_string(&creds).unwrap();
+    // The secret line of [sts] only; the admin's profile keeps its own.
+    let mut section = "";
+    let mut without_secret = String::new();
+    for line in text.lines() {
+        if line.starts_with('[') {
+            section = line;
+        }
+        if !(section == "[sts]" && line.starts_with("aws_secret_access_key")) {
+            without_secret.push_str(line);
+            without_secret.push('\n');
+        }
+    }
+    assert_ne!(without_secret, text);
+    std::fs::write(&creds, &without_secret).unwrap();
+    let out = emu.xtask(&["setup", "--dry-run"]);
+    assert_ok(&out, "setup --dry-run");
+    let plan = stdout(&out);
+    assert!(plan.contains("  + access key for sts-machine-user"), "{plan}");
+    assert!(!plan.contains("  = access key"), "{plan}");
+    assert_ok(&emu.xtask(&["setup"]), "setup makes the key the plan said");
+    assert_ok(&emu.xtask(&["cleanup"]), "cleanup");
+}
+
+/// `--local` starts the emulator when none runs; its lines go to stderr, so `--json` stays one
+/// document on stdout.
+#[test]
+fn a_started_emulator_keeps_stdout_for_json() {
+    common::ensure_installed();
+    let scratch = common::Scratch::new("local-json");
+    let port = lab_core::emulator::free_port().unwrap().to_string();
+    let run = |args: &[&str]| {
+        let mut cmd = std::process::Command::new(common::xtask_bin());
+        common::clean_env(&mut cmd);
+        cmd.args(args)
+            .env("STS_LAB_EMULATOR_DIR", scratch.0.join("it's here"))
+            .env("STS_LAB_EMULATOR_PORT", &port)
+            .env("HOME", &scratch.0)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["--local", "status", "--json"]);
+    let stopped = run(&["emulator", "stop"]);
+    assert_ok(&out, "--local status --json");
+    assert_ok(&stopped, "emulator stop");
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(&out)));
+    assert_eq!(doc["empty"], true, "{doc}");
+    assert!(stderr(&out).contains("started the emulator"), "{}", stderr(&out));
+}

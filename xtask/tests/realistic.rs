@@ -214,6 +214,92 @@ async fn a_user_deleted_by_hand_gets_its_trust_written_again() {
     assert_only_admin_left(&lab).await;
 }
 
+/// A user created again is brand new to IAM: the stack update that writes its trust rolls back
+/// with "Invalid principal" (UPDATE_ROLLBACK_COMPLETE, a working stack with the old trust). Setup
+/// must not call that a success: it updates again once IAM knows the user, and says ✓ only when
+/// the deployed trust names the user that exists now.
+#[tokio::test]
+async fn an_update_rolled_back_for_a_new_user_is_tried_again() {
+    let emu = TestEmulator::realistic(&with(&[("STS_LAB_INVALID_PRINCIPAL_WINDOW", "1.5")])).await;
+    let mut lab = emu.lab(None).await;
+    lab.backoff.budget = Duration::from_secs(10);
+    // The first setup meets the window too (a new stack): it is created again.
+    setup_and_assume(&lab).await;
+    let (a, user) = (&lab.admin.iam, lab.names.user.as_str());
+    for key in iam::list_access_keys(a, user).await.unwrap() {
+        iam::delete_access_key(a, user, &key.access_key_id).await.unwrap();
+    }
+    iam::delete_user_policy(a, user, &lab.names.user_policy).await.unwrap();
+    iam::delete_user(a, user).await.unwrap();
+
+    let out = setup_and_assume(&lab).await;
+    let text = out.text();
+    assert!(
+        text.contains("rolled back: Invalid principal") && text.contains("updating it again"),
+        "{text}"
+    );
+    let new_id = iam::get_user(a, user).await.unwrap().unwrap().id;
+    let role_arn = lab.role_arn().await.unwrap();
+    let trust = iam::role_trust(a, role_arn.rsplit('/').next().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        lab_core::policy::trust_names_user(&trust, &lab.user_arn(), &new_id),
+        "{trust}"
+    );
+    assert!(
+        lab::verify(&lab, &Captured::default())
+            .await
+            .unwrap()
+            .iter()
+            .all(|c| c.passed)
+    );
+    cleanup_ok(&lab, "cleanup").await;
+}
+
+/// An endpoint without an optional IAM listing (plain moto has no ListServiceSpecificCredentials):
+/// the listing is skipped with a note and the user is deleted all the same.
+#[tokio::test]
+async fn a_listing_the_endpoint_lacks_is_skipped() {
+    let emu = TestEmulator::realistic(&with(&[(
+        "STS_LAB_UNIMPLEMENTED",
+        "ListServiceSpecificCredentials,ListSSHPublicKeys",
+    )]))
+    .await;
+    let lab = emu.lab(None).await;
+    setup_and_assume(&lab).await;
+    // A learner attached a managed policy: DeleteUser is refused until it is detached.
+    let policy = lab
+        .admin
+        .iam
+        .create_policy()
+        .policy_name("learners-extra")
+        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListAllMyBuckets","Resource":"*"}]}"#)
+        .send()
+        .await
+        .unwrap()
+        .policy
+        .unwrap()
+        .arn
+        .unwrap();
+    lab.admin
+        .iam
+        .attach_user_policy()
+        .user_name(&lab.names.user)
+        .policy_arn(&policy)
+        .send()
+        .await
+        .unwrap();
+    let text = cleanup_ok(&lab, "cleanup without two listings").await;
+    assert!(
+        text.contains("does not serve ListSSHPublicKeys") && text.contains("ListServiceSpecificCredentials"),
+        "{text}"
+    );
+    assert!(text.contains("detached managed policy"), "{text}");
+    assert_only_admin_left(&lab).await;
+}
+
 /// Item 8: an update in progress, a stack left in review, an update rolled back.
 #[tokio::test]
 async fn stack_states_that_aws_reaches() {

@@ -341,3 +341,22 @@ fn concurrent_processes_do_not_lose_each_others_profiles() {
         rt.block_on(assert_lab_gone(&emu, Some(lab)));
     }
 }
+
+/// Right after assume, the role's S3 rights may still be propagating (AWS answers AccessDenied
+/// for a moment): verify's CreateBucket waits it out, and says that it waits.
+#[tokio::test]
+async fn verify_waits_for_the_roles_s3_rights() {
+    let emu = TestEmulator::start().await;
+    let denied = InjectErrors::new("CreateBucket", "AccessDenied", 2);
+    let lab = lab_with(&emu, vec![denied.clone()], vec![]).await;
+    common::setup_and_assume(&lab).await;
+    let out = Captured::default();
+    let checks = lab::verify(&lab, &out).await.unwrap();
+    assert_eq!(denied.remaining(), 0);
+    assert!(checks.iter().all(|c| c.passed), "{checks:#?}");
+    assert!(
+        out.text().contains("waiting for the role's S3 rights (AccessDenied"),
+        "{}",
+        out.text()
+    );
+}
