@@ -1,10 +1,11 @@
 """Shared by the emulator's modules: the account, error and success bodies, a token bucket, moto's backends."""
 
 import random
+import re
 import string
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from xml.sax.saxutils import escape
 
 ACCOUNT = "123456789012"
@@ -16,7 +17,7 @@ QUERY_NS = {
 
 
 def now_iso(at=None):
-    when = datetime.now(timezone.utc) if at is None else datetime.fromtimestamp(at, timezone.utc)
+    when = datetime.now(UTC) if at is None else datetime.fromtimestamp(at, UTC)
     return when.strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
@@ -109,3 +110,10 @@ def user_by_arn(iam, arn):
     name = arn.rsplit("/", 1)[-1]
     user = iam.users.get(name)
     return user if user is not None and user.arn == arn else None
+
+
+def list_content(body, element):
+    """(start, end) of the content of `<element>` in body, an empty `<element/>` opened first."""
+    body = body.replace(f"<{element}/>".encode(), f"<{element}></{element}>".encode(), 1)
+    found = re.search(rf"<{element}>(.*)</{element}>".encode(), body, flags=re.S)
+    return body, (found.start(1), found.end(1)) if found else None

@@ -46,8 +46,8 @@ from collections import Counter
 # The sibling modules, wherever this file was copied with them.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from fidelity import SERVICE_CREDS, patch_role_updates, patch_unsigned_sts  # noqa: E402
-from realistic import Realistic, Settings, patch_trust_binding  # noqa: E402
+from fidelity import SERVICE_CREDS, patch_role_updates, patch_unsigned_sts
+from realistic import Realistic, Settings, patch_trust_binding
 
 
 def parse(environ, body):
@@ -208,7 +208,7 @@ class App:
         reason = {
             200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 409: "Conflict", 500: "INTERNAL SERVER ERROR"
         }.get(status, "Error")
-        headers = [("Content-Type", ctype), ("Content-Length", str(len(data)))] + extra
+        headers = [("Content-Type", ctype), ("Content-Length", str(len(data))), *extra]
         start_response(f"{status} {reason}", headers)
         return [data]
 
@@ -221,8 +221,8 @@ def main():
     args = parser.parse_args()
     os.environ.setdefault("MOTO_PORT", str(args.port))
 
-    from werkzeug.serving import run_simple
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import run_simple
 
     patch_role_updates()
     patch_unsigned_sts()

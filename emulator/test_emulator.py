@@ -93,7 +93,7 @@ def setup_module(module=None):
         SERVERS[name] = (port, subprocess.Popen(cmd, env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
     try:
         for name, (port, _) in SERVERS.items():
-            wait_for(lambda: listening(port), 20, f"the {name} server")
+            wait_for(lambda port=port: listening(port), 20, f"the {name} server")
     except BaseException:
         teardown_module()
         raise

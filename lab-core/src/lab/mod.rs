@@ -4,12 +4,15 @@
 
 mod assume;
 mod cleanup;
+mod deploy;
+mod inventory;
 mod region;
 mod setup;
 mod verify;
 
 pub use assume::*;
 pub use cleanup::*;
+pub use inventory::*;
 pub use region::*;
 pub use setup::*;
 pub use verify::*;
@@ -47,7 +50,7 @@ pub struct Lab {
     /// How long the lab lives from setup on (`--ttl`), in seconds.
     pub ttl_seconds: i64,
     /// A view of the stacks shared with other labs (a class), polled in one call for all.
-    pub stack_board: Option<std::sync::Arc<cfn::StackBoard>>,
+    pub stack_board: Option<std::sync::Arc<crate::ops::stack_board::StackBoard>>,
 }
 
 impl Lab {

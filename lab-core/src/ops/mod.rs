@@ -5,6 +5,7 @@ pub mod attachments;
 pub mod cfn;
 pub mod iam;
 pub mod s3;
+pub mod stack_board;
 pub mod sts;
 
 /// What a create call found.

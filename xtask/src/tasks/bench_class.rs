@@ -1,23 +1,27 @@
-//! `cargo xtask bench --class`: a classroom against one lab. On the realistic emulator with IAM
-//! throttled at 25 requests a second, `class setup --students 12` against one lab's `setup`; on the
-//! plain emulator, 30 students against one lab.
+//! `cargo xtask bench --class`: a classroom against one lab. On the realistic emulator with AWS's
+//! delays, IAM throttled at 25 requests a second and CloudFormation at 5, a class of 30 (setup,
+//! verify, cleanup) against one lab's setup, assume and verify, and cleanup, with the
+//! CloudFormation calls a second and the throttled calls; on the plain emulator, 30 against one.
 
 use anyhow::Result;
 use lab_core::emulator::{self, EMULATOR_REQUIREMENTS, Home, Options, Running};
 
 use crate::project;
 
+/// The class's size in both benches.
+const STUDENTS: usize = 30;
+
 pub async fn run(rounds: usize) -> Result<()> {
     let venv = project::venv();
     super::emulator::install(&venv, &EMULATOR_REQUIREMENTS)?;
-    let realistic = Options::realistic(&[("STS_LAB_IAM_RATE", "25")]);
-    for (options, students, target) in [(realistic, 12, 2.0), (Options::default(), 30, 4.0)] {
+    let realistic = Options::realistic(&[("STS_LAB_IAM_RATE", "25"), ("STS_LAB_CFN_RATE", "5")]);
+    for options in [realistic, Options::default()] {
         let home = Home {
             dir: project::project_root().join(".lab").join("bench-class"),
         };
         let port = emulator::free_port()?;
         let (running, mut child) = home.start(&venv, port, &options).await?;
-        let result = measure(&home, running, rounds, students, target).await;
+        let result = measure(&home, running, rounds).await;
         let _ = child.kill();
         let _ = child.wait();
         result?;
@@ -25,45 +29,77 @@ pub async fn run(rounds: usize) -> Result<()> {
     Ok(())
 }
 
-async fn measure(home: &Home, running: Running, rounds: usize, students: usize, target: f64) -> Result<()> {
+/// One round's times, in seconds: one lab's phases, then the class's.
+#[derive(Debug, Default, Clone, Copy)]
+struct Round {
+    lab: [f64; 3],
+    class: [f64; 3],
+}
+
+async fn measure(home: &Home, running: Running, rounds: usize) -> Result<()> {
     let timed = super::bench::Timed::new(home, running)?;
-    let out = home.dir.join("handouts");
-    let run = |args: &[&str]| timed.run(args);
+    let out = home.dir.join("handouts").display().to_string();
+    let run = |args: &[&str]| timed.run(args).map(|d| d.as_secs_f64());
     let mode = if running.realistic {
-        "the realistic emulator, IAM throttled at 25 requests/s"
+        "the realistic emulator (AWS's delays), IAM throttled at 25 requests/s, CloudFormation at 5"
     } else {
         "the plain emulator"
     };
-    println!("bench --class: {students} students against one lab, on {mode}, {rounds} rounds");
-    let (mut one, mut many) = (Vec::new(), Vec::new());
-    let n = students.to_string();
-    let out_arg = out.display().to_string();
+    println!("bench --class: {STUDENTS} students against one lab, on {mode}, {rounds} rounds");
+    let n = STUDENTS.to_string();
+    let mut measured = Vec::new();
     // Round 0 warms the emulator up; not counted.
     for round in 0..=rounds {
         home.reset(running).await?;
-        let lab = run(&["setup"])?;
-        run(&["cleanup"])?;
-        let class = run(&["class", "setup", "--students", &n, "--out", &out_arg])?;
-        run(&["class", "cleanup", "--out", &out_arg])?;
-        if round > 0 {
-            println!(
-                "  round {round}: one lab's setup {:.2} s, class setup of {students} {:.2} s",
-                lab.as_secs_f64(),
-                class.as_secs_f64()
-            );
-            one.push(lab.as_secs_f64());
-            many.push(class.as_secs_f64());
+        let setup = run(&["setup"])?;
+        let verify = run(&["assume"])? + run(&["verify"])?;
+        let cleanup = run(&["cleanup"])?;
+        let before = home.stats(running)?;
+        let class_setup = run(&["class", "setup", "--students", &n, "--out", &out])?;
+        let class_verify = run(&["class", "verify", "--out", &out])?;
+        let class_cleanup = run(&["class", "cleanup", "--out", &out])?;
+        let after = home.stats(running)?;
+        if round == 0 {
+            continue;
         }
+        let r = Round {
+            lab: [setup, verify, cleanup],
+            class: [class_setup, class_verify, class_cleanup],
+        };
+        let class_time: f64 = r.class.iter().sum();
+        let describes = after.calls("cloudformation:DescribeStacks") - before.calls("cloudformation:DescribeStacks");
+        let cfn = after.service_calls("cloudformation") - before.service_calls("cloudformation");
+        let throttled = after.throttled_total() - before.throttled_total();
+        println!(
+            "  round {round}: one lab {}; class {}; CloudFormation {:.2} calls/s ({:.2} DescribeStacks/s), {throttled} calls throttled",
+            phases(&r.lab),
+            phases(&r.class),
+            cfn as f64 / class_time,
+            describes as f64 / class_time,
+        );
+        measured.push(r);
     }
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    let (one, many) = (median(&mut one), median(&mut many));
-    let mark = if many / one <= target { "✓" } else { "✗" };
-    println!(
-        "  {mark} class setup of {students}: {many:.2} s = {:.2}x one lab's setup ({one:.2} s); target at most {target}x",
-        many / one
-    );
+    summarise(&measured);
     Ok(())
+}
+
+fn phases(p: &[f64; 3]) -> String {
+    format!("setup {:.2} s, verify {:.2} s, cleanup {:.2} s", p[0], p[1], p[2])
+}
+
+/// The median of each phase, and the class against one lab.
+fn summarise(rounds: &[Round]) {
+    let median = |pick: &dyn Fn(&Round) -> f64| {
+        let mut v: Vec<f64> = rounds.iter().map(pick).collect();
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or_default()
+    };
+    for (i, phase) in ["setup", "verify", "cleanup"].into_iter().enumerate() {
+        let (one, many) = (median(&|r| r.lab[i]), median(&|r| r.class[i]));
+        println!(
+            "  class {phase} of {STUDENTS}: {many:.2} s = {:.2}x one lab's ({one:.2} s), {:.2} s a student",
+            many / one.max(f64::EPSILON),
+            many / STUDENTS as f64
+        );
+    }
 }

@@ -15,7 +15,7 @@ use lab_core::class::{self, Handout};
 use lab_core::error::one_line;
 use lab_core::lab::{self, Lab, now_secs};
 use lab_core::names::EXPIRES_TAG_KEY;
-use lab_core::ops::cfn::StackBoard;
+use lab_core::ops::stack_board::StackBoard;
 use lab_core::ops::sts::{self, Identity};
 use lab_core::report::{Captured, Report, fmt_elapsed};
 use lab_core::target::{Clients, Target};

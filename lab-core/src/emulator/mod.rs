@@ -2,6 +2,11 @@
 //! `emulator/sts_lab_emulator.py`, plain or realistic): start it on loopback, bootstrap an admin with
 //! the few unauthenticated requests it allows, write lab-local AWS files, stop it.
 
+mod control;
+
+pub use control::Stats;
+use control::{emulator_http, moto_api};
+
 use std::fs;
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::process::CommandExt;
@@ -20,21 +25,28 @@ use crate::target::{Clients, Target};
 /// What the emulator needs in the virtualenv, pinned: all `cargo xtask demo` installs.
 pub const EMULATOR_REQUIREMENTS: [&str; 1] = ["moto[server]==5.2.5"];
 /// What the tests and CI add, pinned and resolved together with the emulator: the aws CLI (tests
-/// prove it reads our profiles) and cfn-lint (CI lints the template).
-pub const TEST_TOOL_REQUIREMENTS: [&str; 3] = ["moto[server]==5.2.5", "awscli==1.46.3", "cfn-lint==1.58.0"];
+/// prove it reads our profiles), cfn-lint (CI lints the template) and ruff (CI lints the
+/// emulator's Python).
+pub const TEST_TOOL_REQUIREMENTS: [&str; 4] = [
+    "moto[server]==5.2.5",
+    "awscli==1.46.3",
+    "cfn-lint==1.58.0",
+    "ruff==0.17.5",
+];
 /// The installer, from PyPI: it makes the virtualenv and installs into it several times faster
 /// than pip.
 pub const UV_REQUIREMENT: &str = "uv==0.13.9";
 /// The server (`emulator/` in the repo), compiled in and written beside the emulator's state:
 /// moto's app, its fidelity fixes, and the realistic layer (`--realistic`).
-pub const SERVER_FILES: [(&str, &str); 4] = [
+pub const SERVER_FILES: [(&str, &str); 5] = [
     (
         "sts_lab_emulator.py",
-        include_str!("../../emulator/sts_lab_emulator.py"),
+        include_str!("../../../emulator/sts_lab_emulator.py"),
     ),
-    ("common.py", include_str!("../../emulator/common.py")),
-    ("fidelity.py", include_str!("../../emulator/fidelity.py")),
-    ("realistic.py", include_str!("../../emulator/realistic.py")),
+    ("common.py", include_str!("../../../emulator/common.py")),
+    ("fidelity.py", include_str!("../../../emulator/fidelity.py")),
+    ("realistic.py", include_str!("../../../emulator/realistic.py")),
+    ("stacks.py", include_str!("../../../emulator/stacks.py")),
 ];
 /// Requests moto serves before it enforces IAM: exactly the admin bootstrap below.
 pub const BOOTSTRAP_REQUESTS: u32 = 3;
@@ -309,6 +321,12 @@ impl Home {
         self.bootstrap(running).await
     }
 
+    /// The emulator's counts of the calls it served and throttled since it started or was reset.
+    pub fn stats(&self, running: Running) -> Result<Stats> {
+        let body = emulator_http(running.port, "GET", "/sts-lab/stats", "")?;
+        serde_json::from_str(&body).context("the emulator's /sts-lab/stats is not the JSON expected")
+    }
+
     /// How many AWS API requests the emulator has served, from its access log.
     pub fn requests_served(&self) -> Result<usize> {
         let log = fs::read_to_string(self.log()).with_context(|| format!("cannot read {}", self.log().display()))?;
@@ -328,26 +346,6 @@ impl Home {
         terminate(running.pid)?;
         Ok(true)
     }
-}
-
-/// POSTs `body` to moto's own API on `port`.
-fn moto_api(port: u16, path: &str, body: &str) -> Result<()> {
-    use std::io::{Read, Write};
-    let mut stream =
-        TcpStream::connect(("127.0.0.1", port)).with_context(|| format!("cannot reach the emulator on port {port}"))?;
-    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    write!(
-        stream,
-        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response)?;
-    let status = response.lines().next().unwrap_or_default();
-    if !status.contains(" 200") {
-        bail!("the emulator answered {status:?} to {path}");
-    }
-    Ok(())
 }
 
 /// Sends SIGTERM, then SIGKILL if the process is still there after five seconds.

@@ -1,0 +1,65 @@
+//! Talking to a running emulator's own endpoints (not AWS's): moto's reset API and the layers'
+//! counts of the calls served and throttled.
+
+use std::net::TcpStream;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+
+/// POSTs `body` to moto's own API on `port`.
+pub(super) fn moto_api(port: u16, path: &str, body: &str) -> Result<()> {
+    emulator_http(port, "POST", path, body).map(drop)
+}
+
+/// One plain HTTP request to the emulator's own endpoints; the body of its 200 answer.
+pub(super) fn emulator_http(port: u16, method: &str, path: &str, body: &str) -> Result<String> {
+    use std::io::{Read, Write};
+    let mut stream =
+        TcpStream::connect(("127.0.0.1", port)).with_context(|| format!("cannot reach the emulator on port {port}"))?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    let status = response.lines().next().unwrap_or_default();
+    if !status.contains(" 200") {
+        bail!("the emulator answered {status:?} to {path}");
+    }
+    Ok(response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default())
+}
+
+/// What the emulator counted (`GET /sts-lab/stats`): the calls it served and those it throttled,
+/// by `service:Action` (S3 by method).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct Stats {
+    #[serde(default)]
+    pub calls: std::collections::BTreeMap<String, u64>,
+    #[serde(default)]
+    pub throttled: std::collections::BTreeMap<String, u64>,
+}
+
+impl Stats {
+    pub fn calls(&self, key: &str) -> u64 {
+        self.calls.get(key).copied().unwrap_or(0)
+    }
+
+    /// The calls of one service (`cloudformation`), all actions.
+    pub fn service_calls(&self, service: &str) -> u64 {
+        let prefix = format!("{service}:");
+        self.calls
+            .iter()
+            .filter(|(k, _)| k.starts_with(&prefix))
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    pub fn throttled_total(&self) -> u64 {
+        self.throttled.values().sum()
+    }
+}

@@ -1,0 +1,154 @@
+//! The lab's inventory, which `cleanup`, `status` and `sweep` use: everything of the lab that
+//! exists now, found by its deterministic names and its buckets in whatever region they are.
+
+use anyhow::Result;
+
+use super::*;
+use crate::awsfiles::FileKind;
+use crate::names::LabNames;
+use crate::ops::cfn::StackInfo;
+use crate::ops::iam::{self, AccessKeyInfo, UserInfo};
+use crate::ops::s3;
+
+/// Everything of the lab that exists now.
+#[derive(Debug, Clone, Default)]
+pub struct Inventory {
+    pub user: Option<UserInfo>,
+    pub access_keys: Vec<AccessKeyInfo>,
+    pub user_policies: Vec<String>,
+    pub stack: Option<StackInfo>,
+    pub roles: Vec<String>,
+    pub buckets: Vec<LabBucket>,
+    /// `credentials:[sts]`, `config:[profile sts]` …
+    pub profiles: Vec<String>,
+}
+
+impl Inventory {
+    pub fn is_empty(&self) -> bool {
+        self.user.is_none()
+            && self.access_keys.is_empty()
+            && self.user_policies.is_empty()
+            && self.stack.is_none()
+            && self.roles.is_empty()
+            && self.buckets.is_empty()
+            && self.profiles.is_empty()
+    }
+
+    /// When the lab expires: the earlier of its user's and its stack's tags (AWS refuses the lab
+    /// from the first expiry it was given on).
+    pub fn expires(&self) -> Option<&str> {
+        let key = crate::names::EXPIRES_TAG_KEY;
+        let user = self.user.as_ref().and_then(|u| u.tag(key));
+        let stack = self.stack.as_ref().and_then(|s| s.tag(key));
+        [user, stack]
+            .into_iter()
+            .flatten()
+            .min_by_key(|at| crate::expiry::parse_utc(at).unwrap_or(i64::MIN))
+    }
+
+    /// One line per thing that exists.
+    pub fn lines(&self, names: &LabNames) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.user.is_some() {
+            out.push(format!("IAM user {}", names.user));
+        }
+        out.extend(
+            self.access_keys
+                .iter()
+                .map(|k| format!("access key {}", crate::secret::mask_key_id(&k.access_key_id))),
+        );
+        out.extend(self.user_policies.iter().map(|p| format!("user policy {p}")));
+        if let Some(s) = &self.stack {
+            out.push(format!("stack {} ({})", names.stack, s.status));
+        }
+        out.extend(self.roles.iter().map(|r| format!("IAM role {r}")));
+        out.extend(self.buckets.iter().map(|b| format!("bucket {b}")));
+        out.extend(self.profiles.iter().map(|p| format!("profile {p}")));
+        out
+    }
+}
+
+/// Lists what exists of the lab, by its deterministic names (no local state needed).
+pub async fn inventory(lab: &Lab) -> Result<Inventory> {
+    let names = &lab.names;
+    let c = &lab.admin;
+    let user = iam::get_user(&c.iam, &names.user).await?;
+    let mut profiles = Vec::new();
+    for (kind, profile) in profile_sections(names, &lab.target.files) {
+        if lab.target.files.read_profile(kind, profile)?.is_some_and(|p| p.owned) {
+            let file = if kind == FileKind::Credentials {
+                "credentials"
+            } else {
+                "config"
+            };
+            profiles.push(format!(
+                "{file}:[{}]",
+                crate::awsfiles::AwsFiles::section_name(kind, profile)
+            ));
+        }
+    }
+    Ok(Inventory {
+        access_keys: if user.is_some() {
+            iam::list_access_keys(&c.iam, &names.user).await?
+        } else {
+            vec![]
+        },
+        user_policies: if user.is_some() {
+            iam::list_user_policies(&c.iam, &names.user).await?
+        } else {
+            vec![]
+        },
+        user,
+        stack: lab.describe_stack().await?,
+        roles: iam::roles_named(&c.iam, &names.role_name_prefix()).await?,
+        buckets: lab_buckets(lab).await?,
+        profiles,
+    })
+}
+
+/// A bucket of the lab: any bucket under its prefix (which holds the lab's name and the account
+/// id), tagged or not, since a learner's `aws s3 mb` tags nothing; in whatever region it was made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabBucket {
+    pub name: String,
+    pub region: String,
+    /// Its `sts-lab` tag, if any.
+    pub tag: Option<String>,
+}
+
+impl std::fmt::Display for LabBucket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.name, self.region)
+    }
+}
+
+/// The lab's buckets that exist, each with its region and lab tag: those listed under the lab's
+/// prefix (S3 may still list a deleted bucket for a while: gone ones are dropped).
+pub(super) async fn lab_buckets(lab: &Lab) -> Result<Vec<LabBucket>> {
+    let prefix = lab.bucket_prefix();
+    let listed = s3::list_buckets_with_regions(&lab.admin.s3).await?;
+    let mut out = Vec::new();
+    for b in listed.into_iter().filter(|b| b.name.starts_with(&prefix)) {
+        // ListBuckets names the region on AWS; GetBucketLocation answers from any region.
+        let region = match b.region {
+            Some(r) => r,
+            None => match s3::bucket_location(&lab.admin.s3, &b.name).await? {
+                Some(r) => r,
+                None => continue,
+            },
+        };
+        let mut region = region;
+        let name = b.name.as_str();
+        let tag = lab
+            .in_bucket_region(&mut region, |c| async move { s3::bucket_lab_tag(&c, name).await })
+            .await?;
+        if let s3::BucketTag::Lab(tag) = tag {
+            out.push(LabBucket {
+                name: b.name,
+                region,
+                tag,
+            });
+        }
+    }
+    Ok(out)
+}
