@@ -270,16 +270,17 @@ async fn an_expired_class_says_expired_at_once() {
 #[tokio::test]
 async fn a_sweep_reports_a_lab_it_cannot_reach_and_removes_the_others() {
     let emu = TestEmulator::start().await;
-    for lab in ["one", "two", "three"] {
+    for lab in ["alpha", "bravo", "charlie"] {
         for task in ["setup", "assume", "verify"] {
             assert_ok(&emu.xtask(&[task, "--lab", lab]), &format!("{task} {lab}"));
         }
     }
-    // Lab two records a region no endpoint serves (a typo in a hand-edited tag, say).
+    // Lab alpha, the first the sweep meets, records a region no endpoint serves (a typo in a
+    // hand-edited tag, say).
     let admin = emu.admin().await;
     lab_core::ops::iam::tag_user(
         &admin.iam,
-        "sts-machine-user-two",
+        "sts-machine-user-alpha",
         &[("sts-lab-region", "no_such_region!")],
     )
     .await
@@ -287,9 +288,9 @@ async fn a_sweep_reports_a_lab_it_cannot_reach_and_removes_the_others() {
     let sweep = emu.xtask(&["sweep"]);
     assert!(!sweep.status.success(), "one lab failed");
     let text = stdout(&sweep);
-    assert!(text.contains("lab one") && text.contains("lab three"), "{text}");
-    assert!(text.contains("✗ lab two"), "{text}");
-    assert!(stderr(&sweep).contains("two:"), "{}", stderr(&sweep));
+    assert!(text.contains("lab bravo") && text.contains("lab charlie"), "{text}");
+    assert!(text.contains("✗ lab alpha"), "{text}");
+    assert!(stderr(&sweep).contains("alpha:"), "{}", stderr(&sweep));
     let users: Vec<String> = admin
         .iam
         .list_users()
@@ -301,8 +302,8 @@ async fn a_sweep_reports_a_lab_it_cannot_reach_and_removes_the_others() {
         .map(|u| u.user_name)
         .collect();
     assert!(
-        !users.iter().any(|u| u.ends_with("-one") || u.ends_with("-three")),
+        !users.iter().any(|u| u.ends_with("-bravo") || u.ends_with("-charlie")),
         "{users:?}"
     );
-    assert!(users.iter().any(|u| u.ends_with("-two")), "{users:?}");
+    assert!(users.iter().any(|u| u.ends_with("-alpha")), "{users:?}");
 }

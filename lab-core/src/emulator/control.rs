@@ -59,7 +59,9 @@ impl Stats {
             .sum()
     }
 
-    pub fn throttled_total(&self) -> u64 {
-        self.throttled.values().sum()
+    /// The throttled calls of one service (`iam`), all actions.
+    pub fn service_throttled(&self, service: &str) -> u64 {
+        let prefix = format!("{service}:");
+        self.throttled.iter().filter(|(k, _)| k.starts_with(&prefix)).map(|(_, n)| n).sum()
     }
 }

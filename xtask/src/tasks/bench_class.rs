@@ -69,13 +69,15 @@ async fn measure(home: &Home, running: Running, rounds: usize) -> Result<()> {
         let class_time: f64 = r.class.iter().sum();
         let describes = after.calls("cloudformation:DescribeStacks") - before.calls("cloudformation:DescribeStacks");
         let cfn = after.service_calls("cloudformation") - before.service_calls("cloudformation");
-        let throttled = after.throttled_total() - before.throttled_total();
+        let throttled = |service: &str| after.service_throttled(service) - before.service_throttled(service);
         println!(
-            "  round {round}: one lab {}; class {}; CloudFormation {:.2} calls/s ({:.2} DescribeStacks/s), {throttled} calls throttled",
+            "  round {round}: one lab {}; class {}; CloudFormation {:.2} calls/s ({:.2} DescribeStacks/s), throttled: {} CloudFormation, {} IAM",
             phases(&r.lab),
             phases(&r.class),
             cfn as f64 / class_time,
             describes as f64 / class_time,
+            throttled("cloudformation"),
+            throttled("iam"),
         );
         measured.push(r);
     }
