@@ -62,6 +62,10 @@ impl Stats {
     /// The throttled calls of one service (`iam`), all actions.
     pub fn service_throttled(&self, service: &str) -> u64 {
         let prefix = format!("{service}:");
-        self.throttled.iter().filter(|(k, _)| k.starts_with(&prefix)).map(|(_, n)| n).sum()
+        self.throttled
+            .iter()
+            .filter(|(k, _)| k.starts_with(&prefix))
+            .map(|(_, n)| n)
+            .sum()
     }
 }
