@@ -7,23 +7,9 @@ mod common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::Output;
 
-use common::{TestEmulator, assert_ok, stderr, stdout};
+use common::{TestEmulator, assert_ok, stderr, stdout, student_aws};
 use serde_json::Value;
-
-/// The aws CLI with a student's handout as its files (and the emulator as its endpoint).
-fn student_aws(emu: &TestEmulator, handout: &Path, args: &[&str]) -> Output {
-    let mut cmd = std::process::Command::new(common::venv().bin("aws"));
-    common::clean_env(&mut cmd);
-    cmd.args(args)
-        .env("AWS_SHARED_CREDENTIALS_FILE", handout.join("credentials"))
-        .env("AWS_CONFIG_FILE", handout.join("config"))
-        .env("AWS_ENDPOINT_URL", emu.running.endpoint())
-        .env("HOME", &emu.scratch.0)
-        .output()
-        .unwrap()
-}
 
 #[tokio::test]
 async fn a_class_set_up_verified_and_cleaned_up() {
@@ -101,6 +87,7 @@ async fn a_class_set_up_verified_and_cleaned_up() {
         let who = student_aws(
             &emu,
             &h,
+            &[],
             &["sts", "get-caller-identity", "--profile", "sts", "--output", "text"],
         );
         assert_ok(&who, "aws --profile sts from the handout");
@@ -117,6 +104,7 @@ async fn a_class_set_up_verified_and_cleaned_up() {
             let tried = student_aws(
                 &emu,
                 &handout(n),
+                &[],
                 &[
                     "sts",
                     "assume-role",

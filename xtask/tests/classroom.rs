@@ -7,10 +7,9 @@
 mod common;
 
 use std::path::Path;
-use std::process::Output;
 use std::time::{Duration, Instant};
 
-use common::{TestEmulator, assert_ok, emulator_calls, stderr, stdout};
+use common::{TestEmulator, assert_ok, emulator_calls, stderr, stdout, student_aws};
 
 /// The realistic emulator with short delays, IAM at 25 requests/s and CloudFormation at 5.
 fn throttled_class() -> Vec<(&'static str, &'static str)> {
@@ -23,20 +22,6 @@ fn throttled_class() -> Vec<(&'static str, &'static str)> {
         ("STS_LAB_CFN_RATE", "5"),
         ("STS_LAB_BUCKET_NAME_HOLD", "30"),
     ]
-}
-
-/// The aws CLI with a student's handout as its files, and `env` on top.
-fn student_aws(emu: &TestEmulator, handout: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
-    let mut cmd = std::process::Command::new(common::venv().bin("aws"));
-    common::clean_env(&mut cmd);
-    cmd.args(args)
-        .env("AWS_SHARED_CREDENTIALS_FILE", handout.join("credentials"))
-        .env("AWS_CONFIG_FILE", handout.join("config"))
-        .env("AWS_ENDPOINT_URL", emu.running.endpoint())
-        .env("HOME", &emu.scratch.0)
-        .envs(env.iter().copied())
-        .output()
-        .unwrap()
 }
 
 /// A handout's value from its README table: the text between backticks on the row `what`.
@@ -313,16 +298,7 @@ async fn a_sweep_reports_a_lab_it_cannot_reach_and_removes_the_others() {
     assert!(text.contains("lab bravo") && text.contains("lab charlie"), "{text}");
     assert!(text.contains("✗ lab alpha"), "{text}");
     assert!(stderr(&sweep).contains("alpha:"), "{}", stderr(&sweep));
-    let users: Vec<String> = admin
-        .iam
-        .list_users()
-        .send()
-        .await
-        .unwrap()
-        .users
-        .into_iter()
-        .map(|u| u.user_name)
-        .collect();
+    let users = common::user_names(&admin).await;
     assert!(
         !users.iter().any(|u| u.ends_with("-bravo") || u.ends_with("-charlie")),
         "{users:?}"

@@ -184,20 +184,7 @@ async fn sweep_finds_every_lab_by_its_tags_with_the_local_files_gone() {
             .env("AWS_SECRET_ACCESS_KEY", &secret);
         cmd.output().unwrap()
     };
-    let users = || async {
-        let mut names: Vec<String> = admin
-            .iam
-            .list_users()
-            .send()
-            .await
-            .unwrap()
-            .users
-            .into_iter()
-            .map(|u| u.user_name)
-            .collect();
-        names.sort();
-        names
-    };
+    let users = || common::user_names(&admin);
     let all_before = users().await;
 
     // A dry run names every lab, what it holds and when it expires, and changes nothing.

@@ -192,24 +192,13 @@ async fn a_user_deleted_by_hand_gets_its_trust_written_again() {
     let emu = TestEmulator::realistic(&SHORT).await;
     let lab = emu.lab(None).await;
     setup_and_assume(&lab).await;
-    let (a, user) = (&lab.admin.iam, lab.names.user.as_str());
-    for key in iam::list_access_keys(a, user).await.unwrap() {
-        iam::delete_access_key(a, user, &key.access_key_id).await.unwrap();
-    }
-    iam::delete_user_policy(a, user, &lab.names.user_policy).await.unwrap();
-    iam::delete_user(a, user).await.unwrap();
+    common::delete_user_by_hand(&lab).await;
 
     let mut lab = emu.lab(None).await;
     lab.backoff.budget = Duration::from_secs(8);
     let out = setup_and_assume(&lab).await;
     assert!(out.text().contains("created IAM user"), "{}", out.text());
-    assert!(
-        lab::verify(&lab, &Captured::default())
-            .await
-            .unwrap()
-            .iter()
-            .all(|c| c.passed)
-    );
+    assert!(common::all_checks_pass(&lab).await);
     cleanup_ok(&lab, "cleanup").await;
     assert_only_admin_left(&lab).await;
 }
@@ -225,13 +214,9 @@ async fn an_update_rolled_back_for_a_new_user_is_tried_again() {
     lab.backoff.budget = Duration::from_secs(10);
     // The first setup meets the window too (a new stack): it is created again.
     setup_and_assume(&lab).await;
-    let (a, user) = (&lab.admin.iam, lab.names.user.as_str());
-    for key in iam::list_access_keys(a, user).await.unwrap() {
-        iam::delete_access_key(a, user, &key.access_key_id).await.unwrap();
-    }
-    iam::delete_user_policy(a, user, &lab.names.user_policy).await.unwrap();
-    iam::delete_user(a, user).await.unwrap();
+    common::delete_user_by_hand(&lab).await;
 
+    let (a, user) = (&lab.admin.iam, lab.names.user.as_str());
     let out = setup_and_assume(&lab).await;
     let text = out.text();
     assert!(
@@ -248,13 +233,7 @@ async fn an_update_rolled_back_for_a_new_user_is_tried_again() {
         lab_core::policy::trust_names_user(&trust, &lab.user_arn(), &new_id),
         "{trust}"
     );
-    assert!(
-        lab::verify(&lab, &Captured::default())
-            .await
-            .unwrap()
-            .iter()
-            .all(|c| c.passed)
-    );
+    assert!(common::all_checks_pass(&lab).await);
     cleanup_ok(&lab, "cleanup").await;
 }
 
@@ -398,13 +377,7 @@ async fn an_invalid_principal_is_deployed_again() {
         text.contains("Invalid principal") && text.contains("deploying again"),
         "{text}"
     );
-    assert!(
-        lab::verify(&lab, &Captured::default())
-            .await
-            .unwrap()
-            .iter()
-            .all(|c| c.passed)
-    );
+    assert!(common::all_checks_pass(&lab).await);
     cleanup_ok(&lab, "cleanup").await;
     assert_only_admin_left(&lab).await;
 }

@@ -74,13 +74,7 @@ async fn eventual_consistency_is_waited_out_at_exactly_those_steps() {
     ] {
         assert_eq!(text.matches(told).count(), 1, "{told}:\n{text}");
     }
-    assert!(
-        lab::verify(&lab, &Captured::default())
-            .await
-            .unwrap()
-            .iter()
-            .all(|c| c.passed)
-    );
+    assert!(common::all_checks_pass(&lab).await);
     lab::cleanup(&lab, &Captured::default()).await.unwrap();
     assert_lab_gone(&emu, None).await;
 }
@@ -179,13 +173,7 @@ async fn expired_session_is_reported_and_assume_renews_it() {
     lab::assume(&lab, DEFAULT_SESSION_NAME, None, &Captured::default())
         .await
         .unwrap();
-    assert!(
-        lab::verify(&lab, &Captured::default())
-            .await
-            .unwrap()
-            .iter()
-            .all(|c| c.passed)
-    );
+    assert!(common::all_checks_pass(&lab).await);
     lab::cleanup(&lab, &Captured::default()).await.unwrap();
 }
 
@@ -194,13 +182,7 @@ async fn cleanup_finds_everything_when_the_local_profiles_are_gone() {
     let emu = TestEmulator::start().await;
     let lab = emu.lab(None).await;
     common::setup_and_assume(&lab).await;
-    assert!(
-        lab::verify(&lab, &Captured::default())
-            .await
-            .unwrap()
-            .iter()
-            .all(|c| c.passed)
-    );
+    assert!(common::all_checks_pass(&lab).await);
     for profile in ["sts", "assumed"] {
         for kind in [FileKind::Credentials, FileKind::Config] {
             lab.target.files.remove_profile(kind, profile).unwrap();

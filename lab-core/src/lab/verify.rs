@@ -13,8 +13,8 @@ use crate::ops::s3;
 use crate::ops::sts;
 use crate::report::{Report, Steps};
 
-/// One row of verify's table.
-#[derive(Debug, Clone)]
+/// One row of verify's table; in JSON (`verify --json`, `class verify --json`) as its fields.
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Check {
     pub name: String,
     pub expected: String,

@@ -17,13 +17,7 @@ pub async fn run(global: &Global, args: JsonArgs) -> Result<()> {
         let doc = json!({
             "lab": lab.names.lab,
             "passed": failed == 0,
-            "checks": checks.iter().map(|c| json!({
-                "name": c.name,
-                "passed": c.passed,
-                "expected": c.expected,
-                "seen": c.seen,
-                "command": c.command,
-            })).collect::<Vec<_>>(),
+            "checks": checks,
         });
         println!("{doc:#}");
     } else {

@@ -344,3 +344,51 @@ pub fn emulator_calls(emu: &TestEmulator, key: &str) -> (u64, u64) {
         stats["throttled"][key].as_u64().unwrap_or(0),
     )
 }
+
+/// Whether every check of `verify` passes for `lab`.
+pub async fn all_checks_pass(lab: &Lab) -> bool {
+    let checks = lab_core::lab::verify(lab, &Captured::default()).await.unwrap();
+    checks.iter().all(|c| c.passed)
+}
+
+/// What the guide's own cleanup does by hand: the user's keys, its policy, then the user.
+pub async fn delete_user_by_hand(lab: &Lab) {
+    use lab_core::ops::iam;
+    let (a, user) = (&lab.admin.iam, lab.names.user.as_str());
+    for key in iam::list_access_keys(a, user).await.unwrap() {
+        iam::delete_access_key(a, user, &key.access_key_id).await.unwrap();
+    }
+    iam::delete_user_policy(a, user, &lab.names.user_policy).await.unwrap();
+    iam::delete_user(a, user).await.unwrap();
+}
+
+/// The names of the account's IAM users, sorted.
+pub async fn user_names(admin: &Clients) -> Vec<String> {
+    let mut names: Vec<String> = admin
+        .iam
+        .list_users()
+        .send()
+        .await
+        .unwrap()
+        .users
+        .into_iter()
+        .map(|u| u.user_name)
+        .collect();
+    names.sort();
+    names
+}
+
+/// The aws CLI with a student's handout folder as its files (and the emulator as its endpoint),
+/// `env` on top.
+pub fn student_aws(emu: &TestEmulator, handout: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
+    let mut cmd = Command::new(venv().bin("aws"));
+    clean_env(&mut cmd);
+    cmd.args(args)
+        .env("AWS_SHARED_CREDENTIALS_FILE", handout.join("credentials"))
+        .env("AWS_CONFIG_FILE", handout.join("config"))
+        .env("AWS_ENDPOINT_URL", emu.running.endpoint())
+        .env("HOME", &emu.scratch.0)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap()
+}

@@ -191,13 +191,7 @@ fn row(lab: &str, result: &Result<Verified>) -> (bool, String, Value) {
     let value = json!({
         "lab": lab,
         "passed": passed,
-        "checks": v.checks.iter().map(|c| json!({
-            "name": c.name,
-            "passed": c.passed,
-            "expected": c.expected,
-            "seen": c.seen,
-            "command": c.command,
-        })).collect::<Vec<_>>(),
+        "checks": v.checks,
         "isolation": v.isolation.iter().map(|(o, seen, d)| json!({"other": o, "denied": d, "seen": seen})).collect::<Vec<_>>(),
     });
     (passed, line, value)
