@@ -133,6 +133,11 @@ pub fn validate_lab_name(name: &str) -> Result<()> {
     {
         bail!("invalid lab name {name:?}: only lowercase letters, digits and hyphens are allowed; {fix}");
     }
+    if name.as_bytes().windows(12).any(|w| w.iter().all(u8::is_ascii_digit)) {
+        // Bucket names are `sts-lab-<lab>-<account>-…`: a lab named `a-<account>…` would have its
+        // buckets under lab `a`'s prefix.
+        bail!("invalid lab name {name:?}: 12 digits in a row read as an account id in bucket names; {fix}");
+    }
     if name.ends_with('-') || name.contains("--") {
         bail!("invalid lab name {name:?}: no trailing or double hyphens; {fix}");
     }
@@ -168,6 +173,15 @@ mod tests {
             n.user_arn("aws", "123456789012"),
             "arn:aws:iam::123456789012:user/sts-machine-user"
         );
+    }
+
+    /// Bucket prefixes never nest: a lab name may not hold an account id's 12 digits.
+    #[test]
+    fn no_lab_name_holds_an_account_id() {
+        let err = validate_lab_name("a-123456789012").unwrap_err().to_string();
+        assert!(err.contains("12 digits in a row"), "{err}");
+        assert!(validate_lab_name("a-12345678901").is_ok());
+        assert!(validate_lab_name("class-01").is_ok());
     }
 
     #[test]

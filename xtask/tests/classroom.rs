@@ -210,7 +210,9 @@ async fn a_class_under_both_throttles_with_the_learners_own_buckets() {
 
     let cleanup = emu.xtask(&["class", "cleanup", "--class", "room", "--out", out]);
     assert_ok(&cleanup, "class cleanup");
-    let buckets = lab_core::ops::s3::list_buckets_with_regions(&admin.s3).await.unwrap();
+    let buckets = lab_core::ops::s3::list_buckets_with_regions(&admin.s3, None)
+        .await
+        .unwrap();
     assert!(buckets.is_empty(), "left: {buckets:?}");
     assert_eq!(admin.iam.list_users().send().await.unwrap().users.len(), 1);
     assert!(admin.iam.list_roles().send().await.unwrap().roles.is_empty());
@@ -221,10 +223,19 @@ async fn a_class_under_both_throttles_with_the_learners_own_buckets() {
 #[tokio::test]
 async fn verify_passes_twice_with_a_cleanup_between_while_the_old_name_is_held() {
     let emu = TestEmulator::realistic(&throttled_class()).await;
+    let admin = emu.admin().await;
     for round in ["first", "second"] {
-        for task in ["setup", "assume", "verify"] {
+        for task in ["setup", "assume", "verify", "verify"] {
             assert_ok(&emu.xtask(&[task]), &format!("{round} {task}"));
         }
+        // Verify run again uses the bucket it made: one a lab, not one a run.
+        let made: Vec<String> = lab_core::ops::s3::list_buckets(&admin.s3)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|b| b.contains("-verify-"))
+            .collect();
+        assert_eq!(made.len(), 1, "{made:?}");
         assert_ok(&emu.xtask(&["cleanup"]), &format!("{round} cleanup"));
     }
 }

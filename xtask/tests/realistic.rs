@@ -458,8 +458,9 @@ async fn buckets_without_tags_at_creation() {
     assert_only_admin_left(&lab).await;
 }
 
-/// Setup waits for the new key while the stack deploys, and cleanup deletes the user while the
-/// stack is being deleted: each wait overlaps the other branch (seen in the order of the lines).
+/// Setup waits for the new key while the stack deploys, and cleanup disarms the user (its keys
+/// and policy) while the stack is being deleted: each wait overlaps the other branch (seen in the
+/// order of the lines).
 #[tokio::test]
 async fn the_keys_wait_overlaps_the_stacks() {
     let emu = TestEmulator::realistic(&with(&[("STS_LAB_KEY_DELAY", "1.5"), ("STS_LAB_STACK_DELAY", "1.5")])).await;
@@ -488,12 +489,20 @@ async fn the_keys_wait_overlaps_the_stacks() {
         .await
         .unwrap_or_else(|e| panic!("{e:#}\n{}", out.text()));
     let text = out.text();
-    let (deleting, user_gone) = (
+    let (deleting, keys_gone) = (
         text.find("DELETE_IN_PROGRESS").unwrap(),
+        text.find("✓ deleted access key").unwrap(),
+    );
+    let (stack_gone, user_gone) = (
+        text.find("✓ deleted stack").unwrap(),
         text.find("✓ deleted IAM user").unwrap(),
     );
-    let stack_gone = text.find("✓ deleted stack").unwrap();
-    assert!(deleting < user_gone && user_gone < stack_gone, "{text}");
+    // The user is disarmed while the stack goes; the user itself goes once nothing else is left
+    // (labs are found through their users).
+    assert!(
+        deleting < keys_gone && keys_gone < stack_gone && stack_gone < user_gone,
+        "{text}"
+    );
     assert_only_admin_left(&lab).await;
 }
 

@@ -140,8 +140,9 @@ async fn stack_delete_failed_is_reported_and_the_rest_is_cleaned() {
         "{err}"
     );
     let text = out.text();
+    // Every other step ran; the user is disarmed but kept, so that the lab can still be found.
     assert!(
-        text.contains("deleted IAM user") && text.contains("removed"),
+        text.contains("deleted access key") && text.contains("kept IAM user") && text.contains("removed"),
         "every other step ran:\n{text}"
     );
     lab::cleanup(&lab, &Captured::default()).await.unwrap();
@@ -341,4 +342,32 @@ async fn verify_waits_for_the_roles_s3_rights() {
         "{}",
         out.text()
     );
+}
+
+/// A cleanup whose bucket step fails keeps the user (its keys and policies deleted): labs are
+/// found through their users, so the next cleanup, or a sweep, still finds what is left.
+#[tokio::test]
+async fn a_failed_bucket_keeps_the_lab_findable() {
+    let emu = TestEmulator::start().await;
+    let lab = emu.lab(None).await;
+    common::setup_and_assume(&lab).await;
+    assert!(common::all_checks_pass(&lab).await);
+    // The answer is replaced after S3 deleted the bucket: the step fails, the bucket is gone.
+    let refused = InjectErrors::new("DeleteBucket", "AccessDenied", 1);
+    let broken = lab_with(&emu, vec![], vec![refused.clone()]).await;
+    let out = Captured::default();
+    assert!(lab::cleanup(&broken, &out).await.is_err());
+    assert_eq!(refused.remaining(), 0);
+    assert!(
+        out.text()
+            .contains("kept IAM user sts-machine-user (no keys, no policies)"),
+        "{}",
+        out.text()
+    );
+    let left = lab::inventory(&lab).await.unwrap();
+    assert!(left.user.is_some() && left.access_keys.is_empty() && left.user_policies.is_empty());
+    let found = lab_core::sweep::find_labs(&lab.admin.iam).await.unwrap();
+    assert_eq!(found.len(), 1);
+    lab::cleanup(&lab, &Captured::default()).await.unwrap();
+    assert_lab_gone(&emu, None).await;
 }

@@ -43,11 +43,12 @@ async fn delete_stack(lab: &Lab, steps: Steps<'_>) -> Result<()> {
     r.map(drop)
 }
 
-/// Deletes the lab user: its policies, its keys, then the user (taking off what a learner
-/// attached when DeleteUser is refused). Returns what failed; each step runs whatever the others did.
-async fn delete_user(lab: &Lab, steps: Steps<'_>) -> Vec<(&'static str, anyhow::Error)> {
+/// Disarms the lab user: deletes its policies and its keys. Returns whether the user is there,
+/// and what failed; each step runs whatever the others did.
+async fn disarm_user(lab: &Lab, steps: Steps<'_>) -> (bool, Vec<(&'static str, anyhow::Error)>) {
     let (names, c) = (&lab.names, &lab.admin);
     let mut failures = Vec::new();
+    let mut found = false;
     let mut record = |r: Result<()>, what: &'static str| {
         if let Err(e) = r {
             failures.push((what, e));
@@ -112,54 +113,61 @@ async fn delete_user(lab: &Lab, steps: Steps<'_>) -> Vec<(&'static str, anyhow::
             lab.explain(steps, explain::delete_access_keys(names));
             record(r.map(drop), "access keys");
 
-            let r = step(
-                steps,
-                "delete user",
-                async {
-                    match iam::delete_user(&c.iam, &names.user).await {
-                        Ok(_) => Ok(Vec::new()),
-                        // Something a learner attached (in the console, say) is still there: take
-                        // each off, then delete again. The group, the managed policy and a
-                        // hardware MFA device themselves are not the lab's and stay.
-                        Err(e) if crate::error::error_code(&e) == Some("DeleteConflict") => {
-                            let mut done = Vec::new();
-                            let listing = attachments::list(&c.iam, &names.user).await?;
-                            for a in &listing.found {
-                                if attachments::detach(&c.iam, &names.user, a).await? == Deleted::Deleted {
-                                    done.push(a.to_string());
-                                }
-                            }
-                            if !listing.skipped.is_empty() {
-                                steps.note(format!(
-                                    "this endpoint does not serve {}: skipped, deleting the user again",
-                                    listing.skipped.join(", ")
-                                ));
-                            }
-                            iam::delete_user(&c.iam, &names.user).await?;
-                            Ok(done)
-                        }
-                        Err(e) => Err(e),
-                    }
-                },
-                |done| {
-                    if done.is_empty() {
-                        format!("deleted IAM user {}", names.user)
-                    } else {
-                        format!(
-                            "deleted IAM user {} after it was refused (DeleteConflict): {}",
-                            names.user,
-                            done.join(", ")
-                        )
-                    }
-                },
-            )
-            .await;
-            lab.explain(steps, explain::delete_user(names));
-            record(r.map(drop), "user");
+            found = true;
         }
     }
 
-    failures
+    (found, failures)
+}
+
+/// Deletes the lab user itself, taking off what a learner attached when DeleteUser is refused
+/// (DeleteConflict); the group, the managed policy and a hardware MFA device themselves stay.
+async fn delete_user(lab: &Lab, steps: Steps<'_>) -> Result<()> {
+    let (names, c) = (&lab.names, &lab.admin);
+    let r = step(
+        steps,
+        "delete user",
+        async {
+            match iam::delete_user(&c.iam, &names.user).await {
+                Ok(_) => Ok(Vec::new()),
+                // Something a learner attached (in the console, say) is still there: take
+                // each off, then delete again. The group, the managed policy and a
+                // hardware MFA device themselves are not the lab's and stay.
+                Err(e) if crate::error::error_code(&e) == Some("DeleteConflict") => {
+                    let mut done = Vec::new();
+                    let listing = attachments::list(&c.iam, &names.user).await?;
+                    for a in &listing.found {
+                        if attachments::detach(&c.iam, &names.user, a).await? == Deleted::Deleted {
+                            done.push(a.to_string());
+                        }
+                    }
+                    if !listing.skipped.is_empty() {
+                        steps.note(format!(
+                            "this endpoint does not serve {}: skipped, deleting the user again",
+                            listing.skipped.join(", ")
+                        ));
+                    }
+                    iam::delete_user(&c.iam, &names.user).await?;
+                    Ok(done)
+                }
+                Err(e) => Err(e),
+            }
+        },
+        |done| {
+            if done.is_empty() {
+                format!("deleted IAM user {}", names.user)
+            } else {
+                format!(
+                    "deleted IAM user {} after it was refused (DeleteConflict): {}",
+                    names.user,
+                    done.join(", ")
+                )
+            }
+        },
+    )
+    .await;
+    lab.explain(steps, explain::delete_user(names));
+    r.map(drop)
 }
 
 /// Deletes everything of the lab, each step whatever the others did; a second run finds nothing
@@ -180,29 +188,33 @@ pub async fn cleanup(lab: &Lab, report: &dyn Report) -> Result<()> {
         steps,
         "delete lab buckets",
         async {
+            // Under the lab's prefix a bucket is the lab's, tagged or not (a learner's `aws s3 mb`
+            // tags nothing). One that fails is reported, and the others are deleted all the same.
             let mut deleted = Vec::new();
-            let mut refused = Vec::new();
+            let mut failed = Vec::new();
             for mut bucket in lab_buckets(lab).await? {
-                // Under the lab's prefix it is the lab's, tagged or not; tagged for another lab, it is left.
-                if let Some(other) = bucket.tag.as_deref().filter(|t| *t != names.lab) {
-                    refused.push(format!("{} (tagged sts-lab={other})", bucket.name));
-                    continue;
-                }
                 let name = bucket.name.clone();
                 let gone = lab
                     .in_bucket_region(&mut bucket.region, |c| {
                         let name = name.clone();
                         async move { s3::empty_and_delete_bucket(&c, &name).await }
                     })
-                    .await?;
-                if gone == Deleted::Deleted {
-                    deleted.push(bucket.to_string());
+                    .await;
+                match gone {
+                    Ok(Deleted::Deleted) => deleted.push(bucket.to_string()),
+                    Ok(Deleted::WasGone) => {}
+                    Err(e) => failed.push(format!("{bucket}: {}", crate::error::one_line(&e))),
                 }
             }
-            if !refused.is_empty() {
+            if !failed.is_empty() {
                 bail!(
-                    "left {}: tagged for another lab, so sts-lab leaves them alone (delete them yourself)",
-                    refused.join(", ")
+                    "deleted {} but not {}",
+                    if deleted.is_empty() {
+                        "no bucket".to_owned()
+                    } else {
+                        deleted.join(", ")
+                    },
+                    failed.join("; ")
                 );
             }
             Ok(deleted)
@@ -219,13 +231,27 @@ pub async fn cleanup(lab: &Lab, report: &dyn Report) -> Result<()> {
     if let Ok(deleted) = &r {
         lab.explain(steps, explain::delete_buckets(deleted));
     }
+    let buckets_ok = r.is_ok();
     record(r.map(drop), "buckets");
 
-    // The stack's deletion (the longest wait) and the user's are independent: side by side.
-    let (stack, user_failures) = tokio::join!(delete_stack(lab, steps), delete_user(lab, steps));
+    // The stack's deletion (the longest wait) and the user's disarming are independent: side by side.
+    let (stack, (user_found, user_failures)) = tokio::join!(delete_stack(lab, steps), disarm_user(lab, steps));
+    let (stack_ok, buckets_ok) = (stack.is_ok(), buckets_ok);
     record(stack, "stack");
     for (what, e) in user_failures {
         record(Err(e), what);
+    }
+    if user_found {
+        if stack_ok && buckets_ok {
+            record(delete_user(lab, steps).await, "user");
+        } else {
+            // Labs are found through their users (sweep, class cleanup): without it, what is
+            // left would be found by nothing. Its keys and policies are gone: it can do nothing.
+            steps.note(format!(
+                "kept IAM user {} (no keys, no policies) so that cleanup and sweep find what is left of the lab",
+                names.user
+            ));
+        }
     }
 
     let r = step(

@@ -126,28 +126,39 @@ impl std::fmt::Display for LabBucket {
 /// prefix (S3 may still list a deleted bucket for a while: gone ones are dropped).
 pub(super) async fn lab_buckets(lab: &Lab) -> Result<Vec<LabBucket>> {
     let prefix = lab.bucket_prefix();
-    let listed = s3::list_buckets_with_regions(&lab.admin.s3).await?;
+    let listed = s3::list_buckets_with_regions(&lab.admin.s3, Some(&prefix)).await?;
     let mut out = Vec::new();
     for b in listed.into_iter().filter(|b| b.name.starts_with(&prefix)) {
         // ListBuckets names the region on AWS; GetBucketLocation answers from any region.
         let region = match b.region {
             Some(r) => r,
-            None => match s3::bucket_location(&lab.admin.s3, &b.name).await? {
-                Some(r) => r,
-                None => continue,
+            None => match s3::bucket_location(&lab.admin.s3, &b.name).await {
+                Ok(Some(r)) => r,
+                Ok(None) => continue,
+                // Unreadable (a bucket policy in the way): tried in the lab's region, and any
+                // redirect S3 answers then names the right one.
+                Err(_) => lab.admin.region.clone(),
             },
         };
         let mut region = region;
         let name = b.name.as_str();
         let tag = lab
             .in_bucket_region(&mut region, |c| async move { s3::bucket_lab_tag(&c, name).await })
-            .await?;
-        if let s3::BucketTag::Lab(tag) = tag {
-            out.push(LabBucket {
+            .await;
+        // Its tag says nothing of whose it is (the prefix does); one that cannot be read (a
+        // bucket policy in the way, say) is the lab's all the same, and its deletion will tell.
+        match tag {
+            Ok(s3::BucketTag::Gone) => {}
+            Ok(s3::BucketTag::Lab(tag)) => out.push(LabBucket {
                 name: b.name,
                 region,
                 tag,
-            });
+            }),
+            Err(_) => out.push(LabBucket {
+                name: b.name,
+                region,
+                tag: None,
+            }),
         }
     }
     Ok(out)

@@ -6,7 +6,7 @@ use aws_smithy_types::date_time::Format;
 
 use super::*;
 use crate::awsfiles::FileKind;
-use crate::error::aws_error;
+use crate::error::{aws_error, error_code};
 use crate::names::{EXPIRES_TAG_KEY, LAB_TAG_KEY};
 use crate::ops::iam;
 use crate::ops::s3;
@@ -185,20 +185,45 @@ pub async fn verify_with(lab: &Lab, session: Option<Clients>, report: &dyn Repor
     });
 
     if let Ok(c) = &as_role {
-        let bucket = names.verify_bucket(lab.account(), now_secs());
+        // The bucket an earlier verify made, if any (one per lab, not one per run); else a new
+        // name, since S3 may hold a deleted bucket's name for a while (OperationAborted).
+        let verify_prefix = names.verify_bucket_prefix(lab.account());
+        let earlier = s3::list_buckets(&c.s3)
+            .await
+            .ok()
+            .and_then(|all| all.into_iter().find(|b| b.starts_with(&verify_prefix)));
+        let fresh = names.verify_bucket(lab.account(), now_secs());
         let mut tags = vec![(LAB_TAG_KEY, names.lab.as_str())];
         if let Some(at) = &lab_expires {
             tags.push((EXPIRES_TAG_KEY, at.as_str()));
         }
-        let made = async {
+        let create = |bucket: String| {
             // Right after assume, the role's S3 rights may still be propagating, as the trust was.
-            crate::retry::retry_codes(
-                lab.backoff,
-                &["AccessDenied"],
-                |w| waiting(Steps::new(report), "the role's S3 rights", w),
-                || s3::create_bucket(&c.s3, &bucket, &c.region, &tags),
-            )
-            .await?;
+            let tags = &tags;
+            async move {
+                crate::retry::retry_codes(
+                    lab.backoff,
+                    &["AccessDenied"],
+                    |w| waiting(Steps::new(report), "the role's S3 rights", w),
+                    || s3::create_bucket(&c.s3, &bucket, &c.region, tags),
+                )
+                .await
+                .map(|_| bucket)
+            }
+        };
+        // A listed bucket may be one deleted a moment ago, its name still held: then a new one.
+        let bucket = match earlier {
+            Some(b) => match create(b).await {
+                Err(e) if matches!(error_code(&e), Some("OperationAborted" | "BucketAlreadyExists")) => {
+                    create(fresh.clone()).await
+                }
+                other => other,
+            },
+            None => create(fresh.clone()).await,
+        };
+        let bucket_name = bucket.as_ref().map_or(fresh.clone(), Clone::clone);
+        let made = async {
+            let bucket = bucket?;
             // Again on its own, for backends that ignore tags in CreateBucket.
             s3::tag_bucket(&c.s3, &bucket, &tags).await?;
             Ok(if listed_soon(c, &bucket, lab.backoff).await? {
@@ -211,11 +236,11 @@ pub async fn verify_with(lab: &Lab, session: Option<Clients>, report: &dyn Repor
         checks.push(
             equal_row(
                 format!("profile {role} creates and lists a lab bucket"),
-                format!("created and listed {bucket}"),
+                format!("created and listed {bucket_name}"),
                 made,
             )
             .command(format!(
-                "aws s3 mb s3://{bucket} --profile {role} && aws s3 ls --profile {role}"
+                "aws s3 mb s3://{bucket_name} --profile {role} && aws s3 ls --profile {role}"
             )),
         );
         checks.push(

@@ -40,14 +40,16 @@ impl std::fmt::Display for Attachment {
 }
 
 /// Whether an error says the endpoint does not serve the operation (an emulator or a compatible
-/// service without it; plain moto answers HTTP 500): then nothing of that kind can be listed there.
+/// service without it): then nothing of that kind can be listed there.
 fn not_served<E: ProvideErrorMetadata>(e: &SdkError<E, Response>) -> bool {
     let code = e.code();
     let unsupported = matches!(
         code,
         Some("InvalidAction" | "NotImplemented" | "UnknownOperationException" | "UnsupportedOperation")
     );
-    let server_error = e.raw_response().is_some_and(|r| r.status().is_server_error());
+    // Plain moto answers an action it lacks with HTTP 500 and an HTML page, no error code; AWS's
+    // own 500s and 503s carry one (InternalFailure, ServiceUnavailable) and are not skipped.
+    let server_error = e.raw_response().is_some_and(|r| r.status().is_server_error()) && code.is_none();
     unsupported || server_error
 }
 

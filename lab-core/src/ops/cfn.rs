@@ -9,7 +9,7 @@ use tokio::time::Instant;
 use anyhow::{Result, bail};
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::error::ProvideErrorMetadata;
-use aws_sdk_cloudformation::types::{Capability, Parameter, Stack, StackStatus, Tag};
+use aws_sdk_cloudformation::types::{Capability, Parameter, Stack, StackEvent, StackStatus, Tag};
 
 use crate::error::aws;
 use crate::names::LAB_TAG_KEY;
@@ -177,8 +177,9 @@ pub async fn update_stack(
     }
 }
 
-/// The reasons the stack's events give for failures (`ResourceStatusReason` of `*_FAILED` events),
-/// newest first: the stack's own reason is only "The following resource(s) failed …".
+/// The reasons the stack's events give for failures (`ResourceStatusReason` of `*_FAILED` events)
+/// in its latest create or update only, newest first: the stack's own reason is only "The
+/// following resource(s) failed …", and an older operation's failure says nothing of this one.
 pub async fn failure_reasons(cfn: &Client, stack: &str) -> Result<Vec<String>> {
     let out = cfn
         .describe_stack_events()
@@ -186,17 +187,29 @@ pub async fn failure_reasons(cfn: &Client, stack: &str) -> Result<Vec<String>> {
         .send()
         .await
         .map_err(aws("DescribeStackEvents"))?;
-    Ok(out
-        .stack_events
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|e| {
-            e.resource_status
-                .as_ref()
-                .is_some_and(|s| s.as_str().ends_with("_FAILED"))
-        })
-        .filter_map(|e| e.resource_status_reason)
-        .collect())
+    let events = out.stack_events.unwrap_or_default();
+    Ok(reasons_of_latest_operation(stack, &events))
+}
+
+/// The `*_FAILED` reasons among `events` (newest first) down to the stack's own event that began
+/// its latest create or update.
+fn reasons_of_latest_operation(stack: &str, events: &[StackEvent]) -> Vec<String> {
+    let mut reasons = Vec::new();
+    for e in events {
+        let status = e.resource_status.as_ref().map(|s| s.as_str()).unwrap_or_default();
+        if status.ends_with("_FAILED")
+            && let Some(reason) = &e.resource_status_reason
+        {
+            reasons.push(reason.clone());
+        }
+        let began = matches!(status, "CREATE_IN_PROGRESS" | "UPDATE_IN_PROGRESS")
+            && e.resource_type.as_deref() == Some("AWS::CloudFormation::Stack")
+            && e.logical_resource_id.as_deref() == Some(stack);
+        if began {
+            break;
+        }
+    }
+    reasons
 }
 
 pub async fn delete_stack(cfn: &Client, stack: &str) -> Result<()> {
@@ -283,6 +296,50 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn event(logical: &str, rtype: &str, status: &str, reason: &str) -> StackEvent {
+        StackEvent::builder()
+            .logical_resource_id(logical)
+            .resource_type(rtype)
+            .resource_status(aws_sdk_cloudformation::types::ResourceStatus::from(status))
+            .resource_status_reason(reason)
+            .build()
+    }
+
+    /// An "Invalid principal" of an update long past says nothing of the update that just failed.
+    #[test]
+    fn only_the_latest_operations_failures_are_its_reasons() {
+        let stack = "s";
+        let events = [
+            event(stack, "AWS::CloudFormation::Stack", "UPDATE_ROLLBACK_COMPLETE", ""),
+            event("StsRole", "AWS::IAM::Role", "UPDATE_FAILED", "Access denied by an SCP"),
+            event(
+                stack,
+                "AWS::CloudFormation::Stack",
+                "UPDATE_IN_PROGRESS",
+                "User Initiated",
+            ),
+            event(stack, "AWS::CloudFormation::Stack", "UPDATE_COMPLETE", ""),
+            event(
+                "StsRole",
+                "AWS::IAM::Role",
+                "UPDATE_FAILED",
+                "Invalid principal in policy",
+            ),
+            event(
+                stack,
+                "AWS::CloudFormation::Stack",
+                "UPDATE_IN_PROGRESS",
+                "User Initiated",
+            ),
+        ];
+        assert_eq!(reasons_of_latest_operation(stack, &events), ["Access denied by an SCP"]);
+        // No event that began it (an emulator's phantom stack): every failure counts.
+        assert_eq!(
+            reasons_of_latest_operation(stack, &events[1..2]),
+            ["Access denied by an SCP"]
+        );
+    }
 
     #[test]
     fn statuses_are_classified() {

@@ -12,12 +12,15 @@ use crate::error::aws;
 use crate::names::LAB_TAG_KEY;
 
 pub async fn list_buckets(s3: &Client) -> Result<Vec<String>> {
-    Ok(list_buckets_with_regions(s3)
+    Ok(list_buckets_with_regions(s3, None)
         .await?
         .into_iter()
         .map(|b| b.name)
         .collect())
 }
+
+/// Buckets a ListBuckets page asks for (AWS's largest page).
+const LIST_PAGE: i32 = 10_000;
 
 /// A bucket as ListBuckets shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,11 +30,14 @@ pub struct ListedBucket {
     pub region: Option<String>,
 }
 
-/// Every bucket of the account, all pages (required on AWS past 10,000 buckets), with the region
-/// each is in where the endpoint tells.
-pub async fn list_buckets_with_regions(s3: &Client) -> Result<Vec<ListedBucket>> {
+/// The account's buckets whose name starts with `prefix` (all when None), all pages (required
+/// on AWS past 10,000 buckets), with the region each is in where the endpoint tells (AWS gives
+/// `BucketRegion` only to a request with a parameter: `max-buckets` is always sent).
+pub async fn list_buckets_with_regions(s3: &Client, prefix: Option<&str>) -> Result<Vec<ListedBucket>> {
     let pages: Vec<_> = s3
         .list_buckets()
+        .max_buckets(LIST_PAGE)
+        .set_prefix(prefix.map(str::to_owned))
         .into_paginator()
         .send()
         .try_collect()
@@ -40,6 +46,7 @@ pub async fn list_buckets_with_regions(s3: &Client) -> Result<Vec<ListedBucket>>
     Ok(pages
         .into_iter()
         .flat_map(|page| page.buckets.unwrap_or_default())
+        .filter(|b| prefix.is_none_or(|p| b.name.as_deref().is_some_and(|n| n.starts_with(p))))
         .filter_map(|b| {
             Some(ListedBucket {
                 region: b.bucket_region.filter(|r| !r.is_empty()),
@@ -97,10 +104,22 @@ where
     R: RawResponse,
 {
     let raw = err.raw_response()?;
+    // Only a redirect names the bucket's region: S3 sends the header on other errors too (a 403).
+    let body = raw.body_text().unwrap_or_default();
+    let redirect = raw.status() == 301
+        || [
+            "AuthorizationHeaderMalformed",
+            "PermanentRedirect",
+            "IllegalLocationConstraintException",
+        ]
+        .iter()
+        .any(|code| body.contains(&format!("<Code>{code}</Code>")));
+    if !redirect {
+        return None;
+    }
     if let Some(region) = raw.header("x-amz-bucket-region").filter(|r| !r.is_empty()) {
         return Some(region.to_owned());
     }
-    let body = raw.body_text()?;
     let start = body.find("<Region>")? + "<Region>".len();
     let len = body[start..].find("</Region>")?;
     Some(body[start..start + len].trim().to_owned()).filter(|r| !r.is_empty())
@@ -108,11 +127,16 @@ where
 
 /// What [`wrong_region`] reads of a raw response (a trait so that tests can pass their own).
 pub trait RawResponse {
+    fn status(&self) -> u16;
     fn header(&self, name: &str) -> Option<&str>;
     fn body_text(&self) -> Option<String>;
 }
 
 impl RawResponse for aws_smithy_runtime_api::http::Response {
+    fn status(&self) -> u16 {
+        self.status().as_u16()
+    }
+
     fn header(&self, name: &str) -> Option<&str> {
         self.headers().get(name)
     }
