@@ -14,6 +14,7 @@ pub mod http;
 pub mod lab;
 pub mod names;
 pub mod ops;
+pub mod output;
 pub mod policy;
 pub mod report;
 pub mod retry;

@@ -4,13 +4,14 @@
 use anyhow::Result;
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::awsfiles::{AwsFiles, FileKind};
 use crate::lab::{self, Inventory, Lab, now_secs, profile_sections, time_left};
 use crate::names::LabNames;
 use crate::ops::cfn::{self, Phase};
 use crate::ops::iam;
+use crate::output;
 use crate::secret::mask_key_id;
 
 /// The lab as it is, with the assumed session's expiry.
@@ -149,39 +150,47 @@ pub fn status_lines(st: &Status, names: &LabNames) -> Vec<String> {
 
 /// The status as one JSON document.
 pub fn status_json(st: &Status, names: &LabNames) -> Value {
+    serde_json::to_value(status_doc(st, names)).unwrap_or(Value::Null)
+}
+
+/// The status's typed view.
+pub fn status_doc(st: &Status, names: &LabNames) -> output::StatusDoc {
     let inv = &st.inventory;
-    json!({
-        "lab": st.lab,
-        "account": st.account,
-        "user": inv.user.as_ref().map(|u| json!({"name": names.user, "lab_tag": u.lab_tag})),
-        "access_keys": inv.access_keys.iter().map(|k| json!({
-            "id": mask_key_id(&k.access_key_id),
-            "status": k.status,
-            "age_seconds": k.create_date.map(|d| st.now - d.secs()),
-        })).collect::<Vec<_>>(),
-        "user_policies": inv.user_policies,
-        "stack": inv.stack.as_ref().map(|s| json!({"name": names.stack, "status": s.status})),
-        "roles": inv.roles,
-        "buckets": inv.buckets.iter().map(|b| &b.name).collect::<Vec<_>>(),
-        "bucket_regions": inv.buckets.iter().map(|b| (b.name.clone(), b.region.clone())).collect::<std::collections::BTreeMap<_, _>>(),
-        "profiles": inv.profiles,
-        "credentials_file": st.credentials_file,
-        "expires": inv.expires().map(|at| {
-            let secs = crate::expiry::parse_utc(at);
-            json!({
-                "at": at,
-                "seconds_left": secs.map(|s| (s - st.now).max(0)),
-                "expired": secs.is_some_and(|s| s <= st.now),
+    output::StatusDoc {
+        lab: st.lab.clone(),
+        account: st.account.clone(),
+        user: inv.user.as_ref().map(|u| output::User {
+            name: names.user.clone(),
+            lab_tag: u.lab_tag.clone(),
+        }),
+        access_keys: inv
+            .access_keys
+            .iter()
+            .map(|k| output::AccessKey {
+                id: mask_key_id(&k.access_key_id),
+                status: k.status.clone(),
+                age_seconds: k.create_date.map(|d| st.now - d.secs()),
+            })
+            .collect(),
+        user_policies: inv.user_policies.clone(),
+        stack: inv.stack.as_ref().map(|s| output::Stack {
+            name: names.stack.clone(),
+            status: s.status.clone(),
+        }),
+        roles: inv.roles.clone(),
+        buckets: inv.buckets.iter().map(|b| b.name.clone()).collect(),
+        bucket_regions: inv.buckets.iter().map(|b| (b.name.clone(), b.region.clone())).collect(),
+        profiles: inv.profiles.clone(),
+        credentials_file: st.credentials_file.clone(),
+        expires: inv.expires().map(|at| output::Expiry::new(at, st.now)),
+        assumed_session: st.assumed_expires.and_then(|at| {
+            Some(output::Session {
+                profile: names.assumed_profile.clone(),
+                expires: output::Expiry::new(&at.fmt(Format::DateTime).ok()?, st.now),
             })
         }),
-        "assumed_session": st.assumed_expires.map(|at| json!({
-            "profile": names.assumed_profile,
-            "expires": at.fmt(Format::DateTime).ok(),
-            "seconds_left": (at.secs() - st.now).max(0),
-            "expired": at.secs() <= st.now,
-        })),
-        "empty": inv.is_empty(),
-    })
+        empty: inv.is_empty(),
+    }
 }
 
 /// One line of a plan: what would happen to what.

@@ -147,6 +147,18 @@ async fn a_class_set_up_verified_and_cleaned_up() {
 
     let status = emu.xtask(&["class", "status", "--class", "room", "--out", out]);
     assert_ok(&status, "class status");
+    // The same names for the same facts as `status --json` (one typed view each).
+    let json = emu.xtask(&["class", "status", "--class", "room", "--out", out, "--json"]);
+    assert_ok(&json, "class status --json");
+    let doc: Value = serde_json::from_slice(&json.stdout).unwrap();
+    let first = &doc["students"][0];
+    assert_eq!(first["user"]["name"], "sts-machine-user-room-01", "{first}");
+    assert_eq!(first["stack"]["status"], "CREATE_COMPLETE", "{first}");
+    assert_eq!(first["expires"]["expired"], false, "{first}");
+    assert!(
+        first["expires"]["at"].is_string() && first["expires"]["seconds_left"].is_i64(),
+        "{first}"
+    );
     assert_eq!(
         stdout(&status).matches("CREATE_COMPLETE").count(),
         4,

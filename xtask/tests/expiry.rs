@@ -198,7 +198,7 @@ async fn sweep_finds_every_lab_by_its_tags_with_the_local_files_gone() {
     );
     assert!(labs.iter().all(|l| l["action"] == "would remove"));
     let old = &labs[1];
-    assert_eq!(old["expired"], true);
+    assert_eq!(old["expires"]["expired"], true);
     assert!(
         old["holds"].to_string().contains("stack sts-stack-aws-prep-old"),
         "{old}"

@@ -7,61 +7,42 @@ use anyhow::{Result, bail};
 use lab_core::error::one_line;
 use lab_core::expiry;
 use lab_core::lab::{self, Lab, now_secs};
+use lab_core::output::{Expiry, SweepAction as Action, SweepDoc, SweepRow};
 use lab_core::report::Report;
 use lab_core::sweep::FoundLab;
 use lab_core::target::Target;
-use serde_json::{Value, json};
 
 use crate::flags::{Global, SweepArgs};
 use crate::ui::Ui;
-
-/// What the sweep did with one lab.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Action {
-    KeptNotExpired,
-    WouldRemove,
-    Removed,
-    Failed,
-}
-
-impl Action {
-    fn text(self) -> &'static str {
-        match self {
-            Self::KeptNotExpired => "kept (not expired)",
-            Self::WouldRemove => "would remove",
-            Self::Removed => "removed",
-            Self::Failed => "failed",
-        }
-    }
-}
 
 pub async fn run(global: &Global, args: SweepArgs) -> Result<()> {
     let ui = Ui::new(global.explain, args.json);
     let target = crate::project::target(global).await?;
     let admin = target.admin().await?;
     let found = lab_core::sweep::find_labs(&admin.iam).await?;
-    let mut rows: Vec<(Action, Value)> = Vec::new();
+    let mut rows: Vec<SweepRow> = Vec::new();
     let mut failed = Vec::new();
     for lab_found in found {
         let name = lab_found.names.lab.clone();
-        let (action, row, error) = sweep_one(global, &args, &target, &lab_found, &ui).await;
-        if let Some(e) = error {
+        let row = sweep_one(global, &args, &target, &lab_found, &ui).await;
+        if let Some(e) = &row.error {
             failed.push(format!("{name}: {e}"));
         }
-        rows.push((action, row));
+        rows.push(row);
     }
     let removed = |a: &Action| matches!(a, Action::Removed | Action::WouldRemove);
     if args.json {
-        let labs: Vec<&Value> = rows.iter().map(|(_, r)| r).collect();
-        println!(
-            "{:#}",
-            json!({ "dry_run": args.dry_run, "expired_only": args.expired, "labs": labs })
-        );
+        let doc = SweepDoc {
+            dry_run: args.dry_run,
+            expired_only: args.expired,
+            labs: rows,
+        };
+        println!("{:#}", serde_json::to_value(doc)?);
     } else if rows.is_empty() {
         ui.line("sweep: no lab in this account");
     } else {
         let verb = if args.dry_run { "would remove" } else { "removed" };
-        let count = rows.iter().filter(|(a, _)| removed(a)).count();
+        let count = rows.iter().filter(|r| removed(&r.action)).count();
         ui.line(&format!("sweep: {verb} {count} of {} labs", rows.len()));
     }
     if !failed.is_empty() {
@@ -74,13 +55,7 @@ pub async fn run(global: &Global, args: SweepArgs) -> Result<()> {
 }
 
 /// Sweeps one lab in its own region; any failure is this lab's row, never the sweep's end.
-async fn sweep_one(
-    global: &Global,
-    args: &SweepArgs,
-    target: &Target,
-    found: &FoundLab,
-    ui: &Ui,
-) -> (Action, Value, Option<String>) {
+async fn sweep_one(global: &Global, args: &SweepArgs, target: &Target, found: &FoundLab, ui: &Ui) -> SweepRow {
     let name = &found.names.lab;
     let now = now_secs();
     let mut holds = Vec::new();
@@ -128,14 +103,12 @@ async fn sweep_one(
             holds.join(", ")
         }
     ));
-    let row = json!({
-        "lab": name,
-        "region": found.region,
-        "expires": expires,
-        "expired": secs.is_some_and(|s| s <= now),
-        "holds": holds,
-        "action": action.text(),
-        "error": error,
-    });
-    (action, row, error)
+    SweepRow {
+        lab: name.clone(),
+        region: found.region.clone(),
+        expires: expires.as_deref().map(|at| Expiry::new(at, now)),
+        holds,
+        action,
+        error,
+    }
 }

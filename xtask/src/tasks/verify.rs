@@ -3,7 +3,6 @@
 
 use anyhow::{Result, bail};
 use lab_core::report::Report;
-use serde_json::json;
 
 use crate::flags::{Global, JsonArgs};
 use crate::ui::Ui;
@@ -14,11 +13,11 @@ pub async fn run(global: &Global, args: JsonArgs) -> Result<()> {
     let checks = lab_core::lab::verify(&lab, &ui).await?;
     let failed = checks.iter().filter(|c| !c.passed).count();
     if args.json {
-        let doc = json!({
-            "lab": lab.names.lab,
-            "passed": failed == 0,
-            "checks": checks,
-        });
+        let doc = serde_json::to_value(lab_core::output::VerifyDoc {
+            lab: lab.names.lab.clone(),
+            passed: failed == 0,
+            checks: checks.clone(),
+        })?;
         println!("{doc:#}");
     } else {
         for line in lab_core::lab::checks_table(&checks, global.explain).lines() {

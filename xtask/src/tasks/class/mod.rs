@@ -14,12 +14,11 @@ use lab_core::awsfiles::AwsFiles;
 use lab_core::class::{self, Handout};
 use lab_core::error::one_line;
 use lab_core::lab::{self, Lab, now_secs};
-use lab_core::names::EXPIRES_TAG_KEY;
 use lab_core::ops::stack_board::StackBoard;
 use lab_core::ops::sts::{self, Identity};
+use lab_core::output;
 use lab_core::report::{Captured, Report, fmt_elapsed};
 use lab_core::target::{Clients, Target};
-use serde_json::{Value, json};
 
 mod verify;
 
@@ -252,7 +251,7 @@ async fn setup(room: &Room, labs: Vec<String>, ttl_seconds: i64, jobs: usize) ->
 
 async fn status(room: &Room, json: bool) -> Result<()> {
     let now = now_secs();
-    let mut doc: Vec<Value> = Vec::new();
+    let mut students = Vec::new();
     for found in room.existing().await? {
         let student = room.student(&found.names.lab, found.region.as_deref())?;
         let inv = lab::inventory(&student).await?;
@@ -275,18 +274,28 @@ async fn status(room: &Room, json: bool) -> Result<()> {
                 .map_or_else(|| "no expiry".to_owned(), |at| lab_core::expiry::describe(at, now)),
             if handout { "yes" } else { "gone" }
         ));
-        doc.push(json!({
-            "lab": found.names.lab,
-            "user": inv.user.as_ref().map(|_| &found.names.user),
-            "key_age_seconds": key_age,
-            "stack": inv.stack.as_ref().map(|s| &s.status),
-            EXPIRES_TAG_KEY: expires,
-            "handout": handout,
-        }));
+        students.push(output::StudentStatus {
+            lab: found.names.lab.clone(),
+            user: inv.user.as_ref().map(|u| output::User {
+                name: found.names.user.clone(),
+                lab_tag: u.lab_tag.clone(),
+            }),
+            key_age_seconds: key_age,
+            stack: inv.stack.as_ref().map(|s| output::Stack {
+                name: found.names.stack.clone(),
+                status: s.status.clone(),
+            }),
+            expires: expires.as_deref().map(|at| output::Expiry::new(at, now)),
+            handout,
+        });
     }
     if json {
-        println!("{:#}", json!({"class": room.name, "students": doc}));
-    } else if doc.is_empty() {
+        let doc = output::ClassStatusDoc {
+            class: room.name.clone(),
+            students,
+        };
+        println!("{:#}", serde_json::to_value(doc)?);
+    } else if students.is_empty() {
         room.ui.line(&format!("class {} has no labs", room.name));
     }
     Ok(())

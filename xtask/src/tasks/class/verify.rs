@@ -8,9 +8,9 @@ use lab_core::error::{error_code, one_line};
 use lab_core::lab::{self, Lab};
 use lab_core::names::DEFAULT_SESSION_NAME;
 use lab_core::ops::sts;
+use lab_core::output::{ClassVerifyDoc, Isolation, StudentVerify};
 use lab_core::report::Report;
 use lab_core::retry::{Waiting, retry_codes, worth_telling};
-use serde_json::{Value, json};
 
 use super::Room;
 use crate::ui::Ui;
@@ -18,8 +18,7 @@ use crate::ui::Ui;
 /// One student's results.
 struct Verified {
     checks: Vec<lab::Check>,
-    /// (other student's lab, what was seen, denied)
-    isolation: Vec<(String, String, bool)>,
+    isolation: Vec<Isolation>,
 }
 
 /// A student's lines, under the class's: the waits of their checks, prefixed with their lab.
@@ -95,12 +94,14 @@ pub(super) async fn run(room: &Room, json: bool, jobs: usize) -> Result<()> {
     })
     .await;
     let failed = rows.iter().filter(|(_, (passed, _))| !passed).count();
-    let doc: Vec<Value> = rows.into_iter().map(|(_, (_, value))| value).collect();
+    let students: Vec<StudentVerify> = rows.into_iter().map(|(_, (_, value))| value).collect();
     if json {
-        println!(
-            "{:#}",
-            json!({"class": room.name, "passed": failed == 0, "students": doc})
-        );
+        let doc = ClassVerifyDoc {
+            class: room.name.clone(),
+            passed: failed == 0,
+            students,
+        };
+        println!("{:#}", serde_json::to_value(doc)?);
     }
     if failed > 0 {
         bail!("{failed} of {} students' labs failed verify", labs.len());
@@ -146,25 +147,35 @@ async fn verify_student(
                 error_code(e).unwrap_or("error").to_owned(),
             ),
         };
-        isolation.push((other.clone(), seen, denied));
+        isolation.push(Isolation {
+            other: other.clone(),
+            denied,
+            seen,
+        });
     }
     Ok(Verified { checks, isolation })
 }
 
 /// A student's row: passed, its line, its JSON.
-fn row(lab: &str, result: &Result<Verified>) -> (bool, String, Value) {
+fn row(lab: &str, result: &Result<Verified>) -> (bool, String, StudentVerify) {
     let v = match result {
         Ok(v) => v,
         Err(e) => {
             return (
                 false,
                 format!("{lab}: {}", one_line(e)),
-                json!({"lab": lab, "passed": false, "error": one_line(e)}),
+                StudentVerify {
+                    lab: lab.to_owned(),
+                    passed: false,
+                    checks: vec![],
+                    isolation: vec![],
+                    error: Some(one_line(e)),
+                },
             );
         }
     };
     let ok_checks = v.checks.iter().filter(|c| c.passed).count();
-    let denied = v.isolation.iter().filter(|(_, _, d)| *d).count();
+    let denied = v.isolation.iter().filter(|i| i.denied).count();
     let passed = !v.checks.is_empty() && ok_checks == v.checks.len() && denied == v.isolation.len();
     let broken: Vec<String> = v
         .checks
@@ -174,8 +185,8 @@ fn row(lab: &str, result: &Result<Verified>) -> (bool, String, Value) {
         .chain(
             v.isolation
                 .iter()
-                .filter(|(_, _, d)| !d)
-                .map(|(o, seen, _)| format!("may assume {o}'s role ({seen})")),
+                .filter(|i| !i.denied)
+                .map(|i| format!("may assume {}'s role ({})", i.other, i.seen)),
         )
         .collect();
     let line = format!(
@@ -188,11 +199,12 @@ fn row(lab: &str, result: &Result<Verified>) -> (bool, String, Value) {
             format!("; {}", broken.join("; "))
         }
     );
-    let value = json!({
-        "lab": lab,
-        "passed": passed,
-        "checks": v.checks,
-        "isolation": v.isolation.iter().map(|(o, seen, d)| json!({"other": o, "denied": d, "seen": seen})).collect::<Vec<_>>(),
-    });
+    let value = StudentVerify {
+        lab: lab.to_owned(),
+        passed,
+        checks: v.checks.clone(),
+        isolation: v.isolation.clone(),
+        error: None,
+    };
     (passed, line, value)
 }

@@ -1,0 +1,204 @@
+//! Serde views of the JSON documents sts-lab prints (`status`, `class status`, `verify`,
+//! `class verify`, `sweep`): one typed view per document, and the same view, so the same field
+//! names, for the same fact wherever it appears (an expiry, a stack, a user, a check).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::lab::Check;
+
+/// When something expires: `{"at", "seconds_left", "expired"}`, in every document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Expiry {
+    /// `2026-11-22T22:00:00Z`, as recorded.
+    pub at: String,
+    /// None when `at` is not a time.
+    pub seconds_left: Option<i64>,
+    pub expired: bool,
+}
+
+impl Expiry {
+    /// The expiry recorded as `at`, seen at `now` (seconds since the epoch).
+    pub fn new(at: &str, now: i64) -> Self {
+        let secs = crate::expiry::parse_utc(at);
+        Self {
+            at: at.to_owned(),
+            seconds_left: secs.map(|s| (s - now).max(0)),
+            expired: secs.is_some_and(|s| s <= now),
+        }
+    }
+}
+
+/// A lab's stack: `{"name", "status"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Stack {
+    pub name: String,
+    pub status: String,
+}
+
+/// A lab's IAM user: `{"name", "lab_tag"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct User {
+    pub name: String,
+    pub lab_tag: Option<String>,
+}
+
+/// An access key, its id masked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccessKey {
+    pub id: String,
+    pub status: String,
+    pub age_seconds: Option<i64>,
+}
+
+/// The assumed profile's session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Session {
+    pub profile: String,
+    #[serde(flatten)]
+    pub expires: Expiry,
+}
+
+/// `status --json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusDoc {
+    pub lab: String,
+    pub account: String,
+    pub user: Option<User>,
+    pub access_keys: Vec<AccessKey>,
+    pub user_policies: Vec<String>,
+    pub stack: Option<Stack>,
+    pub roles: Vec<String>,
+    pub buckets: Vec<String>,
+    /// Each bucket's region, by name.
+    pub bucket_regions: BTreeMap<String, String>,
+    pub profiles: Vec<String>,
+    pub credentials_file: String,
+    pub expires: Option<Expiry>,
+    pub assumed_session: Option<Session>,
+    pub empty: bool,
+}
+
+/// One student's row of `class status --json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct StudentStatus {
+    pub lab: String,
+    pub user: Option<User>,
+    pub key_age_seconds: Option<i64>,
+    pub stack: Option<Stack>,
+    pub expires: Option<Expiry>,
+    /// Whether the student's handout (their key) is still on disk.
+    pub handout: bool,
+}
+
+/// `class status --json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClassStatusDoc {
+    pub class: String,
+    pub students: Vec<StudentStatus>,
+}
+
+/// `verify --json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyDoc {
+    pub lab: String,
+    pub passed: bool,
+    pub checks: Vec<Check>,
+}
+
+/// One try of a student's key on another student's role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Isolation {
+    /// The other student's lab.
+    pub other: String,
+    pub denied: bool,
+    /// The error code seen, or `allowed`.
+    pub seen: String,
+}
+
+/// One student's row of `class verify --json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct StudentVerify {
+    pub lab: String,
+    pub passed: bool,
+    pub checks: Vec<Check>,
+    pub isolation: Vec<Isolation>,
+    /// Why the student's lab could not be verified at all (expired, say).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// `class verify --json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClassVerifyDoc {
+    pub class: String,
+    pub passed: bool,
+    pub students: Vec<StudentVerify>,
+}
+
+/// What `sweep` did with one lab.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum SweepAction {
+    #[serde(rename = "kept (not expired)")]
+    KeptNotExpired,
+    #[serde(rename = "would remove")]
+    WouldRemove,
+    #[serde(rename = "removed")]
+    Removed,
+    #[serde(rename = "failed")]
+    Failed,
+}
+
+impl SweepAction {
+    /// The words a person reads, the same as in JSON.
+    pub fn text(self) -> &'static str {
+        match self {
+            Self::KeptNotExpired => "kept (not expired)",
+            Self::WouldRemove => "would remove",
+            Self::Removed => "removed",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+/// One lab's row of `sweep --json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SweepRow {
+    pub lab: String,
+    pub region: Option<String>,
+    pub expires: Option<Expiry>,
+    /// What the lab held when the sweep found it, a line each.
+    pub holds: Vec<String>,
+    pub action: SweepAction,
+    pub error: Option<String>,
+}
+
+/// `sweep --json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SweepDoc {
+    pub dry_run: bool,
+    pub expired_only: bool,
+    pub labs: Vec<SweepRow>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_expiry_reads_the_same_everywhere() {
+        let e = Expiry::new("2026-11-22T22:00:00Z", 1_795_000_000);
+        let json = serde_json::to_value(&e).unwrap();
+        assert_eq!(json["at"], "2026-11-22T22:00:00Z");
+        assert!(json["seconds_left"].is_i64() && json["expired"].is_boolean());
+        let past = Expiry::new("2020-01-01T00:00:00Z", 1_795_000_000);
+        assert!(past.expired && past.seconds_left == Some(0));
+        let bad = Expiry::new("soon", 0);
+        assert_eq!((bad.seconds_left, bad.expired), (None, false));
+        assert_eq!(
+            serde_json::to_value(SweepAction::KeptNotExpired).unwrap(),
+            SweepAction::KeptNotExpired.text()
+        );
+    }
+}
