@@ -305,3 +305,44 @@ pub async fn empty_and_delete_bucket(s3: &Client, bucket: &str) -> Result<Delete
         Err(e) => Err(aws("DeleteBucket")(e)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A raw S3 answer: status, `x-amz-bucket-region`, body.
+    struct Raw(u16, Option<&'static str>, &'static str);
+
+    impl RawResponse for Raw {
+        fn status(&self) -> u16 {
+            self.0
+        }
+
+        fn header(&self, _name: &str) -> Option<&str> {
+            self.1
+        }
+
+        fn body_text(&self) -> Option<String> {
+            Some(self.2.to_owned())
+        }
+    }
+
+    fn answered(raw: Raw) -> Option<String> {
+        let err = SdkError::service_error(std::fmt::Error, raw);
+        wrong_region(&err)
+    }
+
+    /// Only a redirect names the bucket's region; S3 sends the header on a 403 too.
+    #[test]
+    fn only_a_redirect_names_the_region() {
+        let malformed = "<Error><Code>AuthorizationHeaderMalformed</Code><Region>eu-west-1</Region></Error>";
+        assert_eq!(answered(Raw(400, Some("eu-west-1"), malformed)).as_deref(), Some("eu-west-1"));
+        assert_eq!(answered(Raw(400, None, malformed)).as_deref(), Some("eu-west-1"));
+        assert_eq!(answered(Raw(301, Some("ap-south-1"), "")).as_deref(), Some("ap-south-1"));
+        let denied = "<Error><Code>AccessDenied</Code></Error>";
+        assert_eq!(answered(Raw(403, Some("us-east-1"), denied)), None);
+        assert_eq!(location_region(""), "us-east-1");
+        assert_eq!(location_region("EU"), "eu-west-1");
+        assert_eq!(location_region("eu-central-1"), "eu-central-1");
+    }
+}
