@@ -1,24 +1,20 @@
 //! sts-lab's library: the AWS operations of the "least-privilege user assumes a role" lab, the
-//! lab's phases built from them, and the pure logic apart from I/O (names, policies, AWS files).
+//! lab's phases built from them, and the pure logic apart from I/O.
+//!
+//! - `aws/`: where calls go (the target, its clients), errors that keep AWS's code, retries.
+//! - `ops/`: one thin async function per AWS operation; the class's shared view of stacks.
+//! - `profiles/`: the AWS credentials and config files: pure edits and safe writes.
+//! - `model/`: pure facts of a lab: names, policies, time to live, secrets.
+//! - `lab/`: one lab: its phases (setup, assume, verify, cleanup), inventory, status and plans.
+//! - `fleet/`: many labs: a class, and every lab of an account (sweep).
+//! - `output/`: what is printed: the JSON views, the step lines, the aws CLI commands shown.
+//! - `emulator/`: the local emulator: pins, start and stop, bootstrap.
 
-pub mod awsfiles;
-pub mod class;
-pub mod credfile;
+pub mod aws;
 pub mod emulator;
-pub mod error;
-pub mod expiry;
-pub mod explain;
-pub mod faults;
-pub mod form_encoding;
-pub mod http;
+pub mod fleet;
 pub mod lab;
-pub mod names;
+pub mod model;
 pub mod ops;
 pub mod output;
-pub mod policy;
-pub mod report;
-pub mod retry;
-pub mod secret;
-pub mod status;
-pub mod sweep;
-pub mod target;
+pub mod profiles;

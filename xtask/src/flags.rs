@@ -129,7 +129,7 @@ pub struct SetupArgs {
     pub dry_run: bool,
     /// How long the lab lives (90m, 8h, 2d; at most 7 days): every Allow it writes holds only
     /// until then, so on AWS a forgotten lab disarms itself. Running setup again renews it.
-    #[arg(long, value_name = "DURATION", default_value = lab_core::expiry::DEFAULT_TTL)]
+    #[arg(long, value_name = "DURATION", default_value = lab_core::model::expiry::DEFAULT_TTL)]
     pub ttl: String,
 }
 
@@ -149,7 +149,7 @@ pub struct SweepArgs {
 #[derive(Debug, Clone, Args)]
 pub struct ClassArgs {
     /// The class: its labs are NAME-01 … NAME-N.
-    #[arg(long, value_name = "NAME", default_value = lab_core::class::DEFAULT_CLASS)]
+    #[arg(long, value_name = "NAME", default_value = lab_core::fleet::class::DEFAULT_CLASS)]
     pub class: String,
     /// Where the handouts go (default: .lab/class/NAME in this project).
     #[arg(long, value_name = "DIR")]
@@ -166,7 +166,7 @@ pub enum ClassAction {
         #[arg(long)]
         students: usize,
         /// How long the labs live (90m, 8h, 2d; at most 7 days).
-        #[arg(long, value_name = "DURATION", default_value = lab_core::expiry::DEFAULT_TTL)]
+        #[arg(long, value_name = "DURATION", default_value = lab_core::model::expiry::DEFAULT_TTL)]
         ttl: String,
         /// How many labs to set up at once.
         #[arg(long, default_value_t = 8)]
@@ -212,7 +212,7 @@ pub struct JsonArgs {
 #[derive(Debug, Clone, Args)]
 pub struct AssumeArgs {
     /// The role session name, as in `aws sts assume-role --role-session-name`.
-    #[arg(long, default_value = lab_core::names::DEFAULT_SESSION_NAME)]
+    #[arg(long, default_value = lab_core::model::names::DEFAULT_SESSION_NAME)]
     pub session_name: String,
     /// How long the temporary credentials last, in seconds (900 to 3600).
     #[arg(long, value_name = "SECONDS")]

@@ -1,6 +1,7 @@
 //! `cargo xtask`: the sts-lab command line. This file only parses flags and dispatches to a task.
 
 mod flags;
+mod local;
 mod project;
 mod tasks;
 mod ui;
@@ -41,7 +42,7 @@ fn main() -> ExitCode {
             if verbose {
                 eprintln!("error: {e:?}");
             } else {
-                eprintln!("error: {}", lab_core::error::one_line(&e));
+                eprintln!("error: {}", lab_core::aws::error::one_line(&e));
             }
             ExitCode::FAILURE
         }

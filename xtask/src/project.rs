@@ -4,9 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+
 use lab_core::emulator::{self, Home, Venv};
-use lab_core::names::LabNames;
-use lab_core::target::Target;
+use lab_core::model::names::LabNames;
 
 use crate::flags::Global;
 
@@ -46,34 +46,4 @@ pub fn emulator_port(flag: Option<u16>) -> Result<u16> {
 
 pub fn lab_names(global: &Global) -> Result<LabNames> {
     LabNames::new(global.lab.as_deref())
-}
-
-/// The target of the global flags: the emulator for `--local` (started if needed), else the
-/// standard AWS environment.
-pub async fn target(global: &Global) -> Result<Target> {
-    let target = if global.local {
-        let (home, running) = crate::tasks::emulator::ensure_running(None, None).await?;
-        let mut target = home.target(running);
-        if global.region.is_some() {
-            target.region.clone_from(&global.region);
-        }
-        target
-    } else {
-        Target::from_env(global.profile.clone(), global.region.clone())?
-    };
-    let mut target = target;
-    target.allow_insecure_endpoint = global.allow_insecure_endpoint;
-    if global.verbose {
-        let endpoint = target
-            .endpoint_url
-            .clone()
-            .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok());
-        eprintln!(
-            "target: endpoint {}, credentials {}, config {}",
-            endpoint.as_deref().unwrap_or("AWS"),
-            target.files.credentials.display(),
-            target.files.config.display()
-        );
-    }
-    Ok(target)
 }

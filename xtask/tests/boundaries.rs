@@ -7,9 +7,9 @@ mod common;
 use std::os::unix::fs::PermissionsExt;
 
 use common::{TestEmulator, assert_ok, statements, stderr, stdout, url_decoded_json};
-use lab_core::awsfiles::FileKind;
 use lab_core::lab;
-use lab_core::report::Captured;
+use lab_core::output::report::Captured;
+use lab_core::profiles::awsfiles::FileKind;
 use serde_json::json;
 
 #[tokio::test]
@@ -276,14 +276,14 @@ async fn a_root_admin_is_warned_about() {
     let emu = TestEmulator::start().await;
     let mut target = emu.target();
     let root = "<GetCallerIdentityResponse><GetCallerIdentityResult><Arn>arn:aws:iam::123456789012:root</Arn><UserId>123456789012</UserId><Account>123456789012</Account></GetCallerIdentityResult></GetCallerIdentityResponse>";
-    target.admin_faults = vec![lab_core::faults::InjectErrors::reply(
+    target.admin_faults = vec![lab_core::aws::faults::InjectErrors::reply(
         "GetCallerIdentity",
         200,
         root.to_owned(),
         1,
     )];
     let out = Captured::default();
-    let lab = lab::Lab::connect(target, lab_core::names::LabNames::new(None).unwrap(), &out)
+    let lab = lab::Lab::connect(target, lab_core::model::names::LabNames::new(None).unwrap(), &out)
         .await
         .unwrap();
     assert!(lab.admin_identity.is_root());
@@ -296,7 +296,7 @@ async fn a_root_admin_is_warned_about() {
 
     let out = Captured::default();
     emu.lab(None).await;
-    let lab = lab::Lab::connect(emu.target(), lab_core::names::LabNames::new(None).unwrap(), &out)
+    let lab = lab::Lab::connect(emu.target(), lab_core::model::names::LabNames::new(None).unwrap(), &out)
         .await
         .unwrap();
     assert!(!lab.admin_identity.is_root() && !out.text().contains("warning"));

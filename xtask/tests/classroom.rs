@@ -72,7 +72,7 @@ fn student_assumes(emu: &TestEmulator, handout: &Path) {
 /// with no tags, as `aws s3 mb` does (through the SDK: 27 aws CLI runs would take a minute).
 async fn student_makes_a_bucket(emu: &TestEmulator, handout: &Path) {
     let mut target = emu.target();
-    target.files = lab_core::awsfiles::AwsFiles::in_dir(handout);
+    target.files = lab_core::profiles::awsfiles::AwsFiles::in_dir(handout);
     let as_user = target.profile("sts").await.unwrap();
     let role = handout_value(handout, "role");
     let creds = lab_core::ops::sts::assume_role(&as_user.sts, &role, "me", None)

@@ -8,8 +8,8 @@
 mod common;
 
 use common::{TestEmulator, assert_ok, statements, stderr, stdout, url_decoded_json};
-use lab_core::expiry::{format_utc, parse_utc};
 use lab_core::lab::{self, now_secs};
+use lab_core::model::expiry::{format_utc, parse_utc};
 use serde_json::{Value, json};
 
 #[tokio::test]

@@ -4,12 +4,12 @@
 mod common;
 
 use common::{TestEmulator, assert_ok, setup_and_assume, stderr, stdout};
-use lab_core::awsfiles::FileKind;
-use lab_core::error::{aws_error, error_code};
+use lab_core::aws::error::{aws_error, error_code};
 use lab_core::lab::{self, Lab};
-use lab_core::names::{DEFAULT_SESSION_NAME, LabNames};
+use lab_core::model::names::{DEFAULT_SESSION_NAME, LabNames};
 use lab_core::ops::{iam, s3, sts};
-use lab_core::report::Captured;
+use lab_core::output::report::Captured;
+use lab_core::profiles::awsfiles::FileKind;
 
 async fn assert_nothing_left(lab: &Lab) {
     let inv = lab::inventory(lab).await.unwrap();
@@ -119,7 +119,9 @@ async fn enforced_denials() {
     assert_eq!(error_code(&err), Some("AccessDenied"), "{err:#}");
     let err = as_user.iam.list_users().send().await.unwrap_err();
     assert_eq!(
-        lab_core::error::AwsError::from_sdk("ListUsers", err).code.as_deref(),
+        lab_core::aws::error::AwsError::from_sdk("ListUsers", err)
+            .code
+            .as_deref(),
         Some("AccessDenied")
     );
 
@@ -143,7 +145,9 @@ async fn enforced_denials() {
     assert!(aws_error(&err).unwrap().is_access_denied(), "{err:#}");
     let err = as_role.iam.list_users().send().await.unwrap_err();
     assert_eq!(
-        lab_core::error::AwsError::from_sdk("ListUsers", err).code.as_deref(),
+        lab_core::aws::error::AwsError::from_sdk("ListUsers", err)
+            .code
+            .as_deref(),
         Some("AccessDenied")
     );
     let inside = format!("{}inside", lab.bucket_prefix());
@@ -510,7 +514,7 @@ async fn works_from_environment_credentials_without_any_aws_folder() {
     let admin = emu
         .home
         .files()
-        .read_profile(lab_core::awsfiles::FileKind::Credentials, "lab-admin")
+        .read_profile(lab_core::profiles::awsfiles::FileKind::Credentials, "lab-admin")
         .unwrap()
         .unwrap();
     let home = common::Scratch::new("fresh-home");

@@ -105,7 +105,7 @@ async fn json_is_the_only_thing_on_stdout() {
     // A failing verify still prints one document, and exits 1.
     let files = emu.home.files();
     files
-        .remove_profile(lab_core::awsfiles::FileKind::Credentials, "assumed")
+        .remove_profile(lab_core::profiles::awsfiles::FileKind::Credentials, "assumed")
         .unwrap();
     let out = emu.xtask(&["verify", "--json"]);
     assert_eq!(out.status.code(), Some(1));

@@ -142,7 +142,7 @@ async fn tilde_paths_are_the_home_folder() {
     let profile = emu
         .home
         .files()
-        .read_profile(lab_core::awsfiles::FileKind::Credentials, "sts")
+        .read_profile(lab_core::profiles::awsfiles::FileKind::Credentials, "sts")
         .unwrap();
     assert!(profile.is_some_and(|p| p.owned), "profile sts is in the file ~ names");
     assert!(!emu.scratch.0.join("~").exists());
@@ -159,7 +159,7 @@ async fn a_lab_in_another_region_is_found_by_every_task() {
     );
     let admin = emu.admin().await;
     let in_region = |r: &str| admin.in_region(r);
-    let stack = |c: lab_core::target::Clients| async move {
+    let stack = |c: lab_core::aws::target::Clients| async move {
         lab_core::ops::cfn::describe_stack(&c.cfn, "sts-stack-aws-prep")
             .await
             .unwrap()
@@ -186,8 +186,8 @@ async fn a_lab_in_another_region_is_found_by_every_task() {
     let files = emu.home.files();
     for profile in ["sts", "assumed"] {
         for kind in [
-            lab_core::awsfiles::FileKind::Credentials,
-            lab_core::awsfiles::FileKind::Config,
+            lab_core::profiles::awsfiles::FileKind::Credentials,
+            lab_core::profiles::awsfiles::FileKind::Config,
         ] {
             files.remove_profile(kind, profile).unwrap();
         }

@@ -9,11 +9,11 @@ mod common;
 use std::time::Duration;
 
 use common::{TestEmulator, admin_role, assert_ok, setup_and_assume, stderr};
-use lab_core::error::one_line;
+use lab_core::aws::error::one_line;
 use lab_core::lab::{self, Lab};
-use lab_core::names::DEFAULT_SESSION_NAME;
+use lab_core::model::names::DEFAULT_SESSION_NAME;
 use lab_core::ops::{cfn, iam, s3, sts};
-use lab_core::report::Captured;
+use lab_core::output::report::Captured;
 
 /// Short delays, each long enough to be seen.
 const SHORT: [(&str, &str); 6] = [
@@ -230,7 +230,7 @@ async fn an_update_rolled_back_for_a_new_user_is_tried_again() {
         .unwrap()
         .unwrap();
     assert!(
-        lab_core::policy::trust_names_user(&trust, &lab.user_arn(), &new_id),
+        lab_core::model::policy::trust_names_user(&trust, &lab.user_arn(), &new_id),
         "{trust}"
     );
     assert!(common::all_checks_pass(&lab).await);
@@ -293,7 +293,7 @@ async fn stack_states_that_aws_reaches() {
         .stack_name(&names.stack)
         .change_set_name("failed-deploy")
         .change_set_type(aws_sdk_cloudformation::types::ChangeSetType::Create)
-        .template_body(lab_core::policy::TEMPLATE)
+        .template_body(lab_core::model::policy::TEMPLATE)
         .capabilities(aws_sdk_cloudformation::types::Capability::CapabilityIam)
         .tags(
             aws_sdk_cloudformation::types::Tag::builder()
@@ -342,7 +342,7 @@ async fn stack_states_that_aws_reaches() {
         cfn::update_stack(
             &lab.admin.cfn,
             &names.stack,
-            lab_core::policy::TEMPLATE,
+            lab_core::model::policy::TEMPLATE,
             &params,
             &[("sts-lab", "default")]
         )
@@ -355,7 +355,7 @@ async fn stack_states_that_aws_reaches() {
         .unwrap();
     assert_eq!(updating.status, "UPDATE_IN_PROGRESS");
     let refused = cfn::delete_stack(&lab.admin.cfn, &names.stack).await.unwrap_err();
-    assert_eq!(lab_core::error::error_code(&refused), Some("ValidationError"));
+    assert_eq!(lab_core::aws::error::error_code(&refused), Some("ValidationError"));
     cleanup_ok(&lab, "cleanup during an update").await;
     assert_only_admin_left(&lab).await;
 }
@@ -406,7 +406,7 @@ async fn expired_sessions_and_too_long_durations_say_what_to_do() {
     let err = sts::assume_role(&as_user.sts, &role, "too-long", Some(7200))
         .await
         .unwrap_err();
-    assert_eq!(lab_core::error::error_code(&err), Some("ValidationError"));
+    assert_eq!(lab_core::aws::error::error_code(&err), Some("ValidationError"));
     let said = one_line(&lab::explain_assume_failure(err, Some(7200)));
     assert!(said.contains("pass a smaller --duration"), "{said}");
 

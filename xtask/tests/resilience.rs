@@ -9,13 +9,13 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use common::{TestEmulator, assert_ok};
-use lab_core::awsfiles::FileKind;
-use lab_core::error::error_code;
-use lab_core::faults::InjectErrors;
+use lab_core::aws::error::error_code;
+use lab_core::aws::faults::InjectErrors;
+use lab_core::aws::retry::Backoff;
 use lab_core::lab::{self, Lab};
-use lab_core::names::{DEFAULT_SESSION_NAME, LabNames};
-use lab_core::report::Captured;
-use lab_core::retry::Backoff;
+use lab_core::model::names::{DEFAULT_SESSION_NAME, LabNames};
+use lab_core::output::report::Captured;
+use lab_core::profiles::awsfiles::FileKind;
 
 const FAST: Backoff = Backoff {
     first: Duration::from_millis(10),
@@ -366,7 +366,7 @@ async fn a_failed_bucket_keeps_the_lab_findable() {
     );
     let left = lab::inventory(&lab).await.unwrap();
     assert!(left.user.is_some() && left.access_keys.is_empty() && left.user_policies.is_empty());
-    let found = lab_core::sweep::find_labs(&lab.admin.iam).await.unwrap();
+    let found = lab_core::fleet::sweep::find_labs(&lab.admin.iam).await.unwrap();
     assert_eq!(found.len(), 1);
     lab::cleanup(&lab, &Captured::default()).await.unwrap();
     assert_lab_gone(&emu, None).await;

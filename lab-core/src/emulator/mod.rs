@@ -18,9 +18,9 @@ use anyhow::{Context, Result, bail};
 use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::Credentials;
 
-use crate::awsfiles::{AwsFiles, FileKind};
+use crate::aws::target::{Clients, Target};
 use crate::ops::iam;
-use crate::target::{Clients, Target};
+use crate::profiles::awsfiles::{AwsFiles, FileKind};
 
 /// What the emulator needs in the virtualenv, pinned: all `cargo xtask demo` installs.
 pub const EMULATOR_REQUIREMENTS: [&str; 1] = ["moto[server]==5.2.5"];
@@ -270,7 +270,7 @@ impl Home {
     /// to the lab-local files as profile `lab-admin`.
     async fn bootstrap(&self, running: Running) -> Result<()> {
         let config = aws_config::defaults(BehaviorVersion::latest())
-            .http_client(crate::http::shared_https_client())
+            .http_client(crate::aws::http::shared_https_client())
             .region(Region::from_static(REGION))
             .endpoint_url(running.endpoint())
             .credentials_provider(Credentials::new(
@@ -283,7 +283,7 @@ impl Home {
             .load()
             .await;
         let c = Clients::new(&config);
-        iam::create_user(&c.iam, ADMIN_USER, &[(crate::names::LAB_TAG_KEY, OWNER)]).await?;
+        iam::create_user(&c.iam, ADMIN_USER, &[(crate::model::names::LAB_TAG_KEY, OWNER)]).await?;
         let admin_policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
         iam::put_user_policy(&c.iam, ADMIN_USER, "AdministratorAccess", admin_policy).await?;
         let key = iam::create_access_key(&c.iam, ADMIN_USER).await?;

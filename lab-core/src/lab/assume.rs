@@ -8,12 +8,12 @@ use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
 
 use super::*;
-use crate::explain;
-use crate::names::LabNames;
+use crate::aws::retry::{Backoff, retry_codes};
+use crate::aws::target::Target;
+use crate::model::names::LabNames;
 use crate::ops::sts::{self, AssumedCredentials};
-use crate::report::{Report, Steps};
-use crate::retry::{Backoff, retry_codes};
-use crate::target::Target;
+use crate::output::explain;
+use crate::output::report::{Report, Steps};
 
 /// Assumes the role with the user profile and writes the assumed profile; the role ARN is the one
 /// setup recorded, or the stack's.
@@ -27,7 +27,7 @@ pub async fn assume(
         Some(arn) => (arn, recorded_expiry(&lab.target, &lab.names)?),
         None => {
             let (stack, arn) = lab.ready_stack().await?;
-            (arn, stack.tag(crate::names::EXPIRES_TAG_KEY).map(str::to_owned))
+            (arn, stack.tag(crate::model::names::EXPIRES_TAG_KEY).map(str::to_owned))
         }
     };
     check_not_expired(expires.as_deref())?;
@@ -57,7 +57,7 @@ pub async fn assume_role_as_user(
     report: &dyn Report,
 ) -> Result<AssumedCredentials> {
     let steps = Steps::new(report);
-    crate::names::validate_session_name(session_name)?;
+    crate::model::names::validate_session_name(session_name)?;
     check_duration(duration)?;
     let as_user = target.profile(&names.user_profile).await?;
     // AssumeRole is denied for up to ~30 s after the role or the user's policy appears on AWS.
@@ -113,12 +113,12 @@ pub async fn assume_role_as_user(
 /// Says what to do when AWS refuses the session's length: DurationSeconds above the role's
 /// MaxSessionDuration answers ValidationError.
 pub fn explain_assume_failure(err: anyhow::Error, duration: Option<i32>) -> anyhow::Error {
-    let too_long = crate::error::aws_error(&err)
+    let too_long = crate::aws::error::aws_error(&err)
         .is_some_and(|ae| ae.code.as_deref() == Some("ValidationError") && ae.message.contains("DurationSeconds"));
     if !too_long {
         return err;
     }
-    crate::error::hint(
+    crate::aws::error::hint(
         err,
         format!(
             "the role allows shorter sessions than {} s (its MaxSessionDuration); pass a smaller --duration, e.g. --duration {MIN_SESSION_SECONDS}",

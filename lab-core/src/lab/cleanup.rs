@@ -4,12 +4,12 @@
 use anyhow::{Result, bail};
 
 use super::*;
-use crate::explain;
 use crate::ops::attachments;
 use crate::ops::cfn::{self, Phase};
 use crate::ops::iam;
 use crate::ops::{Deleted, s3};
-use crate::report::{Report, Steps};
+use crate::output::explain;
+use crate::output::report::{Report, Steps};
 
 /// Deletes the lab's stack (after an update in progress settles) and waits until it is gone.
 async fn delete_stack(lab: &Lab, steps: Steps<'_>) -> Result<()> {
@@ -96,7 +96,7 @@ async fn disarm_user(lab: &Lab, steps: Steps<'_>) -> (bool, Vec<(&'static str, a
                     let mut deleted = Vec::new();
                     for k in iam::list_access_keys(&c.iam, &names.user).await? {
                         if iam::delete_access_key(&c.iam, &names.user, &k.access_key_id).await? == Deleted::Deleted {
-                            deleted.push(crate::secret::mask_key_id(&k.access_key_id));
+                            deleted.push(crate::model::secret::mask_key_id(&k.access_key_id));
                         }
                     }
                     Ok(deleted)
@@ -133,7 +133,7 @@ async fn delete_user(lab: &Lab, steps: Steps<'_>) -> Result<()> {
                 // Something a learner attached (in the console, say) is still there: take
                 // each off, then delete again. The group, the managed policy and a
                 // hardware MFA device themselves are not the lab's and stay.
-                Err(e) if crate::error::error_code(&e) == Some("DeleteConflict") => {
+                Err(e) if crate::aws::error::error_code(&e) == Some("DeleteConflict") => {
                     let mut done = Vec::new();
                     let listing = attachments::list(&c.iam, &names.user).await?;
                     for a in &listing.found {
@@ -203,7 +203,7 @@ pub async fn cleanup(lab: &Lab, report: &dyn Report) -> Result<()> {
                 match gone {
                     Ok(Deleted::Deleted) => deleted.push(bucket.to_string()),
                     Ok(Deleted::WasGone) => {}
-                    Err(e) => failed.push(format!("{bucket}: {}", crate::error::one_line(&e))),
+                    Err(e) => failed.push(format!("{bucket}: {}", crate::aws::error::one_line(&e))),
                 }
             }
             if !failed.is_empty() {
@@ -264,7 +264,7 @@ pub async fn cleanup(lab: &Lab, report: &dyn Report) -> Result<()> {
                     removed.push(format!(
                         "{} [{}]",
                         lab.target.files.path(kind).display(),
-                        crate::awsfiles::AwsFiles::section_name(kind, profile)
+                        crate::profiles::awsfiles::AwsFiles::section_name(kind, profile)
                     ));
                 }
             }

@@ -5,10 +5,10 @@
 use anyhow::{Result, anyhow, bail};
 
 use super::*;
-use crate::names::{EXPIRES_TAG_KEY, LAB_TAG_KEY};
+use crate::model::names::{EXPIRES_TAG_KEY, LAB_TAG_KEY};
+use crate::model::policy::{self, OUTPUT_ROLE_ARN, PARAM_BUCKET_PREFIX, PARAM_EXPIRES, PARAM_USER_ARN, PARAM_USER_ID};
 use crate::ops::cfn::{self, Phase, StackInfo};
 use crate::ops::iam;
-use crate::policy::{self, OUTPUT_ROLE_ARN, PARAM_BUCKET_PREFIX, PARAM_EXPIRES, PARAM_USER_ARN, PARAM_USER_ID};
 
 /// Deploys the stack with the role, bound to the user's current unique id, and returns the role's
 /// ARN: waits out a stack still changing, replaces one left in review, updates a working one, and

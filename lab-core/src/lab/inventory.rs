@@ -4,11 +4,11 @@
 use anyhow::Result;
 
 use super::*;
-use crate::awsfiles::FileKind;
-use crate::names::LabNames;
+use crate::model::names::LabNames;
 use crate::ops::cfn::StackInfo;
 use crate::ops::iam::{self, AccessKeyInfo, UserInfo};
 use crate::ops::s3;
+use crate::profiles::awsfiles::FileKind;
 
 /// Everything of the lab that exists now.
 #[derive(Debug, Clone, Default)]
@@ -37,13 +37,13 @@ impl Inventory {
     /// When the lab expires: the earlier of its user's and its stack's tags (AWS refuses the lab
     /// from the first expiry it was given on).
     pub fn expires(&self) -> Option<&str> {
-        let key = crate::names::EXPIRES_TAG_KEY;
+        let key = crate::model::names::EXPIRES_TAG_KEY;
         let user = self.user.as_ref().and_then(|u| u.tag(key));
         let stack = self.stack.as_ref().and_then(|s| s.tag(key));
         [user, stack]
             .into_iter()
             .flatten()
-            .min_by_key(|at| crate::expiry::parse_utc(at).unwrap_or(i64::MIN))
+            .min_by_key(|at| crate::model::expiry::parse_utc(at).unwrap_or(i64::MIN))
     }
 
     /// One line per thing that exists.
@@ -55,7 +55,7 @@ impl Inventory {
         out.extend(
             self.access_keys
                 .iter()
-                .map(|k| format!("access key {}", crate::secret::mask_key_id(&k.access_key_id))),
+                .map(|k| format!("access key {}", crate::model::secret::mask_key_id(&k.access_key_id))),
         );
         out.extend(self.user_policies.iter().map(|p| format!("user policy {p}")));
         if let Some(s) = &self.stack {
@@ -83,7 +83,7 @@ pub async fn inventory(lab: &Lab) -> Result<Inventory> {
             };
             profiles.push(format!(
                 "{file}:[{}]",
-                crate::awsfiles::AwsFiles::section_name(kind, profile)
+                crate::profiles::awsfiles::AwsFiles::section_name(kind, profile)
             ));
         }
     }

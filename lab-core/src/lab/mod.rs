@@ -8,6 +8,7 @@ mod deploy;
 mod inventory;
 mod region;
 mod setup;
+pub mod status;
 mod verify;
 
 pub use assume::*;
@@ -21,17 +22,17 @@ use std::time::Instant;
 
 use anyhow::{Result, anyhow, bail};
 
-use crate::awsfiles::{AwsFiles, FileKind};
-use crate::error::aws_error;
-use crate::explain;
-use crate::names::LabNames;
+use crate::aws::error::aws_error;
+use crate::aws::retry::{Backoff, Waiting};
+use crate::aws::target::{Clients, Target};
+use crate::model::names::LabNames;
+use crate::model::policy::OUTPUT_ROLE_ARN;
 use crate::ops::cfn::{self, Phase, StackInfo};
 use crate::ops::iam::{self, UserInfo};
 use crate::ops::sts::{self, Identity};
-use crate::policy::OUTPUT_ROLE_ARN;
-use crate::report::{Report, Steps};
-use crate::retry::{Backoff, Waiting};
-use crate::target::{Clients, Target};
+use crate::output::explain;
+use crate::output::report::{Report, Steps};
+use crate::profiles::awsfiles::{AwsFiles, FileKind};
 /// The most the role allows a session to last (the template's `MaxSessionDuration`).
 pub const MAX_SESSION_SECONDS: i32 = 3600;
 /// The least STS allows.
@@ -96,7 +97,7 @@ impl Lab {
             admin_identity,
             force: false,
             backoff: Backoff::default(),
-            ttl_seconds: crate::expiry::parse_ttl(crate::expiry::DEFAULT_TTL)?,
+            ttl_seconds: crate::model::expiry::parse_ttl(crate::model::expiry::DEFAULT_TTL)?,
             stack_board: None,
         })
     }
@@ -281,16 +282,16 @@ fn write_lab_config(
 
 /// Adds what to do to the admin's first call failing: unreachable, or expired credentials.
 fn with_hint(err: anyhow::Error, clients: &Clients) -> anyhow::Error {
-    if crate::error::error_code(&err) == Some("ExpiredToken") {
-        return crate::error::hint(
+    if crate::aws::error::error_code(&err) == Some("ExpiredToken") {
+        return crate::aws::error::hint(
             err,
             "the admin's temporary credentials have expired; refresh them (`aws sso login`, or new keys in AWS_SESSION_TOKEN and the rest) and run again",
         );
     }
     match aws_error(&err).map(|e| e.kind) {
-        Some(crate::error::FailureKind::Dispatch | crate::error::FailureKind::Timeout) => {
+        Some(crate::aws::error::FailureKind::Dispatch | crate::aws::error::FailureKind::Timeout) => {
             let endpoint = clients.endpoint_url.as_deref().unwrap_or("AWS");
-            crate::error::hint(
+            crate::aws::error::hint(
                 err,
                 format!(
                     "cannot reach {endpoint}; check the network or AWS_ENDPOINT_URL (for the local emulator: cargo xtask emulator start)"
@@ -305,7 +306,7 @@ fn with_hint(err: anyhow::Error, clients: &Clients) -> anyhow::Error {
 /// which does not evaluate the conditions, must not pretend otherwise.
 pub fn check_not_expired(expires: Option<&str>) -> Result<()> {
     if let Some(at) = expires
-        && let Some(secs) = crate::expiry::parse_utc(at)
+        && let Some(secs) = crate::model::expiry::parse_utc(at)
         && secs <= now_secs()
     {
         bail!("the lab expired at {at}; run `cargo xtask setup` to renew it");
@@ -317,7 +318,7 @@ pub fn check_not_expired(expires: Option<&str>) -> Result<()> {
 /// Retries are frequent (an eighth of the wait), so the wait is told at its start and then
 /// each time the time waited passes 1, 2, 4, 8 … seconds: a few lines, however long it lasts.
 fn waiting(steps: Steps<'_>, what: &str, w: &Waiting) {
-    if !crate::retry::worth_telling(w) {
+    if !crate::aws::retry::worth_telling(w) {
         return;
     }
     steps.waiting(format!(

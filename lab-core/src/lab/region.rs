@@ -3,10 +3,10 @@
 
 use anyhow::{Result, bail};
 
-use crate::awsfiles::FileKind;
-use crate::names::{LabNames, REGION_TAG_KEY};
+use crate::aws::target::Target;
+use crate::model::names::{LabNames, REGION_TAG_KEY};
 use crate::ops::iam::UserInfo;
-use crate::target::Target;
+use crate::profiles::awsfiles::FileKind;
 
 /// The region recorded beside the lab's user profile (a section the lab wrote) in the config file.
 pub fn recorded_region(target: &Target, names: &LabNames) -> Result<Option<String>> {

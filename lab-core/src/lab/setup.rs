@@ -5,21 +5,21 @@ use anyhow::{Result, bail};
 
 use super::deploy::{deploy_stack, stack_state};
 use super::*;
-use crate::awsfiles::FileKind;
-use crate::credfile::SectionView;
-use crate::error::aws_error;
-use crate::explain;
-use crate::names::LabNames;
-use crate::names::{EXPIRES_TAG_KEY, LAB_TAG_KEY, REGION_TAG_KEY};
+use crate::aws::error::aws_error;
+use crate::aws::retry::retry_codes;
+use crate::aws::target::Target;
+use crate::model::names::LabNames;
+use crate::model::names::{EXPIRES_TAG_KEY, LAB_TAG_KEY, REGION_TAG_KEY};
+use crate::model::policy;
 use crate::ops::cfn::{self, Phase, StackInfo};
 use crate::ops::iam::{self, NewAccessKey};
 use crate::ops::iam::{AccessKeyInfo, UserInfo};
 use crate::ops::sts;
 use crate::ops::{Created, s3};
-use crate::policy;
-use crate::report::{Report, Steps, access_key_table};
-use crate::retry::retry_codes;
-use crate::target::Target;
+use crate::output::explain;
+use crate::output::report::{Report, Steps, access_key_table};
+use crate::profiles::awsfiles::FileKind;
+use crate::profiles::credfile::SectionView;
 
 /// What setup made.
 #[derive(Debug, Clone)]
@@ -49,7 +49,7 @@ pub async fn setup(lab: &Lab, report: &dyn Report) -> Result<SetupOutcome> {
 
     let region = lab.admin.region.as_str();
     // Every run renews the expiry: from now on, for the lab's time to live.
-    let expires = crate::expiry::format_utc(now_secs() + lab.ttl_seconds);
+    let expires = crate::model::expiry::format_utc(now_secs() + lab.ttl_seconds);
     let expires = expires.as_str();
     let (created, user_id) = step(
         steps,
@@ -228,7 +228,7 @@ pub fn recorded_expiry(target: &Target, names: &LabNames) -> Result<Option<Strin
     Ok(profile
         .filter(|p| p.owned)
         .and_then(|p| p.note(LAB_EXPIRES_NOTE).map(str::to_owned))
-        .filter(|at| crate::expiry::parse_utc(at).is_some()))
+        .filter(|at| crate::model::expiry::parse_utc(at).is_some()))
 }
 
 /// The role ARN that setup recorded for the lab, if any.
@@ -262,7 +262,7 @@ pub(crate) async fn preflight(lab: &Lab) -> Result<Preflight> {
             bail!(
                 "{} has a profile [{}] that sts-lab did not write; rename it, or pass --force to overwrite it",
                 lab.target.files.path(kind).display(),
-                crate::awsfiles::AwsFiles::section_name(kind, profile)
+                crate::profiles::awsfiles::AwsFiles::section_name(kind, profile)
             );
         }
     }

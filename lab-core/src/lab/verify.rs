@@ -5,24 +5,15 @@ use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
 
 use super::*;
-use crate::awsfiles::FileKind;
-use crate::error::{aws_error, error_code};
-use crate::names::{EXPIRES_TAG_KEY, LAB_TAG_KEY};
+use crate::aws::error::{aws_error, error_code};
+use crate::model::names::{EXPIRES_TAG_KEY, LAB_TAG_KEY};
 use crate::ops::iam;
 use crate::ops::s3;
 use crate::ops::sts;
-use crate::report::{Report, Steps};
+use crate::output::report::{Report, Steps};
+use crate::profiles::awsfiles::FileKind;
 
-/// One row of verify's table; in JSON (`verify --json`, `class verify --json`) as its fields.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Check {
-    pub name: String,
-    pub expected: String,
-    pub seen: String,
-    pub passed: bool,
-    /// The aws CLI command that makes the same check.
-    pub command: String,
-}
+pub use crate::output::Check;
 
 impl Check {
     fn command(mut self, command: impl Into<String>) -> Self {
@@ -43,7 +34,7 @@ fn seen_error(e: &anyhow::Error) -> String {
 
 /// Whether `bucket` shows in the bucket list, asking again while the list lags behind a new
 /// bucket (S3's bucket listing is eventually consistent), within the lab's backoff.
-async fn listed_soon(c: &Clients, bucket: &str, backoff: crate::retry::Backoff) -> Result<bool> {
+async fn listed_soon(c: &Clients, bucket: &str, backoff: crate::aws::retry::Backoff) -> Result<bool> {
     let mut delays = backoff.delays();
     loop {
         if s3::list_buckets(&c.s3).await?.iter().any(|b| b == bucket) {
@@ -134,8 +125,8 @@ pub async fn verify_with(lab: &Lab, session: Option<Clients>, report: &dyn Repor
         name: "the lab has not expired".to_owned(),
         expected: "an expiry after now".to_owned(),
         seen: match &lab_expires {
-            Some(at) => match crate::expiry::parse_utc(at) {
-                Some(secs) => format!("{at} ({})", crate::expiry::describe(secs, now_secs())),
+            Some(at) => match crate::model::expiry::parse_utc(at) {
+                Some(secs) => format!("{at} ({})", crate::model::expiry::describe(secs, now_secs())),
                 None => format!("{at} (not a time)"),
             },
             None => "no expiry (no stack, or one from before --ttl; run `cargo xtask setup`)".to_owned(),
@@ -201,7 +192,7 @@ pub async fn verify_with(lab: &Lab, session: Option<Clients>, report: &dyn Repor
             // Right after assume, the role's S3 rights may still be propagating, as the trust was.
             let tags = &tags;
             async move {
-                crate::retry::retry_codes(
+                crate::aws::retry::retry_codes(
                     lab.backoff,
                     &["AccessDenied"],
                     |w| waiting(Steps::new(report), "the role's S3 rights", w),

@@ -9,7 +9,7 @@ use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::http::Response;
 
 use super::Deleted;
-use crate::error::aws;
+use crate::aws::error::aws;
 
 const NO_SUCH_ENTITY: &str = "NoSuchEntity";
 
@@ -75,7 +75,7 @@ impl Listing {
         match result {
             Ok(out) => self.found.extend(found(out)),
             Err(e) if not_served(&e) => {
-                let why = crate::error::AwsError::from_sdk(operation, e);
+                let why = crate::aws::error::AwsError::from_sdk(operation, e);
                 self.skipped
                     .push(format!("{operation} ({})", why.code.as_deref().unwrap_or(&why.message)));
             }

@@ -11,8 +11,8 @@ use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::error::ProvideErrorMetadata;
 use aws_sdk_cloudformation::types::{Capability, Parameter, Stack, StackEvent, StackStatus, Tag};
 
-use crate::error::aws;
-use crate::names::LAB_TAG_KEY;
+use crate::aws::error::aws;
+use crate::model::names::LAB_TAG_KEY;
 
 /// What DescribeStacks says of a stack.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -267,7 +267,10 @@ where
         let info = match describe().await {
             // Throttled (CloudFormation allows a few requests a second to the whole account):
             // the stack is as it was; ask again, later.
-            Err(e) if crate::error::error_code(&e).is_some_and(|c| crate::retry::THROTTLING_CODES.contains(&c)) => {
+            Err(e)
+                if crate::aws::error::error_code(&e)
+                    .is_some_and(|c| crate::aws::retry::THROTTLING_CODES.contains(&c)) =>
+            {
                 pause = (pause * 4).min(poll.max * 2);
                 if start.elapsed() + pause > poll.timeout {
                     return Err(e);
@@ -419,9 +422,9 @@ mod tests {
     }
 
     fn throttled() -> anyhow::Error {
-        anyhow::Error::new(crate::error::AwsError {
+        anyhow::Error::new(crate::aws::error::AwsError {
             operation: "DescribeStacks",
-            kind: crate::error::FailureKind::Service,
+            kind: crate::aws::error::FailureKind::Service,
             code: Some("Throttling".to_owned()),
             message: "Rate exceeded".to_owned(),
         })

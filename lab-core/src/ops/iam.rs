@@ -7,9 +7,9 @@ use aws_sdk_iam::types::Tag;
 use aws_smithy_types::DateTime;
 
 use super::Deleted;
-use crate::error::aws;
-use crate::names::LAB_TAG_KEY;
-use crate::secret::Secret;
+use crate::aws::error::aws;
+use crate::model::names::LAB_TAG_KEY;
+use crate::model::secret::Secret;
 
 const NO_SUCH_ENTITY: &str = "NoSuchEntity";
 

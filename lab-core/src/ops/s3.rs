@@ -8,8 +8,8 @@ use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration, Delete, ObjectIdentifier, Tag, Tagging};
 
 use super::{Created, Deleted};
-use crate::error::aws;
-use crate::names::LAB_TAG_KEY;
+use crate::aws::error::aws;
+use crate::model::names::LAB_TAG_KEY;
 
 pub async fn list_buckets(s3: &Client) -> Result<Vec<String>> {
     Ok(list_buckets_with_regions(s3, None)
@@ -169,7 +169,7 @@ where
 /// caller tags it with PutBucketTagging).
 pub async fn create_bucket(s3: &Client, bucket: &str, region: &str, tags: &[(&str, &str)]) -> Result<Created> {
     match create_bucket_with(s3, bucket, region, tags).await {
-        Err(e) if tags_refused(crate::error::error_code(&e)) => create_bucket_with(s3, bucket, region, &[]).await,
+        Err(e) if tags_refused(crate::aws::error::error_code(&e)) => create_bucket_with(s3, bucket, region, &[]).await,
         other => other,
     }
 }
@@ -336,9 +336,15 @@ mod tests {
     #[test]
     fn only_a_redirect_names_the_region() {
         let malformed = "<Error><Code>AuthorizationHeaderMalformed</Code><Region>eu-west-1</Region></Error>";
-        assert_eq!(answered(Raw(400, Some("eu-west-1"), malformed)).as_deref(), Some("eu-west-1"));
+        assert_eq!(
+            answered(Raw(400, Some("eu-west-1"), malformed)).as_deref(),
+            Some("eu-west-1")
+        );
         assert_eq!(answered(Raw(400, None, malformed)).as_deref(), Some("eu-west-1"));
-        assert_eq!(answered(Raw(301, Some("ap-south-1"), "")).as_deref(), Some("ap-south-1"));
+        assert_eq!(
+            answered(Raw(301, Some("ap-south-1"), "")).as_deref(),
+            Some("ap-south-1")
+        );
         let denied = "<Error><Code>AccessDenied</Code></Error>";
         assert_eq!(answered(Raw(403, Some("us-east-1"), denied)), None);
         assert_eq!(location_region(""), "us-east-1");

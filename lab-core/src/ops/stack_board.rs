@@ -87,7 +87,7 @@ impl StackBoard {
                 // DescribeStacks without a name needs rights over every stack (cloudformation:
                 // ListStacks too, and no Deny on other stacks); an admin limited to the lab's
                 // stacks is asked by name, one call a stack, from now on.
-                Err(e) if crate::error::aws_error(&e).is_some_and(|a| a.is_access_denied()) => {
+                Err(e) if crate::aws::error::aws_error(&e).is_some_and(|a| a.is_access_denied()) => {
                     self.by_name.store(true, std::sync::atomic::Ordering::Relaxed);
                     drop(views);
                     return describe_stack(cfn, stack).await;

@@ -2,10 +2,9 @@
 
 use anyhow::{Result, anyhow};
 use aws_sdk_sts::Client;
-use aws_smithy_types::DateTime;
 
-use crate::error::aws;
-use crate::secret::Secret;
+use crate::aws::error::aws;
+use crate::model::secret::Secret;
 
 /// The answer of GetCallerIdentity.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,16 +26,7 @@ impl Identity {
     }
 }
 
-/// Temporary credentials from AssumeRole.
-#[derive(Debug, Clone)]
-pub struct AssumedCredentials {
-    pub access_key_id: String,
-    pub secret_access_key: Secret,
-    pub session_token: Secret,
-    pub expiration: DateTime,
-    /// `arn:aws:sts::<account>:assumed-role/<role>/<session>`
-    pub assumed_role_arn: String,
-}
+pub use crate::model::secret::AssumedCredentials;
 
 pub async fn caller_identity(sts: &Client) -> Result<Identity> {
     let out = sts
@@ -82,6 +72,7 @@ pub async fn assume_role(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_smithy_types::DateTime;
 
     #[test]
     fn debug_output_masks_the_secret_and_the_token() {

@@ -1,12 +1,26 @@
-//! Serde views of the JSON documents sts-lab prints (`status`, `class status`, `verify`,
+//! What sts-lab prints: the step lines and tables (`report`), the aws CLI commands beside each
+//! step (`explain`), and here the serde views of the JSON documents it prints (`status`, `class status`, `verify`,
 //! `class verify`, `sweep`): one typed view per document, and the same view, so the same field
 //! names, for the same fact wherever it appears (an expiry, a stack, a user, a check).
+
+pub mod explain;
+pub mod report;
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::lab::Check;
+/// One row of verify's table: what was checked, expected and seen, and the aws CLI command that
+/// makes the same check.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub name: String,
+    pub expected: String,
+    pub seen: String,
+    pub passed: bool,
+    /// The aws CLI command that makes the same check.
+    pub command: String,
+}
 
 /// When something expires: `{"at", "seconds_left", "expired"}`, in every document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -21,7 +35,7 @@ pub struct Expiry {
 impl Expiry {
     /// The expiry recorded as `at`, seen at `now` (seconds since the epoch).
     pub fn new(at: &str, now: i64) -> Self {
-        let secs = crate::expiry::parse_utc(at);
+        let secs = crate::model::expiry::parse_utc(at);
         Self {
             at: at.to_owned(),
             seconds_left: secs.map(|s| (s - now).max(0)),

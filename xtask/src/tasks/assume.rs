@@ -2,25 +2,25 @@
 //! the assumed profile.
 
 use anyhow::Result;
-use lab_core::report::Report;
+use lab_core::output::report::Report;
 
 use crate::flags::{AssumeArgs, Global};
 use crate::ui::Ui;
 
 pub async fn run(global: &Global, args: AssumeArgs) -> Result<()> {
     // Bad input is refused before any call.
-    lab_core::names::validate_session_name(&args.session_name)?;
+    lab_core::model::names::validate_session_name(&args.session_name)?;
     lab_core::lab::check_duration(args.duration)?;
     let ui = Ui::new(global.explain, false);
     let names = crate::project::lab_names(global)?;
-    let mut target = crate::project::target(global).await?;
+    let mut target = crate::tasks::target(global).await?;
     // The user profile is called in the lab's region, whatever AWS_REGION says.
     lab_core::lab::settle_region_from_files(&mut target, &names)?;
     // With the role ARN that setup recorded, only the user profile is needed, as in the guide.
     match lab_core::lab::recorded_role_arn(&target, &names)? {
         Some(role_arn) => {
             lab_core::lab::check_not_expired(lab_core::lab::recorded_expiry(&target, &names)?.as_deref())?;
-            let backoff = lab_core::retry::Backoff::default();
+            let backoff = lab_core::aws::retry::Backoff::default();
             lab_core::lab::assume_role_as_user(
                 &target,
                 &names,

@@ -2,7 +2,7 @@
 //! with `--dry-run`, the plan only.
 
 use anyhow::{Context, Result};
-use lab_core::report::Report;
+use lab_core::output::report::Report;
 
 use crate::flags::{DryRunArgs, Global};
 use crate::ui::Ui;
@@ -11,7 +11,7 @@ pub async fn run(global: &Global, args: DryRunArgs) -> Result<()> {
     let ui = Ui::new(global.explain, false);
     let lab = super::connect(global, &ui).await?;
     if args.dry_run {
-        let plan = lab_core::status::plan_cleanup(&lab)
+        let plan = lab_core::lab::status::plan_cleanup(&lab)
             .await
             .context("cannot plan cleanup")?;
         super::print_plan(&ui, "cleanup", &plan);

@@ -5,8 +5,8 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use lab_core::lab::{self, Lab};
-use lab_core::names::DEFAULT_SESSION_NAME;
-use lab_core::report::{Report, fmt_elapsed};
+use lab_core::model::names::DEFAULT_SESSION_NAME;
+use lab_core::output::report::{Report, fmt_elapsed};
 
 use crate::flags::{DemoArgs, Global};
 use crate::project;
@@ -17,7 +17,7 @@ pub async fn run(global: &Global, args: DemoArgs) -> Result<()> {
     let names = project::lab_names(global)?;
     let home = project::emulator_home();
     let was_running = home.running().is_some();
-    let (home, running) = super::emulator::ensure_running(None, Some(args.realistic)).await?;
+    let (home, running) = crate::local::ensure_running(None, Some(args.realistic)).await?;
     let ui = Ui::new(global.explain, false);
     let result = phases(global, &ui, home.target(running), names).await;
     if !was_running {
@@ -35,8 +35,8 @@ pub async fn run(global: &Global, args: DemoArgs) -> Result<()> {
 async fn phases(
     global: &Global,
     ui: &Ui,
-    target: lab_core::target::Target,
-    names: lab_core::names::LabNames,
+    target: lab_core::aws::target::Target,
+    names: lab_core::model::names::LabNames,
 ) -> Result<()> {
     ui.line("== connect");
     let mut lab = Lab::connect(target, names, ui).await?;

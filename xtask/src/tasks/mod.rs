@@ -2,8 +2,6 @@
 
 pub mod assume;
 pub mod bench;
-pub mod bench_class;
-pub mod bench_realistic;
 pub mod class;
 pub mod cleanup;
 pub mod demo;
@@ -14,8 +12,9 @@ pub mod sweep;
 pub mod verify;
 
 use anyhow::Result;
+use lab_core::aws::target::Target;
 use lab_core::lab::Lab;
-use lab_core::report::Report;
+use lab_core::output::report::Report;
 
 use crate::flags::Global;
 use crate::project;
@@ -23,16 +22,46 @@ use crate::project;
 /// Checks the lab name, resolves the target and connects as the admin.
 pub async fn connect(global: &Global, report: &dyn Report) -> Result<Lab> {
     let names = project::lab_names(global)?;
-    let target = project::target(global).await?;
+    let target = crate::tasks::target(global).await?;
     let mut lab = Lab::connect(target, names, report).await?;
     lab.force = global.force;
     Ok(lab)
 }
 
 /// Prints a plan of `--dry-run`.
-pub fn print_plan(report: &dyn Report, what: &str, plan: &[lab_core::status::Change]) {
+pub fn print_plan(report: &dyn Report, what: &str, plan: &[lab_core::lab::status::Change]) {
     report.line(&format!("plan for {what} (dry run: nothing was changed):"));
     for change in plan {
         report.line(&change.line());
     }
+}
+
+/// The target of the global flags: the emulator for `--local` (started if needed), else the
+/// standard AWS environment.
+pub async fn target(global: &Global) -> Result<Target> {
+    let target = if global.local {
+        let (home, running) = crate::local::ensure_running(None, None).await?;
+        let mut target = home.target(running);
+        if global.region.is_some() {
+            target.region.clone_from(&global.region);
+        }
+        target
+    } else {
+        Target::from_env(global.profile.clone(), global.region.clone())?
+    };
+    let mut target = target;
+    target.allow_insecure_endpoint = global.allow_insecure_endpoint;
+    if global.verbose {
+        let endpoint = target
+            .endpoint_url
+            .clone()
+            .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok());
+        eprintln!(
+            "target: endpoint {}, credentials {}, config {}",
+            endpoint.as_deref().unwrap_or("AWS"),
+            target.files.credentials.display(),
+            target.files.config.display()
+        );
+    }
+    Ok(target)
 }

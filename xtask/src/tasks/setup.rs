@@ -2,20 +2,22 @@
 //! user's `StsAssumePolicy`; with `--dry-run`, the plan only.
 
 use anyhow::{Context, Result};
-use lab_core::error::hint;
-use lab_core::report::Report;
+use lab_core::aws::error::hint;
+use lab_core::output::report::Report;
 
 use crate::flags::{Global, SetupArgs};
 use crate::ui::Ui;
 
 pub async fn run(global: &Global, args: SetupArgs) -> Result<()> {
     // Bad input is refused before any call.
-    let ttl_seconds = lab_core::expiry::parse_ttl(&args.ttl)?;
+    let ttl_seconds = lab_core::model::expiry::parse_ttl(&args.ttl)?;
     let ui = Ui::new(global.explain, false);
     let mut lab = super::connect(global, &ui).await?;
     lab.ttl_seconds = ttl_seconds;
     if args.dry_run {
-        let plan = lab_core::status::plan_setup(&lab).await.context("cannot plan setup")?;
+        let plan = lab_core::lab::status::plan_setup(&lab)
+            .await
+            .context("cannot plan setup")?;
         super::print_plan(&ui, "setup", &plan);
         return Ok(());
     }
@@ -29,8 +31,8 @@ pub async fn run(global: &Global, args: SetupArgs) -> Result<()> {
         "setup done: profile [{}] may assume {}",
         lab.names.user_profile, outcome.role_arn
     ));
-    let expires_in = lab_core::expiry::parse_utc(&outcome.expires)
-        .map(|at| lab_core::expiry::describe(at, lab_core::lab::now_secs()))
+    let expires_in = lab_core::model::expiry::parse_utc(&outcome.expires)
+        .map(|at| lab_core::model::expiry::describe(at, lab_core::lab::now_secs()))
         .unwrap_or_default();
     ui.line(&format!(
         "the lab expires at {} ({expires_in}): after that AWS refuses every Allow it wrote; setup again renews it, cleanup ends it now",

@@ -2,7 +2,7 @@
 //! document.
 
 use anyhow::Result;
-use lab_core::report::Report;
+use lab_core::output::report::Report;
 
 use crate::flags::{Global, JsonArgs};
 use crate::ui::Ui;
@@ -10,11 +10,11 @@ use crate::ui::Ui;
 pub async fn run(global: &Global, args: JsonArgs) -> Result<()> {
     let ui = Ui::new(global.explain, args.json);
     let lab = super::connect(global, &ui).await?;
-    let status = lab_core::status::status(&lab).await?;
+    let status = lab_core::lab::status::status(&lab).await?;
     if args.json {
-        println!("{:#}", lab_core::status::status_json(&status, &lab.names));
+        println!("{:#}", lab_core::lab::status::status_json(&status, &lab.names));
     } else {
-        for line in lab_core::status::status_lines(&status, &lab.names) {
+        for line in lab_core::lab::status::status_lines(&status, &lab.names) {
             ui.line(&line);
         }
     }

@@ -4,22 +4,22 @@
 //! reached or cleaned is reported, and the sweep goes on with the others.
 
 use anyhow::{Result, bail};
-use lab_core::error::one_line;
-use lab_core::expiry;
+use lab_core::aws::error::one_line;
+use lab_core::aws::target::Target;
+use lab_core::fleet::sweep::FoundLab;
 use lab_core::lab::{self, Lab, now_secs};
+use lab_core::model::expiry;
+use lab_core::output::report::Report;
 use lab_core::output::{Expiry, SweepAction as Action, SweepDoc, SweepRow};
-use lab_core::report::Report;
-use lab_core::sweep::FoundLab;
-use lab_core::target::Target;
 
 use crate::flags::{Global, SweepArgs};
 use crate::ui::Ui;
 
 pub async fn run(global: &Global, args: SweepArgs) -> Result<()> {
     let ui = Ui::new(global.explain, args.json);
-    let target = crate::project::target(global).await?;
+    let target = crate::tasks::target(global).await?;
     let admin = target.admin().await?;
-    let found = lab_core::sweep::find_labs(&admin.iam).await?;
+    let found = lab_core::fleet::sweep::find_labs(&admin.iam).await?;
     let mut rows: Vec<SweepRow> = Vec::new();
     let mut failed = Vec::new();
     for lab_found in found {

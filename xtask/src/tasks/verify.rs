@@ -2,7 +2,7 @@
 //! when any check fails.
 
 use anyhow::{Result, bail};
-use lab_core::report::Report;
+use lab_core::output::report::Report;
 
 use crate::flags::{Global, JsonArgs};
 use crate::ui::Ui;

@@ -8,12 +8,12 @@ use std::process::{Child, Command, Output};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use lab_core::aws::target::{Clients, Target};
 use lab_core::emulator::{self, Home, Running, Venv};
 use lab_core::lab::Lab;
-use lab_core::names::DEFAULT_SESSION_NAME;
-use lab_core::names::LabNames;
-use lab_core::report::Captured;
-use lab_core::target::{Clients, Target};
+use lab_core::model::names::DEFAULT_SESSION_NAME;
+use lab_core::model::names::LabNames;
+use lab_core::output::report::Captured;
 
 pub fn project_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
@@ -211,7 +211,7 @@ pub async fn setup_and_assume(lab: &Lab) -> Captured {
 }
 
 /// Asserts that botocore (the aws CLI's parser) reads both AWS files, as every aws command must.
-pub fn assert_botocore_parses(files: &lab_core::awsfiles::AwsFiles, when: &str) {
+pub fn assert_botocore_parses(files: &lab_core::profiles::awsfiles::AwsFiles, when: &str) {
     let script = "import sys, botocore.configloader as c\nfor p in sys.argv[1:]:\n    c.raw_config_parse(p)\n    c.load_config(p)\n";
     let mut cmd = Command::new(venv().bin("python"));
     cmd.arg("-c").arg(script);
@@ -296,7 +296,7 @@ pub fn admin_keys(emu: &TestEmulator) -> (String, String) {
         .home
         .files()
         .read_profile(
-            lab_core::awsfiles::FileKind::Credentials,
+            lab_core::profiles::awsfiles::FileKind::Credentials,
             lab_core::emulator::ADMIN_PROFILE,
         )
         .unwrap()

@@ -10,15 +10,15 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use futures_util::StreamExt;
-use lab_core::awsfiles::AwsFiles;
-use lab_core::class::{self, Handout};
-use lab_core::error::one_line;
+use lab_core::aws::error::one_line;
+use lab_core::aws::target::{Clients, Target};
+use lab_core::fleet::class::{self, Handout};
 use lab_core::lab::{self, Lab, now_secs};
 use lab_core::ops::stack_board::StackBoard;
 use lab_core::ops::sts::{self, Identity};
 use lab_core::output;
-use lab_core::report::{Captured, Report, fmt_elapsed};
-use lab_core::target::{Clients, Target};
+use lab_core::output::report::{Captured, Report, fmt_elapsed};
+use lab_core::profiles::awsfiles::AwsFiles;
 
 mod verify;
 
@@ -42,7 +42,7 @@ pub async fn run(global: &Global, action: ClassAction) -> Result<()> {
         } => {
             // Bad input is refused before any call.
             let labs = class::student_labs(&class.class, students)?;
-            let ttl_seconds = lab_core::expiry::parse_ttl(&ttl)?;
+            let ttl_seconds = lab_core::model::expiry::parse_ttl(&ttl)?;
             let room = Room::connect(global, &class, false).await?;
             setup(&room, labs, ttl_seconds, jobs.max(1)).await
         }
@@ -74,8 +74,8 @@ pub(super) struct Room {
 
 impl Room {
     async fn connect(global: &Global, args: &ClassArgs, json: bool) -> Result<Self> {
-        lab_core::names::validate_lab_name(&args.class).context("invalid --class")?;
-        let mut target = crate::project::target(global).await?;
+        lab_core::model::names::validate_lab_name(&args.class).context("invalid --class")?;
+        let mut target = crate::tasks::target(global).await?;
         target.patient = true;
         let admin = target.admin().await?;
         let identity = sts::caller_identity(&admin.sts).await?;
@@ -150,8 +150,8 @@ impl Room {
     }
 
     /// The class's labs that exist, found by their tags as `sweep` finds labs.
-    async fn existing(&self) -> Result<Vec<lab_core::sweep::FoundLab>> {
-        let all = lab_core::sweep::find_labs(&self.admin.iam).await?;
+    async fn existing(&self) -> Result<Vec<lab_core::fleet::sweep::FoundLab>> {
+        let all = lab_core::fleet::sweep::find_labs(&self.admin.iam).await?;
         Ok(all
             .into_iter()
             .filter(|l| class::is_student_lab(&self.name, &l.names.lab))
@@ -215,7 +215,9 @@ async fn setup(room: &Room, labs: Vec<String>, ttl_seconds: i64, jobs: usize) ->
         match &result {
             Ok(o) => room.ui.line(&format!(
                 "✓ {lab}: {} may assume {}, until {} ({})",
-                lab_core::class::student_names(&lab).map(|n| n.user).unwrap_or_default(),
+                lab_core::fleet::class::student_names(&lab)
+                    .map(|n| n.user)
+                    .unwrap_or_default(),
                 o.role_arn,
                 o.expires,
                 fmt_elapsed(t0.elapsed())
@@ -266,12 +268,15 @@ async fn status(room: &Room, json: bool) -> Result<()> {
             "  {:<12} user {:<28} key {:<8} stack {:<18} {} handout {}",
             found.names.lab,
             inv.user.as_ref().map_or("none", |_| found.names.user.as_str()),
-            key_age.map_or_else(|| "none".to_owned(), lab_core::status::age),
+            key_age.map_or_else(|| "none".to_owned(), lab_core::lab::status::age),
             inv.stack.as_ref().map_or("none", |s| s.status.as_str()),
             expires
                 .as_deref()
-                .and_then(lab_core::expiry::parse_utc)
-                .map_or_else(|| "no expiry".to_owned(), |at| lab_core::expiry::describe(at, now)),
+                .and_then(lab_core::model::expiry::parse_utc)
+                .map_or_else(
+                    || "no expiry".to_owned(),
+                    |at| lab_core::model::expiry::describe(at, now)
+                ),
             if handout { "yes" } else { "gone" }
         ));
         students.push(output::StudentStatus {

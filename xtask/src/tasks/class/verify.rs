@@ -3,14 +3,14 @@
 //! row per student as soon as it is known; an expired lab says so at once, without a call.
 
 use anyhow::{Result, anyhow, bail};
-use lab_core::class;
-use lab_core::error::{error_code, one_line};
+use lab_core::aws::error::{error_code, one_line};
+use lab_core::aws::retry::{Waiting, retry_codes, worth_telling};
+use lab_core::fleet::class;
 use lab_core::lab::{self, Lab};
-use lab_core::names::DEFAULT_SESSION_NAME;
+use lab_core::model::names::DEFAULT_SESSION_NAME;
 use lab_core::ops::sts;
+use lab_core::output::report::Report;
 use lab_core::output::{ClassVerifyDoc, Isolation, StudentVerify};
-use lab_core::report::Report;
-use lab_core::retry::{Waiting, retry_codes, worth_telling};
 
 use super::Room;
 use crate::ui::Ui;

@@ -4,7 +4,7 @@
 
 use anyhow::{Result, bail};
 
-use crate::names::{DEFAULT_SESSION_NAME, LabNames, MAX_LAB_NAME_LEN, validate_lab_name};
+use crate::model::names::{DEFAULT_SESSION_NAME, LabNames, MAX_LAB_NAME_LEN, validate_lab_name};
 
 /// The class name when `--class` is not given.
 pub const DEFAULT_CLASS: &str = "class";

@@ -17,7 +17,7 @@ const TARGET: f64 = 1.15;
 
 pub async fn run(rounds: usize) -> Result<()> {
     let venv = project::venv();
-    super::emulator::install(&venv, &EMULATOR_REQUIREMENTS)?;
+    crate::local::install(&venv, &EMULATOR_REQUIREMENTS)?;
     let home = Home {
         dir: project::project_root().join(".lab").join("bench-realistic"),
     };
@@ -36,7 +36,7 @@ pub async fn run(rounds: usize) -> Result<()> {
 }
 
 async fn measure(home: &Home, running: Running, rounds: usize) -> Result<()> {
-    let timed = super::bench::Timed::new(home, running)?;
+    let timed = super::timed::Timed::new(home, running)?;
     let task = |name: &str| timed.run(&[name]);
     let (setup_path, cleanup_path) = (STACK + TRUST, STACK);
     println!(

@@ -13,7 +13,7 @@ const STUDENTS: usize = 30;
 
 pub async fn run(rounds: usize) -> Result<()> {
     let venv = project::venv();
-    super::emulator::install(&venv, &EMULATOR_REQUIREMENTS)?;
+    crate::local::install(&venv, &EMULATOR_REQUIREMENTS)?;
     let realistic = Options::realistic(&[("STS_LAB_IAM_RATE", "25"), ("STS_LAB_CFN_RATE", "5")]);
     for options in [realistic, Options::default()] {
         let home = Home {
@@ -37,7 +37,7 @@ struct Round {
 }
 
 async fn measure(home: &Home, running: Running, rounds: usize) -> Result<()> {
-    let timed = super::bench::Timed::new(home, running)?;
+    let timed = super::timed::Timed::new(home, running)?;
     let out = home.dir.join("handouts").display().to_string();
     let run = |args: &[&str]| timed.run(args).map(|d| d.as_secs_f64());
     let mode = if running.realistic {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow};
 
-use crate::credfile::{self, OwnedSection, SectionView};
+use crate::profiles::credfile::{self, OwnedSection, SectionView};
 
 /// The two files every AWS tool reads profiles from.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,12 +2,16 @@
 //! CLI script and the same calls from one boto3 process, on one emulator reset between runs;
 //! prints medians, spreads, ratios and API request counts.
 
+mod class;
+mod realistic;
+mod timed;
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use lab_core::emulator::{self, Home, Running};
-use lab_core::report::fmt_elapsed;
+use lab_core::output::report::fmt_elapsed;
 use xshell::{Shell, cmd};
 
 use crate::flags::{BenchArgs, Global};
@@ -46,14 +50,14 @@ pub async fn run(_global: &Global, args: BenchArgs) -> Result<()> {
         bail!("--rounds must be at least 1");
     }
     if args.realistic {
-        return super::bench_realistic::run(args.rounds).await;
+        return realistic::run(args.rounds).await;
     }
     if args.class {
-        return super::bench_class::run(args.rounds).await;
+        return class::run(args.rounds).await;
     }
     let venv = project::venv();
     // The guide's flow needs the aws CLI.
-    super::emulator::install(&venv, &lab_core::emulator::TEST_TOOL_REQUIREMENTS)?;
+    crate::local::install(&venv, &lab_core::emulator::TEST_TOOL_REQUIREMENTS)?;
     let home = Home {
         dir: project::project_root().join(".lab").join("bench"),
     };
@@ -226,46 +230,4 @@ fn report(
         requests[1]
     );
     Ok(())
-}
-
-/// The built xtask binary run against one emulator, as a user runs it: the emulator's
-/// environment and nothing else of AWS from this shell; for the `--realistic` and `--class`
-/// benches.
-pub(super) struct Timed {
-    exe: std::path::PathBuf,
-    env: Vec<(String, String)>,
-}
-
-impl Timed {
-    pub(super) fn new(home: &Home, running: Running) -> Result<Self> {
-        let env = home
-            .env_vars(running)
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v))
-            .collect();
-        Ok(Self {
-            exe: std::env::current_exe().context("cannot find the xtask binary")?,
-            env,
-        })
-    }
-
-    /// Runs `xtask args` and returns how long it took; a failure is an error with its stderr.
-    pub(super) fn run(&self, args: &[&str]) -> Result<Duration> {
-        let mut cmd = std::process::Command::new(&self.exe);
-        for (k, _) in std::env::vars() {
-            if k.starts_with("AWS_") || k.starts_with("STS_LAB_") {
-                cmd.env_remove(k);
-            }
-        }
-        let started = Instant::now();
-        let output = cmd.args(args).envs(self.env.iter().cloned()).output()?;
-        if !output.status.success() {
-            bail!(
-                "xtask {} failed: {}",
-                args.join(" "),
-                String::from_utf8_lossy(&output.stderr).trim()
-            );
-        }
-        Ok(started.elapsed())
-    }
 }

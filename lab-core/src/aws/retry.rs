@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::Result;
 use tokio::time::Instant;
 
-use crate::error::error_code;
+use crate::aws::error::error_code;
 
 /// Codes that say "too many requests": answered by pausing longer, never by failing.
 pub const THROTTLING_CODES: [&str; 4] = [
@@ -117,7 +117,7 @@ where
             delay = (delay * 4).max(Duration::from_secs(1));
         }
         if waited + delay > backoff.budget {
-            return Err(crate::error::hint(
+            return Err(crate::aws::error::hint(
                 err,
                 format!(
                     "still {code} after {:.0} s of retries; IAM changes normally arrive within a minute, so check the lab with `cargo xtask verify` and run again",
@@ -139,7 +139,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::{AwsError, FailureKind};
+    use crate::aws::error::{AwsError, FailureKind};
     use std::cell::Cell;
 
     fn failure(code: &str) -> anyhow::Error {

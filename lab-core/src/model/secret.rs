@@ -85,3 +85,14 @@ mod tests {
         assert_eq!(mask_key_id("short"), "*****");
     }
 }
+
+/// Temporary credentials from AssumeRole.
+#[derive(Debug, Clone)]
+pub struct AssumedCredentials {
+    pub access_key_id: String,
+    pub secret_access_key: Secret,
+    pub session_token: Secret,
+    pub expiration: aws_smithy_types::DateTime,
+    /// `arn:aws:sts::<account>:assumed-role/<role>/<session>`
+    pub assumed_role_arn: String,
+}

@@ -2,7 +2,7 @@
 //! lab still teaches what the hand-run guide taught. Pure: names in, command lines out; secrets
 //! never appear in them, only placeholders.
 
-use crate::names::{LAB_TAG_KEY, LabNames};
+use crate::model::names::{LAB_TAG_KEY, LabNames};
 
 /// The commands as the admin would run them: `--profile <admin>` added to each aws command that
 /// names no profile (the lab's own profiles are already named).

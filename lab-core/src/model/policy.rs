@@ -5,9 +5,9 @@ use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
 /// `infra/template.yaml`: the role, its trust policy and its S3 rights.
-pub const TEMPLATE: &str = include_str!("../../infra/template.yaml");
+pub const TEMPLATE: &str = include_str!("../../../infra/template.yaml");
 /// `infra/policy.json`: the `StsAssumePolicy` document, with [`ROLE_ARN_PLACEHOLDER`] in it.
-pub const ASSUME_POLICY_TEMPLATE: &str = include_str!("../../infra/policy.json");
+pub const ASSUME_POLICY_TEMPLATE: &str = include_str!("../../../infra/policy.json");
 /// What [`render_assume_policy`] replaces by the role's ARN.
 pub const ROLE_ARN_PLACEHOLDER: &str = "{{ROLE_ARN}}";
 /// What [`render_assume_policy`] replaces by the lab's expiry.
@@ -30,7 +30,7 @@ pub fn render_assume_policy(role_arn: &str, expires: &str) -> Result<String> {
     if !is_role_arn(role_arn) {
         bail!("not a role ARN: {role_arn:?} (expected arn:<partition>:iam::<account>:role/<name>)");
     }
-    if crate::expiry::parse_utc(expires).is_none() || expires.contains('"') {
+    if crate::model::expiry::parse_utc(expires).is_none() || expires.contains('"') {
         bail!("not a UTC time: {expires:?} (expected e.g. 2026-11-22T22:00:00Z)");
     }
     let doc = ASSUME_POLICY_TEMPLATE

@@ -58,7 +58,7 @@ async fn files_the_sdks_refuse_are_refused_first() {
         "[profile x]\nregion = eu-west-1\ns3 =\n  addressing_style path\n",
     )
     .unwrap();
-    assert!(crate::credfile::check(&std::fs::read_to_string(&target.files.config).unwrap()).is_ok());
+    assert!(crate::profiles::credfile::check(&std::fs::read_to_string(&target.files.config).unwrap()).is_ok());
     let err = target.check_files().await.unwrap_err().to_string();
     assert!(
         err.contains("the AWS SDKs cannot read") && err.contains("line 4"),

@@ -157,7 +157,7 @@ pub fn access_key_table(key: &NewAccessKey) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secret::Secret;
+    use crate::model::secret::Secret;
 
     #[test]
     fn key_table_looks_like_the_clis_and_masks_the_secret() {

@@ -12,9 +12,9 @@ use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
 use aws_smithy_types::retry::RetryConfig;
 use aws_types::service_config::ServiceConfigKey;
 
-use crate::awsfiles::{AwsFiles, FileKind};
-use crate::faults::InjectErrors;
-use crate::form_encoding::FormSpacesAsPlus;
+use crate::aws::faults::InjectErrors;
+use crate::aws::form_encoding::FormSpacesAsPlus;
+use crate::profiles::awsfiles::{AwsFiles, FileKind};
 
 /// Attempts of one call of a patient client (a class): with the SDK's backoff of up to 20 s a
 /// retry, minutes of throttling are waited out.
@@ -199,7 +199,7 @@ impl Target {
     fn profile_provider(&self, profile: &str, region: Option<Region>) -> ProfileFileCredentialsProvider {
         let provider_config = ProviderConfig::without_region()
             .with_region(region)
-            .with_http_client(crate::http::shared_https_client());
+            .with_http_client(crate::aws::http::shared_https_client());
         ProfileFileCredentialsProvider::builder()
             .configure(&provider_config)
             .profile_files(self.profile_files())
@@ -210,7 +210,7 @@ impl Target {
     async fn load(&self, profile: Option<&str>) -> Result<SdkConfig> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .profile_files(self.profile_files())
-            .http_client(crate::http::shared_https_client());
+            .http_client(crate::aws::http::shared_https_client());
         if let Some(profile) = profile {
             loader = loader.profile_name(profile);
         }
@@ -311,7 +311,7 @@ impl Target {
             );
             anyhow!(
                 "no admin credentials from {which}: {}; run `aws configure` (or `aws sso login`), pass --profile, or use --local for the emulator",
-                crate::error::chain_text(&e)
+                crate::aws::error::chain_text(&e)
             )
         })?;
         Ok(Clients::with_faults(&config, &self.admin_faults, self.patient))
@@ -326,7 +326,7 @@ impl Target {
         let fs = aws_types::os_shim_internal::Fs::real();
         if let Err(e) = aws_config::profile::load(&fs, &env, &self.profile_files(), None).await {
             // The SDK's message spans two lines; an error is one.
-            let why = crate::error::chain_text(&e)
+            let why = crate::aws::error::chain_text(&e)
                 .split_whitespace()
                 .collect::<Vec<_>>()
                 .join(" ");
@@ -342,7 +342,7 @@ impl Target {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
             };
-            if let Err(m) = crate::credfile::check(&text) {
+            if let Err(m) = crate::profiles::credfile::check(&text) {
                 bail!(
                     "{}:{}: {}; fix that line, then run again",
                     path.display(),
@@ -355,7 +355,7 @@ impl Target {
     }
 
     /// Clients of a role session held in memory (nothing written), in this target's region.
-    pub async fn session(&self, creds: &crate::ops::sts::AssumedCredentials) -> Result<Clients> {
+    pub async fn session(&self, creds: &crate::model::secret::AssumedCredentials) -> Result<Clients> {
         let config = self.load(None).await?;
         let provider = aws_credential_types::Credentials::new(
             &creds.access_key_id,

@@ -5,7 +5,7 @@
 use anyhow::Result;
 use aws_sdk_iam::Client;
 
-use crate::names::{EXPIRES_TAG_KEY, LabNames, REGION_TAG_KEY};
+use crate::model::names::{EXPIRES_TAG_KEY, LabNames, REGION_TAG_KEY};
 use crate::ops::iam;
 
 /// The user name every lab's user starts with.

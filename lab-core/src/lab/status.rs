@@ -6,13 +6,13 @@ use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
 use serde_json::Value;
 
-use crate::awsfiles::{AwsFiles, FileKind};
 use crate::lab::{self, Inventory, Lab, now_secs, profile_sections, time_left};
-use crate::names::LabNames;
+use crate::model::names::LabNames;
+use crate::model::secret::mask_key_id;
 use crate::ops::cfn::{self, Phase};
 use crate::ops::iam;
 use crate::output;
-use crate::secret::mask_key_id;
+use crate::profiles::awsfiles::{AwsFiles, FileKind};
 
 /// The lab as it is, with the assumed session's expiry.
 #[derive(Debug, Clone)]
@@ -132,8 +132,8 @@ pub fn status_lines(st: &Status, names: &LabNames) -> Vec<String> {
         "expires",
         inv.expires().map_or_else(
             || "no expiry recorded".to_owned(),
-            |at| match crate::expiry::parse_utc(at) {
-                Some(secs) => format!("{at} ({})", crate::expiry::describe(secs, st.now)),
+            |at| match crate::model::expiry::parse_utc(at) {
+                Some(secs) => format!("{at} ({})", crate::model::expiry::describe(secs, st.now)),
                 None => at.to_owned(),
             },
         ),

@@ -1,0 +1,10 @@
+//! Where the lab's calls go and how they fail: the target and its clients, AWS errors that keep
+//! the service's code (with hints), retries for eventual consistency and throttling, the shared
+//! HTTPS client, and the test-only fault injection.
+
+pub mod error;
+pub mod faults;
+pub mod form_encoding;
+pub mod http;
+pub mod retry;
+pub mod target;
