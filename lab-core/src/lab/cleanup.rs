@@ -170,26 +170,15 @@ async fn delete_user(lab: &Lab, steps: Steps<'_>) -> Result<()> {
     r.map(drop)
 }
 
-/// Deletes everything of the lab, each step whatever the others did; a second run finds nothing
-/// to do. Fails, after trying every step, when any step failed or anything is left.
-pub async fn cleanup(lab: &Lab, report: &dyn Report) -> Result<()> {
-    let steps = Steps::new(report);
-    let names = &lab.names;
-    let c = &lab.admin;
-    let mut failures: Vec<String> = Vec::new();
-    let mut record = |r: Result<()>, what: &str| {
-        if let Err(e) = r {
-            failures.push(format!("{what}: {e:#}"));
-        }
-    };
-
+/// Deletes the lab's buckets: under its prefix a bucket is the lab's, tagged or not (a learner's
+/// `aws s3 mb` tags nothing), in whatever region. One that fails is reported, and the others are
+/// deleted all the same.
+async fn delete_buckets(lab: &Lab, steps: Steps<'_>) -> Result<()> {
     let prefix = lab.bucket_prefix();
     let r = step(
         steps,
         "delete lab buckets",
         async {
-            // Under the lab's prefix a bucket is the lab's, tagged or not (a learner's `aws s3 mb`
-            // tags nothing). One that fails is reported, and the others are deleted all the same.
             let mut deleted = Vec::new();
             let mut failed = Vec::new();
             for mut bucket in lab_buckets(lab).await? {
@@ -231,29 +220,12 @@ pub async fn cleanup(lab: &Lab, report: &dyn Report) -> Result<()> {
     if let Ok(deleted) = &r {
         lab.explain(steps, explain::delete_buckets(deleted));
     }
-    let buckets_ok = r.is_ok();
-    record(r.map(drop), "buckets");
+    r.map(drop)
+}
 
-    // The stack's deletion (the longest wait) and the user's disarming are independent: side by side.
-    let (stack, (user_found, user_failures)) = tokio::join!(delete_stack(lab, steps), disarm_user(lab, steps));
-    let (stack_ok, buckets_ok) = (stack.is_ok(), buckets_ok);
-    record(stack, "stack");
-    for (what, e) in user_failures {
-        record(Err(e), what);
-    }
-    if user_found {
-        if stack_ok && buckets_ok {
-            record(delete_user(lab, steps).await, "user");
-        } else {
-            // Labs are found through their users (sweep, class cleanup): without it, what is
-            // left would be found by nothing. Its keys and policies are gone: it can do nothing.
-            steps.note(format!(
-                "kept IAM user {} (no keys, no policies) so that cleanup and sweep find what is left of the lab",
-                names.user
-            ));
-        }
-    }
-
+/// Removes the sections the lab wrote in the AWS files.
+async fn remove_profiles(lab: &Lab, steps: Steps<'_>) -> Result<()> {
+    let names = &lab.names;
     let r = step(
         steps,
         "remove profiles",
@@ -280,7 +252,47 @@ pub async fn cleanup(lab: &Lab, report: &dyn Report) -> Result<()> {
     )
     .await;
     lab.explain(steps, explain::remove_profiles(names));
-    record(r.map(drop), "profiles");
+    r.map(drop)
+}
+
+/// Deletes everything of the lab, each step whatever the others did; a second run finds nothing
+/// to do. Fails, after trying every step, when any step failed or anything is left.
+pub async fn cleanup(lab: &Lab, report: &dyn Report) -> Result<()> {
+    let steps = Steps::new(report);
+    let names = &lab.names;
+    let c = &lab.admin;
+    let mut failures: Vec<String> = Vec::new();
+    let mut record = |r: Result<()>, what: &str| {
+        if let Err(e) = r {
+            failures.push(format!("{what}: {e:#}"));
+        }
+    };
+
+    let buckets = delete_buckets(lab, steps).await;
+    let buckets_ok = buckets.is_ok();
+    record(buckets, "buckets");
+
+    // The stack's deletion (the longest wait) and the user's disarming are independent: side by side.
+    let (stack, (user_found, user_failures)) = tokio::join!(delete_stack(lab, steps), disarm_user(lab, steps));
+    let stack_ok = stack.is_ok();
+    record(stack, "stack");
+    for (what, e) in user_failures {
+        record(Err(e), what);
+    }
+    if user_found {
+        if stack_ok && buckets_ok {
+            record(delete_user(lab, steps).await, "user");
+        } else {
+            // Labs are found through their users (sweep, class cleanup): without it, what is
+            // left would be found by nothing. Its keys and policies are gone: it can do nothing.
+            steps.note(format!(
+                "kept IAM user {} (no keys, no policies) so that cleanup and sweep find what is left of the lab",
+                names.user
+            ));
+        }
+    }
+
+    record(remove_profiles(lab, steps).await, "profiles");
 
     if !failures.is_empty() {
         bail!("cleanup did not finish: {}", failures.join("; "));

@@ -6,6 +6,7 @@ mod assume;
 mod cleanup;
 mod deploy;
 mod inventory;
+pub mod plan;
 mod region;
 mod setup;
 pub mod status;

@@ -83,20 +83,48 @@ pub async fn verify(lab: &Lab, report: &dyn Report) -> Result<Vec<Check>> {
 /// [`verify`], with the assumed role's clients given (a session held in memory, nothing written)
 /// rather than read from the assumed profile.
 pub async fn verify_with(lab: &Lab, session: Option<Clients>, report: &dyn Report) -> Result<Vec<Check>> {
-    let names = &lab.names;
-    let (user, role) = (&names.user_profile, &names.assumed_profile);
-    let mut checks = Vec::new();
-    let no_profile = |e: &anyhow::Error| anyhow!("{e:#}");
+    let mut checks = user_checks(lab).await;
+    let stack = lab.ready_stack().await;
+    // The lab's expiry, as setup tagged the stack: past it, AWS refuses every Allow the lab wrote.
+    let lab_expires = stack
+        .as_ref()
+        .ok()
+        .and_then(|(s, _)| s.tag(EXPIRES_TAG_KEY))
+        .map(str::to_owned);
+    checks.push(expiry_check(lab, lab_expires.as_deref()));
+    let role_arn = stack.map(|(_, arn)| arn).ok();
+    let (as_role, identity) = role_identity(lab, session, role_arn.as_deref()).await?;
+    checks.push(identity);
+    if let Ok(c) = &as_role {
+        checks.extend(role_checks(lab, c, lab_expires.as_deref(), report).await);
+    }
+    if let Some(arn) = &role_arn {
+        let admin_try = sts::assume_role(&lab.admin.sts, arn, "sts-lab-verify-admin", None).await;
+        checks.push(
+            denied_row(
+                "the admin may not assume the role (trust is the lab user only)".to_owned(),
+                admin_try,
+            )
+            .command(format!(
+                "aws sts assume-role --role-arn {arn} --role-session-name sts-lab-verify-admin"
+            )),
+        );
+    }
+    Ok(checks)
+}
 
+/// Who the user profile is, and that it may use neither S3 nor IAM.
+async fn user_checks(lab: &Lab) -> Vec<Check> {
+    let user = &lab.names.user_profile;
     let as_user = lab.target.profile(user).await;
     let user_id = match &as_user {
         Ok(c) => sts::caller_identity(&c.sts).await.map(|id| id.arn),
-        Err(e) => Err(no_profile(e)),
+        Err(e) => Err(anyhow!("{e:#}")),
     };
-    checks.push(
+    let mut checks = vec![
         equal_row(format!("profile {user} is the lab user"), lab.user_arn(), user_id)
             .command(format!("aws sts get-caller-identity --profile {user}")),
-    );
+    ];
     if let Ok(c) = &as_user {
         checks.push(
             denied_row(
@@ -113,40 +141,43 @@ pub async fn verify_with(lab: &Lab, session: Option<Clients>, report: &dyn Repor
             .command(format!("aws iam list-users --profile {user}")),
         );
     }
+    checks
+}
 
-    let stack = lab.ready_stack().await;
-    // The lab's expiry, as setup tagged the stack: past it, AWS refuses every Allow the lab wrote.
-    let lab_expires = stack
-        .as_ref()
-        .ok()
-        .and_then(|(s, _)| s.tag(EXPIRES_TAG_KEY))
-        .map(str::to_owned);
-    checks.push(Check {
+/// That the lab has not expired, from the expiry tagged on its stack.
+fn expiry_check(lab: &Lab, lab_expires: Option<&str>) -> Check {
+    Check {
         name: "the lab has not expired".to_owned(),
         expected: "an expiry after now".to_owned(),
-        seen: match &lab_expires {
+        seen: match lab_expires {
             Some(at) => match crate::model::expiry::parse_utc(at) {
                 Some(secs) => format!("{at} ({})", crate::model::expiry::describe(secs, now_secs())),
                 None => format!("{at} (not a time)"),
             },
             None => "no expiry (no stack, or one from before --ttl; run `cargo xtask setup`)".to_owned(),
         },
-        passed: lab_expires.is_some() && check_not_expired(lab_expires.as_deref()).is_ok(),
+        passed: lab_expires.is_some() && check_not_expired(lab_expires).is_ok(),
         command: format!(
             "aws cloudformation describe-stacks --stack-name {} --query \"Stacks[0].Tags\"",
-            names.stack
+            lab.names.stack
         ),
-    });
-    let role_arn = stack.map(|(_, arn)| arn);
-    let role_name = role_arn
-        .as_ref()
-        .ok()
-        .and_then(|arn| arn.rsplit('/').next().map(str::to_owned));
+    }
+}
+
+/// The assumed role's clients (the session given, else the assumed profile unless its recorded
+/// expiry has passed), and the check that they are the role.
+async fn role_identity(
+    lab: &Lab,
+    session: Option<Clients>,
+    role_arn: Option<&str>,
+) -> Result<(Result<Clients>, Check)> {
+    let role = &lab.names.assumed_profile;
+    let role_name = role_arn.and_then(|arn| arn.rsplit('/').next());
     let expected_prefix = format!(
         "arn:{}:sts::{}:assumed-role/{}/",
         lab.admin_identity.partition(),
         lab.account(),
-        role_name.as_deref().unwrap_or("<no stack>")
+        role_name.unwrap_or("<no stack>")
     );
     // Emulators do not expire sessions; the expiry the lab recorded is checked here.
     let expired = lab
@@ -167,108 +198,98 @@ pub async fn verify_with(lab: &Lab, session: Option<Clients>, report: &dyn Repor
             .unwrap_or_else(|e| seen_error(&e)),
         Err(e) => format!("{e:#}"),
     };
-    checks.push(Check {
+    let check = Check {
         name: format!("profile {role} is the assumed role"),
         passed: role_name.is_some() && seen.starts_with(&expected_prefix),
         expected: format!("{expected_prefix}<session>"),
         seen,
         command: format!("aws sts get-caller-identity --profile {role}"),
-    });
+    };
+    Ok((as_role, check))
+}
 
-    if let Ok(c) = &as_role {
-        // The bucket an earlier verify made, if any (one per lab, not one per run); else a new
-        // name, since S3 may hold a deleted bucket's name for a while (OperationAborted).
-        let verify_prefix = names.verify_bucket_prefix(lab.account());
-        let earlier = s3::list_buckets(&c.s3)
-            .await
-            .ok()
-            .and_then(|all| all.into_iter().find(|b| b.starts_with(&verify_prefix)));
-        let fresh = names.verify_bucket(lab.account(), now_secs());
-        let mut tags = vec![(LAB_TAG_KEY, names.lab.as_str())];
-        if let Some(at) = &lab_expires {
-            tags.push((EXPIRES_TAG_KEY, at.as_str()));
-        }
-        let create = |bucket: String| {
-            // Right after assume, the role's S3 rights may still be propagating, as the trust was.
-            let tags = &tags;
-            async move {
-                crate::aws::retry::retry_codes(
-                    lab.backoff,
-                    &["AccessDenied"],
-                    |w| waiting(Steps::new(report), "the role's S3 rights", w),
-                    || s3::create_bucket(&c.s3, &bucket, &c.region, tags),
-                )
-                .await
-                .map(|_| bucket)
-            }
-        };
-        // A listed bucket may be one deleted a moment ago, its name still held: then a new one.
-        let bucket = match earlier {
-            Some(b) => match create(b).await {
-                Err(e) if matches!(error_code(&e), Some("OperationAborted" | "BucketAlreadyExists")) => {
-                    create(fresh.clone()).await
-                }
-                other => other,
-            },
-            None => create(fresh.clone()).await,
-        };
-        let bucket_name = bucket.as_ref().map_or(fresh.clone(), Clone::clone);
-        let made = async {
-            let bucket = bucket?;
-            // Again on its own, for backends that ignore tags in CreateBucket.
-            s3::tag_bucket(&c.s3, &bucket, &tags).await?;
-            Ok(if listed_soon(c, &bucket, lab.backoff).await? {
-                format!("created and listed {bucket}")
-            } else {
-                "not listed".to_owned()
-            })
-        }
+/// What the role may do (create and list a lab bucket) and may not (IAM, a bucket outside the
+/// lab's prefix).
+async fn role_checks(lab: &Lab, c: &Clients, lab_expires: Option<&str>, report: &dyn Report) -> Vec<Check> {
+    let (names, role) = (&lab.names, &lab.names.assumed_profile);
+    let mut tags = vec![(LAB_TAG_KEY, names.lab.as_str())];
+    if let Some(at) = lab_expires {
+        tags.push((EXPIRES_TAG_KEY, at));
+    }
+    let (bucket, made) = lab_bucket(lab, c, &tags, report).await;
+    let made = async {
+        made?;
+        // Again on its own, for backends that ignore tags in CreateBucket.
+        s3::tag_bucket(&c.s3, &bucket, &tags).await?;
+        Ok(if listed_soon(c, &bucket, lab.backoff).await? {
+            format!("created and listed {bucket}")
+        } else {
+            "not listed".to_owned()
+        })
+    }
+    .await;
+    let mut checks = vec![
+        equal_row(
+            format!("profile {role} creates and lists a lab bucket"),
+            format!("created and listed {bucket}"),
+            made,
+        )
+        .command(format!(
+            "aws s3 mb s3://{bucket} --profile {role} && aws s3 ls --profile {role}"
+        )),
+        denied_row(
+            format!("profile {role} is denied iam ListUsers"),
+            iam::list_users(&c.iam).await,
+        )
+        .command(format!("aws iam list-users --profile {role}")),
+    ];
+    let outside = names.outside_bucket(lab.account());
+    let created = s3::create_bucket(&c.s3, &outside, &c.region, &tags).await;
+    if created.is_ok() {
+        // The boundary is broken; do not leave the proof behind.
+        let _ = s3::empty_and_delete_bucket(&lab.admin.s3, &outside).await;
+    }
+    checks.push(
+        denied_row(
+            format!("profile {role} is denied a bucket outside the lab prefix"),
+            created,
+        )
+        .command(format!("aws s3 mb s3://{outside} --profile {role}")),
+    );
+    checks
+}
+
+/// Creates verify's bucket as the role: the one an earlier verify made, if any (one per lab, not
+/// one per run), else a new name, and a new name too when S3 still holds the listed one (deleted
+/// a moment ago: OperationAborted). Returns its name and whether it was made.
+async fn lab_bucket(lab: &Lab, c: &Clients, tags: &[(&str, &str)], report: &dyn Report) -> (String, Result<()>) {
+    let names = &lab.names;
+    let verify_prefix = names.verify_bucket_prefix(lab.account());
+    let earlier = s3::list_buckets(&c.s3)
+        .await
+        .ok()
+        .and_then(|all| all.into_iter().find(|b| b.starts_with(&verify_prefix)));
+    let fresh = names.verify_bucket(lab.account(), now_secs());
+    // Right after assume, the role's S3 rights may still be propagating, as the trust was.
+    let create = |bucket: String| async move {
+        let made = crate::aws::retry::retry_codes(
+            lab.backoff,
+            &["AccessDenied"],
+            |w| waiting(Steps::new(report), "the role's S3 rights", w),
+            || s3::create_bucket(&c.s3, &bucket, &c.region, tags),
+        )
         .await;
-        checks.push(
-            equal_row(
-                format!("profile {role} creates and lists a lab bucket"),
-                format!("created and listed {bucket_name}"),
-                made,
-            )
-            .command(format!(
-                "aws s3 mb s3://{bucket_name} --profile {role} && aws s3 ls --profile {role}"
-            )),
-        );
-        checks.push(
-            denied_row(
-                format!("profile {role} is denied iam ListUsers"),
-                iam::list_users(&c.iam).await,
-            )
-            .command(format!("aws iam list-users --profile {role}")),
-        );
-        let outside = names.outside_bucket(lab.account());
-        let created = s3::create_bucket(&c.s3, &outside, &c.region, &tags).await;
-        if created.is_ok() {
-            // The boundary is broken; do not leave the proof behind.
-            let _ = s3::empty_and_delete_bucket(&lab.admin.s3, &outside).await;
-        }
-        checks.push(
-            denied_row(
-                format!("profile {role} is denied a bucket outside the lab prefix"),
-                created,
-            )
-            .command(format!("aws s3 mb s3://{outside} --profile {role}")),
-        );
+        (bucket, made.map(drop))
+    };
+    match earlier {
+        Some(b) => match create(b).await {
+            (_, Err(e)) if matches!(error_code(&e), Some("OperationAborted" | "BucketAlreadyExists")) => {
+                create(fresh).await
+            }
+            other => other,
+        },
+        None => create(fresh).await,
     }
-
-    if let Ok(arn) = &role_arn {
-        let admin_try = sts::assume_role(&lab.admin.sts, arn, "sts-lab-verify-admin", None).await;
-        checks.push(
-            denied_row(
-                "the admin may not assume the role (trust is the lab user only)".to_owned(),
-                admin_try,
-            )
-            .command(format!(
-                "aws sts assume-role --role-arn {arn} --role-session-name sts-lab-verify-admin"
-            )),
-        );
-    }
-    Ok(checks)
 }
 
 /// Verify's table: one row per check; with `explain`, each row's aws CLI command under it.

@@ -11,7 +11,7 @@ pub async fn run(global: &Global, args: DryRunArgs) -> Result<()> {
     let ui = Ui::new(global.explain, false);
     let lab = super::connect(global, &ui).await?;
     if args.dry_run {
-        let plan = lab_core::lab::status::plan_cleanup(&lab)
+        let plan = lab_core::lab::plan::plan_cleanup(&lab)
             .await
             .context("cannot plan cleanup")?;
         super::print_plan(&ui, "cleanup", &plan);

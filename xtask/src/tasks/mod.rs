@@ -29,7 +29,7 @@ pub async fn connect(global: &Global, report: &dyn Report) -> Result<Lab> {
 }
 
 /// Prints a plan of `--dry-run`.
-pub fn print_plan(report: &dyn Report, what: &str, plan: &[lab_core::lab::status::Change]) {
+pub fn print_plan(report: &dyn Report, what: &str, plan: &[lab_core::lab::plan::Change]) {
     report.line(&format!("plan for {what} (dry run: nothing was changed):"));
     for change in plan {
         report.line(&change.line());

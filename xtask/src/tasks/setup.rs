@@ -15,7 +15,7 @@ pub async fn run(global: &Global, args: SetupArgs) -> Result<()> {
     let mut lab = super::connect(global, &ui).await?;
     lab.ttl_seconds = ttl_seconds;
     if args.dry_run {
-        let plan = lab_core::lab::status::plan_setup(&lab)
+        let plan = lab_core::lab::plan::plan_setup(&lab)
             .await
             .context("cannot plan setup")?;
         super::print_plan(&ui, "setup", &plan);
