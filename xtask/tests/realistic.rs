@@ -308,7 +308,7 @@ async fn stack_states_that_aws_reaches() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(review.status, "REVIEW_IN_PROGRESS");
+    assert_eq!(review.status.as_str(), "REVIEW_IN_PROGRESS");
     let out = setup_and_assume(&lab).await;
     assert!(out.text().contains("REVIEW_IN_PROGRESS"), "{}", out.text());
 
@@ -322,7 +322,7 @@ async fn stack_states_that_aws_reaches() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(stack.status, "UPDATE_ROLLBACK_COMPLETE");
+    assert_eq!(stack.status.as_str(), "UPDATE_ROLLBACK_COMPLETE");
     let out = Captured::default();
     lab::setup(&lab, &out)
         .await
@@ -353,7 +353,7 @@ async fn stack_states_that_aws_reaches() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(updating.status, "UPDATE_IN_PROGRESS");
+    assert_eq!(updating.status.as_str(), "UPDATE_IN_PROGRESS");
     let refused = cfn::delete_stack(&lab.admin.cfn, &names.stack).await.unwrap_err();
     assert_eq!(lab_core::aws::error::error_code(&refused), Some("ValidationError"));
     cleanup_ok(&lab, "cleanup during an update").await;

@@ -10,6 +10,7 @@ use crate::ops::iam;
 use crate::ops::{Deleted, s3};
 use crate::output::explain;
 use crate::output::report::{Report, Steps};
+use aws_sdk_cloudformation::types::StackStatus;
 
 /// Deletes the lab's stack (after an update in progress settles) and waits until it is gone.
 async fn delete_stack(lab: &Lab, steps: Steps<'_>) -> Result<()> {
@@ -17,19 +18,19 @@ async fn delete_stack(lab: &Lab, steps: Steps<'_>) -> Result<()> {
     let r = step(steps, "delete stack", async {
         let Some(mut stack) = lab.describe_stack().await? else { return Ok(false) };
         lab.refuse_foreign("stack", &names.stack, stack.lab_tag.as_deref())?;
-        if cfn::phase(&stack.status) == Phase::InProgress && stack.status != "DELETE_IN_PROGRESS" {
+        if cfn::phase(&stack.status) == Phase::InProgress && stack.status != StackStatus::DeleteInProgress {
             // DeleteStack is refused while an update runs: let it settle first.
             match wait(lab, steps).await? {
                 Some(settled) => stack = settled,
                 None => return Ok(true),
             }
         }
-        if stack.status != "DELETE_IN_PROGRESS" {
+        if stack.status != StackStatus::DeleteInProgress {
             lab.cfn_turn().await;
             cfn::delete_stack(&c.cfn, &names.stack).await?;
         }
         match wait(lab, steps).await? {
-            Some(s) if s.status != "DELETE_COMPLETE" => bail!(
+            Some(s) if s.status != StackStatus::DeleteComplete => bail!(
                 "stack {} is {}{}; see its events in the CloudFormation console, fix the cause, then run cleanup again",
                 names.stack,
                 s.status,

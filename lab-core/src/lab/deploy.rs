@@ -9,6 +9,7 @@ use crate::model::names::{EXPIRES_TAG_KEY, LAB_TAG_KEY};
 use crate::model::policy::{self, OUTPUT_ROLE_ARN, PARAM_BUCKET_PREFIX, PARAM_EXPIRES, PARAM_USER_ARN, PARAM_USER_ID};
 use crate::ops::cfn::{self, Phase, StackInfo};
 use crate::ops::iam;
+use aws_sdk_cloudformation::types::StackStatus;
 
 /// Deploys the stack with the role, bound to the user's current unique id, and returns the role's
 /// ARN: waits out a stack still changing, replaces one left in review, updates a working one, and
@@ -70,9 +71,9 @@ pub(super) async fn deploy_stack(
         let settled = wait(lab, steps).await?;
         let info = settled.ok_or_else(|| anyhow!("stack {} vanished while it was being deployed", names.stack))?;
         // An update that rolled back left the stack working, but not with our change: it failed.
-        let failed = match info.status.as_str() {
-            "ROLLBACK_COMPLETE" => creating,
-            "UPDATE_ROLLBACK_COMPLETE" => !creating,
+        let failed = match info.status {
+            StackStatus::RollbackComplete => creating,
+            StackStatus::UpdateRollbackComplete => !creating,
             _ => cfn::phase(&info.status) != Phase::Ready,
         };
         if !failed {

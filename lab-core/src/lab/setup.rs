@@ -20,6 +20,7 @@ use crate::output::explain;
 use crate::output::report::{Report, Steps, access_key_table};
 use crate::profiles::awsfiles::FileKind;
 use crate::profiles::credfile::SectionView;
+use aws_sdk_iam::types::StatusType;
 
 /// What setup made.
 #[derive(Debug, Clone)]
@@ -329,7 +330,7 @@ pub(crate) fn key_to_keep<'a>(profile: Option<&'a SectionView>, keys: &[AccessKe
     let p = profile.filter(|p| p.owned && p.get("aws_secret_access_key").is_some())?;
     let id = p.get("aws_access_key_id")?;
     keys.iter()
-        .any(|k| k.access_key_id == id && k.status == "Active")
+        .any(|k| k.access_key_id == id && k.status == StatusType::Active)
         .then_some(id)
 }
 

@@ -166,14 +166,14 @@ pub fn status_doc(st: &Status, names: &LabNames) -> output::StatusDoc {
             .iter()
             .map(|k| output::AccessKey {
                 id: mask_key_id(&k.access_key_id),
-                status: k.status.clone(),
+                status: k.status.as_str().to_owned(),
                 age_seconds: k.create_date.map(|d| st.now - d.secs()),
             })
             .collect(),
         user_policies: inv.user_policies.clone(),
         stack: inv.stack.as_ref().map(|s| output::Stack {
             name: names.stack.clone(),
-            status: s.status.clone(),
+            status: s.status.as_str().to_owned(),
         }),
         roles: inv.roles.clone(),
         buckets: inv.buckets.iter().map(|b| b.name.clone()).collect(),
@@ -217,7 +217,7 @@ mod tests {
             }],
             user_policies: vec!["StsAssumePolicy".into()],
             stack: Some(StackInfo {
-                status: "CREATE_COMPLETE".into(),
+                status: aws_sdk_cloudformation::types::StackStatus::CreateComplete,
                 reason: None,
                 outputs: vec![],
                 lab_tag: Some("default".into()),

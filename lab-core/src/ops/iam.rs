@@ -3,7 +3,7 @@
 use anyhow::Result;
 use aws_sdk_iam::Client;
 use aws_sdk_iam::error::ProvideErrorMetadata;
-use aws_sdk_iam::types::Tag;
+use aws_sdk_iam::types::{StatusType, Tag};
 use aws_smithy_types::DateTime;
 
 use super::Deleted;
@@ -19,7 +19,7 @@ pub struct NewAccessKey {
     pub user_name: String,
     pub access_key_id: String,
     pub secret_access_key: Secret,
-    pub status: String,
+    pub status: StatusType,
     pub create_date: Option<DateTime>,
 }
 
@@ -27,7 +27,7 @@ pub struct NewAccessKey {
 #[derive(Debug, Clone)]
 pub struct AccessKeyInfo {
     pub access_key_id: String,
-    pub status: String,
+    pub status: StatusType,
     pub create_date: Option<DateTime>,
 }
 
@@ -130,7 +130,7 @@ pub async fn create_access_key(iam: &Client, user: &str) -> Result<NewAccessKey>
         user_name: key.user_name,
         access_key_id: key.access_key_id,
         secret_access_key: Secret::new(key.secret_access_key),
-        status: key.status.as_str().to_owned(),
+        status: key.status,
         create_date: key.create_date,
     })
 }
@@ -143,7 +143,7 @@ pub async fn list_access_keys(iam: &Client, user: &str) -> Result<Vec<AccessKeyI
             .filter_map(|k| {
                 Some(AccessKeyInfo {
                     access_key_id: k.access_key_id?,
-                    status: k.status.map(|s| s.as_str().to_owned()).unwrap_or_default(),
+                    status: k.status?,
                     create_date: k.create_date,
                 })
             })

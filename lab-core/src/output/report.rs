@@ -133,7 +133,7 @@ pub fn access_key_table(key: &NewAccessKey) -> String {
         ("AccessKeyId", key.access_key_id.clone()),
         ("CreateDate", created),
         ("SecretAccessKey", key.secret_access_key.masked()),
-        ("Status", key.status.clone()),
+        ("Status", key.status.as_str().to_owned()),
         ("UserName", key.user_name.clone()),
     ];
     let kw = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0) + 3;

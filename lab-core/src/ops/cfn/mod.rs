@@ -17,7 +17,7 @@ use crate::model::names::LAB_TAG_KEY;
 /// What DescribeStacks says of a stack.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StackInfo {
-    pub status: String,
+    pub status: StackStatus,
     pub reason: Option<String>,
     pub outputs: Vec<(String, String)>,
     pub lab_tag: Option<String>,
@@ -49,15 +49,15 @@ pub enum Phase {
 }
 
 /// Classifies a stack status (see the CloudFormation StackStatus enum).
-pub fn phase(status: &str) -> Phase {
+pub fn phase(status: &StackStatus) -> Phase {
     match status {
-        "REVIEW_IN_PROGRESS" => Phase::Review,
-        s if s.ends_with("_IN_PROGRESS") => Phase::InProgress,
-        "CREATE_COMPLETE"
-        | "UPDATE_COMPLETE"
-        | "IMPORT_COMPLETE"
-        | "UPDATE_ROLLBACK_COMPLETE"
-        | "IMPORT_ROLLBACK_COMPLETE" => Phase::Ready,
+        StackStatus::ReviewInProgress => Phase::Review,
+        s if s.as_str().ends_with("_IN_PROGRESS") => Phase::InProgress,
+        StackStatus::CreateComplete
+        | StackStatus::UpdateComplete
+        | StackStatus::ImportComplete
+        | StackStatus::UpdateRollbackComplete
+        | StackStatus::ImportRollbackComplete => Phase::Ready,
         _ => Phase::Failed,
     }
 }
@@ -106,7 +106,7 @@ fn stack_info(s: Stack) -> Option<StackInfo> {
         .filter_map(|t| Some((t.key?, t.value?)))
         .collect();
     Some(StackInfo {
-        status: s.stack_status.map(|st| st.as_str().to_owned()).unwrap_or_default(),
+        status: s.stack_status?,
         reason: s.stack_status_reason,
         outputs: s
             .outputs
@@ -280,7 +280,9 @@ where
             }
             other => other?,
         };
-        let status = info.as_ref().map_or_else(|| "gone".to_owned(), |i| i.status.clone());
+        let status = info
+            .as_ref()
+            .map_or_else(|| "gone".to_owned(), |i| i.status.as_str().to_owned());
         on_poll(&status, start.elapsed());
         match info {
             Some(i) if phase(&i.status) == Phase::InProgress => {}

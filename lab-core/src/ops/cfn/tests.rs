@@ -48,15 +48,18 @@ fn only_the_latest_operations_failures_are_its_reasons() {
 
 #[test]
 fn statuses_are_classified() {
-    assert_eq!(phase("CREATE_IN_PROGRESS"), Phase::InProgress);
-    assert_eq!(phase("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"), Phase::InProgress);
-    assert_eq!(phase("DELETE_IN_PROGRESS"), Phase::InProgress);
-    assert_eq!(phase("CREATE_COMPLETE"), Phase::Ready);
-    assert_eq!(phase("UPDATE_COMPLETE"), Phase::Ready);
+    assert_eq!(phase(&StackStatus::from("CREATE_IN_PROGRESS")), Phase::InProgress);
+    assert_eq!(
+        phase(&StackStatus::from("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")),
+        Phase::InProgress
+    );
+    assert_eq!(phase(&StackStatus::from("DELETE_IN_PROGRESS")), Phase::InProgress);
+    assert_eq!(phase(&StackStatus::from("CREATE_COMPLETE")), Phase::Ready);
+    assert_eq!(phase(&StackStatus::from("UPDATE_COMPLETE")), Phase::Ready);
     // An update that rolled back leaves the last working stack: stable, and it works.
-    assert_eq!(phase("UPDATE_ROLLBACK_COMPLETE"), Phase::Ready);
-    assert_eq!(phase("IMPORT_ROLLBACK_COMPLETE"), Phase::Ready);
-    assert_eq!(phase("REVIEW_IN_PROGRESS"), Phase::Review);
+    assert_eq!(phase(&StackStatus::from("UPDATE_ROLLBACK_COMPLETE")), Phase::Ready);
+    assert_eq!(phase(&StackStatus::from("IMPORT_ROLLBACK_COMPLETE")), Phase::Ready);
+    assert_eq!(phase(&StackStatus::from("REVIEW_IN_PROGRESS")), Phase::Review);
     for failed in [
         "ROLLBACK_COMPLETE",
         "CREATE_FAILED",
@@ -64,7 +67,7 @@ fn statuses_are_classified() {
         "UPDATE_ROLLBACK_FAILED",
         "DELETE_COMPLETE",
     ] {
-        assert_eq!(phase(failed), Phase::Failed, "{failed}");
+        assert_eq!(phase(&StackStatus::from(failed)), Phase::Failed, "{failed}");
     }
 }
 
@@ -78,7 +81,7 @@ fn polls_grow_to_two_seconds_at_most() {
 
 fn stack(status: &str) -> StackInfo {
     StackInfo {
-        status: status.to_owned(),
+        status: StackStatus::from(status),
         reason: None,
         outputs: vec![],
         lab_tag: None,
@@ -109,7 +112,7 @@ async fn a_wait_ends_within_two_seconds_of_the_stack_being_ready() {
         )
         .await
         .unwrap();
-        assert_eq!(info.unwrap().status, "CREATE_COMPLETE");
+        assert_eq!(info.unwrap().status, StackStatus::CreateComplete);
         let late = start.elapsed() - ready_at;
         assert!(
             late <= Duration::from_secs(2) && late <= (ready_at / 8).max(Duration::from_millis(500)),
@@ -154,7 +157,7 @@ async fn a_throttled_wait_asks_again_later() {
     )
     .await
     .unwrap();
-    assert_eq!(info.unwrap().status, "CREATE_COMPLETE");
+    assert_eq!(info.unwrap().status, StackStatus::CreateComplete);
     assert_eq!(calls.get(), 5);
 }
 

@@ -288,7 +288,7 @@ async fn status(room: &Room, json: bool) -> Result<()> {
             key_age_seconds: key_age,
             stack: inv.stack.as_ref().map(|s| output::Stack {
                 name: found.names.stack.clone(),
-                status: s.status.clone(),
+                status: s.status.as_str().to_owned(),
             }),
             expires: expires.as_deref().map(|at| output::Expiry::new(at, now)),
             handout,
