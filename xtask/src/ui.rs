@@ -1,16 +1,21 @@
-//! The terminal side of the lab's output: ✓ and ✗ lines (green and red on a terminal, unless
-//! NO_COLOR), a spinner with the time waited during waits on a terminal, plain lines in a pipe,
-//! and no escape code ever written to a pipe.
+//! The terminal side of the lab's output: ✓ and ✗ lines (green and red on a terminal, as
+//! `anstream` decides from NO_COLOR, CLICOLOR and CLICOLOR_FORCE), a spinner with the time waited
+//! during waits on a terminal, plain lines in a pipe, and no escape code written to a pipe unless
+//! CLICOLOR_FORCE asks for colour.
 
 use std::io::{IsTerminal, Write};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use anstream::{AutoStream, ColorChoice};
+use anstyle::{AnsiColor, Style};
 use lab_core::output::report::Report;
 
 const FRAMES: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 const CLEAR_LINE: &str = "\r\x1b[2K";
+const GREEN: Style = AnsiColor::Green.on_default();
+const RED: Style = AnsiColor::Red.on_default();
 
 type Sink = Arc<Mutex<Box<dyn Write + Send>>>;
 
@@ -34,14 +39,15 @@ pub struct Ui {
 impl Ui {
     /// Lines to stdout, or to stderr when stdout is kept for a JSON document.
     pub fn new(explain: bool, to_stderr: bool) -> Self {
-        let (tty, out): (bool, Box<dyn Write + Send>) = if to_stderr {
-            (std::io::stderr().is_terminal(), Box::new(std::io::stderr()))
+        let (tty, choice, out): (bool, ColorChoice, Box<dyn Write + Send>) = if to_stderr {
+            let err = std::io::stderr();
+            (err.is_terminal(), AutoStream::choice(&err), Box::new(err))
         } else {
-            (std::io::stdout().is_terminal(), Box::new(std::io::stdout()))
+            let out = std::io::stdout();
+            (out.is_terminal(), AutoStream::choice(&out), Box::new(out))
         };
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         let tty = tty && !std::env::var("TERM").is_ok_and(|t| t == "dumb");
-        Self::with_sink(out, tty, tty && !no_color, explain)
+        Self::with_sink(out, tty, choice != ColorChoice::Never, explain)
     }
 
     /// A Ui writing to `out`, with the terminal and colour decided by the caller.
@@ -58,8 +64,8 @@ impl Ui {
 
     fn colour(&self, text: &str) -> String {
         match (self.color, text.strip_prefix('✓'), text.strip_prefix('✗')) {
-            (true, Some(rest), _) => format!("\x1b[32m✓\x1b[0m{rest}"),
-            (true, _, Some(rest)) => format!("\x1b[31m✗\x1b[0m{rest}"),
+            (true, Some(rest), _) => format!("{GREEN}✓{GREEN:#}{rest}"),
+            (true, _, Some(rest)) => format!("{RED}✗{RED:#}{rest}"),
             _ => text.to_owned(),
         }
     }

@@ -155,7 +155,7 @@ async fn lines_have_one_shape_and_no_escape_codes_in_a_pipe() {
 
 /// Under a pseudo-terminal: ✓ is green unless NO_COLOR is set.
 #[tokio::test]
-async fn colour_only_on_a_terminal_and_never_with_no_color() {
+async fn colour_on_a_terminal_or_when_forced_and_never_with_no_color() {
     let emu = TestEmulator::start().await;
     let run_in_pty = |no_color: bool| {
         let mut cmd = std::process::Command::new("script");
@@ -164,7 +164,9 @@ async fn colour_only_on_a_terminal_and_never_with_no_color() {
         cmd.args(["-qec", &line, "/dev/null"])
             .envs(emu.env())
             .env("HOME", &emu.scratch.0)
-            .env("TERM", "xterm");
+            .env("TERM", "xterm")
+            .env_remove("CLICOLOR")
+            .env_remove("CLICOLOR_FORCE");
         if no_color {
             cmd.env("NO_COLOR", "1");
         } else {
@@ -172,6 +174,14 @@ async fn colour_only_on_a_terminal_and_never_with_no_color() {
         }
         cmd.output().unwrap()
     };
+    // CLICOLOR_FORCE asks for colour even in a pipe.
+    let forced = emu
+        .xtask_cmd(&["status"])
+        .env("CLICOLOR_FORCE", "1")
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    assert!(stdout(&forced).contains("\x1b[32m✓\x1b[0m"), "{:?}", stdout(&forced));
     let coloured = run_in_pty(false);
     assert_ok(&coloured, "status in a pty");
     assert!(
