@@ -1,6 +1,8 @@
 //! The emulator's own tests (emulator/test_emulator.py: every layer behaviour over HTTP, on three
 //! emulators of its own), run with the project's virtualenv so that `cargo test` covers them.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test says what failed by panicking
+
 mod common;
 
 #[test]

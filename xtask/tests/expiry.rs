@@ -5,6 +5,8 @@
 //! by their tags with every local file gone, `--expired` takes only expired ones, and a
 //! look-alike user without the tag survives.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test says what failed by panicking
+
 mod common;
 
 use common::{TestEmulator, assert_ok, statements, stderr, stdout, url_decoded_json};

@@ -1,6 +1,8 @@
 //! Integration tests of the whole lab against a real emulator over HTTP with IAM enforcement on:
 //! the full chain, each enforced denial, re-runs, half-done setups and nothing left after cleanup.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test says what failed by panicking
+
 mod common;
 
 use common::{TestEmulator, assert_ok, setup_and_assume, stderr, stdout};

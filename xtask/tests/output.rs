@@ -2,6 +2,8 @@
 //! nothing, `--json` documents alone on stdout, colour and the spinner only on a terminal, and
 //! help that lists every task with an example.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test says what failed by panicking
+
 mod common;
 
 use common::{TestEmulator, assert_ok, stderr, stdout};

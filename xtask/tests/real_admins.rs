@@ -4,6 +4,8 @@
 //! section taken over with --force, `[profile  sts]`, `~` paths), a lab in another region,
 //! per-service endpoints, and an MFA profile refused before any call.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test says what failed by panicking
+
 mod common;
 
 use std::process::Output;

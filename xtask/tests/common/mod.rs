@@ -1,6 +1,7 @@
 //! Test harness: a private emulator (moto with IAM enforcement) per test, on its own port and with
 //! its own lab-local AWS files, and helpers to run the built `xtask` binary and the aws CLI.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test says what failed by panicking
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
