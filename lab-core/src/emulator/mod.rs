@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::Credentials;
+use rustix::process::{Pid, Signal};
 
 use crate::aws::target::{Clients, Target};
 use crate::ops::iam;
@@ -350,11 +351,11 @@ impl Home {
 
 /// Sends SIGTERM, then SIGKILL if the process is still there after five seconds.
 pub fn terminate(pid: u32) -> Result<()> {
-    signal(pid, libc::SIGTERM).with_context(|| format!("cannot stop process {pid}"))?;
+    signal(pid, Signal::TERM).with_context(|| format!("cannot stop process {pid}"))?;
     let started = Instant::now();
     while process_alive(pid) {
         if started.elapsed() > Duration::from_secs(5) {
-            signal(pid, libc::SIGKILL).with_context(|| format!("cannot kill process {pid}"))?;
+            signal(pid, Signal::KILL).with_context(|| format!("cannot kill process {pid}"))?;
             break;
         }
         std::thread::sleep(Duration::from_millis(25));
@@ -362,15 +363,16 @@ pub fn terminate(pid: u32) -> Result<()> {
     Ok(())
 }
 
-fn signal(pid: u32, sig: libc::c_int) -> std::io::Result<()> {
-    let pid = libc::pid_t::try_from(pid).map_err(|_| std::io::Error::other("pid out of range"))?;
-    // SAFETY: kill(2) takes two integers and touches no memory of this process.
-    let rc = unsafe { libc::kill(pid, sig) };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
+/// The process `pid`, for kill(2) (rustix: no unsafe code of ours).
+fn process(pid: u32) -> std::io::Result<Pid> {
+    i32::try_from(pid)
+        .ok()
+        .and_then(Pid::from_raw)
+        .ok_or_else(|| std::io::Error::other("pid out of range"))
+}
+
+fn signal(pid: u32, sig: Signal) -> std::io::Result<()> {
+    Ok(rustix::process::kill_process(process(pid)?, sig)?)
 }
 
 fn process_alive(pid: u32) -> bool {
@@ -378,7 +380,9 @@ fn process_alive(pid: u32) -> bool {
         // A zombie (exited, not yet reaped) counts as gone.
         Ok(stat) => stat.rsplit_once(") ").is_some_and(|(_, rest)| !rest.starts_with('Z')),
         // No /proc (not Linux): signal 0 asks whether the process exists.
-        Err(_) if !Path::new("/proc/self").exists() => signal(pid, 0).is_ok(),
+        Err(_) if !Path::new("/proc/self").exists() => {
+            process(pid).is_ok_and(|p| rustix::process::test_kill_process(p).is_ok())
+        }
         Err(_) => false,
     }
 }
