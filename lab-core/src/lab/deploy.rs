@@ -32,42 +32,11 @@ pub(super) async fn deploy_stack(
         (PARAM_BUCKET_PREFIX, prefix.as_str()),
     ];
     let tags = [(LAB_TAG_KEY, names.lab.as_str()), (EXPIRES_TAG_KEY, expires)];
-    let mut existing = existing;
-    if existing
-        .as_ref()
-        .is_some_and(|s| cfn::phase(&s.status) == Phase::InProgress)
-    {
-        existing = wait(lab, steps).await?;
-    }
-    if existing
-        .as_ref()
-        .is_some_and(|s| cfn::phase(&s.status) == Phase::Review)
-    {
-        steps.note(format!(
-            "stack {} is REVIEW_IN_PROGRESS (a change set never executed) and would never move on: deleting it, then creating it",
-            names.stack
-        ));
-        lab.cfn_turn().await;
-        cfn::delete_stack(cfn_client, &names.stack).await?;
-        existing = wait(lab, steps).await?;
-    }
+    let mut existing = settle_existing(lab, existing, steps).await?;
     let mut retries = lab.backoff.delays();
     loop {
         let creating = existing.is_none();
-        lab.cfn_turn().await;
-        match &existing {
-            None => cfn::create_stack(cfn_client, &names.stack, policy::TEMPLATE, &params, &tags).await?,
-            Some(s) => {
-                lab.refuse_foreign("stack", &names.stack, s.lab_tag.as_deref())?;
-                if cfn::phase(&s.status) != Phase::Ready {
-                    bail!(
-                        "{}; run `cargo xtask cleanup`, then setup again",
-                        stack_state(&names.stack, s, None)
-                    );
-                }
-                cfn::update_stack(cfn_client, &names.stack, policy::TEMPLATE, &params, &tags).await?;
-            }
-        }
+        submit(lab, existing.as_ref(), &params, &tags).await?;
         let settled = wait(lab, steps).await?;
         let info = settled.ok_or_else(|| anyhow!("stack {} vanished while it was being deployed", names.stack))?;
         // An update that rolled back left the stack working, but not with our change: it failed.
@@ -117,6 +86,52 @@ pub(super) async fn deploy_stack(
             "{} after {what}; run `cargo xtask cleanup`, then setup again",
             stack_state(&names.stack, &info, reason.as_deref())
         );
+    }
+}
+
+/// The stack as deploying may start from: one still changing is waited for, one left in review
+/// (a change set never executed, which never moves on) deleted.
+async fn settle_existing(lab: &Lab, existing: Option<StackInfo>, steps: Steps<'_>) -> Result<Option<StackInfo>> {
+    let mut existing = existing;
+    if existing
+        .as_ref()
+        .is_some_and(|s| cfn::phase(&s.status) == Phase::InProgress)
+    {
+        existing = wait(lab, steps).await?;
+    }
+    if existing
+        .as_ref()
+        .is_some_and(|s| cfn::phase(&s.status) == Phase::Review)
+    {
+        steps.note(format!(
+            "stack {} is REVIEW_IN_PROGRESS (a change set never executed) and would never move on: deleting it, then creating it",
+            lab.names.stack
+        ));
+        lab.cfn_turn().await;
+        cfn::delete_stack(&lab.admin.cfn, &lab.names.stack).await?;
+        existing = wait(lab, steps).await?;
+    }
+    Ok(existing)
+}
+
+/// Creates the stack, or updates the working one of the lab's.
+async fn submit(lab: &Lab, existing: Option<&StackInfo>, params: &[(&str, &str)], tags: &[(&str, &str)]) -> Result<()> {
+    let (client, stack) = (&lab.admin.cfn, &lab.names.stack);
+    lab.cfn_turn().await;
+    match existing {
+        None => cfn::create_stack(client, stack, policy::TEMPLATE, params, tags).await,
+        Some(s) => {
+            lab.refuse_foreign("stack", stack, s.lab_tag.as_deref())?;
+            if cfn::phase(&s.status) != Phase::Ready {
+                bail!(
+                    "{}; run `cargo xtask cleanup`, then setup again",
+                    stack_state(stack, s, None)
+                );
+            }
+            cfn::update_stack(client, stack, policy::TEMPLATE, params, tags)
+                .await
+                .map(drop)
+        }
     }
 }
 
