@@ -37,7 +37,6 @@ pub struct SetupOutcome {
 pub async fn setup(lab: &Lab, report: &dyn Report) -> Result<SetupOutcome> {
     let steps = Steps::new(report);
     let names = &lab.names;
-    let iam_client = &lab.admin.iam;
 
     let pre = step(steps, "preflight", preflight(lab), |_| {
         format!(
@@ -48,15 +47,52 @@ pub async fn setup(lab: &Lab, report: &dyn Report) -> Result<SetupOutcome> {
     .await?;
     lab.explain(steps, explain::preflight(names));
 
-    let region = lab.admin.region.as_str();
     // Every run renews the expiry: from now on, for the lab's time to live.
     let expires = crate::model::expiry::format_utc(now_secs() + lab.ttl_seconds);
     let expires = expires.as_str();
-    let (created, user_id) = step(
+    let (created, user_id) = ensure_user(lab, pre.user.as_ref(), expires, steps).await?;
+
+    // Two branches that need only the user to exist run at the same time: the key (created,
+    // written, waited for until AWS knows it, then the user's S3 denial checked) and the stack
+    // (deployed, then the user's policy put on the role it made). Both run to their end, so a
+    // failure in one never leaves the other half done (a key nobody holds, say).
+    let (key, stack) = tokio::join!(key_branch(lab, created == Created::New, steps), async {
+        stack_branch(lab, pre.stack.clone(), &user_id, expires, steps).await
+    });
+    let new_key = key?;
+    let role_arn = stack?;
+    // Recorded beside the profile, so that `assume` needs only the profile, as the guide's
+    // `aws sts assume-role --profile sts` does.
+    lab.write_profile_config(
+        &names.user_profile,
+        vec![
+            format!("{ROLE_ARN_NOTE} {role_arn}"),
+            format!("{LAB_EXPIRES_NOTE} {expires}"),
+        ],
+    )?;
+
+    Ok(SetupOutcome {
+        role_arn,
+        expires: expires.to_owned(),
+        new_key,
+    })
+}
+
+/// The lab user: created with the lab's tags, or, when it exists, its expiry renewed (and the
+/// region tag added to a lab from before it). Returns whether it is new, and its unique id.
+async fn ensure_user(
+    lab: &Lab,
+    existing: Option<&UserInfo>,
+    expires: &str,
+    steps: Steps<'_>,
+) -> Result<(Created, String)> {
+    let (names, iam_client) = (&lab.names, &lab.admin.iam);
+    let region = lab.admin.region.as_str();
+    let made = step(
         steps,
         "create IAM user",
         async {
-            if let Some(user) = &pre.user {
+            if let Some(user) = existing {
                 // The expiry is renewed; the region tag added to a lab from before it.
                 iam::tag_user(
                     iam_client,
@@ -90,31 +126,7 @@ pub async fn setup(lab: &Lab, report: &dyn Report) -> Result<SetupOutcome> {
     )
     .await?;
     lab.explain(steps, explain::create_user(names));
-
-    // Two branches that need only the user to exist run at the same time: the key (created,
-    // written, waited for until AWS knows it, then the user's S3 denial checked) and the stack
-    // (deployed, then the user's policy put on the role it made). Both run to their end, so a
-    // failure in one never leaves the other half done (a key nobody holds, say).
-    let (key, stack) = tokio::join!(key_branch(lab, created == Created::New, steps), async {
-        stack_branch(lab, pre.stack.clone(), &user_id, expires, steps).await
-    });
-    let new_key = key?;
-    let role_arn = stack?;
-    // Recorded beside the profile, so that `assume` needs only the profile, as the guide's
-    // `aws sts assume-role --profile sts` does.
-    lab.write_profile_config(
-        &names.user_profile,
-        vec![
-            format!("{ROLE_ARN_NOTE} {role_arn}"),
-            format!("{LAB_EXPIRES_NOTE} {expires}"),
-        ],
-    )?;
-
-    Ok(SetupOutcome {
-        role_arn,
-        expires: expires.to_owned(),
-        new_key,
-    })
+    Ok(made)
 }
 
 /// The access key and profile, waited for until AWS knows the key, then the checks as the user.

@@ -166,34 +166,7 @@ pub async fn detach(iam: &Client, user: &str, attachment: &Attachment) -> Result
             .await
             .map(drop)
             .map_err(|e| (gone(e.code()), aws("DeleteLoginProfile")(e))),
-        Attachment::MfaDevice(serial) => {
-            let deactivated = iam
-                .deactivate_mfa_device()
-                .user_name(user)
-                .serial_number(serial)
-                .send()
-                .await
-                .map(drop)
-                .map_err(|e| (gone(e.code()), aws("DeactivateMFADevice")(e)));
-            match deactivated {
-                // A virtual device the learner made for this user goes with it; a hardware
-                // device (no `:mfa/` ARN) stays the account's.
-                Ok(()) if serial.contains(":mfa/") => iam
-                    .delete_virtual_mfa_device()
-                    .serial_number(serial)
-                    .send()
-                    .await
-                    .map(drop)
-                    .or_else(|e| {
-                        if gone(e.code()) {
-                            Ok(())
-                        } else {
-                            Err((false, aws("DeleteVirtualMFADevice")(e)))
-                        }
-                    }),
-                other => other,
-            }
-        }
+        Attachment::MfaDevice(serial) => detach_mfa(iam, user, serial).await,
         Attachment::SshPublicKey(id) => iam
             .delete_ssh_public_key()
             .user_name(user)
@@ -223,5 +196,25 @@ pub async fn detach(iam: &Client, user: &str, attachment: &Attachment) -> Result
         Ok(()) => Ok(Deleted::Deleted),
         Err((true, _)) => Ok(Deleted::WasGone),
         Err((false, e)) => Err(e),
+    }
+}
+
+/// Deactivates an MFA device on `user`; a virtual device the learner made for this user goes with
+/// it, a hardware device (no `:mfa/` ARN) stays the account's. The error says whether it was gone.
+async fn detach_mfa(iam: &Client, user: &str, serial: &str) -> Result<(), (bool, anyhow::Error)> {
+    let gone = |code: Option<&str>| code == Some(NO_SUCH_ENTITY);
+    iam.deactivate_mfa_device()
+        .user_name(user)
+        .serial_number(serial)
+        .send()
+        .await
+        .map_err(|e| (gone(e.code()), aws("DeactivateMFADevice")(e)))?;
+    if !serial.contains(":mfa/") {
+        return Ok(());
+    }
+    match iam.delete_virtual_mfa_device().serial_number(serial).send().await {
+        Ok(_) => Ok(()),
+        Err(e) if gone(e.code()) => Ok(()),
+        Err(e) => Err((false, aws("DeleteVirtualMFADevice")(e))),
     }
 }
