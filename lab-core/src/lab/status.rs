@@ -59,7 +59,6 @@ pub fn age(seconds: i64) -> String {
 pub fn status_lines(st: &Status, names: &LabNames) -> Vec<String> {
     let inv = &st.inventory;
     let row = |what: &str, value: String| format!("  {what:<13} {value}");
-    let none = || "none".to_owned();
     let mut out = vec![format!("lab {} in account {}", st.lab, st.account)];
     out.push(row(
         "IAM user",
@@ -84,48 +83,16 @@ pub fn status_lines(st: &Status, names: &LabNames) -> Vec<String> {
             format!("{} {}{created}", mask_key_id(&k.access_key_id), k.status),
         ));
     }
-    out.push(row(
-        "user policy",
-        if inv.user_policies.is_empty() {
-            none()
-        } else {
-            inv.user_policies.join(", ")
-        },
-    ));
+    out.push(row("user policy", listed(&inv.user_policies)));
     out.push(row(
         "stack",
         inv.stack
             .as_ref()
             .map_or_else(none, |s| format!("{} {}", names.stack, s.status)),
     ));
-    out.push(row(
-        "role",
-        if inv.roles.is_empty() {
-            none()
-        } else {
-            inv.roles.join(", ")
-        },
-    ));
-    out.push(row(
-        "buckets",
-        if inv.buckets.is_empty() {
-            none()
-        } else {
-            inv.buckets
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        },
-    ));
-    out.push(row(
-        "profiles",
-        if inv.profiles.is_empty() {
-            none()
-        } else {
-            inv.profiles.join(", ")
-        },
-    ));
+    out.push(row("role", listed(&inv.roles)));
+    out.push(row("buckets", listed(&inv.buckets)));
+    out.push(row("profiles", listed(&inv.profiles)));
     out.push(row(
         "expires",
         inv.expires().map_or_else(
@@ -144,6 +111,19 @@ pub fn status_lines(st: &Status, names: &LabNames) -> Vec<String> {
         ),
     ));
     out
+}
+
+fn none() -> String {
+    "none".to_owned()
+}
+
+/// `a, b, c`, or `none`.
+fn listed<T: std::fmt::Display>(items: &[T]) -> String {
+    if items.is_empty() {
+        none()
+    } else {
+        items.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+    }
 }
 
 /// The status as one JSON document.
