@@ -315,19 +315,25 @@ pub fn check_not_expired(expires: Option<&str>) -> Result<()> {
     Ok(())
 }
 
-/// Says that a step waits, for what and why.
-/// Retries are frequent (an eighth of the wait), so the wait is told at its start and then
-/// each time the time waited passes 1, 2, 4, 8 … seconds: a few lines, however long it lasts.
+/// Says that a step waits, for what and why (see [`wait_line`]).
 fn waiting(steps: Steps<'_>, what: &str, w: &Waiting) {
-    if !crate::aws::retry::worth_telling(w) {
-        return;
+    if let Some(line) = wait_line(what, w) {
+        steps.waiting(line);
     }
-    steps.waiting(format!(
-        "waiting for {what} ({}, usual while IAM propagates): {:.1} s waited, asking every {:.1} s",
-        w.code,
-        w.waited.as_secs_f64(),
-        w.delay.as_secs_f64()
-    ));
+}
+
+/// The line that tells a retry's pause, or None when it is not worth a line: retries are
+/// frequent (an eighth of the wait), so a wait is told at its start and then each time the time
+/// waited passes 1, 2, 4, 8 … seconds: a few lines, however long it lasts.
+pub fn wait_line(what: &str, w: &Waiting) -> Option<String> {
+    crate::aws::retry::worth_telling(w).then(|| {
+        format!(
+            "waiting for {what} ({}, usual while IAM propagates): {:.1} s waited, asking every {:.1} s",
+            w.code,
+            w.waited.as_secs_f64(),
+            w.delay.as_secs_f64()
+        )
+    })
 }
 
 /// Runs one step: a ✓ line with `done(&value)` on success, a ✗ line on failure.

@@ -4,7 +4,7 @@
 
 use anyhow::{Result, anyhow, bail};
 use lab_core::aws::error::{error_code, one_line};
-use lab_core::aws::retry::{Waiting, retry_codes, worth_telling};
+use lab_core::aws::retry::retry_codes;
 use lab_core::fleet::class;
 use lab_core::lab::{self, Lab};
 use lab_core::model::names::DEFAULT_SESSION_NAME;
@@ -30,16 +30,6 @@ struct StudentLines<'a> {
 impl Report for StudentLines<'_> {
     fn line(&self, text: &str) {
         self.ui.line(&format!("  {}: {}", self.lab, text.trim_start()));
-    }
-}
-
-fn told(report: &dyn Report, what: &str, w: &Waiting) {
-    if worth_telling(w) {
-        report.line(&format!(
-            "waiting for {what} ({}, usual while IAM propagates): {:.1} s waited",
-            w.code,
-            w.waited.as_secs_f64()
-        ));
     }
 }
 
@@ -129,7 +119,11 @@ async fn verify_student(
         let creds = retry_codes(
             student.backoff,
             &["AccessDenied", "InvalidClientTokenId"],
-            |w| told(lines, "the student's key to assume the role", w),
+            |w| {
+                if let Some(line) = lab::wait_line("the student's key to assume the role", w) {
+                    lines.waiting(&line);
+                }
+            },
             || sts::assume_role(&as_user.sts, role, DEFAULT_SESSION_NAME, None),
         )
         .await?;
