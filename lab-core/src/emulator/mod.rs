@@ -167,7 +167,9 @@ impl Home {
             region: None,
             admin_profile: Some(ADMIN_PROFILE.to_owned()),
             files: self.files(),
+            #[cfg(feature = "test-util")]
             faults: Vec::new(),
+            #[cfg(feature = "test-util")]
             admin_faults: Vec::new(),
             allow_insecure_endpoint: false,
             patient: false,

@@ -8,10 +8,10 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
 use aws_smithy_runtime::client::retries::{RetryPartition, TokenBucket};
-use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
 use aws_smithy_types::retry::RetryConfig;
 use aws_types::service_config::ServiceConfigKey;
 
+#[cfg(feature = "test-util")]
 use crate::aws::faults::InjectErrors;
 use crate::aws::form_encoding::FormSpacesAsPlus;
 use crate::profiles::awsfiles::{AwsFiles, FileKind};
@@ -39,9 +39,11 @@ pub struct Target {
     pub admin_profile: Option<String>,
     /// The credentials and config files the lab reads and writes.
     pub files: AwsFiles,
-    /// Errors to inject into the calls made with the lab's profiles (tests and drills only).
+    /// Errors to inject into the calls made with the lab's profiles (tests only).
+    #[cfg(feature = "test-util")]
     pub faults: Vec<InjectErrors>,
-    /// Errors to inject into the admin's calls (tests and drills only).
+    /// Errors to inject into the admin's calls (tests only).
+    #[cfg(feature = "test-util")]
     pub admin_faults: Vec<InjectErrors>,
     /// Allow credentials over plain HTTP to a host that is not on the loopback address.
     pub allow_insecure_endpoint: bool,
@@ -81,18 +83,18 @@ pub struct Clients {
     /// A custom endpoint any of the four services uses, for hints; None: AWS itself.
     pub endpoint_url: Option<String>,
     config: SdkConfig,
+    #[cfg(feature = "test-util")]
     faults: Vec<InjectErrors>,
     patient: bool,
 }
 
 impl Clients {
     pub fn new(config: &SdkConfig) -> Self {
-        Self::with_faults(config, &[], false)
+        Self::build(config, false)
     }
 
-    /// Clients whose calls also pass through `faults`; `patient` ones (a class) retry throttling
-    /// until it passes.
-    pub fn with_faults(config: &SdkConfig, faults: &[InjectErrors], patient: bool) -> Self {
+    /// Clients from `config`; `patient` ones (a class) retry throttling until it passes.
+    fn build(config: &SdkConfig, patient: bool) -> Self {
         let form = FormSpacesAsPlus;
         let mut iam = aws_sdk_iam::config::Builder::from(config).interceptor(form);
         let mut sts = aws_sdk_sts::config::Builder::from(config).interceptor(form);
@@ -107,12 +109,6 @@ impl Clients {
             cfn.set_retry_partition(Some(partition.clone()));
             s3.set_retry_partition(Some(partition));
         }
-        for fault in faults {
-            iam.push_interceptor(SharedInterceptor::new(fault.clone()));
-            sts.push_interceptor(SharedInterceptor::new(fault.clone()));
-            cfn.push_interceptor(SharedInterceptor::new(fault.clone()));
-            s3.push_interceptor(SharedInterceptor::new(fault.clone()));
-        }
         Self {
             iam: aws_sdk_iam::Client::from_conf(iam.build()),
             sts: aws_sdk_sts::Client::from_conf(sts.build()),
@@ -121,15 +117,41 @@ impl Clients {
             region: config.region().map_or(FALLBACK_REGION, |r| r.as_ref()).to_owned(),
             endpoint_url: SERVICE_IDS.iter().find_map(|id| service_endpoint(config, id)),
             config: config.clone(),
-            faults: faults.to_vec(),
+            #[cfg(feature = "test-util")]
+            faults: Vec::new(),
             patient,
         }
     }
 
     /// The same identity's clients in `region` (its credentials and their cache are kept).
+    #[cfg(not(feature = "test-util"))]
     pub fn in_region(&self, region: &str) -> Self {
         let config = self.config.to_builder().region(Region::new(region.to_owned())).build();
-        Self::with_faults(&config, &self.faults, self.patient)
+        Self::build(&config, self.patient)
+    }
+
+    /// The same identity's clients in `region`, with the same injected faults.
+    #[cfg(feature = "test-util")]
+    pub fn in_region(&self, region: &str) -> Self {
+        let config = self.config.to_builder().region(Region::new(region.to_owned())).build();
+        Self::build(&config, self.patient).with_faults(&self.faults)
+    }
+
+    /// These clients, with every call also passing through `faults` (tests only).
+    #[cfg(feature = "test-util")]
+    fn with_faults(mut self, faults: &[InjectErrors]) -> Self {
+        for fault in faults {
+            let iam = self.iam.config().to_builder().interceptor(fault.clone());
+            self.iam = aws_sdk_iam::Client::from_conf(iam.build());
+            let sts = self.sts.config().to_builder().interceptor(fault.clone());
+            self.sts = aws_sdk_sts::Client::from_conf(sts.build());
+            let cfn = self.cfn.config().to_builder().interceptor(fault.clone());
+            self.cfn = aws_sdk_cloudformation::Client::from_conf(cfn.build());
+            let s3 = self.s3.config().to_builder().interceptor(fault.clone());
+            self.s3 = aws_sdk_s3::Client::from_conf(s3.build());
+        }
+        self.faults = faults.to_vec();
+        self
     }
 }
 
@@ -169,7 +191,9 @@ impl Target {
             region,
             admin_profile: profile,
             files: AwsFiles::from_env()?,
+            #[cfg(feature = "test-util")]
             faults: Vec::new(),
+            #[cfg(feature = "test-util")]
             admin_faults: Vec::new(),
             allow_insecure_endpoint: false,
             patient: false,
@@ -296,6 +320,19 @@ impl Target {
         Ok(())
     }
 
+    /// Clients from `config` for this target (patient for a class).
+    #[cfg(not(feature = "test-util"))]
+    fn clients(&self, config: &SdkConfig, _admin: bool) -> Clients {
+        Clients::build(config, self.patient)
+    }
+
+    /// Clients from `config`, with the admin's or the lab's injected faults.
+    #[cfg(feature = "test-util")]
+    fn clients(&self, config: &SdkConfig, admin: bool) -> Clients {
+        let faults = if admin { &self.admin_faults } else { &self.faults };
+        Clients::build(config, self.patient).with_faults(faults)
+    }
+
     /// Clients of the admin identity, after checking that it has credentials at all.
     pub async fn admin(&self) -> Result<Clients> {
         self.check_files().await?;
@@ -314,7 +351,7 @@ impl Target {
                 crate::aws::error::chain_text(&e)
             )
         })?;
-        Ok(Clients::with_faults(&config, &self.admin_faults, self.patient))
+        Ok(self.clients(&config, true))
     }
 
     /// Checks that the AWS files parse, naming the line to fix, as botocore reads them (our own
@@ -368,7 +405,7 @@ impl Target {
             .into_builder()
             .credentials_provider(SharedCredentialsProvider::new(provider))
             .build();
-        Ok(Clients::with_faults(&config, &self.faults, self.patient))
+        Ok(self.clients(&config, false))
     }
 
     /// Clients that use the lab's profile `profile` from the credentials file, as `--profile` would.
@@ -385,7 +422,7 @@ impl Target {
                     self.files.credentials.display()
                 )
             })?;
-        Ok(Clients::with_faults(&config, &self.faults, self.patient))
+        Ok(self.clients(&config, false))
     }
 }
 
