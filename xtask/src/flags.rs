@@ -1,6 +1,7 @@
 //! The command line's flags and tasks (clap).
 
 use clap::{Args, Parser, Subcommand};
+use lab_core::model::expiry::Ttl;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -130,7 +131,7 @@ pub struct SetupArgs {
     /// How long the lab lives (90m, 8h, 2d; at most 7 days): every Allow it writes holds only
     /// until then, so on AWS a forgotten lab disarms itself. Running setup again renews it.
     #[arg(long, value_name = "DURATION", default_value = lab_core::model::expiry::DEFAULT_TTL)]
-    pub ttl: String,
+    pub ttl: Ttl,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -165,9 +166,9 @@ pub enum ClassAction {
         /// How many students (1 to 200).
         #[arg(long)]
         students: usize,
-        /// How long the labs live (90m, 8h, 2d; at most 7 days).
+        /// How long the labs live (90m, 8h, 2d; 5 minutes to 7 days).
         #[arg(long, value_name = "DURATION", default_value = lab_core::model::expiry::DEFAULT_TTL)]
-        ttl: String,
+        ttl: Ttl,
         /// How many labs to set up at once.
         #[arg(long, default_value_t = 8)]
         jobs: usize,
@@ -215,7 +216,7 @@ pub struct AssumeArgs {
     #[arg(long, default_value = lab_core::model::names::DEFAULT_SESSION_NAME)]
     pub session_name: String,
     /// How long the temporary credentials last, in seconds (900 to 3600).
-    #[arg(long, value_name = "SECONDS")]
+    #[arg(long, value_name = "SECONDS", value_parser = lab_core::lab::parse_duration)]
     pub duration: Option<i32>,
 }
 

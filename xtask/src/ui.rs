@@ -1,73 +1,99 @@
-//! The terminal side of the lab's output: ✓ and ✗ lines (green and red on a terminal, as
-//! `anstream` decides from NO_COLOR, CLICOLOR and CLICOLOR_FORCE), a spinner with the time waited
-//! during waits on a terminal, plain lines in a pipe, and no escape code written to a pipe unless
-//! CLICOLOR_FORCE asks for colour.
+//! The terminal side of the lab's output: ✓ and ✗ lines (green and red as `anstream` decides from
+//! NO_COLOR, CLICOLOR and CLICOLOR_FORCE), and on a terminal `indicatif`'s spinner with the time
+//! waited and a class's progress bar (students done / total). A pipe gets plain lines only, and
+//! no escape code unless CLICOLOR_FORCE asks for colour.
 
 use std::io::{IsTerminal, Write};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anstream::{AutoStream, ColorChoice};
 use anstyle::{AnsiColor, Style};
-use lab_core::output::report::Report;
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use lab_core::output::report::{Report, mark};
 
-const FRAMES: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
-const CLEAR_LINE: &str = "\r\x1b[2K";
+const FRAMES: &[&str] = &["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏", "⠿"];
 const GREEN: Style = AnsiColor::Green.on_default();
 const RED: Style = AnsiColor::Red.on_default();
 
 type Sink = Arc<Mutex<Box<dyn Write + Send>>>;
 
-#[derive(Default)]
-struct Spin {
-    what: Option<String>,
-    since: Option<Instant>,
-    drawn: bool,
+/// The bars a terminal shows: one spinner for the current wait, one bar for a class's progress.
+struct Bars {
+    multi: MultiProgress,
+    /// Redraw on a timer (a real terminal); tests draw on each change only.
+    steady: bool,
+    spinner: Mutex<Option<ProgressBar>>,
+    progress: Mutex<Option<ProgressBar>>,
 }
 
 /// Where the lines go and how they look.
 pub struct Ui {
     out: Sink,
-    tty: bool,
+    bars: Option<Bars>,
     color: bool,
     explain: bool,
-    spin: Arc<Mutex<Spin>>,
-    thread: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Ui {
     /// Lines to stdout, or to stderr when stdout is kept for a JSON document.
     pub fn new(explain: bool, to_stderr: bool) -> Self {
-        let (tty, choice, out): (bool, ColorChoice, Box<dyn Write + Send>) = if to_stderr {
+        let (tty, choice, out, target): (bool, ColorChoice, Box<dyn Write + Send>, _) = if to_stderr {
             let err = std::io::stderr();
-            (err.is_terminal(), AutoStream::choice(&err), Box::new(err))
+            (
+                err.is_terminal(),
+                AutoStream::choice(&err),
+                Box::new(err),
+                ProgressDrawTarget::stderr(),
+            )
         } else {
             let out = std::io::stdout();
-            (out.is_terminal(), AutoStream::choice(&out), Box::new(out))
+            (
+                out.is_terminal(),
+                AutoStream::choice(&out),
+                Box::new(out),
+                ProgressDrawTarget::stdout(),
+            )
         };
         let tty = tty && !std::env::var("TERM").is_ok_and(|t| t == "dumb");
-        Self::with_sink(out, tty, choice != ColorChoice::Never, explain)
+        Self::with_target(out, tty.then_some(target), true, choice != ColorChoice::Never, explain)
     }
 
-    /// A Ui writing to `out`, with the terminal and colour decided by the caller.
-    fn with_sink(out: Box<dyn Write + Send>, tty: bool, color: bool, explain: bool) -> Self {
+    /// A Ui writing lines to `out` and bars to `target` (None: no bars, as in a pipe).
+    fn with_target(
+        out: Box<dyn Write + Send>,
+        target: Option<ProgressDrawTarget>,
+        steady: bool,
+        color: bool,
+        explain: bool,
+    ) -> Self {
+        let bars = target.map(|t| Bars {
+            multi: MultiProgress::with_draw_target(t),
+            steady,
+            spinner: Mutex::new(None),
+            progress: Mutex::new(None),
+        });
         Self {
             out: Arc::new(Mutex::new(out)),
-            tty,
+            bars,
             color,
             explain,
-            spin: Arc::default(),
-            thread: Mutex::new(None),
         }
     }
 
-    fn colour(&self, text: &str) -> String {
-        match (self.color, text.strip_prefix('✓'), text.strip_prefix('✗')) {
-            (true, Some(rest), _) => format!("{GREEN}✓{GREEN:#}{rest}"),
-            (true, _, Some(rest)) => format!("{RED}✗{RED:#}{rest}"),
-            _ => text.to_owned(),
+    fn style(template: &str) -> ProgressStyle {
+        // The templates are constants; a bad one falls back to indicatif's default look.
+        ProgressStyle::with_template(template)
+            .unwrap_or_else(|_| ProgressStyle::default_spinner())
+            .tick_strings(FRAMES)
+    }
+
+    fn new_bar(&self, bars: &Bars, bar: ProgressBar) -> ProgressBar {
+        let bar = bars.multi.add(bar);
+        if bars.steady {
+            bar.enable_steady_tick(Duration::from_millis(100));
         }
+        bar
     }
 }
 
@@ -81,56 +107,55 @@ fn write_to(out: &Sink, text: &str) {
 
 impl Report for Ui {
     fn line(&self, text: &str) {
-        let Ok(mut spin) = self.spin.lock() else { return };
-        let mut out = String::new();
-        if spin.drawn {
-            out.push_str(CLEAR_LINE);
-            spin.drawn = false;
+        let write = || write_to(&self.out, &format!("{text}\n"));
+        match &self.bars {
+            // The bars step aside for the line, then are drawn again below it.
+            Some(bars) => bars.multi.suspend(write),
+            None => write(),
         }
-        out.push_str(&self.colour(text));
-        out.push('\n');
-        write_to(&self.out, &out);
+    }
+
+    fn outcome(&self, passed: bool, text: &str) {
+        let style = if passed { GREEN } else { RED };
+        match self.color {
+            true => self.line(&format!("{style}{}{style:#} {text}", mark(passed))),
+            false => self.line(&format!("{} {text}", mark(passed))),
+        }
     }
 
     fn waiting(&self, what: &str) {
-        if !self.tty {
-            self.line(&format!("  {what}"));
-            return;
-        }
-        let Ok(mut spin) = self.spin.lock() else { return };
-        spin.what = Some(what.to_owned());
-        spin.since.get_or_insert_with(Instant::now);
-        drop(spin);
-        let Ok(mut thread) = self.thread.lock() else { return };
-        if thread.is_none() {
-            let (state, out) = (Arc::clone(&self.spin), Arc::clone(&self.out));
-            *thread = Some(std::thread::spawn(move || {
-                for frame in FRAMES.iter().cycle() {
-                    std::thread::sleep(Duration::from_millis(100));
-                    let Ok(mut spin) = state.lock() else { return };
-                    let (Some(what), Some(since)) = (spin.what.clone(), spin.since) else {
-                        return;
-                    };
-                    let waited = since.elapsed().as_secs_f64();
-                    write_to(&out, &format!("{CLEAR_LINE}{frame} {what} ({waited:.1} s)"));
-                    spin.drawn = true;
-                }
-            }));
-        }
+        let Some(bars) = &self.bars else {
+            return self.line(&format!("  {what}"));
+        };
+        let Ok(mut spinner) = bars.spinner.lock() else { return };
+        let bar = spinner.get_or_insert_with(|| {
+            let bar = ProgressBar::new_spinner().with_style(Self::style("{spinner} {msg} ({elapsed})"));
+            self.new_bar(bars, bar)
+        });
+        bar.set_message(what.to_owned());
     }
 
     fn wait_done(&self) {
-        if let Ok(mut spin) = self.spin.lock() {
-            spin.what = None;
-            spin.since = None;
-            if spin.drawn {
-                write_to(&self.out, CLEAR_LINE);
-                spin.drawn = false;
+        if let Some(bar) = self.bars.as_ref().and_then(|b| b.spinner.lock().ok()?.take()) {
+            bar.finish_and_clear();
+        }
+    }
+
+    fn progress(&self, what: &str, done: usize, total: usize) {
+        let Some(bars) = &self.bars else { return };
+        let Ok(mut progress) = bars.progress.lock() else { return };
+        if done >= total {
+            if let Some(bar) = progress.take() {
+                bar.finish_and_clear();
             }
+            return;
         }
-        if let Some(handle) = self.thread.lock().ok().and_then(|mut t| t.take()) {
-            let _ = handle.join();
-        }
+        let bar = progress.get_or_insert_with(|| {
+            let bar = ProgressBar::new(total as u64).with_style(Self::style("{msg} {pos}/{len} ({elapsed})"));
+            self.new_bar(bars, bar)
+        });
+        bar.set_message(what.to_owned());
+        bar.set_position(done as u64);
     }
 
     fn explain(&self) -> bool {
@@ -141,23 +166,34 @@ impl Report for Ui {
 impl Drop for Ui {
     fn drop(&mut self) {
         self.wait_done();
+        if let Some(bar) = self.bars.as_ref().and_then(|b| b.progress.lock().ok()?.take()) {
+            bar.finish_and_clear();
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use indicatif::TermLike;
+
     use super::*;
 
-    /// A sink the test can read back.
-    #[derive(Clone, Default)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
+    /// A terminal the test can read back: what indicatif draws and the lines, in order.
+    #[derive(Clone, Default, Debug)]
+    struct Screen(Arc<Mutex<String>>);
 
-    impl Write for Buffer {
+    impl Screen {
+        fn push(&self, s: &str) {
+            self.0.lock().unwrap().push_str(s);
+        }
+        fn text(&self) -> String {
+            self.0.lock().unwrap().clone()
+        }
+    }
+
+    impl Write for Screen {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0
-                .lock()
-                .map_err(|_| std::io::Error::other("poisoned"))?
-                .extend_from_slice(buf);
+            self.push(&String::from_utf8_lossy(buf));
             Ok(buf.len())
         }
         fn flush(&mut self) -> std::io::Result<()> {
@@ -165,36 +201,93 @@ mod tests {
         }
     }
 
-    impl Buffer {
-        fn text(&self) -> String {
-            String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    impl TermLike for Screen {
+        fn width(&self) -> u16 {
+            120
         }
+        fn move_cursor_up(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_down(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_right(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_left(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn write_line(&self, s: &str) -> std::io::Result<()> {
+            self.push(&format!("{s}\n"));
+            Ok(())
+        }
+        fn write_str(&self, s: &str) -> std::io::Result<()> {
+            self.push(s);
+            Ok(())
+        }
+        fn clear_line(&self) -> std::io::Result<()> {
+            self.push("<clear>");
+            Ok(())
+        }
+        fn flush(&self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn terminal() -> (Screen, Ui) {
+        let screen = Screen::default();
+        let target = ProgressDrawTarget::term_like(Box::new(screen.clone()));
+        // No timer: each change is drawn at once, so nothing here depends on a sleep.
+        let ui = Ui::with_target(Box::new(screen.clone()), Some(target), false, true, false);
+        (screen, ui)
     }
 
     #[test]
     fn a_terminal_gets_a_spinner_with_the_time_and_colour() {
-        let buf = Buffer::default();
-        let ui = Ui::with_sink(Box::new(buf.clone()), true, true, false);
+        let (screen, ui) = terminal();
         ui.waiting("stack s: CREATE_IN_PROGRESS");
-        std::thread::sleep(Duration::from_millis(350));
+        assert!(
+            screen.text().contains("⠋ stack s: CREATE_IN_PROGRESS (0s)"),
+            "{:?}",
+            screen.text()
+        );
         ui.wait_done();
-        ui.line("✓ stack s ready (350 ms)");
-        let text = buf.text();
-        assert!(text.contains("⠋ stack s: CREATE_IN_PROGRESS (0."), "{text:?}");
-        assert!(text.contains(CLEAR_LINE), "{text:?}");
-        assert!(text.ends_with("\x1b[32m✓\x1b[0m stack s ready (350 ms)\n"), "{text:?}");
+        ui.outcome(true, "stack s ready (350 ms)");
+        ui.outcome(false, "bucket b: AccessDenied (2 ms)");
+        let text = screen.text();
+        assert!(text.contains("<clear>"), "the spinner is cleared: {text:?}");
+        assert!(text.contains("\x1b[32m✓\x1b[0m stack s ready (350 ms)\n"), "{text:?}");
+        assert!(
+            text.ends_with("\x1b[31m✗\x1b[0m bucket b: AccessDenied (2 ms)\n"),
+            "{text:?}"
+        );
+    }
+
+    #[test]
+    fn a_terminal_shows_a_class_progress_until_it_is_done() {
+        let (screen, ui) = terminal();
+        ui.progress("students", 0, 3);
+        ui.progress("students", 2, 3);
+        assert!(screen.text().contains("students 2/3 (0s)"), "{:?}", screen.text());
+        let before = screen.text().len();
+        ui.progress("students", 3, 3);
+        ui.line("class done");
+        let after = &screen.text()[before..];
+        assert!(!after.contains("3/3"), "a finished class leaves no bar: {after:?}");
+        assert!(after.ends_with("class done\n"), "{after:?}");
     }
 
     #[test]
     fn a_pipe_gets_plain_lines_only() {
-        let buf = Buffer::default();
-        let ui = Ui::with_sink(Box::new(buf.clone()), false, false, true);
+        let screen = Screen::default();
+        let ui = Ui::with_target(Box::new(screen.clone()), None, false, false, true);
         ui.waiting("stack s: CREATE_IN_PROGRESS");
+        ui.progress("students", 1, 3);
         ui.wait_done();
-        ui.line("✓ done (1 ms)");
-        ui.line("✗ failed: x (1 ms)");
+        ui.outcome(true, "done (1 ms)");
+        ui.outcome(false, "failed: x (1 ms)");
         assert_eq!(
-            buf.text(),
+            screen.text(),
             "  stack s: CREATE_IN_PROGRESS\n✓ done (1 ms)\n✗ failed: x (1 ms)\n"
         );
         assert!(ui.explain());

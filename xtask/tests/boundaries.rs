@@ -169,7 +169,9 @@ async fn verify_proves_every_boundary_and_catches_a_broken_one() {
         .find(|c| c.name == "profile sts is denied s3 ListBuckets")
         .unwrap();
     assert!(!row.passed && row.seen == "allowed", "{row:?}");
-    let table = lab::checks_table(&checks, false);
+    let shown = Captured::default();
+    lab::show_checks(&checks, &shown);
+    let table = shown.text();
     assert!(
         table.contains("✗ profile sts is denied s3 ListBuckets")
             && table.contains("expected AccessDenied, saw allowed")

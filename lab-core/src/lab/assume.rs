@@ -137,6 +137,15 @@ pub fn check_duration(duration: Option<i32>) -> Result<()> {
     }
 }
 
+/// `--duration` as the command line gives it: whole seconds, in range.
+pub fn parse_duration(text: &str) -> Result<i32> {
+    let Ok(seconds) = text.trim().parse::<i32>() else {
+        bail!("--duration {text:?} is not a number of seconds: use {MIN_SESSION_SECONDS} to {MAX_SESSION_SECONDS}");
+    };
+    check_duration(Some(seconds))?;
+    Ok(seconds)
+}
+
 pub fn now_secs() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -98,7 +98,7 @@ impl Lab {
             admin_identity,
             force: false,
             backoff: Backoff::default(),
-            ttl_seconds: crate::model::expiry::parse_ttl(crate::model::expiry::DEFAULT_TTL)?,
+            ttl_seconds: crate::model::expiry::Ttl::default().seconds(),
             stack_board: None,
         })
     }

@@ -292,21 +292,18 @@ async fn lab_bucket(lab: &Lab, c: &Clients, tags: &[(&str, &str)], report: &dyn 
     }
 }
 
-/// Verify's table: one row per check; with `explain`, each row's aws CLI command under it.
-pub fn checks_table(checks: &[Check], explain: bool) -> String {
+/// Verify's table: one row per check; with `--explain`, each row's aws CLI command under it.
+pub fn show_checks(checks: &[Check], report: &dyn Report) {
     let w = checks.iter().map(|c| c.name.chars().count()).max().unwrap_or(0);
-    let mut out = Vec::new();
     for c in checks {
-        let mark = if c.passed { "✓" } else { "✗" };
         let detail = if c.passed {
             c.seen.clone()
         } else {
             format!("expected {}, saw {}", c.expected, c.seen)
         };
-        out.push(format!("{mark} {:<w$}  {detail}", c.name));
-        if explain && !c.command.is_empty() {
-            out.push(format!("    $ {}", c.command));
+        report.outcome(c.passed, &format!("{:<w$}  {detail}", c.name));
+        if report.explain() && !c.command.is_empty() {
+            report.line(&format!("    $ {}", c.command));
         }
     }
-    out.join("\n")
 }

@@ -1,4 +1,4 @@
-//! A lab's time to live: `--ttl` parsed (`90m`, `8h`, `2d`, `1h30m`; at most 7 days), the expiry
+//! A lab's time to live: `--ttl` parsed (`90m`, `8h`, `2d`, `1h30m`; 5 minutes to 7 days), the expiry
 //! written as AWS writes times (`2026-11-22T22:00:00Z`), and how it reads to a person.
 
 use anyhow::{Result, bail};
@@ -9,36 +9,43 @@ use aws_smithy_types::date_time::Format;
 pub const DEFAULT_TTL: &str = "8h";
 /// The longest time to live: a forgotten lab disarms itself within a week.
 pub const MAX_TTL_SECONDS: i64 = 7 * 24 * 3600;
+/// The shortest: a lab must outlive its own setup.
+pub const MIN_TTL_SECONDS: i64 = 5 * 60;
 
-/// Seconds of a `--ttl` such as `90m`, `8h`, `2d` or `1h30m`.
-pub fn parse_ttl(text: &str) -> Result<i64> {
-    let fix = "use a number with m, h or d, e.g. --ttl 90m, --ttl 8h or --ttl 2d (at most 7 days)";
-    let mut total: i64 = 0;
-    let mut number = String::new();
-    for c in text.trim().chars() {
-        if c.is_ascii_digit() {
-            number.push(c);
-            continue;
+/// A lab's time to live, as `--ttl` gives it (`90m`, `8h`, `2d`, `1h30m`, as `humantime`
+/// reads durations), from 5 minutes to 7 days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ttl(i64);
+
+impl Ttl {
+    pub fn seconds(self) -> i64 {
+        self.0
+    }
+}
+
+impl Default for Ttl {
+    fn default() -> Self {
+        Self(8 * 3600)
+    }
+}
+
+impl std::str::FromStr for Ttl {
+    type Err = anyhow::Error;
+
+    fn from_str(text: &str) -> Result<Self> {
+        let fix = "use a number with m, h or d, e.g. 90m, 8h or 2d (5 minutes to 7 days)";
+        let Ok(span) = humantime::parse_duration(text.trim()) else {
+            bail!("{text:?} is not a duration; {fix}");
+        };
+        let seconds = i64::try_from(span.as_secs()).unwrap_or(i64::MAX);
+        if seconds > MAX_TTL_SECONDS {
+            bail!("{text} is longer than 7 days; {fix}");
         }
-        let unit = match c {
-            'm' => 60,
-            'h' => 3600,
-            'd' => 86400,
-            _ => bail!("invalid --ttl {text:?}: {fix}"),
-        };
-        let Ok(n) = number.parse::<i64>() else {
-            bail!("invalid --ttl {text:?}: {fix}");
-        };
-        number.clear();
-        total = total.saturating_add(n.saturating_mul(unit));
+        if seconds < MIN_TTL_SECONDS {
+            bail!("{text} is shorter than 5 minutes; {fix}");
+        }
+        Ok(Self(seconds))
     }
-    if !number.is_empty() || total == 0 {
-        bail!("invalid --ttl {text:?}: {fix}");
-    }
-    if total > MAX_TTL_SECONDS {
-        bail!("--ttl {text} is longer than 7 days; {fix}");
-    }
-    Ok(total)
 }
 
 /// `2026-11-22T22:00:00Z` for Unix time `secs`.
@@ -77,17 +84,30 @@ mod tests {
 
     #[test]
     fn ttls_parse_and_bad_ones_say_what_to_do() {
-        assert_eq!(parse_ttl("90m").unwrap(), 5400);
-        assert_eq!(parse_ttl("8h").unwrap(), 28800);
-        assert_eq!(parse_ttl("2d").unwrap(), 172800);
-        assert_eq!(parse_ttl("1h30m").unwrap(), 5400);
-        assert_eq!(parse_ttl("7d").unwrap(), MAX_TTL_SECONDS);
-        for bad in ["", "0h", "8", "h", "8x", "-1h", "1.5h", "8 h"] {
-            let err = parse_ttl(bad).unwrap_err().to_string();
-            assert!(err.contains("--ttl 90m"), "{bad}: {err}");
+        let secs = |t: &str| t.parse::<Ttl>().map(Ttl::seconds).unwrap();
+        assert_eq!(secs("90m"), 5400);
+        assert_eq!(secs("8h"), 28800);
+        assert_eq!(secs("2d"), 172800);
+        assert_eq!(secs("1h30m"), 5400);
+        assert_eq!(secs("7d"), MAX_TTL_SECONDS);
+        assert_eq!(secs(DEFAULT_TTL), Ttl::default().seconds());
+        for bad in ["", "0h", "8", "h", "8x", "-1h"] {
+            let err = bad.parse::<Ttl>().unwrap_err().to_string();
+            assert!(err.contains("e.g. 90m"), "{bad}: {err}");
         }
-        assert!(parse_ttl("8d").unwrap_err().to_string().contains("longer than 7 days"));
-        assert!(parse_ttl("99999999999999999999d").is_err());
+        assert!(
+            "8d".parse::<Ttl>()
+                .unwrap_err()
+                .to_string()
+                .contains("longer than 7 days")
+        );
+        assert!(
+            "1m".parse::<Ttl>()
+                .unwrap_err()
+                .to_string()
+                .contains("shorter than 5 minutes")
+        );
+        assert!("99999999999999999999d".parse::<Ttl>().is_err());
     }
 
     #[test]

@@ -10,6 +10,15 @@ use crate::ops::iam::NewAccessKey;
 pub trait Report: Send + Sync {
     fn line(&self, text: &str);
 
+    /// A step or check that ended: `✓ text` when it passed, `✗ text` when not (a terminal shows
+    /// the mark in green or red).
+    fn outcome(&self, passed: bool, text: &str) {
+        self.line(&format!("{} {text}", mark(passed)));
+    }
+
+    /// How far a task over many labs is: `done` of `total` (a terminal shows a progress bar).
+    fn progress(&self, _what: &str, _done: usize, _total: usize) {}
+
     /// A wait began, or what it waits for changed. A terminal shows a spinner with `what` and
     /// the time waited; elsewhere it is a plain line.
     fn waiting(&self, what: &str) {
@@ -23,6 +32,11 @@ pub trait Report: Send + Sync {
     fn explain(&self) -> bool {
         false
     }
+}
+
+/// ✓ for what passed, ✗ for what did not.
+pub const fn mark(passed: bool) -> &'static str {
+    if passed { "✓" } else { "✗" }
 }
 
 /// Keeps the lines, for tests; `explain` turns on the aws CLI commands.
@@ -70,16 +84,15 @@ impl<'a> Steps<'a> {
     pub fn ok(&self, started: Instant, what: impl AsRef<str>) {
         self.report.wait_done();
         self.report
-            .line(&format!("✓ {} ({})", what.as_ref(), fmt_elapsed(started.elapsed())));
+            .outcome(true, &format!("{} ({})", what.as_ref(), fmt_elapsed(started.elapsed())));
     }
 
     pub fn failed(&self, started: Instant, what: impl AsRef<str>, err: &anyhow::Error) {
         self.report.wait_done();
-        self.report.line(&format!(
-            "✗ {}: {err:#} ({})",
-            what.as_ref(),
-            fmt_elapsed(started.elapsed())
-        ));
+        self.report.outcome(
+            false,
+            &format!("{}: {err:#} ({})", what.as_ref(), fmt_elapsed(started.elapsed())),
+        );
     }
 
     /// A wait: a spinner on a terminal, a plain line elsewhere.

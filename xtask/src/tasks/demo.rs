@@ -44,7 +44,7 @@ async fn phases(
     ui.line("== setup");
     let setup = lab::setup(&lab, ui).await.context("setup failed");
     let rest = match setup {
-        Ok(_) => assume_and_verify(&lab, ui, global.explain).await,
+        Ok(_) => assume_and_verify(&lab, ui).await,
         Err(e) => Err(e),
     };
     // Cleanup runs whatever happened before it.
@@ -56,20 +56,21 @@ async fn phases(
     if !left.is_empty() {
         bail!("the emulator still holds: {}", left.lines(&lab.names).join(", "));
     }
-    ui.line("✓ the emulator holds nothing of the lab: no user, key, policy, stack, role, bucket or profile");
+    ui.outcome(
+        true,
+        "the emulator holds nothing of the lab: no user, key, policy, stack, role, bucket or profile",
+    );
     Ok(())
 }
 
-async fn assume_and_verify(lab: &Lab, ui: &Ui, explain: bool) -> Result<()> {
+async fn assume_and_verify(lab: &Lab, ui: &Ui) -> Result<()> {
     ui.line("== assume");
     lab::assume(lab, DEFAULT_SESSION_NAME, None, ui)
         .await
         .context("assume failed")?;
     ui.line("== verify");
     let checks = lab::verify(lab, ui).await?;
-    for line in lab::checks_table(&checks, explain).lines() {
-        ui.line(line);
-    }
+    lab::show_checks(&checks, ui);
     if checks.iter().any(|c| !c.passed) {
         bail!("verify failed");
     }

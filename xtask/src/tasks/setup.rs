@@ -10,7 +10,7 @@ use crate::ui::Ui;
 
 pub async fn run(global: &Global, args: SetupArgs) -> Result<()> {
     // Bad input is refused before any call.
-    let ttl_seconds = lab_core::model::expiry::parse_ttl(&args.ttl)?;
+    let ttl_seconds = args.ttl.seconds();
     let ui = Ui::new(global.explain, false);
     let mut lab = super::connect(global, &ui).await?;
     lab.ttl_seconds = ttl_seconds;

@@ -93,16 +93,20 @@ async fn sweep_one(global: &Global, args: &SweepArgs, target: &Target, found: &F
         Some(e) => format!("failed: {e}"),
         None => action.text().to_owned(),
     };
-    ui.line(&format!(
-        "{} lab {name} ({}, {when}): {what}; holds {}",
-        if action == Action::Failed { "✗" } else { "•" },
+    let row = format!(
+        "lab {name} ({}, {when}): {what}; holds {}",
         found.region.as_deref().unwrap_or("region not recorded"),
         if holds.is_empty() {
             "unknown".to_owned()
         } else {
             holds.join(", ")
         }
-    ));
+    );
+    if action == Action::Failed {
+        ui.outcome(false, &row);
+    } else {
+        ui.line(&format!("• {row}"));
+    }
     SweepRow {
         lab: name.clone(),
         region: found.region.clone(),

@@ -20,9 +20,7 @@ pub async fn run(global: &Global, args: JsonArgs) -> Result<()> {
         })?;
         println!("{doc:#}");
     } else {
-        for line in lab_core::lab::checks_table(&checks, global.explain).lines() {
-            ui.line(line);
-        }
+        lab_core::lab::show_checks(&checks, &ui);
     }
     if failed > 0 {
         bail!(

@@ -219,7 +219,7 @@ fn report(
         "(a) requests by process: setup {}, assume {}, verify {} ({verify_extra} beyond the guide's checks), cleanup {}",
         phases[0], phases[1], phases[2], phases[3]
     );
-    let mark = |ok: bool| if ok { "✓" } else { "✗" };
+    let mark = lab_core::output::report::mark;
     println!("targets over {rounds} rounds:");
     println!("  {} (a) at least 30x faster than (b)", mark(b / a >= 30.0));
     println!("  {} (a) no slower than (c)", mark(a <= c));

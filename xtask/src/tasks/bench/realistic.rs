@@ -75,7 +75,7 @@ async fn measure(home: &Home, running: Running, rounds: usize) -> Result<()> {
         "cleanup:      median {down:.2} s against a critical path of {cleanup_path:.1} s (the stack's deletion): {:.3}x",
         down / cleanup_path
     );
-    let mark = if up / setup_path <= TARGET { "✓" } else { "✗" };
+    let mark = lab_core::output::report::mark(up / setup_path <= TARGET);
     println!("  {mark} setup+assume at most {TARGET}x its critical path");
     Ok(())
 }

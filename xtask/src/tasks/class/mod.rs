@@ -42,7 +42,7 @@ pub async fn run(global: &Global, action: ClassAction) -> Result<()> {
         } => {
             // Bad input is refused before any call.
             let labs = class::student_labs(&class.class, students)?;
-            let ttl_seconds = lab_core::model::expiry::parse_ttl(&ttl)?;
+            let ttl_seconds = ttl.seconds();
             let room = Room::connect(global, &class, false).await?;
             setup(&room, labs, ttl_seconds, jobs.max(1)).await
         }
@@ -159,16 +159,26 @@ impl Room {
     }
 }
 
-/// Runs `work` on every item, `jobs` at a time, and returns the results in the items' order.
-async fn each<I, T, Fut>(items: Vec<I>, jobs: usize, work: impl Fn(I) -> Fut) -> Vec<(I, T)>
+/// Runs `work` on every item, `jobs` at a time, and returns the results in the items' order;
+/// a terminal shows how many students are done.
+async fn each<I, T, Fut>(ui: &Ui, items: Vec<I>, jobs: usize, work: impl Fn(I) -> Fut) -> Vec<(I, T)>
 where
     I: Clone,
     Fut: Future<Output = T>,
 {
+    let total = items.len();
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    ui.progress("students", 0, total);
     futures_util::stream::iter(items)
         .map(|item| {
             let out = work(item.clone());
-            async move { (item, out.await) }
+            let done = &done;
+            async move {
+                let out = out.await;
+                let finished = done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                ui.progress("students", finished, total);
+                (item, out)
+            }
         })
         .buffered(jobs)
         .collect()
@@ -185,7 +195,7 @@ async fn setup(room: &Room, labs: Vec<String>, ttl_seconds: i64, jobs: usize) ->
         .collect();
     let first = labs.first().cloned().unwrap_or_default();
     let (recorded, first) = (&recorded, &first);
-    let results = each(labs, jobs, |lab| async move {
+    let results = each(&room.ui, labs, jobs, |lab| async move {
         let t0 = Instant::now();
         let steps = room.steps_for(&lab, first);
         // Run again, a lab goes where it was made, whatever region this shell is in.
@@ -213,18 +223,22 @@ async fn setup(room: &Room, labs: Vec<String>, ttl_seconds: i64, jobs: usize) ->
         .await;
         room.show_explained(&lab, &steps);
         match &result {
-            Ok(o) => room.ui.line(&format!(
-                "✓ {lab}: {} may assume {}, until {} ({})",
-                lab_core::fleet::class::student_names(&lab)
-                    .map(|n| n.user)
-                    .unwrap_or_default(),
-                o.role_arn,
-                o.expires,
-                fmt_elapsed(t0.elapsed())
-            )),
-            Err(e) => room
-                .ui
-                .line(&format!("✗ {lab}: {} ({})", one_line(e), fmt_elapsed(t0.elapsed()))),
+            Ok(o) => room.ui.outcome(
+                true,
+                &format!(
+                    "{lab}: {} may assume {}, until {} ({})",
+                    lab_core::fleet::class::student_names(&lab)
+                        .map(|n| n.user)
+                        .unwrap_or_default(),
+                    o.role_arn,
+                    o.expires,
+                    fmt_elapsed(t0.elapsed())
+                ),
+            ),
+            Err(e) => room.ui.outcome(
+                false,
+                &format!("{lab}: {} ({})", one_line(e), fmt_elapsed(t0.elapsed())),
+            ),
         }
         result.map(drop)
     })
@@ -314,7 +328,7 @@ async fn cleanup(room: &Room, jobs: usize) -> Result<()> {
     let labs: Vec<String> = regions.iter().map(|(l, _)| l.clone()).collect();
     let first = labs.first().cloned().unwrap_or_default();
     let first = &first;
-    let results = each(labs, jobs, |lab| {
+    let results = each(&room.ui, labs, jobs, |lab| {
         let region = regions.iter().find(|(l, _)| *l == lab).and_then(|(_, r)| r.clone());
         async move {
             let steps = room.steps_for(&lab, first);
@@ -325,8 +339,8 @@ async fn cleanup(room: &Room, jobs: usize) -> Result<()> {
             .await;
             room.show_explained(&lab, &steps);
             match &result {
-                Ok(()) => room.ui.line(&format!("✓ {lab}: nothing left")),
-                Err(e) => room.ui.line(&format!("✗ {lab}: {}", one_line(e))),
+                Ok(()) => room.ui.outcome(true, &format!("{lab}: nothing left")),
+                Err(e) => room.ui.outcome(false, &format!("{lab}: {}", one_line(e))),
             }
             result
         }

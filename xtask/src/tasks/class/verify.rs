@@ -61,7 +61,7 @@ pub(super) async fn run(room: &Room, json: bool, jobs: usize) -> Result<()> {
     let (students, roles, labs_ref) = (&students, &roles, &labs);
     let order: Vec<usize> = (0..labs.len()).collect();
     // `jobs` students at a time; a row is printed as each one finishes.
-    let rows = super::each(order, jobs, |i| {
+    let rows = super::each(&room.ui, order, jobs, |i| {
         let pairs = &pairs;
         async move {
             let lab = &labs_ref[i];
@@ -78,7 +78,7 @@ pub(super) async fn run(room: &Room, json: bool, jobs: usize) -> Result<()> {
                 Err(e) => Err(anyhow!("{}", one_line(e))),
             };
             let (passed, line, value) = row(lab, &result);
-            room.ui.line(&format!("{} {line}", if passed { "✓" } else { "✗" }));
+            room.ui.outcome(passed, &line);
             (passed, value)
         }
     })
