@@ -210,7 +210,7 @@ async fn sweep_finds_every_lab_by_its_tags_with_the_local_files_gone() {
     let text = sweep(&["sweep", "--dry-run"]);
     assert_ok(&text, "sweep --dry-run");
     assert!(
-        stdout(&text).contains("lab old (us-east-1, ") && stdout(&text).contains("expired 1 h ago"),
+        stdout(&text).contains("lab old in us-east-1, 20") && stdout(&text).contains("expired 1 h ago"),
         "{}",
         stdout(&text)
     );

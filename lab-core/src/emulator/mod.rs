@@ -1,42 +1,33 @@
 //! The local AWS emulator (moto's server app with IAM enforcement, run by
-//! `emulator/sts_lab_emulator.py`, plain or realistic): start it on loopback, bootstrap an admin with
-//! the few unauthenticated requests it allows, write lab-local AWS files, stop it.
+//! `emulator/sts_lab_emulator.py`, plain or realistic), all in this folder: its pins and install
+//! (`install`), start on loopback, bootstrap of an admin with the few unauthenticated requests it
+//! allows, lab-local AWS files and environment (here), its control endpoints (`control`), and
+//! its process (`process`).
 
 mod control;
+pub mod install;
+mod process;
 
 pub use control::Stats;
 use control::{emulator_http, moto_api};
+pub use install::{EMULATOR_REQUIREMENTS, TEST_TOOL_REQUIREMENTS, UV_REQUIREMENT, Venv};
+use process::process_alive;
+pub use process::{free_port, port_open, terminate};
 
 use std::fs;
-use std::net::{SocketAddr, TcpStream};
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::Credentials;
-use rustix::process::{Pid, Signal};
 
 use crate::aws::target::{Clients, Target};
 use crate::ops::iam;
 use crate::profiles::awsfiles::{AwsFiles, FileKind};
 
-/// What the emulator needs in the virtualenv, pinned: all `cargo xtask demo` installs.
-pub const EMULATOR_REQUIREMENTS: [&str; 1] = ["moto[server]==5.2.5"];
-/// What the tests and CI add, pinned and resolved together with the emulator: the aws CLI (tests
-/// prove it reads our profiles), cfn-lint (CI lints the template) and ruff (CI lints the
-/// emulator's Python).
-pub const TEST_TOOL_REQUIREMENTS: [&str; 4] = [
-    "moto[server]==5.2.5",
-    "awscli==1.46.3",
-    "cfn-lint==1.58.0",
-    "ruff==0.17.5",
-];
-/// The installer, from PyPI: it makes the virtualenv and installs into it several times faster
-/// than pip.
-pub const UV_REQUIREMENT: &str = "uv==0.13.9";
 /// The server (`emulator/` in the repo), compiled in and written beside the emulator's state:
 /// moto's app, its fidelity fixes, and the realistic layer (`--realistic`).
 pub const SERVER_FILES: [(&str, &str); 5] = [
@@ -59,40 +50,6 @@ pub const REGION: &str = "us-east-1";
 pub const DEFAULT_PORT: u16 = 5055;
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 const OWNER: &str = "emulator";
-
-/// The project-local Python virtualenv holding moto and the aws CLI.
-#[derive(Debug, Clone)]
-pub struct Venv {
-    pub dir: PathBuf,
-}
-
-impl Venv {
-    pub fn bin(&self, name: &str) -> PathBuf {
-        self.dir.join("bin").join(name)
-    }
-
-    /// The file that records what was installed for `requirements`; it is written last, so it
-    /// exists only after a complete install.
-    pub fn marker(&self, requirements: &[&str]) -> PathBuf {
-        let name = if requirements == TEST_TOOL_REQUIREMENTS.as_slice() {
-            "sts-lab-test-tools.txt"
-        } else {
-            "sts-lab-emulator.txt"
-        };
-        self.dir.join(name)
-    }
-
-    /// Whether `requirements` were installed here, exactly.
-    pub fn has(&self, requirements: &[&str]) -> bool {
-        fs::read_to_string(self.marker(requirements)).is_ok_and(|m| m == requirements.join("\n"))
-            && self.bin("python").exists()
-    }
-
-    /// Whether the emulator is installed (the test tools may or may not be).
-    pub fn is_installed(&self) -> bool {
-        self.has(&EMULATOR_REQUIREMENTS) || self.has(&TEST_TOOL_REQUIREMENTS)
-    }
-}
 
 /// How the emulator behaves: plain (fast and consistent) or realistic (AWS's timing and
 /// strictness), with the realistic layer's settings (`STS_LAB_STACK_DELAY` …, in seconds).
@@ -187,14 +144,6 @@ impl Home {
             ("AWS_DEFAULT_REGION", REGION.to_owned()),
             ("AWS_PROFILE", ADMIN_PROFILE.to_owned()),
         ]
-    }
-
-    /// [`Self::env_vars`] as `export` lines for a shell (`eval "$(cargo xtask emulator env)"`).
-    pub fn env_lines(&self, running: Running) -> Vec<String> {
-        self.env_vars(running)
-            .into_iter()
-            .map(|(k, v)| format!("export {k}={}", shell_quote(&v)))
-            .collect()
     }
 
     /// Starts the emulator (moto from `venv`, as `options` say) on 127.0.0.1:`port`, detached from this process, waits until
@@ -348,92 +297,5 @@ impl Home {
         };
         terminate(running.pid)?;
         Ok(true)
-    }
-}
-
-/// Sends SIGTERM, then SIGKILL if the process is still there after five seconds.
-pub fn terminate(pid: u32) -> Result<()> {
-    signal(pid, Signal::TERM).with_context(|| format!("cannot stop process {pid}"))?;
-    let started = Instant::now();
-    while process_alive(pid) {
-        if started.elapsed() > Duration::from_secs(5) {
-            signal(pid, Signal::KILL).with_context(|| format!("cannot kill process {pid}"))?;
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(25));
-    }
-    Ok(())
-}
-
-/// The process `pid`, for kill(2) (rustix: no unsafe code of ours).
-fn process(pid: u32) -> std::io::Result<Pid> {
-    i32::try_from(pid)
-        .ok()
-        .and_then(Pid::from_raw)
-        .ok_or_else(|| std::io::Error::other("pid out of range"))
-}
-
-fn signal(pid: u32, sig: Signal) -> std::io::Result<()> {
-    Ok(rustix::process::kill_process(process(pid)?, sig)?)
-}
-
-fn process_alive(pid: u32) -> bool {
-    match fs::read_to_string(format!("/proc/{pid}/stat")) {
-        // A zombie (exited, not yet reaped) counts as gone.
-        Ok(stat) => stat.rsplit_once(") ").is_some_and(|(_, rest)| !rest.starts_with('Z')),
-        // No /proc (not Linux): signal 0 asks whether the process exists.
-        Err(_) if !Path::new("/proc/self").exists() => {
-            process(pid).is_ok_and(|p| rustix::process::test_kill_process(p).is_ok())
-        }
-        Err(_) => false,
-    }
-}
-
-/// Whether something accepts connections on 127.0.0.1:`port`.
-pub fn port_open(port: u16) -> bool {
-    TcpStream::connect_timeout(&SocketAddr::from(([127, 0, 0, 1], port)), Duration::from_millis(200)).is_ok()
-}
-
-/// A port on 127.0.0.1 that was free a moment ago.
-pub fn free_port() -> Result<u16> {
-    let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).context("cannot bind a local port")?;
-    Ok(listener.local_addr()?.port())
-}
-
-/// Single-quotes `s` for a POSIX shell.
-pub fn shell_quote(s: &str) -> String {
-    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "/._-:=@+,".contains(c)) {
-        s.to_owned()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shell_quoting_is_safe() {
-        assert_eq!(shell_quote("http://127.0.0.1:5055"), "http://127.0.0.1:5055");
-        assert_eq!(shell_quote("/a b/c"), "'/a b/c'");
-        assert_eq!(shell_quote("it's"), r"'it'\''s'");
-        assert_eq!(shell_quote("$(rm -rf x)"), "'$(rm -rf x)'");
-    }
-
-    #[test]
-    fn env_lines_point_everything_at_the_emulator() {
-        let home = Home {
-            dir: PathBuf::from("/tmp/x y"),
-        };
-        let lines = home.env_lines(Running {
-            pid: 1,
-            port: 5055,
-            realistic: false,
-        });
-        assert!(lines.contains(&"export AWS_ENDPOINT_URL=http://127.0.0.1:5055".to_owned()));
-        assert!(lines.contains(&"export AWS_SHARED_CREDENTIALS_FILE='/tmp/x y/aws/credentials'".to_owned()));
-        assert!(lines.contains(&"export AWS_PROFILE=lab-admin".to_owned()));
-        assert_eq!(lines.len(), 6);
     }
 }

@@ -141,7 +141,7 @@ Your instructor removes everything, these files' keys included, with `cargo xtas
         region = h.region,
         expires = h.expires,
         session = DEFAULT_SESSION_NAME,
-        folder = crate::emulator::shell_quote(h.folder),
+        folder = crate::output::shell::quote(h.folder),
     )
 }
 

@@ -93,16 +93,7 @@ pub fn status_lines(st: &Status, names: &LabNames) -> Vec<String> {
     out.push(row("role", listed(&inv.roles)));
     out.push(row("buckets", listed(&inv.buckets)));
     out.push(row("profiles", listed(&inv.profiles)));
-    out.push(row(
-        "expires",
-        inv.expires().map_or_else(
-            || "no expiry recorded".to_owned(),
-            |at| match crate::model::expiry::parse_utc(at) {
-                Some(secs) => format!("{at} ({})", crate::model::expiry::describe(secs, st.now)),
-                None => at.to_owned(),
-            },
-        ),
-    ));
+    out.push(row("expires", crate::model::expiry::text(inv.expires(), st.now)));
     out.push(row(
         "session",
         st.assumed_expires.map_or_else(

@@ -150,10 +150,7 @@ fn expiry_check(lab: &Lab, lab_expires: Option<&str>) -> Check {
         name: "the lab has not expired".to_owned(),
         expected: "an expiry after now".to_owned(),
         seen: match lab_expires {
-            Some(at) => match crate::model::expiry::parse_utc(at) {
-                Some(secs) => format!("{at} ({})", crate::model::expiry::describe(secs, now_secs())),
-                None => format!("{at} (not a time)"),
-            },
+            Some(_) => crate::model::expiry::text(lab_expires, now_secs()),
             None => "no expiry (no stack, or one from before --ttl; run `cargo xtask setup`)".to_owned(),
         },
         passed: lab_expires.is_some() && check_not_expired(lab_expires).is_ok(),

@@ -60,6 +60,19 @@ pub fn parse_utc(text: &str) -> Option<i64> {
     DateTime::from_str(text, Format::DateTime).ok().map(|t| t.secs())
 }
 
+/// How a recorded expiry reads beside a lab, everywhere one is shown (status, class status,
+/// sweep, verify, setup): `2026-11-22T22:00:00Z (expires in 7 h 58 min)`; `at (not a time)`;
+/// `no expiry recorded`.
+pub fn text(expires: Option<&str>, now: i64) -> String {
+    match expires {
+        None => "no expiry recorded".to_owned(),
+        Some(at) => match parse_utc(at) {
+            Some(secs) => format!("{at} ({})", describe(secs, now)),
+            None => format!("{at} (not a time)"),
+        },
+    }
+}
+
 /// "expires in 7 h 58 min", "expires in 42 s", "expired 2 h ago".
 pub fn describe(expires: i64, now: i64) -> String {
     let span = |s: i64| match s {
@@ -118,6 +131,12 @@ mod tests {
         assert_eq!(describe(at, at - 42), "expires in 42 s");
         assert_eq!(describe(at, at + 2 * 3600), "expired 2 h ago");
         assert_eq!(describe(at, at - 3 * 86400), "expires in 3 d 0 h");
+        assert_eq!(
+            text(Some("2026-11-22T22:00:00Z"), at - 42),
+            "2026-11-22T22:00:00Z (expires in 42 s)"
+        );
+        assert_eq!(text(Some("soon"), at), "soon (not a time)");
+        assert_eq!(text(None, at), "no expiry recorded");
         assert_eq!(parse_utc("soon"), None);
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod explain;
 pub mod report;
+pub mod shell;
 
 use std::collections::BTreeMap;
 

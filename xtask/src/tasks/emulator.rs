@@ -4,7 +4,9 @@ use anyhow::{Context, Result};
 use lab_core::emulator::{EMULATOR_REQUIREMENTS, TEST_TOOL_REQUIREMENTS};
 
 use crate::flags::{EmulatorAction, Global};
-use crate::local::{install, mode};
+use lab_core::emulator::install::install;
+
+use crate::local::mode;
 use crate::project;
 
 pub async fn run(_global: &Global, action: EmulatorAction) -> Result<()> {
@@ -58,10 +60,43 @@ pub async fn run(_global: &Global, action: EmulatorAction) -> Result<()> {
             let running = home
                 .running()
                 .context("the emulator is not running; start it with `cargo xtask emulator start`")?;
-            for line in home.env_lines(running) {
+            for line in export_lines(&home.env_vars(running)) {
                 println!("{line}");
             }
         }
     }
     Ok(())
+}
+
+/// The emulator's environment as `export` lines for a shell (`eval "$(cargo xtask emulator env)"`).
+fn export_lines(vars: &[(&str, String)]) -> Vec<String> {
+    vars.iter()
+        .map(|(k, v)| format!("export {k}={}", lab_core::output::shell::quote(v)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use lab_core::emulator::{Home, Running};
+
+    use super::*;
+
+    #[test]
+    fn export_lines_point_everything_at_the_emulator() {
+        let home = Home {
+            dir: PathBuf::from("/tmp/x y"),
+        };
+        let running = Running {
+            pid: 1,
+            port: 5055,
+            realistic: false,
+        };
+        let lines = export_lines(&home.env_vars(running));
+        assert!(lines.contains(&"export AWS_ENDPOINT_URL=http://127.0.0.1:5055".to_owned()));
+        assert!(lines.contains(&"export AWS_SHARED_CREDENTIALS_FILE='/tmp/x y/aws/credentials'".to_owned()));
+        assert!(lines.contains(&"export AWS_PROFILE=lab-admin".to_owned()));
+        assert_eq!(lines.len(), 6);
+    }
 }

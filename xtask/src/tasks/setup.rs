@@ -31,12 +31,9 @@ pub async fn run(global: &Global, args: SetupArgs) -> Result<()> {
         "setup done: profile [{}] may assume {}",
         lab.names.user_profile, outcome.role_arn
     ));
-    let expires_in = lab_core::model::expiry::parse_utc(&outcome.expires)
-        .map(|at| lab_core::model::expiry::describe(at, lab_core::lab::now_secs()))
-        .unwrap_or_default();
     ui.line(&format!(
-        "the lab expires at {} ({expires_in}): after that AWS refuses every Allow it wrote; setup again renews it, cleanup ends it now",
-        outcome.expires
+        "the lab expires at {}: after that AWS refuses every Allow it wrote; setup again renews it, cleanup ends it now",
+        lab_core::model::expiry::text(Some(&outcome.expires), lab_core::lab::now_secs())
     ));
     ui.line(&format!("next: cargo xtask{} assume", lab_flag(global)));
     Ok(())

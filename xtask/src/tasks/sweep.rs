@@ -84,18 +84,14 @@ async fn sweep_one(global: &Global, args: &SweepArgs, target: &Target, found: &F
         Ok(a) => (a, None),
         Err(e) => (Action::Failed, Some(one_line(&e))),
     };
-    let secs = expires.as_deref().and_then(expiry::parse_utc);
-    let when = match (&expires, secs) {
-        (Some(at), Some(s)) => format!("{at}, {}", expiry::describe(s, now)),
-        _ => "no expiry recorded".to_owned(),
-    };
+    let when = expiry::text(expires.as_deref(), now);
     let what = match &error {
         Some(e) => format!("failed: {e}"),
         None => action.text().to_owned(),
     };
     let row = format!(
-        "lab {name} ({}, {when}): {what}; holds {}",
-        found.region.as_deref().unwrap_or("region not recorded"),
+        "lab {name} in {}, {when}: {what}; holds {}",
+        found.region.as_deref().unwrap_or("an unrecorded region"),
         if holds.is_empty() {
             "unknown".to_owned()
         } else {

@@ -13,7 +13,7 @@ const STUDENTS: usize = 30;
 
 pub async fn run(rounds: usize) -> Result<()> {
     let venv = project::venv();
-    crate::local::install(&venv, &EMULATOR_REQUIREMENTS)?;
+    lab_core::emulator::install::install(&venv, &EMULATOR_REQUIREMENTS)?;
     let realistic = Options::realistic(&[("STS_LAB_IAM_RATE", "25"), ("STS_LAB_CFN_RATE", "5")]);
     for options in [realistic, Options::default()] {
         let home = Home {

@@ -6,7 +6,7 @@ mod class;
 mod realistic;
 mod timed;
 
-use std::path::Path;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -57,7 +57,7 @@ pub async fn run(_global: &Global, args: BenchArgs) -> Result<()> {
     }
     let venv = project::venv();
     // The guide's flow needs the aws CLI.
-    crate::local::install(&venv, &lab_core::emulator::TEST_TOOL_REQUIREMENTS)?;
+    lab_core::emulator::install::install(&venv, &lab_core::emulator::TEST_TOOL_REQUIREMENTS)?;
     let home = Home {
         dir: project::project_root().join(".lab").join("bench"),
     };
@@ -69,35 +69,82 @@ pub async fn run(_global: &Global, args: BenchArgs) -> Result<()> {
     result
 }
 
-async fn rounds(home: &Home, running: Running, rounds: usize) -> Result<()> {
-    let root = project::project_root();
-    let exe = std::env::current_exe().context("cannot find the xtask binary")?;
-    let work = home.dir.join("work");
-    std::fs::create_dir_all(&work)?;
-    let sh = Shell::new()?;
-    let mut set = Vec::new();
-    for (k, v) in home.env_vars(running) {
-        sh.set_var(k, v);
-        set.push(k.to_owned());
+/// The shell the three ways run in: the emulator's environment, a scratch HOME, the guide's
+/// files, and nothing else of AWS from this shell.
+struct Ways {
+    sh: Shell,
+    strip: Vec<String>,
+    exe: PathBuf,
+    root: PathBuf,
+}
+
+impl Ways {
+    fn new(home: &Home, running: Running) -> Result<Self> {
+        let root = project::project_root();
+        let work = home.dir.join("work");
+        std::fs::create_dir_all(&work)?;
+        let sh = Shell::new()?;
+        let mut set = Vec::new();
+        for (k, v) in home.env_vars(running) {
+            sh.set_var(k, v);
+            set.push(k.to_owned());
+        }
+        let strip = std::env::vars()
+            .map(|(k, _)| k)
+            .filter(|k| (k.starts_with("AWS_") || k.starts_with("STS_LAB_")) && !set.contains(k))
+            .collect();
+        sh.set_var("HOME", &work);
+        sh.set_var("TEMPLATE", root.join("infra/template.yaml"));
+        sh.set_var("POLICY", root.join("infra/policy.json"));
+        sh.set_var("WORK", &work);
+        let path = std::env::var("PATH").unwrap_or_default();
+        sh.set_var("PATH", format!("{}:{path}", project::venv().bin("").display()));
+        let exe = std::env::current_exe().context("cannot find the xtask binary")?;
+        Ok(Self { sh, strip, exe, root })
     }
-    // Whatever else of AWS this shell has must not reach the runs.
-    let strip: Vec<String> = std::env::vars()
-        .map(|(k, _)| k)
-        .filter(|k| (k.starts_with("AWS_") || k.starts_with("STS_LAB_")) && !set.contains(k))
-        .collect();
-    fn clean<'a>(mut c: xshell::Cmd<'a>, strip: &[String]) -> xshell::Cmd<'a> {
-        for k in strip {
+
+    fn clean<'a>(&self, mut c: xshell::Cmd<'a>) -> xshell::Cmd<'a> {
+        for k in &self.strip {
             c = c.env_remove(k);
         }
         c.quiet()
     }
-    sh.set_var("HOME", &work);
-    sh.set_var("TEMPLATE", root.join("infra/template.yaml"));
-    sh.set_var("POLICY", root.join("infra/policy.json"));
-    sh.set_var("WORK", &work);
-    let path = std::env::var("PATH").unwrap_or_default();
-    sh.set_var("PATH", format!("{}:{path}", project::venv().bin("").display()));
 
+    /// Runs `way` once; for sts-lab, the requests of each of its four processes.
+    fn run(&self, way: Way, home: &Home) -> Result<Vec<usize>> {
+        let (sh, exe) = (&self.sh, &self.exe);
+        let mut phases = Vec::new();
+        match way {
+            Way::Xtask => {
+                for task in ["setup", "assume", "verify", "cleanup"] {
+                    let at = home.requests_served()?;
+                    self.clean(cmd!(sh, "{exe} {task}"))
+                        .ignore_stdout()
+                        .run()
+                        .with_context(|| format!("xtask {task} failed"))?;
+                    phases.push(home.requests_served()? - at);
+                }
+            }
+            Way::Cli => {
+                let script = self.root.join("bench/guide.sh");
+                self.clean(cmd!(sh, "bash {script}"))
+                    .run()
+                    .context("the guide's script failed")?;
+            }
+            Way::Boto3 => {
+                let python = project::venv().bin("python");
+                let script = self.root.join("bench/guide_boto3.py");
+                self.clean(cmd!(sh, "{python} {script}"))
+                    .run()
+                    .context("the boto3 script failed")?;
+            }
+        }
+        Ok(phases)
+    }
+}
+
+async fn rounds(home: &Home, running: Running, rounds: usize) -> Result<()> {
+    let runner = Ways::new(home, running)?;
     println!(
         "bench: {rounds} rounds of each way, alternating, on one emulator ({}) reset before every run",
         running.endpoint()
@@ -114,39 +161,12 @@ async fn rounds(home: &Home, running: Running, rounds: usize) -> Result<()> {
             home.reset(running).await?;
             let before = home.requests_served()?;
             let started = Instant::now();
-            match way {
-                Way::Xtask => {
-                    for (phase, task) in ["setup", "assume", "verify", "cleanup"].into_iter().enumerate() {
-                        let at = home.requests_served()?;
-                        clean(cmd!(sh, "{exe} {task}"), &strip)
-                            .ignore_stdout()
-                            .run()
-                            .with_context(|| format!("xtask {task} failed"))?;
-                        if round > 0 {
-                            phase_requests[phase].push(home.requests_served()? - at);
-                        }
-                    }
-                }
-                Way::Cli => {
-                    let script = root.join("bench/guide.sh");
-                    clean(cmd!(sh, "bash {script}"), &strip)
-                        .run()
-                        .context("the guide's script failed")?;
-                }
-                Way::Boto3 => {
-                    let python = project::venv().bin("python");
-                    let script = root.join("bench/guide_boto3.py");
-                    clean(cmd!(sh, "{python} {script}"), &strip)
-                        .run()
-                        .context("the boto3 script failed")?;
-                }
-            }
+            let phases = runner.run(way, home)?;
             let elapsed = started.elapsed();
             let requests = home.requests_served()? - before;
-            let label = if round == 0 {
-                "warm-up".to_owned()
-            } else {
-                format!("round {round}")
+            let label = match round {
+                0 => "warm-up".to_owned(),
+                n => format!("round {n}"),
             };
             println!(
                 "  {label}: {:<40} {:>9}  {requests:>3} requests",
@@ -156,10 +176,13 @@ async fn rounds(home: &Home, running: Running, rounds: usize) -> Result<()> {
             if round > 0 {
                 samples[idx].times.push(elapsed);
                 samples[idx].requests.push(requests);
+                for (phase, n) in phases.into_iter().enumerate() {
+                    phase_requests[phase].push(n);
+                }
             }
         }
     }
-    report(&ways, &mut samples, &mut phase_requests, rounds, &work)
+    report(&ways, &mut samples, &mut phase_requests, rounds)
 }
 
 fn median<T: Ord + Copy>(values: &mut [T]) -> T {
@@ -167,18 +190,11 @@ fn median<T: Ord + Copy>(values: &mut [T]) -> T {
     values[values.len() / 2]
 }
 
-fn report(
-    ways: &[Way],
-    samples: &mut [Samples],
-    phase_requests: &mut [Vec<usize>],
-    rounds: usize,
-    _work: &Path,
-) -> Result<()> {
-    println!();
-    println!(
-        "{:<40} {:>9} {:>9} {:>9} {:>9}",
-        "way", "median", "min", "max", "requests"
-    );
+fn report(ways: &[Way], samples: &mut [Samples], phase_requests: &mut [Vec<usize>], rounds: usize) -> Result<()> {
+    let mut table = comfy_table::Table::new();
+    table
+        .load_preset(comfy_table::presets::NOTHING)
+        .set_header(["way", "median", "min", "max", "requests"]);
     let mut medians = Vec::new();
     let mut requests = Vec::new();
     for (way, s) in ways.iter().zip(samples.iter_mut()) {
@@ -186,17 +202,17 @@ fn report(
         let min = s.times.iter().min().copied().unwrap_or_default();
         let max = s.times.iter().max().copied().unwrap_or_default();
         let r = median(&mut s.requests);
-        println!(
-            "{:<40} {:>9} {:>9} {:>9} {:>9}",
-            way.label(),
+        table.add_row([
+            way.label().to_owned(),
             fmt_elapsed(m),
             fmt_elapsed(min),
             fmt_elapsed(max),
-            r
-        );
+            r.to_string(),
+        ]);
         medians.push(m);
         requests.push(r);
     }
+    println!("\n{table}");
     let (a, b, c) = (
         medians[0].as_secs_f64(),
         medians[1].as_secs_f64(),

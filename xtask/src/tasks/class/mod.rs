@@ -268,6 +268,10 @@ async fn setup(room: &Room, labs: Vec<String>, ttl_seconds: i64, jobs: usize) ->
 async fn status(room: &Room, json: bool) -> Result<()> {
     let now = now_secs();
     let mut students = Vec::new();
+    let mut table = comfy_table::Table::new();
+    table
+        .load_preset(comfy_table::presets::NOTHING)
+        .set_header(["lab", "user", "key age", "stack", "expires", "handout"]);
     for found in room.existing().await? {
         let student = room.student(&found.names.lab, found.region.as_deref())?;
         let inv = lab::inventory(&student).await?;
@@ -278,21 +282,17 @@ async fn status(room: &Room, json: bool) -> Result<()> {
             .min();
         let expires = inv.expires().map(str::to_owned).or(found.expires.clone());
         let handout = room.handout(&found.names.lab).join("credentials").exists();
-        room.ui.line(&format!(
-            "  {:<12} user {:<28} key {:<8} stack {:<18} {} handout {}",
-            found.names.lab,
-            inv.user.as_ref().map_or("none", |_| found.names.user.as_str()),
+        table.add_row([
+            found.names.lab.clone(),
+            inv.user
+                .as_ref()
+                .map_or("none", |_| found.names.user.as_str())
+                .to_owned(),
             key_age.map_or_else(|| "none".to_owned(), lab_core::lab::status::age),
-            inv.stack.as_ref().map_or("none", |s| s.status.as_str()),
-            expires
-                .as_deref()
-                .and_then(lab_core::model::expiry::parse_utc)
-                .map_or_else(
-                    || "no expiry".to_owned(),
-                    |at| lab_core::model::expiry::describe(at, now)
-                ),
-            if handout { "yes" } else { "gone" }
-        ));
+            inv.stack.as_ref().map_or("none", |s| s.status.as_str()).to_owned(),
+            lab_core::model::expiry::text(expires.as_deref(), now),
+            (if handout { "yes" } else { "gone" }).to_owned(),
+        ]);
         students.push(output::StudentStatus {
             lab: found.names.lab.clone(),
             user: inv.user.as_ref().map(|u| output::User {
@@ -316,6 +316,10 @@ async fn status(room: &Room, json: bool) -> Result<()> {
         println!("{:#}", serde_json::to_value(doc)?);
     } else if students.is_empty() {
         room.ui.line(&format!("class {} has no labs", room.name));
+    } else {
+        for line in table.lines() {
+            room.ui.line(line.trim_end());
+        }
     }
     Ok(())
 }
