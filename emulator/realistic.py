@@ -1,6 +1,5 @@
 """The realistic layer: real AWS's documented timing and strictness, around moto's app."""
 
-import calendar
 import json
 import os
 import re
@@ -41,7 +40,6 @@ class Settings:
         self.invalid_principal = env_seconds("STS_LAB_INVALID_PRINCIPAL_WINDOW", 0)
         self.iam_rate = env_seconds("STS_LAB_IAM_RATE", 25)
         self.cfn_rate = env_seconds("STS_LAB_CFN_RATE", 5)
-        self.session_lifetime = env_seconds("STS_LAB_SESSION_LIFETIME", 0)
         self.name_hold = env_seconds("STS_LAB_BUCKET_NAME_HOLD", 60)
         self.tags_at_create = env_flag("STS_LAB_BUCKET_TAGS_AT_CREATE", True)
         self.region_check = env_flag("STS_LAB_S3_REGION_CHECK", True)
@@ -114,7 +112,6 @@ class Realistic(StackLayer):
 
     def reset(self):
         self.keys_born = {}
-        self.sessions_issued = {}
         self.user_policy_at = {}
         self.stacks = {}  # name -> {"op", "until", "region"}
         self.forced = {}  # name -> status
@@ -128,7 +125,7 @@ class Realistic(StackLayer):
 
     def before(self, req):
         """An answer in moto's stead (an error, or a state moto never reaches), or None."""
-        iam, sts, cfn_backends = backends()
+        iam, _, cfn_backends = backends()
         now = time.time()
         self.finish_due_deletes(cfn_backends)
         if req["service"] == "s3":
@@ -136,7 +133,7 @@ class Realistic(StackLayer):
         return (
             self.throttled(req["service"])
             or self.wrong_region(req)
-            or self.refused_credentials(req, sts, now)
+            or self.refused_credentials(req, now)
             or self.by_action(req, iam, cfn_backends, now)
         )
 
@@ -163,28 +160,15 @@ class Realistic(StackLayer):
         message = f"{what}; the region '{got}' is wrong; expecting '{expected}'"
         return s3_error(400, code, message, {"Region": expected}, headers)
 
-    def refused_credentials(self, req, sts, now):
-        """A key too new to be known everywhere, or a session past its end."""
+    def refused_credentials(self, req, now):
+        """A key too new to be known everywhere (a session's end is the clock's, in every mode)."""
         svc, key = req["service"], req["key"]
         born = self.keys_born.get(key)
         if born is not None and now < born + self.s.key_delay:
             if svc == "s3":
                 return s3_error(403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.")
             return query_error(svc, 403, "InvalidClientTokenId", "The security token included in the request is invalid.")
-        if not key.startswith("ASIA"):
-            return None
-        session = next((r for r in sts.assumed_roles if r.access_key_id == key), None)
-        if session is None:
-            return None
-        ends = calendar.timegm(session.expiration.utctimetuple())
-        if self.s.session_lifetime > 0 and key in self.sessions_issued:
-            # As if AWS's clock ran ahead of the expiry the session was given.
-            ends = min(ends, self.sessions_issued[key] + self.s.session_lifetime)
-        if now <= ends:
-            return None
-        if svc == "s3":
-            return s3_error(400, "ExpiredToken", "The provided token has expired.")
-        return query_error(svc, 400, "ExpiredToken", "The security token included in the request is expired")
+        return None
 
     def by_action(self, req, iam, cfn_backends, now):
         svc, action = req["service"], req["action"]
@@ -286,10 +270,6 @@ class Realistic(StackLayer):
                 found = re.search(rb"<AccessKeyId>([^<]+)</AccessKeyId>", body)
                 if found:
                     self.keys_born[found.group(1).decode()] = now
-        elif svc == "sts" and action == "AssumeRole":
-            found = re.search(rb"<AccessKeyId>([^<]+)</AccessKeyId>", body)
-            if found:
-                self.sessions_issued[found.group(1).decode()] = now
         elif svc == "iam" and action in ("PutUserPolicy", "AttachUserPolicy"):
             self.user_policy_at[form.get("UserName", "")] = now
 

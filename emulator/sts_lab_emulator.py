@@ -3,7 +3,8 @@
 * always, fidelity fixes where moto differs from AWS in ways the lab meets: a CloudFormation update
   of a role rewrites its trust policy (moto keeps the old one), IAM's service-specific credentials
   exist (moto has none: ListServiceSpecificCredentials answers HTTP 500), and an unsigned
-  AssumeRoleWithWebIdentity is served (moto's IAM enforcement fails on it with HTTP 500);
+  AssumeRoleWithWebIdentity is served (moto's IAM enforcement fails on it with HTTP 500), and a
+  session ends at its Expiration (ExpiredToken) on the emulator's clock, which a learner moves;
 * with --realistic, a thin WSGI layer that reproduces real AWS's documented timing and strictness:
   a new access key refused for a few seconds, AssumeRole denied while a new trust or user policy
   propagates, a trust bound to the user's unique id, stacks *_IN_PROGRESS for seconds (DeleteStack
@@ -11,14 +12,14 @@
   rolls back, an UpdateStack ends UPDATE_ROLLBACK_COMPLETE), DeleteUser refused (DeleteConflict)
   while anything is attached, bucket listings that lag and name each bucket's region, a bucket
   request signed for another region refused (AuthorizationHeaderMalformed), a deleted bucket's name
-  held for a while (OperationAborted), Throttling past a request rate (IAM, CloudFormation),
-  ExpiredToken after a session's end and DurationSeconds outside 900 s to the role's maximum refused.
+  held for a while (OperationAborted), Throttling past a request rate (IAM, CloudFormation), and
+  DurationSeconds outside 900 s to the role's maximum refused.
 
 Every delay is read from the environment (seconds), so tests set them short:
 STS_LAB_KEY_DELAY (4), STS_LAB_PROPAGATION_DELAY (3), STS_LAB_STACK_DELAY (6),
 STS_LAB_BUCKET_LIST_LAG (2), STS_LAB_INVALID_PRINCIPAL_WINDOW (0: off), STS_LAB_IAM_RATE (25
 requests/s; 0: off), STS_LAB_CFN_RATE (5 requests/s over all CloudFormation actions; 0: off),
-STS_LAB_SESSION_LIFETIME (0: as issued), STS_LAB_BUCKET_NAME_HOLD (60), and switches (1: on, 0:
+STS_LAB_BUCKET_NAME_HOLD (60), and switches (1: on, 0:
 off): STS_LAB_BUCKET_TAGS_AT_CREATE (1; 0 refuses Tags in CreateBucket as some S3-compatible
 endpoints do), STS_LAB_S3_REGION_CHECK (1), STS_LAB_LIST_BUCKET_REGION (1; 0 leaves BucketRegion
 out of ListBuckets as some S3-compatible endpoints do). In both modes, STS_LAB_UNIMPLEMENTED lists
@@ -28,7 +29,9 @@ it lacks (HTTP 500, an HTML page), as an endpoint without them would.
 `POST /sts-lab/stack-status?name=N&status=S` makes DescribeStacks report stack N as S (states moto
 never reaches, e.g. UPDATE_ROLLBACK_COMPLETE); `GET /sts-lab/stats` counts the requests served, by
 "service:Action" (S3: by method), and those throttled: {"since", "now", "calls", "throttled"};
-`POST /moto-api/reset` also resets this layer and the counts.
+`GET /sts-lab/clock` is the emulator's time {"now", "epoch", "offset"}, `POST /sts-lab/clock` with
+{"offset": seconds} sets it to the machine's time plus that; `POST /moto-api/reset` also resets
+this layer, the clock and the counts.
 """
 
 
@@ -46,6 +49,7 @@ from collections import Counter
 # The sibling modules, wherever this file was copied with them.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from clock import CLOCK, expired_session, patch_session_clock
 from fidelity import SERVICE_CREDS, patch_role_updates, patch_unsigned_sts
 from realistic import Realistic, Settings, patch_trust_binding
 
@@ -154,6 +158,7 @@ class App:
                 with self.realistic.lock:
                     self.realistic.reset()
             SERVICE_CREDS.clear()
+            CLOCK.set_offset(0)
             self.stats.reset()
         if path == "/sts-lab/stack-status":
             q = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
@@ -163,12 +168,29 @@ class App:
             return self.reply(start_response, (200, "text/plain", "ok"))
         if path == "/sts-lab/stats":
             return self.reply(start_response, (200, "application/json", json.dumps(self.stats.snapshot())))
+        if path == "/sts-lab/clock":
+            return self.clock(environ, start_response)
         return self.moto(environ, start_response)
 
+    def clock(self, environ, start_response):
+        """GET: the emulator's time; POST {"offset": seconds}: moves it to the machine's time plus that."""
+        if environ.get("REQUEST_METHOD") == "POST":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            try:
+                offset = float(json.loads(environ["wsgi.input"].read(length) or b"{}")["offset"])
+            except (ValueError, KeyError, TypeError):
+                return self.reply(start_response, (400, "text/plain", 'expected {"offset": seconds}'))
+            CLOCK.set_offset(offset)
+        return self.reply(start_response, (200, "application/json", json.dumps(CLOCK.state())))
+
     def first_answer(self, req):
-        """An answer before moto's (unimplemented, a fidelity fix, the realistic layer's), or None."""
+        """An answer before moto's (unimplemented, a fidelity fix, an ended session, the realistic
+        layer's), or None."""
         if req["action"] in self.unimplemented:
             return not_implemented(req["action"])
+        expired = expired_session(req)
+        if expired is not None:
+            return expired
         if req["service"] == "iam" and req["action"].endswith(("ServiceSpecificCredential", "ServiceSpecificCredentials")):
             answer = SERVICE_CREDS.handle(req["action"], req["form"])
             if answer is not None:
@@ -226,6 +248,7 @@ def main():
 
     patch_role_updates()
     patch_unsigned_sts()
+    patch_session_clock()
     realistic = None
     if args.realistic:
         patch_trust_binding()

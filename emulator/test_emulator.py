@@ -1,6 +1,7 @@
 """Tests of the emulator (fidelity fixes, realistic layer, counters): starts it three ways on free ports
 and drives it with botocore-signed requests. Run: .lab/venv/bin/python emulator/test_emulator.py (or pytest)."""
 
+import calendar
 import http.client
 import json
 import os
@@ -121,8 +122,8 @@ def raw(server, method, target, body=b"", headers=None):
         return 0, {}, ""
 
 
-def call(server, service, region="us-east-1", form=None, method="POST", path="/", query="", body=b""):
-    """A SigV4-signed request, as an SDK would send it."""
+def call(server, service, region="us-east-1", form=None, method="POST", path="/", query="", body=b"", creds=None):
+    """A SigV4-signed request, as an SDK would send it (with `creds`, else the test's key)."""
     headers = {}
     if form is not None:
         body = urllib.parse.urlencode({"Version": VERSIONS[service], **form}).encode()
@@ -131,7 +132,7 @@ def call(server, service, region="us-east-1", form=None, method="POST", path="/"
     request = AWSRequest(method=method, url=f"http://127.0.0.1:{SERVERS[server][0]}{target}", data=body, headers=headers)
     if service == "s3":
         request.headers["x-amz-content-sha256"] = "UNSIGNED-PAYLOAD"
-    (S3SigV4Auth if service == "s3" else SigV4Auth)(Credentials(KEY, "secret"), service, region).add_auth(request)
+    (S3SigV4Auth if service == "s3" else SigV4Auth)(creds or Credentials(KEY, "secret"), service, region).add_auth(request)
     return raw(server, method, target, body, dict(request.headers.items()))
 
 
@@ -414,6 +415,55 @@ def test_escaped_error_messages():
     arn = f"arn:aws:iam::{ACCOUNT}:role/a<b>&c"
     resp = call("realistic", "sts", form={"Action": "AssumeRole", "RoleArn": arn, "RoleSessionName": "s"})
     assert resp[0] == 403 and xml(resp[2]).findtext(".//Message").endswith(f"on resource: {arn}")
+
+
+def clock(server, offset=None):
+    if offset is None:
+        status, _, body = raw(server, "GET", "/sts-lab/clock")
+    else:
+        status, _, body = raw(server, "POST", "/sts-lab/clock", json.dumps({"offset": offset}).encode())
+    assert status == 200, body
+    return json.loads(body)
+
+
+def assume_session(server, form):
+    """(credentials, Expiration) of a session, asked again while a new trust propagates."""
+    answer = []
+
+    def assumed():
+        answer[:] = [call(server, "sts", form=form)]
+        return answer[0][0] == 200
+
+    wait_for(assumed, 10, "the new trust")
+    doc = xml(answer[0][2])
+    creds = Credentials(*(doc.findtext(f".//{k}") for k in ("AccessKeyId", "SecretAccessKey", "SessionToken")))
+    return creds, doc.findtext(".//Expiration")
+
+
+def test_the_clock_ends_sessions_in_both_modes():
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": ACCOUNT}, "Action": "sts:AssumeRole"}]})
+    for server in ("plain", "realistic"):
+        assert clock(server, 0)["offset"] == 0
+        role = unique("clk")
+        assert call(server, "iam", form={"Action": "CreateRole", "RoleName": role, "AssumeRolePolicyDocument": trust})[0] == 200
+        form = {"Action": "AssumeRole", "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/{role}", "RoleSessionName": "s", "DurationSeconds": "900"}
+
+        session, _ = assume_session(server, form)
+        whoami = {"Action": "GetCallerIdentity"}
+        assert call(server, "sts", form=whoami, creds=session)[0] == 200, server
+        moved = clock(server, 901)
+        assert moved["offset"] == 901 and moved["epoch"] >= time.time() + 900, moved
+        expired = call(server, "sts", form=whoami, creds=session)
+        assert (expired[0], error_code(expired)) == (400, "ExpiredToken"), (server, expired)
+        listed = call(server, "s3", method="GET", path="/", creds=session)
+        assert (listed[0], error_code(listed)) == (400, "ExpiredToken"), (server, listed)
+        # A session issued now is dated by the moved clock, and works.
+        fresh, expiration = assume_session(server, form)
+        ends = calendar.timegm(time.strptime(expiration[:19], "%Y-%m-%dT%H:%M:%S"))
+        assert abs(ends - (moved["epoch"] + 900)) < 5, (server, expiration, moved)
+        assert call(server, "sts", form=whoami, creds=fresh)[0] == 200, server
+        assert raw(server, "POST", "/sts-lab/clock", b"soon")[0] == 400
+        assert raw(server, "POST", "/moto-api/reset")[0] == 200 and clock(server)["offset"] == 0
 
 
 def test_assume_role_duration_validated():

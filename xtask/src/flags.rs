@@ -243,4 +243,14 @@ pub enum EmulatorAction {
     Status,
     /// Print `export` lines for the aws CLI and SDKs: eval "$(cargo xtask emulator env)".
     Env,
+    /// Print the emulator's time; `+2h` moves it forward (sessions end, conditions on
+    /// aws:CurrentTime change), `now` puts it back to this machine's time.
+    #[command(
+        after_help = "Examples:\n  cargo xtask emulator clock\n  cargo xtask emulator clock +2h\n  cargo xtask emulator clock now"
+    )]
+    Clock {
+        /// `+DURATION` (e.g. +90m, +2h, +8d) from the emulator's time now, or `now`.
+        #[arg(value_name = "+DURATION|now", allow_hyphen_values = true)]
+        to: Option<lab_core::emulator::ClockMove>,
+    },
 }

@@ -10,7 +10,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{TestEmulator, admin_role, assert_ok, setup_and_assume, stderr};
+use common::{TestEmulator, admin_role, assert_ok, setup_and_assume, stderr, stdout};
 use lab_core::aws::error::one_line;
 use lab_core::lab::{self, Lab};
 use lab_core::model::names::DEFAULT_SESSION_NAME;
@@ -384,20 +384,34 @@ async fn an_invalid_principal_is_deployed_again() {
     assert_only_admin_left(&lab).await;
 }
 
+/// Moves the emulator's clock as a learner does (`cargo xtask emulator clock +2h`, `now`).
+fn move_clock(emu: &TestEmulator, to: &str) -> String {
+    let out = emu
+        .xtask_cmd(&["emulator", "clock", to])
+        .env("STS_LAB_EMULATOR_DIR", &emu.home.dir)
+        .output()
+        .unwrap();
+    assert_ok(&out, "emulator clock");
+    stdout(&out)
+}
+
 /// Item 10: an expired session (the assumed profile's, and the admin's) and a DurationSeconds
-/// above the role's maximum each say what to do.
+/// above the role's maximum each say what to do. The sessions end on the emulator's clock,
+/// moved forward: nothing here waits for time to pass.
 #[tokio::test]
 async fn expired_sessions_and_too_long_durations_say_what_to_do() {
-    let emu = TestEmulator::realistic(&with(&[("STS_LAB_SESSION_LIFETIME", "1")])).await;
+    let emu = TestEmulator::realistic(&SHORT).await;
     let lab = emu.lab(None).await;
     setup_and_assume(&lab).await;
-    tokio::time::sleep(Duration::from_millis(1300)).await;
+    let moved = move_clock(&emu, "+2h");
+    assert!(moved.contains("2h ahead of this machine"), "{moved}");
     let checks = lab::verify(&lab, &Captured::default()).await.unwrap();
     let row = checks.iter().find(|c| c.name.contains("is the assumed role")).unwrap();
     assert!(
         !row.passed && row.seen.contains("ExpiredToken") && row.seen.contains("run `cargo xtask assume` again"),
         "{row:?}"
     );
+    assert!(move_clock(&emu, "now").contains("this machine's time"));
     lab::assume(&lab, DEFAULT_SESSION_NAME, None, &Captured::default())
         .await
         .unwrap();
@@ -414,11 +428,20 @@ async fn expired_sessions_and_too_long_durations_say_what_to_do() {
 
     // The admin's own temporary credentials expire too (an SSO or role session).
     let admin_role = admin_role(&emu, "temporary-admin").await;
-    // A new trust takes a moment to propagate, on AWS and here.
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    let creds = sts::assume_role(&lab.admin.sts, &admin_role, "admin", None)
-        .await
-        .unwrap();
+    // A new trust takes a moment to propagate, on AWS and here: asked again until it holds.
+    let backoff = lab_core::aws::retry::Backoff {
+        first: Duration::from_millis(50),
+        max_delay: Duration::from_millis(200),
+        budget: Duration::from_secs(10),
+    };
+    let creds = lab_core::aws::retry::retry_codes(
+        backoff,
+        &["AccessDenied"],
+        |_| {},
+        || sts::assume_role(&lab.admin.sts, &admin_role, "admin", None),
+    )
+    .await
+    .unwrap();
     let env = [
         ("AWS_ACCESS_KEY_ID", creds.access_key_id.clone()),
         ("AWS_SECRET_ACCESS_KEY", creds.secret_access_key.expose().to_owned()),
@@ -430,7 +453,7 @@ async fn expired_sessions_and_too_long_durations_say_what_to_do() {
         cmd.output().unwrap()
     };
     assert_ok(&run(), "status with fresh temporary admin credentials");
-    tokio::time::sleep(Duration::from_millis(1300)).await;
+    move_clock(&emu, "+61m");
     let out = run();
     assert!(!out.status.success());
     let err = stderr(&out);

@@ -8,7 +8,7 @@ mod control;
 pub mod install;
 mod process;
 
-pub use control::Stats;
+pub use control::{Clock, ClockMove, Stats};
 use control::{emulator_http, moto_api};
 pub use install::{EMULATOR_REQUIREMENTS, TEST_TOOL_REQUIREMENTS, UV_REQUIREMENT, Venv};
 use process::process_alive;
@@ -30,11 +30,12 @@ use crate::profiles::awsfiles::{AwsFiles, FileKind};
 
 /// The server (`emulator/` in the repo), compiled in and written beside the emulator's state:
 /// moto's app, its fidelity fixes, and the realistic layer (`--realistic`).
-pub const SERVER_FILES: [(&str, &str); 5] = [
+pub const SERVER_FILES: [(&str, &str); 6] = [
     (
         "sts_lab_emulator.py",
         include_str!("../../../emulator/sts_lab_emulator.py"),
     ),
+    ("clock.py", include_str!("../../../emulator/clock.py")),
     ("common.py", include_str!("../../../emulator/common.py")),
     ("fidelity.py", include_str!("../../../emulator/fidelity.py")),
     ("realistic.py", include_str!("../../../emulator/realistic.py")),
@@ -279,12 +280,29 @@ impl Home {
         serde_json::from_str(&body).context("the emulator's /sts-lab/stats is not the JSON expected")
     }
 
+    /// The emulator's time.
+    pub fn clock(&self, running: Running) -> Result<Clock> {
+        let body = emulator_http(running.port, "GET", "/sts-lab/clock", "")?;
+        serde_json::from_str(&body).context("the emulator's /sts-lab/clock is not the JSON expected")
+    }
+
+    /// Sets the emulator's time to the machine's plus `offset` seconds (0: the machine's).
+    pub fn set_clock(&self, running: Running, offset: f64) -> Result<Clock> {
+        let body = emulator_http(
+            running.port,
+            "POST",
+            "/sts-lab/clock",
+            &format!("{{\"offset\": {offset}}}"),
+        )?;
+        serde_json::from_str(&body).context("the emulator's /sts-lab/clock is not the JSON expected")
+    }
+
     /// How many AWS API requests the emulator has served, from its access log.
     pub fn requests_served(&self) -> Result<usize> {
         let log = fs::read_to_string(self.log()).with_context(|| format!("cannot read {}", self.log().display()))?;
         Ok(log
             .lines()
-            .filter(|l| l.contains(" HTTP/1.1\" ") && !l.contains("/moto-api/"))
+            .filter(|l| l.contains(" HTTP/1.1\" ") && !l.contains("/moto-api/") && !l.contains("/sts-lab/"))
             .count())
     }
 

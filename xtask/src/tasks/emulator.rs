@@ -56,6 +56,16 @@ pub async fn run(_global: &Global, action: EmulatorAction) -> Result<()> {
             }
             None => println!("not running; start it with: cargo xtask emulator start"),
         },
+        EmulatorAction::Clock { to } => {
+            let running = home
+                .running()
+                .context("the emulator is not running; start it with `cargo xtask emulator start`")?;
+            let clock = match to {
+                Some(to) => home.set_clock(running, to.offset_from(home.clock(running)?.offset))?,
+                None => home.clock(running)?,
+            };
+            println!("{}", clock_line(&clock));
+        }
         EmulatorAction::Env => {
             let running = home
                 .running()
@@ -66,6 +76,19 @@ pub async fn run(_global: &Global, action: EmulatorAction) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// "2026-12-01T19:00:00Z (2 h ahead of this machine)".
+fn clock_line(clock: &lab_core::emulator::Clock) -> String {
+    let ahead = clock.offset.round() as i64;
+    match ahead {
+        0 => format!("{} (this machine's time)", clock.now),
+        _ => format!(
+            "{} ({} ahead of this machine; `cargo xtask emulator clock now` puts it back)",
+            clock.now,
+            humantime::format_duration(std::time::Duration::from_secs(ahead.unsigned_abs()))
+        ),
+    }
 }
 
 /// The emulator's environment as `export` lines for a shell (`eval "$(cargo xtask emulator env)"`).
