@@ -33,7 +33,7 @@ impl std::str::FromStr for Ttl {
     type Err = anyhow::Error;
 
     fn from_str(text: &str) -> Result<Self> {
-        let fix = "use a number with m, h or d, e.g. 90m, 8h or 2d (5 minutes to 7 days)";
+        let fix = "use a number with m, h or d, e.g. --ttl 90m, --ttl 8h or --ttl 2d (5 minutes to 7 days)";
         let Ok(span) = humantime::parse_duration(text.trim()) else {
             bail!("{text:?} is not a duration; {fix}");
         };
@@ -106,7 +106,7 @@ mod tests {
         assert_eq!(secs(DEFAULT_TTL), Ttl::default().seconds());
         for bad in ["", "0h", "8", "h", "8x", "-1h"] {
             let err = bad.parse::<Ttl>().unwrap_err().to_string();
-            assert!(err.contains("e.g. 90m"), "{bad}: {err}");
+            assert!(err.contains("--ttl 90m"), "{bad}: {err}");
         }
         assert!(
             "8d".parse::<Ttl>()

@@ -5,11 +5,9 @@
 //! by their tags with every local file gone, `--expired` takes only expired ones, and a
 //! look-alike user without the tag survives.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test says what failed by panicking
+use crate::common;
 
-mod common;
-
-use common::{TestEmulator, assert_ok, statements, stderr, stdout, url_decoded_json};
+use crate::common::{TestEmulator, assert_ok, statements, stderr, stdout, url_decoded_json};
 use lab_core::lab::{self, now_secs};
 use lab_core::model::expiry::{format_utc, parse_utc};
 use serde_json::{Value, json};

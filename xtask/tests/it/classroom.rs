@@ -4,14 +4,12 @@
 //! class set up again from a shell in another region, an expired class, and a sweep over a lab
 //! that cannot be reached.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test says what failed by panicking
-
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{TestEmulator, assert_ok, emulator_calls, stderr, stdout, student_aws};
+use crate::common::{TestEmulator, assert_ok, emulator_calls, stderr, stdout, student_aws};
 
 /// The realistic emulator with short delays, IAM at 25 requests/s and CloudFormation at 5.
 fn throttled_class() -> Vec<(&'static str, &'static str)> {

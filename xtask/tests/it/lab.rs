@@ -1,11 +1,9 @@
 //! Integration tests of the whole lab against a real emulator over HTTP with IAM enforcement on:
 //! the full chain, each enforced denial, re-runs, half-done setups and nothing left after cleanup.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test says what failed by panicking
+use crate::common;
 
-mod common;
-
-use common::{TestEmulator, assert_ok, setup_and_assume, stderr, stdout};
+use crate::common::{TestEmulator, assert_ok, setup_and_assume, stderr, stdout};
 use lab_core::aws::error::{aws_error, error_code};
 use lab_core::lab::{self, Lab};
 use lab_core::model::names::{DEFAULT_SESSION_NAME, LabNames};

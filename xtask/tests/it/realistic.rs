@@ -4,13 +4,11 @@
 //! reaches, "Invalid principal" for a new user, expired sessions and too-long durations,
 //! Throttling, new keys refused for a while.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test says what failed by panicking
-
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
-use common::{TestEmulator, admin_role, assert_ok, setup_and_assume, stderr, stdout};
+use crate::common::{TestEmulator, admin_role, assert_ok, setup_and_assume, stderr, stdout};
 use lab_core::aws::error::one_line;
 use lab_core::lab::{self, Lab};
 use lab_core::model::names::DEFAULT_SESSION_NAME;

@@ -2,15 +2,13 @@
 //! emulator is consistent at once), stacks in failed states, expired sessions, lost local files,
 //! and the binary killed at many moments followed by a cleanup that leaves nothing.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test says what failed by panicking
-
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::{TestEmulator, assert_ok};
+use crate::common::{TestEmulator, assert_ok};
 use lab_core::aws::error::error_code;
 use lab_core::aws::faults::InjectErrors;
 use lab_core::aws::retry::Backoff;

@@ -1,8 +1,6 @@
 //! Tidy checks that run under `cargo test`: file headers, no panicking shortcuts in shipped code,
 //! and a README and CI that say what the code does.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test says what failed by panicking
-
 use std::fs;
 use std::path::{Path, PathBuf};
 

@@ -4,13 +4,11 @@
 //! section taken over with --force, `[profile  sts]`, `~` paths), a lab in another region,
 //! per-service endpoints, and an MFA profile refused before any call.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test says what failed by panicking
-
-mod common;
+use crate::common;
 
 use std::process::Output;
 
-use common::{TestEmulator, admin_role, append, assert_botocore_parses, assert_ok, stderr, stdout};
+use crate::common::{TestEmulator, admin_role, append, assert_botocore_parses, assert_ok, stderr, stdout};
 use lab_core::lab;
 
 /// Runs `xtask` with the emulator's environment, `args` and `env` (a value of "" removes it).

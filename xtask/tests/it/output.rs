@@ -2,11 +2,9 @@
 //! nothing, `--json` documents alone on stdout, colour and the spinner only on a terminal, and
 //! help that lists every task with an example.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test says what failed by panicking
+use crate::common;
 
-mod common;
-
-use common::{TestEmulator, assert_ok, stderr, stdout};
+use crate::common::{TestEmulator, assert_ok, stderr, stdout};
 use lab_core::lab;
 use serde_json::Value;
 

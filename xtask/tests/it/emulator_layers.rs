@@ -1,9 +1,7 @@
 //! The emulator's own tests (emulator/test_emulator.py: every layer behaviour over HTTP, on three
 //! emulators of its own), run with the project's virtualenv so that `cargo test` covers them.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test says what failed by panicking
-
-mod common;
+use crate::common;
 
 #[test]
 fn the_emulators_layers_behave_as_aws_documents() {

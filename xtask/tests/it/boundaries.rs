@@ -2,13 +2,11 @@
 //! boundary in verify's table, secrets that never leave the credentials file, the files' modes,
 //! the plain-HTTP guard, and a template that cfn-lint passes.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test says what failed by panicking
-
-mod common;
+use crate::common;
 
 use std::os::unix::fs::PermissionsExt;
 
-use common::{TestEmulator, assert_ok, statements, stderr, stdout, url_decoded_json};
+use crate::common::{TestEmulator, assert_ok, statements, stderr, stdout, url_decoded_json};
 use lab_core::lab;
 use lab_core::output::report::Captured;
 use lab_core::profiles::awsfiles::FileKind;

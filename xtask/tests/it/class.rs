@@ -3,14 +3,11 @@
 //! isolation check, the instructor's files untouched, `class status`, and `class cleanup`
 //! leaving nothing, handouts included, even when the handouts are gone first.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test says what failed by panicking
-
-mod common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use common::{TestEmulator, assert_ok, stderr, stdout, student_aws};
+use crate::common::{TestEmulator, assert_ok, stderr, stdout, student_aws};
 use serde_json::Value;
 
 #[tokio::test]

@@ -1,0 +1,19 @@
+//! The integration tests, in one binary: each test starts its own emulator on a free port, and the
+//! suites run side by side (RUST_TEST_THREADS in .cargo/config.toml), so the slowest test sets the
+//! time, not the sum of the suites.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test says what failed by panicking
+
+mod common;
+
+mod boundaries;
+mod class;
+mod classroom;
+mod emulator_layers;
+mod expiry;
+mod lab;
+mod output;
+mod real_admins;
+mod realistic;
+mod resilience;
+mod tidy;
