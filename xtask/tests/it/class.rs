@@ -3,7 +3,6 @@
 //! isolation check, the instructor's files untouched, `class status`, and `class cleanup`
 //! leaving nothing, handouts included, even when the handouts are gone first.
 
-
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
