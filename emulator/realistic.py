@@ -7,6 +7,7 @@ import threading
 import time
 from xml.sax.saxutils import escape, unescape
 
+from authorize import denied_message
 from common import (
     TokenBucket,
     backends,
@@ -202,24 +203,21 @@ class Realistic(StackLayer):
         if invalid is not None:
             return invalid
         role_arn = form.get("RoleArn", "")
-        caller = user_of_key(iam, key)
-        denied = query_error(
-            "sts",
-            403,
-            "AccessDenied",
-            f"User: {caller.arn if caller else key} is not authorized to perform: sts:AssumeRole on resource: {role_arn}",
-        )
         try:
             role = iam.get_role_by_arn(role_arn)
         except Exception:
-            return denied  # AWS denies a role that does not exist
+            return None  # authorize.py denies a role that does not exist, in every mode
         if int(duration) > int(role.max_session_duration):
             return query_error(
                 "sts", 400, "ValidationError",
                 "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
             )
+        caller = user_of_key(iam, key)
         if caller is None:
             return None
+        # Only the timing of AWS here (a new trust or user policy still propagating, a trust bound to an earlier
+        # user of the same name); whether the trust and policies allow is authorize.py's decision.
+        denied = query_error("sts", 403, "AccessDenied", denied_message(caller.arn, "sts:AssumeRole", role_arn))
         trust_at = role.__dict__.get("_sts_lab_trust_at", 0)
         if now < trust_at + self.s.propagation or now < self.user_policy_at.get(caller.name, 0) + self.s.propagation:
             return denied

@@ -1,5 +1,9 @@
 """sts-lab's local AWS emulator: moto's own server application with IAM enforcement, plus
 
+* always, IAM authorization as AWS decides it (authorize.py, policy.py): once moto enforces IAM, every signed
+  request is decided by AWS's policy evaluation logic (identity, session and role trust policies, every condition
+  operator, the request context AWS builds on the emulator's clock, MFA, session tags, source identity, role
+  chaining) and refused AccessDenied in AWS's words;
 * always, fidelity fixes where moto differs from AWS in ways the lab meets: a CloudFormation update
   of a role rewrites its trust policy (moto keeps the old one), IAM's service-specific credentials
   exist (moto has none: ListServiceSpecificCredentials answers HTTP 500), and an unsigned
@@ -30,8 +34,12 @@ it lacks (HTTP 500, an HTML page), as an endpoint without them would.
 never reaches, e.g. UPDATE_ROLLBACK_COMPLETE); `GET /sts-lab/stats` counts the requests served, by
 "service:Action" (S3: by method), and those throttled: {"since", "now", "calls", "throttled"};
 `GET /sts-lab/clock` is the emulator's time {"now", "epoch", "offset"}, `POST /sts-lab/clock` with
-{"offset": seconds} sets it to the machine's time plus that; `POST /moto-api/reset` also resets
-this layer, the clock and the counts.
+{"offset": seconds} sets it to the machine's time plus that; `POST /sts-lab/decide` with {"cases":
+[{"policies": [{"name", "kind": "identity"|"session"|"trust", "document"}], "request": {"principal",
+"action", "resource", "context": {key: str or [str]}}}]} answers {"decisions": [{"effect":
+"Allow"|"ExplicitDeny"|"ImplicitDeny", "policy", "statement", "per_policy": [{"name", "effect":
+"Allow"|"Deny"|null, "statement"}]}]}: the evaluator alone, no state (a malformed body: 400 and a
+one-line reason); `POST /moto-api/reset` also resets this layer, the clock and the counts.
 """
 
 
@@ -49,8 +57,10 @@ from collections import Counter
 # The sibling modules, wherever this file was copied with them.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from authorize import begin_request, patch_authorization
 from clock import CLOCK, expired_session, patch_session_clock
 from fidelity import SERVICE_CREDS, patch_role_updates, patch_unsigned_sts
+from policy import decide_cases
 from realistic import Realistic, Settings, patch_trust_binding
 
 
@@ -147,6 +157,7 @@ class App:
         self.stats.count(req, answer)
         if answer is not None:
             return self.reply(start_response, answer)
+        begin_request(environ)
         if self.realistic is None:
             return self.moto(environ, start_response)
         return self.through_moto(environ, start_response, req)
@@ -170,7 +181,24 @@ class App:
             return self.reply(start_response, (200, "application/json", json.dumps(self.stats.snapshot())))
         if path == "/sts-lab/clock":
             return self.clock(environ, start_response)
+        if path == "/sts-lab/decide":
+            return self.reply(start_response, self.decide(environ))
         return self.moto(environ, start_response)
+
+    @staticmethod
+    def decide(environ):
+        """POST {"cases": [...]}: policy.decide on each case, nothing else (for differential tests)."""
+        if environ.get("REQUEST_METHOD") != "POST":
+            return 400, "text/plain", 'POST {"cases": [...]}'
+        try:
+            body = json.loads(environ["wsgi.input"].read() or b"null")
+        except ValueError as e:
+            return 400, "text/plain", f"the body is not JSON: {e}"
+        try:
+            decisions = decide_cases(body.get("cases") if isinstance(body, dict) else None)
+        except (ValueError, TypeError) as e:
+            return 400, "text/plain", " ".join(str(e).split())
+        return 200, "application/json", json.dumps({"decisions": decisions})
 
     def clock(self, environ, start_response):
         """GET: the emulator's time; POST {"offset": seconds}: moves it to the machine's time plus that."""
@@ -249,6 +277,7 @@ def main():
     patch_role_updates()
     patch_unsigned_sts()
     patch_session_clock()
+    patch_authorization()
     realistic = None
     if args.realistic:
         patch_trust_binding()

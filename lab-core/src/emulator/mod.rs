@@ -8,7 +8,7 @@ mod control;
 pub mod install;
 mod process;
 
-pub use control::{Clock, ClockMove, Stats};
+pub use control::{Clock, ClockMove, Stats, clock_at};
 use control::{emulator_http, moto_api};
 pub use install::{EMULATOR_REQUIREMENTS, TEST_TOOL_REQUIREMENTS, UV_REQUIREMENT, Venv};
 use process::process_alive;
@@ -30,14 +30,16 @@ use crate::profiles::awsfiles::{AwsFiles, FileKind};
 
 /// The server (`emulator/` in the repo), compiled in and written beside the emulator's state:
 /// moto's app, its fidelity fixes, and the realistic layer (`--realistic`).
-pub const SERVER_FILES: [(&str, &str); 6] = [
+pub const SERVER_FILES: [(&str, &str); 8] = [
     (
         "sts_lab_emulator.py",
         include_str!("../../../emulator/sts_lab_emulator.py"),
     ),
+    ("authorize.py", include_str!("../../../emulator/authorize.py")),
     ("clock.py", include_str!("../../../emulator/clock.py")),
     ("common.py", include_str!("../../../emulator/common.py")),
     ("fidelity.py", include_str!("../../../emulator/fidelity.py")),
+    ("policy.py", include_str!("../../../emulator/policy.py")),
     ("realistic.py", include_str!("../../../emulator/realistic.py")),
     ("stacks.py", include_str!("../../../emulator/stacks.py")),
 ];

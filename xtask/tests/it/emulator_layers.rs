@@ -1,4 +1,4 @@
-//! The emulator's own tests (emulator/test_emulator.py: every layer behaviour over HTTP, on three
+//! The emulator's own tests (emulator/test_emulator.py: every layer behaviour over HTTP, on five
 //! emulators of its own), run with the project's virtualenv so that `cargo test` covers them.
 
 use crate::common;

@@ -102,7 +102,9 @@ async fn enforced_denials() {
     let lab = emu.lab(None).await;
     let names = &lab.names;
 
-    // Before its policy, the user cannot assume the role.
+    // Without its policy the user may still assume the role: in one account, a trust that names
+    // the user itself is enough (AWS's AssumeRole reference: "add the user as a principal directly
+    // in the role's trust policy"). Another principal of the account is refused by the trust.
     let out = Captured::default();
     lab::setup(&lab, &out).await.unwrap();
     let role_arn = lab.role_arn().await.unwrap();
@@ -110,7 +112,10 @@ async fn enforced_denials() {
         .await
         .unwrap();
     let as_user = lab.target.profile("sts").await.unwrap();
-    let err = sts::assume_role(&as_user.sts, &role_arn, "s1", None).await.unwrap_err();
+    sts::assume_role(&as_user.sts, &role_arn, "s1", None).await.unwrap();
+    let err = sts::assume_role(&lab.admin.sts, &role_arn, "s1", None)
+        .await
+        .unwrap_err();
     assert_eq!(error_code(&err), Some("AccessDenied"), "{err:#}");
     lab::setup(&lab, &out).await.unwrap();
 

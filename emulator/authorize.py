@@ -1,0 +1,444 @@
+"""IAM authorization of every signed request, in every mode: moto's check decides as AWS does (policy.decide).
+
+moto's `IAMRequestBase.check_action_permitted` (called once moto enforces IAM, after INITIAL_NO_AUTH_ACTION_COUNT
+requests, with moto's signature check before it) is replaced: the caller's policies (a user's inline, attached and
+group policies; a session's role policies and its session policies), the request context AWS builds (time on the
+emulator's clock, principal keys and tags, token issue time, MFA, source identity, request tags, STS keys) and, for
+sts:AssumeRole, the target role's trust policy go to policy.decide. AccessDenied is worded as AWS words it, raised
+as moto's own exception classes (query XML for IAM/STS, S3's XML for S3). AssumeRole also verifies an MFA code
+(TOTP on the emulator's clock against the seed of moto's virtual MFA device), and what AWS keeps with a session
+(session policies, tags, transitive tag keys, source identity, MFA) is kept on moto's session object.
+"""
+
+import base64
+import binascii
+import hashlib
+import hmac
+import struct
+import threading
+import urllib.parse
+from datetime import UTC, datetime
+
+from clock import CLOCK
+from common import query_error
+from policy import decide
+
+# The request being served on this thread (moto runs it on the thread of our WSGI app): the caller's address, and
+# what an authorized AssumeRole keeps for the session moto is about to create.
+LOCAL = threading.local()
+CHAINING_LIMIT = 3600
+CHAINING_MESSAGE = "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining."
+MFA_MESSAGE = "MultiFactorAuthentication failed with invalid MFA one time pass code."
+NO_RESOURCE = ("*", "arn:aws:s3:::*")  # actions without a resource (s3:ListAllMyBuckets): none in the message
+
+
+def begin_request(environ):
+    """Called by the WSGI app for each request, before moto."""
+    LOCAL.source_ip = environ.get("REMOTE_ADDR")
+    LOCAL.pending = None
+
+
+def iso(at):
+    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def denied_message(principal, action, resource, reason=None, quote=False):
+    """AWS's AccessDenied message: `User: ARN is not authorized to perform: ACTION[ on resource: R][ REASON]`; S3
+    quotes the resource ("arn:aws:s3:::b")."""
+    message = f"User: {principal} is not authorized to perform: {action}"
+    if resource and resource not in NO_RESOURCE:
+        message += f' on resource: "{resource}"' if quote else f" on resource: {resource}"
+    return f"{message} {reason}" if reason else message
+
+
+def form_value(data, key):
+    value = data.get(key)
+    if isinstance(value, list):
+        return value[0] if value else None
+    return value
+
+
+def members(data, prefix, field=None):
+    """Values of a query list (`Tags.member.N.Key`, `TransitiveTagKeys.member.N`), in order."""
+    found, n = [], 1
+    while True:
+        value = form_value(data, f"{prefix}.member.{n}" + (f".{field}" if field else ""))
+        if value is None:
+            return found
+        found.append(value)
+        n += 1
+
+
+def request_tags(data):
+    """The tags a request carries (IAM CreateUser/TagUser/CreateRole/TagRole, STS AssumeRole): {key: value}."""
+    keys, values = members(data, "Tags", "Key"), members(data, "Tags", "Value")
+    return dict(zip(keys, values + [""] * (len(keys) - len(values)), strict=True))
+
+
+def default_document(policy):
+    """A managed policy's default version's document."""
+    return next((v.document for v in policy.versions if v.is_default), "{}")
+
+
+# -- TOTP (RFC 6238) ---------------------------------------------------------------------------------
+
+
+def totp(seed, at, step=30, digits=6):
+    """The one-time code of a base32 seed at Unix time `at` (HMAC-SHA1, 30 s steps, 6 digits)."""
+    key = base64.b32decode(seed.upper() + "=" * (-len(seed) % 8))
+    mac = hmac.new(key, struct.pack(">Q", int(at // step)), hashlib.sha1).digest()
+    offset = mac[-1] & 0x0F
+    code = (struct.unpack(">I", mac[offset : offset + 4])[0] & 0x7FFFFFFF) % 10**digits
+    return f"{code:0{digits}d}"
+
+
+def totp_valid(seed, code, at):
+    """The code of the step at `at`, or of the one before or after (clock drift)."""
+    try:
+        return any(hmac.compare_digest(totp(seed, at + drift * 30), code or "") for drift in (-1, 0, 1))
+    except (binascii.Error, ValueError):
+        return False
+
+
+# -- S3's and IAM's resources and actions ------------------------------------------------------------
+
+# The IAM action of each S3 request, by resource level, method and subresource (the first found in the query);
+# moto 5.2.5 names some differently (HeadBucket, publicAccessBlock, encryption …) or not at all.
+S3_BUCKET_ACTIONS = {
+    "GET": [
+        ("accelerate", "GetAccelerateConfiguration"), ("acl", "GetBucketAcl"), ("analytics", "GetAnalyticsConfiguration"),
+        ("cors", "GetBucketCORS"), ("encryption", "GetEncryptionConfiguration"),
+        ("intelligent-tiering", "GetIntelligentTieringConfiguration"), ("inventory", "GetInventoryConfiguration"),
+        ("lifecycle", "GetLifecycleConfiguration"), ("location", "GetBucketLocation"), ("logging", "GetBucketLogging"),
+        ("metrics", "GetMetricsConfiguration"), ("notification", "GetBucketNotification"),
+        ("object-lock", "GetBucketObjectLockConfiguration"), ("ownershipControls", "GetBucketOwnershipControls"),
+        ("policyStatus", "GetBucketPolicyStatus"), ("policy", "GetBucketPolicy"),
+        ("publicAccessBlock", "GetBucketPublicAccessBlock"), ("replication", "GetReplicationConfiguration"),
+        ("requestPayment", "GetBucketRequestPayment"), ("tagging", "GetBucketTagging"),
+        ("uploads", "ListBucketMultipartUploads"), ("versioning", "GetBucketVersioning"), ("versions", "ListBucketVersions"),
+        ("website", "GetBucketWebsite"), ("", "ListBucket"),
+    ],
+    "HEAD": [("", "ListBucket")],
+    "PUT": [
+        ("accelerate", "PutAccelerateConfiguration"), ("acl", "PutBucketAcl"), ("analytics", "PutAnalyticsConfiguration"),
+        ("cors", "PutBucketCORS"), ("encryption", "PutEncryptionConfiguration"),
+        ("intelligent-tiering", "PutIntelligentTieringConfiguration"), ("inventory", "PutInventoryConfiguration"),
+        ("lifecycle", "PutLifecycleConfiguration"), ("logging", "PutBucketLogging"), ("metrics", "PutMetricsConfiguration"),
+        ("notification", "PutBucketNotification"), ("object-lock", "PutBucketObjectLockConfiguration"),
+        ("ownershipControls", "PutBucketOwnershipControls"), ("policy", "PutBucketPolicy"),
+        ("publicAccessBlock", "PutBucketPublicAccessBlock"), ("replication", "PutReplicationConfiguration"),
+        ("requestPayment", "PutBucketRequestPayment"), ("tagging", "PutBucketTagging"), ("versioning", "PutBucketVersioning"),
+        ("website", "PutBucketWebsite"), ("", "CreateBucket"),
+    ],
+    "DELETE": [
+        ("analytics", "PutAnalyticsConfiguration"), ("cors", "PutBucketCORS"), ("encryption", "PutEncryptionConfiguration"),
+        ("intelligent-tiering", "PutIntelligentTieringConfiguration"), ("inventory", "PutInventoryConfiguration"),
+        ("lifecycle", "PutLifecycleConfiguration"), ("metrics", "PutMetricsConfiguration"),
+        ("ownershipControls", "PutBucketOwnershipControls"), ("policy", "DeleteBucketPolicy"),
+        ("publicAccessBlock", "PutBucketPublicAccessBlock"), ("replication", "PutReplicationConfiguration"),
+        ("tagging", "PutBucketTagging"), ("website", "DeleteBucketWebsite"), ("", "DeleteBucket"),
+    ],
+    "POST": [("delete", "DeleteObject"), ("", "PutObject")],
+}
+# Object actions: (subresource, action, action with versionId).
+S3_OBJECT_ACTIONS = {
+    "GET": [
+        ("acl", "GetObjectAcl", "GetObjectVersionAcl"), ("tagging", "GetObjectTagging", "GetObjectVersionTagging"),
+        ("attributes", "GetObjectAttributes", "GetObjectVersionAttributes"), ("legal-hold", "GetObjectLegalHold", None),
+        ("retention", "GetObjectRetention", None), ("torrent", "GetObjectTorrent", "GetObjectVersionTorrent"),
+        ("uploadId", "ListMultipartUploadParts", None), ("", "GetObject", "GetObjectVersion"),
+    ],
+    "HEAD": [("", "GetObject", "GetObjectVersion")],
+    "PUT": [
+        ("acl", "PutObjectAcl", "PutObjectVersionAcl"), ("tagging", "PutObjectTagging", "PutObjectVersionTagging"),
+        ("legal-hold", "PutObjectLegalHold", None), ("retention", "PutObjectRetention", None), ("", "PutObject", None),
+    ],
+    "DELETE": [
+        ("tagging", "DeleteObjectTagging", "DeleteObjectVersionTagging"), ("uploadId", "AbortMultipartUpload", None),
+        ("", "DeleteObject", "DeleteObjectVersion"),
+    ],
+    "POST": [("restore", "RestoreObject", None), ("select", "GetObject", None), ("", "PutObject", None)],
+}
+
+
+def s3_action(method, path, resource, moto_action):
+    """The IAM action of an S3 request: moto's, corrected where it differs from AWS's (HeadBucket is s3:ListBucket,
+    ?publicAccessBlock s3:PutBucketPublicAccessBlock, DELETE ?tagging s3:PutBucketTagging …)."""
+    if resource in NO_RESOURCE:
+        return moto_action
+    keys = set(urllib.parse.parse_qs(urllib.parse.urlsplit(path).query, keep_blank_values=True))
+    if "/" not in resource.split(":::", 1)[-1]:
+        for sub, action in S3_BUCKET_ACTIONS.get(method, []):
+            if not sub or sub in keys:
+                return f"s3:{action}"
+        return moto_action
+    for sub, action, versioned in S3_OBJECT_ACTIONS.get(method, []):
+        if not sub or sub in keys:
+            return f"s3:{versioned if versioned and 'versionId' in keys else action}"
+    return moto_action
+
+
+# IAM actions on the caller itself when they name no user.
+SELF_USER_ACTIONS = {
+    "CreateAccessKey", "DeleteAccessKey", "ListAccessKeys", "UpdateAccessKey", "GetUser", "ChangePassword",
+    "ListMFADevices", "ListSigningCertificates", "ListSSHPublicKeys", "ListServiceSpecificCredentials",
+}
+
+
+def iam_resource(iam, data, action, caller):
+    """The resource of an IAM request (moto passes "*"): the user, role, group or policy it names, else "*"."""
+    account, path = iam.account_id, form_value(data, "Path") or "/"
+    user_name, role_name = form_value(data, "UserName"), form_value(data, "RoleName")
+    if user_name:
+        user = iam.users.get(user_name)
+        return user.arn if user is not None else f"arn:aws:iam::{account}:user{path}{user_name}"
+    if role_name:
+        role = next((r for r in iam.roles.values() if r.name == role_name), None)
+        return role.arn if role is not None else f"arn:aws:iam::{account}:role{path}{role_name}"
+    group_name = form_value(data, "GroupName")
+    if group_name:
+        group = iam.groups.get(group_name)
+        return group.arn if group is not None else f"arn:aws:iam::{account}:group{path}{group_name}"
+    name = action.split(":", 1)[1]
+    if name == "CreatePolicy" and form_value(data, "PolicyName"):
+        return f"arn:aws:iam::{account}:policy{path}{form_value(data, 'PolicyName')}"
+    if form_value(data, "PolicyArn"):
+        return form_value(data, "PolicyArn")
+    if name in SELF_USER_ACTIONS and caller.user is not None:
+        return caller.arn
+    return "*"
+
+
+# -- the caller --------------------------------------------------------------------------------------
+
+
+class Caller:
+    """Who signed the request: a user, or an assumed-role session (with its role, which may be gone)."""
+
+    def __init__(self, req, iam, sts):
+        from moto.iam.access_control import IAMUserAccessKey
+
+        key = req._access_key
+        self.iam, self.user, self.session, self.role = iam, None, None, None
+        if isinstance(key, IAMUserAccessKey):
+            self.user = iam.users[key._owner_user_name]
+            self.arn = self.user.arn
+        else:
+            self.session = sts.get_assumed_role_from_access_key(key._access_key_id)
+            self.arn = key.arn
+            self.role = next((r for r in iam.roles.values() if r.arn == self.session.role_arn), None)
+        self.state = self.session.__dict__.get("sts_lab", {}) if self.session is not None else {}
+
+    def policies(self):
+        """The caller's identity policies, then its session policies."""
+        found = []
+
+        def add(owner):
+            found.extend({"name": name, "kind": "identity", "document": doc} for name, doc in owner.policies.items())
+            found.extend({"name": p.name, "kind": "identity", "document": default_document(p)} for p in owner.managed_policies.values())
+
+        if self.user is not None:
+            add(self.user)
+            for group in self.iam.get_groups_for_user(self.user.name):
+                add(group)
+        elif self.role is not None:
+            add(self.role)
+        found.extend({"name": name, "kind": "session", "document": doc} for name, doc in self.state.get("session_policies", []))
+        return found
+
+    def tags(self):
+        """The principal's tags: a user's, or a session's role's overridden by its session tags."""
+        if self.user is not None:
+            listed = self.iam.tagger.list_tags_for_resource(self.user.arn)["Tags"]
+        else:
+            listed = self.role.tags if self.role is not None else []
+        return {**{t["Key"]: t["Value"] for t in listed}, **self.state.get("tags", {})}
+
+    def context(self, account, region):
+        now = CLOCK.now()
+        ctx = {
+            "aws:CurrentTime": iso(now),
+            "aws:EpochTime": str(int(now)),
+            "aws:PrincipalAccount": account,
+            "aws:RequestedRegion": region,
+            "aws:ViaAWSService": "false",
+            "aws:PrincipalIsAWSService": "false",
+        }
+        if getattr(LOCAL, "source_ip", None):
+            ctx["aws:SourceIp"] = LOCAL.source_ip
+        if self.user is not None:
+            ctx.update({"aws:PrincipalArn": self.arn, "aws:PrincipalType": "User", "aws:userid": self.user.id, "aws:username": self.user.name})
+        else:
+            session = self.session
+            role_id = self.role.id if self.role is not None else session.user_id.split(":")[0]
+            ctx.update({"aws:PrincipalArn": session.role_arn, "aws:PrincipalType": "AssumedRole", "aws:userid": f"{role_id}:{session.session_name}"})
+            issued = session.__dict__.get("sts_lab_issued")
+            if issued is not None:
+                ctx["aws:TokenIssueTime"] = iso(issued)
+            mfa_at = self.state.get("mfa_at")
+            ctx["aws:MultiFactorAuthPresent"] = "true" if mfa_at is not None else "false"
+            if mfa_at is not None:
+                ctx["aws:MultiFactorAuthAge"] = str(max(0, int(now - mfa_at)))
+            if self.state.get("source_identity"):
+                ctx["aws:SourceIdentity"] = self.state["source_identity"]
+        for key, value in self.tags().items():
+            ctx[f"aws:PrincipalTag/{key}"] = value
+        return ctx
+
+
+# -- the check ---------------------------------------------------------------------------------------
+
+
+def access_denied(req, message):
+    """moto's AccessDenied exception for the service, with AWS's message."""
+    from moto.core.exceptions import AccessDeniedError
+    from moto.iam.access_control import S3IAMRequest
+    from moto.s3.exceptions import BucketAccessDeniedError, S3AccessDeniedError
+
+    if isinstance(req, S3IAMRequest):
+        bucket = req._data.get("BucketName")
+        error = BucketAccessDeniedError(bucket) if bucket else S3AccessDeniedError()
+        error.message = message
+        error.args = (message,)
+        return error
+    error = AccessDeniedError(user_arn="", action="")
+    error.message = message
+    error.description = query_error(req._service, 403, "AccessDenied", message)[2]
+    return error
+
+
+def check_action_permitted(req, resource):
+    """moto's check, as AWS decides: raises AccessDenied, or returns (an AssumeRole keeps what its session needs)."""
+    from moto.sts.models import sts_backends
+    from moto.utilities.utils import get_partition
+
+    LOCAL.pending = None
+    action = req._action
+    if action == "sts:GetCallerIdentity":
+        return  # AWS never denies it, even with an explicit deny
+    iam = req.backend
+    sts = sts_backends[req.account_id][get_partition(req._region)]
+    caller = Caller(req, iam, sts)
+    data = req._data
+    if req._service == "s3":
+        action = s3_action(req._method, req._path, resource, action)
+    elif req._service == "iam":
+        resource = iam_resource(iam, data, action, caller)
+    context = caller.context(req.account_id, req._region)
+    tags = request_tags(data)
+    for key, value in tags.items():
+        context[f"aws:RequestTag/{key}"] = value
+    if tags:
+        context["aws:TagKeys"] = list(tags)
+    policies = caller.policies()
+    quote = req._service == "s3"
+    if action == "sts:AssumeRole":
+        assume_role(req, caller, iam, data, resource, context, policies, tags)
+        return
+    decision = decide(policies, {"principal": caller.arn, "action": action, "resource": resource, "context": context})
+    if decision.effect != "Allow":
+        raise access_denied(req, denied_message(caller.arn, action, resource, decision.message_reason, quote))
+
+
+def assume_role(req, caller, iam, data, role_arn, context, policies, tags):
+    """sts:AssumeRole: the target role must exist and its trust allow the caller (with the caller's policies unless
+    the trust names the caller itself); an MFA code must be right. Keeps, for the session moto then creates, what AWS
+    keeps with it."""
+    role = next((r for r in iam.roles.values() if r.arn == role_arn), None)
+
+    def denied(decision=None, action="sts:AssumeRole"):
+        reason = decision.message_reason if decision is not None and decision.effect == "ExplicitDeny" else None
+        return access_denied(req, denied_message(caller.arn, action, role_arn, reason))
+
+    if role is None:
+        raise denied()  # moto would let a missing role be assumed
+    now = CLOCK.now()
+    mfa_at = caller.state.get("mfa_at")
+    serial = form_value(data, "SerialNumber")
+    if serial is not None or form_value(data, "TokenCode") is not None:
+        device = iam.virtual_mfa_devices.get(serial or "")
+        if caller.user is None or device is None or device.user is not caller.user:
+            raise access_denied(req, MFA_MESSAGE)
+        if not totp_valid(device.base32_string_seed, form_value(data, "TokenCode"), now):
+            raise access_denied(req, MFA_MESSAGE)
+        mfa_at = now
+    if mfa_at is not None:
+        context["aws:MultiFactorAuthPresent"] = "true"
+        context["aws:MultiFactorAuthAge"] = str(max(0, int(now - mfa_at)))
+    inherited = caller.state.get("source_identity")
+    source_identity = form_value(data, "SourceIdentity")
+    if inherited and source_identity is not None and source_identity != inherited:
+        raise denied()  # a source identity, once set, cannot change along a role chain
+    source_identity = source_identity or inherited
+    transitive_keys = members(data, "TransitiveTagKeys")
+    for key, value in (
+        ("sts:ExternalId", form_value(data, "ExternalId")),
+        ("sts:SourceIdentity", source_identity),
+        ("sts:RoleSessionName", form_value(data, "RoleSessionName")),
+        ("sts:TransitiveTagKeys", transitive_keys or None),
+    ):
+        if value is not None:
+            context[key] = value
+    trust = {"name": "role trust policy", "kind": "trust", "document": role.assume_role_policy_document or "{}"}
+    request = {"principal": caller.arn, "action": "sts:AssumeRole", "resource": role_arn, "context": context}
+    decision = decide([*policies, trust], request)
+    if decision.effect != "Allow":
+        raise denied(decision)
+    # Passing session tags needs sts:TagSession, setting a source identity sts:SetSourceIdentity, both decided as
+    # AssumeRole is; along a role chain (a source identity set or inherited) the chained session's own policies must
+    # allow sts:SetSourceIdentity too, whatever the trust names.
+    chained = caller.session is not None
+    for needed, action, own_policies_too in (
+        (tags or transitive_keys, "sts:TagSession", False),
+        (form_value(data, "SourceIdentity") is not None or (chained and source_identity), "sts:SetSourceIdentity", chained),
+    ):
+        if needed:
+            extra = decide([*policies, trust], {**request, "action": action})
+            if extra.effect == "Allow" and own_policies_too:
+                extra = decide(policies, {**request, "action": action})
+            if extra.effect != "Allow":
+                raise denied(extra, action)
+    # Transitive tags of the caller's session pass to the new one and cannot be overridden by it.
+    inherited_tags = {k: v for k, v in caller.state.get("tags", {}).items() if k.lower() in caller.state.get("transitive", ())}
+    session_policies = []
+    if form_value(data, "Policy"):
+        session_policies.append(("session policy", form_value(data, "Policy")))
+    for arn in members(data, "PolicyArns", "arn"):
+        managed = iam.managed_policies.get(arn)
+        if managed is not None:
+            session_policies.append((managed.name, default_document(managed)))
+    LOCAL.pending = {
+        "role_arn": role_arn,
+        "chained": chained,
+        "state": {
+            "session_policies": session_policies,
+            "tags": {**tags, **inherited_tags},
+            "transitive": {k.lower() for k in transitive_keys} | {k.lower() for k in inherited_tags},
+            "source_identity": source_identity,
+            "mfa_at": mfa_at,
+        },
+    }
+
+
+def patch_authorization():
+    """Every signed request decided by policy.decide (moto's signature check kept), and each new session given what
+    its AssumeRole kept; a chained AssumeRole longer than an hour refused as AWS refuses it."""
+    from moto.iam.access_control import IAMRequestBase
+    from moto.sts.exceptions import STSValidationError
+    from moto.sts.models import STSBackend
+
+    IAMRequestBase.check_action_permitted = check_action_permitted
+    original = STSBackend.assume_role
+
+    def assume(self, *args, **kwargs):
+        pending, LOCAL.pending = getattr(LOCAL, "pending", None), None
+        if pending is not None and pending["role_arn"] != kwargs.get("role_arn"):
+            pending = None
+        if pending is not None and pending["chained"] and int(kwargs.get("duration") or 3600) > CHAINING_LIMIT:
+            raise STSValidationError(CHAINING_MESSAGE)
+        session = original(self, *args, **kwargs)
+        if pending is not None:
+            session.sts_lab = pending["state"]
+        return session
+
+    STSBackend.assume_role = assume
