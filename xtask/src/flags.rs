@@ -67,6 +67,12 @@ pub enum Task {
     /// Show what exists of the lab now: user, keys, stack, role, policies, buckets, profiles, session time left.
     #[command(after_help = "Examples:\n  cargo xtask status\n  cargo xtask status --json")]
     Status(JsonArgs),
+    /// Explain, offline from the lab's documents, how AWS decides one request of a profile: every
+    /// policy in play, every statement, each condition with its value, and the decision.
+    #[command(
+        after_help = "Examples:\n  cargo xtask why --as sts s3:ListAllMyBuckets\n  cargo xtask why --as assumed s3:CreateBucket arn:aws:s3:::NAME\n  cargo xtask why --as sts sts:AssumeRole ROLE_ARN --json"
+    )]
+    Why(WhyArgs),
     /// Find every lab in the account by its tags (no local file needed) and clean each up as cleanup does.
     #[command(
         after_help = "Examples:\n  cargo xtask sweep --dry-run\n  cargo xtask sweep --expired\n  cargo xtask sweep --json --dry-run | jq '.labs[].lab'"
@@ -101,6 +107,11 @@ pub struct DemoArgs {
     /// Run on the realistic emulator: the waits a learner meets on AWS (new keys, stacks, IAM).
     #[arg(long)]
     pub realistic: bool,
+    /// Then show the lab disarming itself: a 30-minute lab, the emulator's clock moved past its
+    /// expiry, the key refused AssumeRole and the open session refused S3, by the emulator's own
+    /// policy evaluation.
+    #[arg(long)]
+    pub disarm: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -206,6 +217,22 @@ pub enum ClassAction {
 #[derive(Debug, Clone, Args)]
 pub struct JsonArgs {
     /// Print one JSON document on stdout and nothing else there (steps go to stderr).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct WhyArgs {
+    /// The profile whose request is explained (`sts`, `assumed`); --profile stays the admin, who
+    /// reads the documents.
+    #[arg(long = "as", value_name = "PROFILE")]
+    pub as_profile: String,
+    /// The action, as in a policy: s3:ListAllMyBuckets, s3:CreateBucket, sts:AssumeRole …
+    pub action: String,
+    /// The resource's ARN (default `*`, for an action without one).
+    #[arg(value_name = "RESOURCE_ARN")]
+    pub resource: Option<String>,
+    /// Print one JSON document on stdout and nothing else there.
     #[arg(long)]
     pub json: bool,
 }

@@ -81,6 +81,16 @@ pub struct Clock {
     pub offset: f64,
 }
 
+/// The clock of a local emulator at `endpoint` (`http://127.0.0.1:PORT`), if one answers there.
+pub fn clock_at(endpoint: &str) -> Option<Clock> {
+    let rest = endpoint
+        .strip_prefix("http://127.0.0.1:")
+        .or_else(|| endpoint.strip_prefix("http://localhost:"))?;
+    let port: u16 = rest.trim_end_matches('/').parse().ok()?;
+    let body = emulator_http(port, "GET", "/sts-lab/clock", "").ok()?;
+    serde_json::from_str(&body).ok()
+}
+
 /// How `emulator clock` moves the emulator's time: forward by a duration, or back to now.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ClockMove {

@@ -4,6 +4,9 @@
 
 mod assume;
 mod cleanup;
+mod decisions;
+pub use crate::output::why::why_lines;
+pub use decisions::explain_request;
 mod deploy;
 mod inventory;
 pub mod plan;

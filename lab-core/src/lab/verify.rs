@@ -13,12 +13,30 @@ use crate::ops::sts;
 use crate::output::report::{Report, Steps};
 use crate::profiles::awsfiles::FileKind;
 
-pub use crate::output::Check;
+use crate::model::decide::{Ask, Caller};
+pub use crate::output::{Answered, Check};
 
 impl Check {
     fn command(mut self, command: impl Into<String>) -> Self {
         self.command = command.into();
         self
+    }
+
+    /// The request this row makes, for the prediction from the lab's documents.
+    fn asking(mut self, ask: Option<Ask>) -> Self {
+        self.ask = ask;
+        self
+    }
+}
+
+/// What the endpoint answered a call.
+fn answered<T>(call: &Result<T>) -> Answered {
+    match call {
+        Ok(_) => Answered::Allowed,
+        Err(e) => match aws_error(e) {
+            Some(ae) if ae.is_access_denied() => Answered::Denied(ae.message.clone()),
+            _ => Answered::Failed(seen_error(e)),
+        },
     }
 }
 
@@ -59,18 +77,21 @@ fn denied_row<T>(name: String, call: Result<T>) -> Check {
         expected: "AccessDenied".to_owned(),
         seen,
         passed,
-        command: String::new(),
+        answered: answered(&call),
+        ..Check::default()
     }
 }
 
 fn equal_row(name: String, expected: String, seen: Result<String>) -> Check {
+    let answered = answered(&seen);
     let seen = seen.unwrap_or_else(|e| seen_error(&e));
     Check {
         name,
         passed: seen == expected,
         expected,
         seen,
-        command: String::new(),
+        answered,
+        ..Check::default()
     }
 }
 
@@ -94,12 +115,14 @@ pub async fn verify_with(lab: &Lab, session: Option<Clients>, report: &dyn Repor
     checks.push(expiry_check(lab, lab_expires.as_deref()));
     let role_arn = stack.map(|(_, arn)| arn).ok();
     let (as_role, identity) = role_identity(lab, session, role_arn.as_deref()).await?;
+    let me = Caller::of_arn(&identity.seen);
     checks.push(identity);
     if let Ok(c) = &as_role {
-        checks.extend(role_checks(lab, c, lab_expires.as_deref(), report).await);
+        checks.extend(role_checks(lab, c, me.as_ref(), lab_expires.as_deref(), report).await);
     }
     if let Some(arn) = &role_arn {
         let admin_try = sts::assume_role(&lab.admin.sts, arn, "sts-lab-verify-admin", None).await;
+        let admin = Caller::of_arn(&lab.admin_identity.arn);
         checks.push(
             denied_row(
                 "the admin may not assume the role (trust is the lab user only)".to_owned(),
@@ -107,9 +130,11 @@ pub async fn verify_with(lab: &Lab, session: Option<Clients>, report: &dyn Repor
             )
             .command(format!(
                 "aws sts assume-role --role-arn {arn} --role-session-name sts-lab-verify-admin"
-            )),
+            ))
+            .asking(admin.map(|a| Ask::new(&a, "sts:AssumeRole", arn.as_str()))),
         );
     }
+    lab.judge(&mut checks).await;
     Ok(checks)
 }
 
@@ -121,9 +146,11 @@ async fn user_checks(lab: &Lab) -> Vec<Check> {
         Ok(c) => sts::caller_identity(&c.sts).await.map(|id| id.arn),
         Err(e) => Err(anyhow!("{e:#}")),
     };
+    let me = Caller::User(lab.names.user.clone());
     let mut checks = vec![
         equal_row(format!("profile {user} is the lab user"), lab.user_arn(), user_id)
-            .command(format!("aws sts get-caller-identity --profile {user}")),
+            .command(format!("aws sts get-caller-identity --profile {user}"))
+            .asking(Some(Ask::new(&me, "sts:GetCallerIdentity", "*"))),
     ];
     if let Ok(c) = &as_user {
         checks.push(
@@ -131,33 +158,40 @@ async fn user_checks(lab: &Lab) -> Vec<Check> {
                 format!("profile {user} is denied s3 ListBuckets"),
                 s3::list_buckets(&c.s3).await,
             )
-            .command(format!("aws s3 ls --profile {user}")),
+            .command(format!("aws s3 ls --profile {user}"))
+            .asking(Some(Ask::new(&me, "s3:ListAllMyBuckets", "*"))),
         );
         checks.push(
             denied_row(
                 format!("profile {user} is denied iam ListUsers"),
                 iam::list_users(&c.iam).await,
             )
-            .command(format!("aws iam list-users --profile {user}")),
+            .command(format!("aws iam list-users --profile {user}"))
+            .asking(Some(Ask::new(&me, "iam:ListUsers", "*"))),
         );
     }
     checks
 }
 
 /// That the lab has not expired, from the expiry tagged on its stack.
+/// By the endpoint's clock: an emulator's may have been moved on.
 fn expiry_check(lab: &Lab, lab_expires: Option<&str>) -> Check {
+    let now = lab.endpoint_now();
+    let at = lab_expires.and_then(crate::model::expiry::parse_utc);
     Check {
         name: "the lab has not expired".to_owned(),
         expected: "an expiry after now".to_owned(),
         seen: match lab_expires {
-            Some(_) => crate::model::expiry::text(lab_expires, now_secs()),
+            Some(_) => crate::model::expiry::text(lab_expires, now),
             None => "no expiry (no stack, or one from before --ttl; run `cargo xtask setup`)".to_owned(),
         },
-        passed: lab_expires.is_some() && check_not_expired(lab_expires).is_ok(),
+        passed: at.is_some_and(|at| at > now),
+        agrees: true,
         command: format!(
             "aws cloudformation describe-stacks --stack-name {} --query \"Stacks[0].Tags\"",
             lab.names.stack
         ),
+        ..Check::default()
     }
 }
 
@@ -188,26 +222,35 @@ async fn role_identity(
         (None, Some(at)) => Err(anyhow!("the session expired at {at}; run `cargo xtask assume` again")),
         (None, None) => lab.target.profile(role).await,
     };
-    let seen = match &as_role {
-        Ok(c) => sts::caller_identity(&c.sts)
-            .await
-            .map(|id| id.arn)
-            .unwrap_or_else(|e| seen_error(&e)),
-        Err(e) => format!("{e:#}"),
+    let identity = match &as_role {
+        Ok(c) => sts::caller_identity(&c.sts).await.map(|id| id.arn),
+        Err(e) => Err(anyhow!("{e:#}")),
     };
+    let answered = answered(&identity);
+    let seen = identity.unwrap_or_else(|e| seen_error(&e));
     let check = Check {
         name: format!("profile {role} is the assumed role"),
         passed: role_name.is_some() && seen.starts_with(&expected_prefix),
         expected: format!("{expected_prefix}<session>"),
+        ask: Caller::of_arn(&seen).map(|me| Ask::new(&me, "sts:GetCallerIdentity", "*")),
         seen,
+        answered,
         command: format!("aws sts get-caller-identity --profile {role}"),
+        ..Check::default()
     };
     Ok((as_role, check))
 }
 
 /// What the role may do (create and list a lab bucket) and may not (IAM, a bucket outside the
 /// lab's prefix).
-async fn role_checks(lab: &Lab, c: &Clients, lab_expires: Option<&str>, report: &dyn Report) -> Vec<Check> {
+async fn role_checks(
+    lab: &Lab,
+    c: &Clients,
+    me: Option<&Caller>,
+    lab_expires: Option<&str>,
+    report: &dyn Report,
+) -> Vec<Check> {
+    let ask = |action: &str, resource: String| me.map(|me| Ask::new(me, action, resource));
     let (names, role) = (&lab.names, &lab.names.assumed_profile);
     let mut tags = vec![(LAB_TAG_KEY, names.lab.as_str())];
     if let Some(at) = lab_expires {
@@ -233,12 +276,14 @@ async fn role_checks(lab: &Lab, c: &Clients, lab_expires: Option<&str>, report: 
         )
         .command(format!(
             "aws s3 mb s3://{bucket} --profile {role} && aws s3 ls --profile {role}"
-        )),
+        ))
+        .asking(ask("s3:CreateBucket", format!("arn:aws:s3:::{bucket}"))),
         denied_row(
             format!("profile {role} is denied iam ListUsers"),
             iam::list_users(&c.iam).await,
         )
-        .command(format!("aws iam list-users --profile {role}")),
+        .command(format!("aws iam list-users --profile {role}"))
+        .asking(ask("iam:ListUsers", "*".to_owned())),
     ];
     let outside = names.outside_bucket(lab.account());
     let created = s3::create_bucket(&c.s3, &outside, &c.region, &tags).await;
@@ -251,7 +296,8 @@ async fn role_checks(lab: &Lab, c: &Clients, lab_expires: Option<&str>, report: 
             format!("profile {role} is denied a bucket outside the lab prefix"),
             created,
         )
-        .command(format!("aws s3 mb s3://{outside} --profile {role}")),
+        .command(format!("aws s3 mb s3://{outside} --profile {role}"))
+        .asking(ask("s3:CreateBucket", format!("arn:aws:s3:::{outside}"))),
     );
     checks
 }
@@ -289,7 +335,8 @@ async fn lab_bucket(lab: &Lab, c: &Clients, tags: &[(&str, &str)], report: &dyn 
     }
 }
 
-/// Verify's table: one row per check; with `--explain`, each row's aws CLI command under it.
+/// Verify's table: one row per check with what decided it; a disagreement under its row; with
+/// `--explain`, each row's aws CLI command.
 pub fn show_checks(checks: &[Check], report: &dyn Report) {
     let w = checks.iter().map(|c| c.name.chars().count()).max().unwrap_or(0);
     for c in checks {
@@ -298,7 +345,11 @@ pub fn show_checks(checks: &[Check], report: &dyn Report) {
         } else {
             format!("expected {}, saw {}", c.expected, c.seen)
         };
-        report.outcome(c.passed, &format!("{:<w$}  {detail}", c.name));
+        let why = c.why.as_deref().map(|w| format!(" · {w}")).unwrap_or_default();
+        report.outcome(c.passed, &format!("{:<w$}  {detail}{why}", c.name));
+        if let Some(disagreement) = &c.disagreement {
+            report.line(&format!("    ! {disagreement}"));
+        }
         if report.explain() && !c.command.is_empty() {
             report.line(&format!("    $ {}", c.command));
         }

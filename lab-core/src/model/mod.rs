@@ -1,6 +1,7 @@
-//! Pure facts of a lab, no I/O: its names, the policies and template it deploys, its time to live
-//! and time formats, and secrets that never print.
+//! Pure facts of a lab, no I/O: its names, the policies and template it deploys, how AWS decides a
+//! request from them (`decide`), its time to live and time formats, and secrets that never print.
 
+pub mod decide;
 pub mod expiry;
 pub mod names;
 pub mod policy;

@@ -4,6 +4,7 @@
 pub mod attachments;
 pub mod cfn;
 pub mod iam;
+pub mod policies;
 pub mod s3;
 pub mod stack_board;
 pub mod sts;

@@ -6,14 +6,17 @@
 pub mod explain;
 pub mod report;
 pub mod shell;
+pub mod why;
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-/// One row of verify's table: what was checked, expected and seen, and the aws CLI command that
-/// makes the same check.
-#[derive(Debug, Clone, Serialize)]
+use crate::model::decide::{Ask, DecidedBy, PolicyTrace, Value};
+
+/// One row of verify's table: what was checked, expected and seen, the aws CLI command that makes
+/// the same check, and what the lab's own documents decide for its request.
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Check {
     pub name: String,
     pub expected: String,
@@ -21,6 +24,36 @@ pub struct Check {
     pub passed: bool,
     /// The aws CLI command that makes the same check.
     pub command: String,
+    /// The policy and statement that decide the check's request, from the lab's documents; null
+    /// for a check that is not an AWS request (the lab's expiry).
+    pub decided_by: Option<DecidedBy>,
+    /// That decision in one line: `Allow by UseLabBucketsOnly (sts-lab-s3)`,
+    /// `implicit deny: no statement allows s3:ListAllMyBuckets`.
+    pub why: Option<String>,
+    /// Whether the endpoint answered what the documents decide (true for a check that is not a
+    /// request).
+    pub agrees: bool,
+    /// When it does not: what that means, and the endpoint's own message.
+    pub disagreement: Option<String>,
+    /// The request, for the prediction.
+    #[serde(skip)]
+    pub ask: Option<Ask>,
+    /// What the endpoint answered.
+    #[serde(skip)]
+    pub answered: Answered,
+}
+
+/// What an endpoint answered a check's request.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Answered {
+    /// Not a request, or not made.
+    #[default]
+    Nothing,
+    Allowed,
+    /// AccessDenied, with the endpoint's message.
+    Denied(String),
+    /// Refused for another reason (ExpiredToken, a network error …).
+    Failed(String),
 }
 
 /// When something expires: `{"at", "seconds_left", "expired"}`, in every document.
@@ -195,6 +228,19 @@ pub struct SweepDoc {
     pub dry_run: bool,
     pub expired_only: bool,
     pub labs: Vec<SweepRow>,
+}
+
+/// `why --json`: one request, every policy in play with each statement and condition as
+/// evaluated, and the decision.
+#[derive(Debug, Clone, Serialize)]
+pub struct WhyDoc {
+    pub principal: String,
+    pub action: String,
+    pub resource: String,
+    pub context: BTreeMap<String, Value>,
+    pub decided_by: DecidedBy,
+    pub why: String,
+    pub policies: Vec<PolicyTrace>,
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
+use lab_core::emulator::{Home, Running};
 use lab_core::lab::{self, Lab};
 use lab_core::model::names::DEFAULT_SESSION_NAME;
 use lab_core::output::report::{Report, fmt_elapsed};
@@ -19,7 +20,7 @@ pub async fn run(global: &Global, args: DemoArgs) -> Result<()> {
     let was_running = home.running().is_some();
     let (home, running) = crate::local::ensure_running(None, Some(args.realistic)).await?;
     let ui = Ui::new(global.explain, false);
-    let result = phases(global, &ui, home.target(running), names).await;
+    let result = phases(global, &ui, (&home, running), names, args.disarm).await;
     if !was_running {
         home.stop()?;
         println!("stopped the emulator it started");
@@ -35,17 +36,25 @@ pub async fn run(global: &Global, args: DemoArgs) -> Result<()> {
 async fn phases(
     global: &Global,
     ui: &Ui,
-    target: lab_core::aws::target::Target,
+    (home, running): (&Home, Running),
     names: lab_core::model::names::LabNames,
+    disarm: bool,
 ) -> Result<()> {
     ui.line("== connect");
-    let mut lab = Lab::connect(target, names, ui).await?;
+    let mut lab = Lab::connect(home.target(running), names, ui).await?;
     lab.force = global.force;
+    if disarm {
+        lab.ttl_seconds = super::disarm::TTL_SECONDS;
+    }
     ui.line("== setup");
     let setup = lab::setup(&lab, ui).await.context("setup failed");
     let rest = match setup {
         Ok(_) => assume_and_verify(&lab, ui).await,
         Err(e) => Err(e),
+    };
+    let rest = match rest {
+        Ok(()) if disarm => super::disarm::show(&lab, ui, (home, running)).await,
+        other => other,
     };
     // Cleanup runs whatever happened before it.
     ui.line("== cleanup");

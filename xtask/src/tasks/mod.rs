@@ -5,11 +5,13 @@ pub mod bench;
 pub mod class;
 pub mod cleanup;
 pub mod demo;
+mod disarm;
 pub mod emulator;
 pub mod setup;
 pub mod status;
 pub mod sweep;
 pub mod verify;
+pub mod why;
 
 use anyhow::Result;
 use lab_core::aws::target::Target;

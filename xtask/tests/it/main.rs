@@ -9,6 +9,7 @@ mod common;
 mod boundaries;
 mod class;
 mod classroom;
+mod decisions;
 mod emulator_layers;
 mod expiry;
 mod lab;

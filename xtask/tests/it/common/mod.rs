@@ -338,6 +338,25 @@ pub fn emulator_get(emu: &TestEmulator, path: &str) -> String {
 }
 
 /// How many calls of `service:Action` the emulator served, and how many it throttled.
+/// POSTs `body` (JSON) to one of the emulator's own endpoints; the body of its 200 answer.
+pub fn emulator_post(emu: &TestEmulator, path: &str, body: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", emu.running.port)).unwrap();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default()
+}
+
 pub fn emulator_calls(emu: &TestEmulator, key: &str) -> (u64, u64) {
     let stats: serde_json::Value = serde_json::from_str(&emulator_get(emu, "/sts-lab/stats")).unwrap();
     (

@@ -1,0 +1,209 @@
+//! What the lab's own documents decide for a request, offline: the caller's policies (a user's,
+//! or a role's for its sessions) and, for AssumeRole, the role's trust, read with the admin; the
+//! request's context (the endpoint's time, the caller's ARN, name and tags). `verify` predicts its
+//! checks with it and `why` explains one request.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+
+use super::Lab;
+use crate::model::decide::{self, Ask, Caller, Decision, Document, Effect, PolicyKind, Request, Value};
+use crate::model::expiry::format_utc;
+use crate::ops::{iam, policies};
+use crate::output::{Answered, Check, WhyDoc};
+
+/// `role/NAME` of a role ARN.
+fn role_name(arn: &str) -> Option<&str> {
+    arn.split_once(":role/").map(|(_, n)| n.rsplit('/').next().unwrap_or(n))
+}
+
+fn named(kind: PolicyKind, docs: Vec<policies::NamedDocument>) -> impl Iterator<Item = Document> {
+    docs.into_iter().map(move |d| Document {
+        name: d.name,
+        kind,
+        json: d.json,
+    })
+}
+
+impl Lab {
+    /// The time the endpoint decides by: a local emulator's clock (which a learner may move),
+    /// else this machine's.
+    pub fn endpoint_now(&self) -> i64 {
+        self.admin
+            .endpoint_url
+            .as_deref()
+            .and_then(crate::emulator::clock_at)
+            .map_or_else(super::now_secs, |c| c.epoch as i64)
+    }
+
+    /// The documents in play for `ask` and its context, read with the admin.
+    pub async fn documents(&self, ask: &Ask) -> Result<(Vec<Document>, BTreeMap<String, Value>)> {
+        let iam_client = &self.admin.iam;
+        let now = self.endpoint_now();
+        let mut context = BTreeMap::from([
+            ("aws:CurrentTime".to_owned(), Value::One(format_utc(now))),
+            ("aws:EpochTime".to_owned(), Value::One(now.to_string())),
+        ]);
+        let mut docs = Vec::new();
+        match &ask.caller {
+            Caller::User(user) => {
+                docs.extend(named(
+                    PolicyKind::Identity,
+                    policies::user_inline(iam_client, user).await?,
+                ));
+                docs.extend(named(
+                    PolicyKind::Identity,
+                    policies::attached(iam_client, Some(user), None).await?,
+                ));
+                if let Some(info) = iam::get_user(iam_client, user).await? {
+                    context.insert("aws:PrincipalArn".to_owned(), Value::One(info.arn.clone()));
+                    context.insert("aws:userid".to_owned(), Value::One(info.id.clone()));
+                    for (k, v) in &info.tags {
+                        context.insert(format!("aws:PrincipalTag/{k}"), Value::One(v.clone()));
+                    }
+                }
+                context.insert("aws:username".to_owned(), Value::One(user.clone()));
+            }
+            Caller::Session { role, .. } => {
+                let role_arn = format!(
+                    "arn:{}:iam::{}:role/{role}",
+                    self.admin_identity.partition(),
+                    self.account()
+                );
+                context.insert("aws:PrincipalArn".to_owned(), Value::One(role_arn));
+                docs.extend(named(
+                    PolicyKind::Identity,
+                    policies::role_inline(iam_client, role).await?,
+                ));
+                docs.extend(named(
+                    PolicyKind::Identity,
+                    policies::attached(iam_client, None, Some(role)).await?,
+                ));
+                for (k, v) in policies::role_tags(iam_client, role).await? {
+                    context.insert(format!("aws:PrincipalTag/{k}"), Value::One(v));
+                }
+            }
+        }
+        if ask.action.eq_ignore_ascii_case("sts:AssumeRole")
+            && let Some(target) = role_name(&ask.resource)
+            && let Some(trust) = iam::role_trust(iam_client, target).await?
+        {
+            docs.push(Document {
+                name: format!("the trust of role {target}"),
+                kind: PolicyKind::Trust,
+                json: trust,
+            });
+        }
+        Ok((docs, context))
+    }
+
+    /// The ARN a caller makes its requests as.
+    pub fn caller_arn(&self, caller: &Caller) -> String {
+        match caller {
+            Caller::User(user) => format!(
+                "arn:{}:iam::{}:user/{user}",
+                self.admin_identity.partition(),
+                self.account()
+            ),
+            Caller::Session { session_arn, .. } => session_arn.clone(),
+        }
+    }
+
+    /// The documents in play for `ask`, and the request as IAM sees it.
+    pub async fn request_for(&self, ask: &Ask) -> Result<(Vec<Document>, Request)> {
+        let (docs, context) = self.documents(ask).await?;
+        let request = Request {
+            principal: self.caller_arn(&ask.caller),
+            action: ask.action.clone(),
+            resource: ask.resource.clone(),
+            context,
+        };
+        Ok((docs, request))
+    }
+
+    /// What the lab's documents decide for `ask`.
+    pub async fn predict(&self, ask: &Ask) -> Result<Decision> {
+        let (docs, request) = self.request_for(ask).await?;
+        decide::decide(&docs, &request)
+    }
+}
+
+/// `why`: one request explained, every policy in play, and the decision.
+pub async fn explain_request(lab: &Lab, ask: &Ask) -> Result<WhyDoc> {
+    let (docs, request) = lab.request_for(ask).await?;
+    let decision = decide::decide(&docs, &request)?;
+    Ok(WhyDoc {
+        principal: request.principal,
+        action: request.action,
+        resource: request.resource,
+        context: request.context,
+        decided_by: decision.decided_by,
+        why: decision.why,
+        policies: decision.policies,
+    })
+}
+
+impl Lab {
+    /// Gives each check that makes a request what the lab's documents decide for it, and
+    /// whether the endpoint answered the same.
+    pub async fn judge(&self, checks: &mut [Check]) {
+        let emulator = self.admin.endpoint_url.is_some();
+        for check in checks.iter_mut() {
+            let Some(ask) = check.ask.clone() else {
+                check.agrees = true;
+                continue;
+            };
+            match self.predict(&ask).await {
+                Ok(decision) => {
+                    let (agrees, disagreement) = agreement(&check.answered, decision.decided_by.effect, emulator);
+                    check.decided_by = Some(decision.decided_by);
+                    check.why = Some(decision.why);
+                    check.agrees = agrees;
+                    check.disagreement = disagreement;
+                }
+                Err(e) => {
+                    check.why = Some(format!(
+                        "cannot read the lab's documents: {}",
+                        crate::aws::error::one_line(&e)
+                    ));
+                    check.agrees = true;
+                }
+            }
+        }
+    }
+}
+
+/// Whether `answered` is what `effect` predicts, and if not what that means where the lab runs.
+fn agreement(answered: &Answered, effect: Effect, emulator: bool) -> (bool, Option<String>) {
+    let allowed = effect == Effect::Allow;
+    match answered {
+        Answered::Nothing => (true, None),
+        Answered::Allowed if allowed => (true, None),
+        Answered::Denied(_) if !allowed => (true, None),
+        Answered::Failed(what) => (
+            false,
+            Some(format!("the endpoint answered {what}, not a policy decision")),
+        ),
+        Answered::Allowed if emulator => (
+            false,
+            Some("the emulator allowed what AWS's evaluation denies: it does not decide as AWS does".to_owned()),
+        ),
+        Answered::Allowed => (
+            false,
+            Some("AWS allowed what the lab's documents deny: a policy the lab does not read allows it".to_owned()),
+        ),
+        Answered::Denied(message) if emulator => (
+            false,
+            Some(format!(
+                "the emulator denied what AWS's evaluation allows: it does not decide as AWS does (it said: {message})"
+            )),
+        ),
+        Answered::Denied(message) => (
+            false,
+            Some(format!(
+                "AWS denied what the lab's documents allow: a policy the lab does not know decides, a service control policy, a permission boundary or a resource policy (AWS said: {message})"
+            )),
+        ),
+    }
+}

@@ -1,0 +1,56 @@
+//! `why` as lines: the request and its context, each policy with its statements (✓ applies, ✗
+//! does not, and why), each condition with the request's value, and the decision.
+
+use crate::model::decide::{ConditionTrace, Effect, PolicyKind, Value};
+use crate::output::WhyDoc;
+
+fn shown(value: &Value) -> String {
+    match value {
+        Value::One(v) => format!("{v:?}"),
+        Value::Many(v) => format!("{v:?}"),
+    }
+}
+
+fn condition_line(c: &ConditionTrace) -> String {
+    let request = c.request.as_ref().map_or_else(|| "absent".to_owned(), shown);
+    let verdict = if c.holds { "holds" } else { "does not hold" };
+    format!(
+        "      {} {} {}: the request has {request}, {verdict}",
+        c.operator, c.key, c.values
+    )
+}
+
+/// The lines of `why`: `(Some(passed), text)` for an outcome (✓/✗), `(None, text)` for the rest.
+pub fn why_lines(doc: &WhyDoc) -> Vec<(Option<bool>, String)> {
+    let mut out = vec![(
+        None,
+        format!("request: {} {} on {}", doc.principal, doc.action, doc.resource),
+    )];
+    for (key, value) in &doc.context {
+        out.push((None, format!("  {key} = {}", shown(value))));
+    }
+    if doc.policies.is_empty() {
+        out.push((None, "no policy is in play".to_owned()));
+    }
+    for policy in &doc.policies {
+        let kind = match policy.kind {
+            PolicyKind::Identity => "identity policy",
+            PolicyKind::Session => "session policy",
+            PolicyKind::Trust => "trust policy",
+        };
+        out.push((None, format!("{kind} {}", policy.name)));
+        for (n, s) in policy.statements.iter().enumerate() {
+            let sid = s.sid.clone().unwrap_or_else(|| format!("statement {}", n + 1));
+            let verdict = if s.applies {
+                "applies".to_owned()
+            } else {
+                format!("does not apply: {}", s.why)
+            };
+            out.push((Some(s.applies), format!("{sid} ({}): {verdict}", s.effect)));
+            out.extend(s.conditions.iter().map(|c| (None, condition_line(c))));
+        }
+    }
+    let allowed = doc.decided_by.effect == Effect::Allow;
+    out.push((Some(allowed), format!("decision: {}", doc.why)));
+    out
+}
