@@ -4,10 +4,11 @@ moto's `IAMRequestBase.check_action_permitted` (called once moto enforces IAM, a
 requests, with moto's signature check before it) is replaced: the caller's policies (a user's inline, attached and
 group policies; a session's role policies and its session policies), the request context AWS builds (time on the
 emulator's clock, principal keys and tags, token issue time, MFA, source identity, request tags, STS keys) and, for
-sts:AssumeRole, the target role's trust policy go to policy.decide. AccessDenied is worded as AWS words it, raised
-as moto's own exception classes (query XML for IAM/STS, S3's XML for S3). AssumeRole also verifies an MFA code
-(TOTP on the emulator's clock against the seed of moto's virtual MFA device), and what AWS keeps with a session
-(session policies, tags, transitive tag keys, source identity, MFA) is kept on moto's session object.
+sts:AssumeRole, the target role's trust policy go to policy.decide, with the request's action and resource as AWS
+names them (actions.py). AccessDenied is worded as AWS words it, raised as moto's own exception classes (query XML for
+IAM/STS, S3's XML for S3). AssumeRole also verifies an MFA code (TOTP on the emulator's clock against the seed of
+moto's virtual MFA device), and what AWS keeps with a session (session policies, tags, transitive tag keys, source
+identity, MFA) is kept on moto's session object.
 """
 
 import base64
@@ -16,9 +17,9 @@ import hashlib
 import hmac
 import struct
 import threading
-import urllib.parse
 from datetime import UTC, datetime
 
+from actions import NO_RESOURCE, form_value, iam_resource, members, request_tags, s3_action
 from clock import CLOCK
 from common import query_error
 from policy import decide
@@ -29,7 +30,6 @@ LOCAL = threading.local()
 CHAINING_LIMIT = 3600
 CHAINING_MESSAGE = "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining."
 MFA_MESSAGE = "MultiFactorAuthentication failed with invalid MFA one time pass code."
-NO_RESOURCE = ("*", "arn:aws:s3:::*")  # actions without a resource (s3:ListAllMyBuckets): none in the message
 
 
 def begin_request(environ):
@@ -49,30 +49,6 @@ def denied_message(principal, action, resource, reason=None, quote=False):
     if resource and resource not in NO_RESOURCE:
         message += f' on resource: "{resource}"' if quote else f" on resource: {resource}"
     return f"{message} {reason}" if reason else message
-
-
-def form_value(data, key):
-    value = data.get(key)
-    if isinstance(value, list):
-        return value[0] if value else None
-    return value
-
-
-def members(data, prefix, field=None):
-    """Values of a query list (`Tags.member.N.Key`, `TransitiveTagKeys.member.N`), in order."""
-    found, n = [], 1
-    while True:
-        value = form_value(data, f"{prefix}.member.{n}" + (f".{field}" if field else ""))
-        if value is None:
-            return found
-        found.append(value)
-        n += 1
-
-
-def request_tags(data):
-    """The tags a request carries (IAM CreateUser/TagUser/CreateRole/TagRole, STS AssumeRole): {key: value}."""
-    keys, values = members(data, "Tags", "Key"), members(data, "Tags", "Value")
-    return dict(zip(keys, values + [""] * (len(keys) - len(values)), strict=True))
 
 
 def default_document(policy):
@@ -98,115 +74,6 @@ def totp_valid(seed, code, at):
         return any(hmac.compare_digest(totp(seed, at + drift * 30), code or "") for drift in (-1, 0, 1))
     except (binascii.Error, ValueError):
         return False
-
-
-# -- S3's and IAM's resources and actions ------------------------------------------------------------
-
-# The IAM action of each S3 request, by resource level, method and subresource (the first found in the query);
-# moto 5.2.5 names some differently (HeadBucket, publicAccessBlock, encryption …) or not at all.
-S3_BUCKET_ACTIONS = {
-    "GET": [
-        ("accelerate", "GetAccelerateConfiguration"), ("acl", "GetBucketAcl"), ("analytics", "GetAnalyticsConfiguration"),
-        ("cors", "GetBucketCORS"), ("encryption", "GetEncryptionConfiguration"),
-        ("intelligent-tiering", "GetIntelligentTieringConfiguration"), ("inventory", "GetInventoryConfiguration"),
-        ("lifecycle", "GetLifecycleConfiguration"), ("location", "GetBucketLocation"), ("logging", "GetBucketLogging"),
-        ("metrics", "GetMetricsConfiguration"), ("notification", "GetBucketNotification"),
-        ("object-lock", "GetBucketObjectLockConfiguration"), ("ownershipControls", "GetBucketOwnershipControls"),
-        ("policyStatus", "GetBucketPolicyStatus"), ("policy", "GetBucketPolicy"),
-        ("publicAccessBlock", "GetBucketPublicAccessBlock"), ("replication", "GetReplicationConfiguration"),
-        ("requestPayment", "GetBucketRequestPayment"), ("tagging", "GetBucketTagging"),
-        ("uploads", "ListBucketMultipartUploads"), ("versioning", "GetBucketVersioning"), ("versions", "ListBucketVersions"),
-        ("website", "GetBucketWebsite"), ("", "ListBucket"),
-    ],
-    "HEAD": [("", "ListBucket")],
-    "PUT": [
-        ("accelerate", "PutAccelerateConfiguration"), ("acl", "PutBucketAcl"), ("analytics", "PutAnalyticsConfiguration"),
-        ("cors", "PutBucketCORS"), ("encryption", "PutEncryptionConfiguration"),
-        ("intelligent-tiering", "PutIntelligentTieringConfiguration"), ("inventory", "PutInventoryConfiguration"),
-        ("lifecycle", "PutLifecycleConfiguration"), ("logging", "PutBucketLogging"), ("metrics", "PutMetricsConfiguration"),
-        ("notification", "PutBucketNotification"), ("object-lock", "PutBucketObjectLockConfiguration"),
-        ("ownershipControls", "PutBucketOwnershipControls"), ("policy", "PutBucketPolicy"),
-        ("publicAccessBlock", "PutBucketPublicAccessBlock"), ("replication", "PutReplicationConfiguration"),
-        ("requestPayment", "PutBucketRequestPayment"), ("tagging", "PutBucketTagging"), ("versioning", "PutBucketVersioning"),
-        ("website", "PutBucketWebsite"), ("", "CreateBucket"),
-    ],
-    "DELETE": [
-        ("analytics", "PutAnalyticsConfiguration"), ("cors", "PutBucketCORS"), ("encryption", "PutEncryptionConfiguration"),
-        ("intelligent-tiering", "PutIntelligentTieringConfiguration"), ("inventory", "PutInventoryConfiguration"),
-        ("lifecycle", "PutLifecycleConfiguration"), ("metrics", "PutMetricsConfiguration"),
-        ("ownershipControls", "PutBucketOwnershipControls"), ("policy", "DeleteBucketPolicy"),
-        ("publicAccessBlock", "PutBucketPublicAccessBlock"), ("replication", "PutReplicationConfiguration"),
-        ("tagging", "PutBucketTagging"), ("website", "DeleteBucketWebsite"), ("", "DeleteBucket"),
-    ],
-    "POST": [("delete", "DeleteObject"), ("", "PutObject")],
-}
-# Object actions: (subresource, action, action with versionId).
-S3_OBJECT_ACTIONS = {
-    "GET": [
-        ("acl", "GetObjectAcl", "GetObjectVersionAcl"), ("tagging", "GetObjectTagging", "GetObjectVersionTagging"),
-        ("attributes", "GetObjectAttributes", "GetObjectVersionAttributes"), ("legal-hold", "GetObjectLegalHold", None),
-        ("retention", "GetObjectRetention", None), ("torrent", "GetObjectTorrent", "GetObjectVersionTorrent"),
-        ("uploadId", "ListMultipartUploadParts", None), ("", "GetObject", "GetObjectVersion"),
-    ],
-    "HEAD": [("", "GetObject", "GetObjectVersion")],
-    "PUT": [
-        ("acl", "PutObjectAcl", "PutObjectVersionAcl"), ("tagging", "PutObjectTagging", "PutObjectVersionTagging"),
-        ("legal-hold", "PutObjectLegalHold", None), ("retention", "PutObjectRetention", None), ("", "PutObject", None),
-    ],
-    "DELETE": [
-        ("tagging", "DeleteObjectTagging", "DeleteObjectVersionTagging"), ("uploadId", "AbortMultipartUpload", None),
-        ("", "DeleteObject", "DeleteObjectVersion"),
-    ],
-    "POST": [("restore", "RestoreObject", None), ("select", "GetObject", None), ("", "PutObject", None)],
-}
-
-
-def s3_action(method, path, resource, moto_action):
-    """The IAM action of an S3 request: moto's, corrected where it differs from AWS's (HeadBucket is s3:ListBucket,
-    ?publicAccessBlock s3:PutBucketPublicAccessBlock, DELETE ?tagging s3:PutBucketTagging …)."""
-    if resource in NO_RESOURCE:
-        return moto_action
-    keys = set(urllib.parse.parse_qs(urllib.parse.urlsplit(path).query, keep_blank_values=True))
-    if "/" not in resource.split(":::", 1)[-1]:
-        for sub, action in S3_BUCKET_ACTIONS.get(method, []):
-            if not sub or sub in keys:
-                return f"s3:{action}"
-        return moto_action
-    for sub, action, versioned in S3_OBJECT_ACTIONS.get(method, []):
-        if not sub or sub in keys:
-            return f"s3:{versioned if versioned and 'versionId' in keys else action}"
-    return moto_action
-
-
-# IAM actions on the caller itself when they name no user.
-SELF_USER_ACTIONS = {
-    "CreateAccessKey", "DeleteAccessKey", "ListAccessKeys", "UpdateAccessKey", "GetUser", "ChangePassword",
-    "ListMFADevices", "ListSigningCertificates", "ListSSHPublicKeys", "ListServiceSpecificCredentials",
-}
-
-
-def iam_resource(iam, data, action, caller):
-    """The resource of an IAM request (moto passes "*"): the user, role, group or policy it names, else "*"."""
-    account, path = iam.account_id, form_value(data, "Path") or "/"
-    user_name, role_name = form_value(data, "UserName"), form_value(data, "RoleName")
-    if user_name:
-        user = iam.users.get(user_name)
-        return user.arn if user is not None else f"arn:aws:iam::{account}:user{path}{user_name}"
-    if role_name:
-        role = next((r for r in iam.roles.values() if r.name == role_name), None)
-        return role.arn if role is not None else f"arn:aws:iam::{account}:role{path}{role_name}"
-    group_name = form_value(data, "GroupName")
-    if group_name:
-        group = iam.groups.get(group_name)
-        return group.arn if group is not None else f"arn:aws:iam::{account}:group{path}{group_name}"
-    name = action.split(":", 1)[1]
-    if name == "CreatePolicy" and form_value(data, "PolicyName"):
-        return f"arn:aws:iam::{account}:policy{path}{form_value(data, 'PolicyName')}"
-    if form_value(data, "PolicyArn"):
-        return form_value(data, "PolicyArn")
-    if name in SELF_USER_ACTIONS and caller.user is not None:
-        return caller.arn
-    return "*"
 
 
 # -- the caller --------------------------------------------------------------------------------------

@@ -1,9 +1,9 @@
 """sts-lab's local AWS emulator: moto's own server application with IAM enforcement, plus
 
-* always, IAM authorization as AWS decides it (authorize.py, policy.py): once moto enforces IAM, every signed
-  request is decided by AWS's policy evaluation logic (identity, session and role trust policies, every condition
-  operator, the request context AWS builds on the emulator's clock, MFA, session tags, source identity, role
-  chaining) and refused AccessDenied in AWS's words;
+* always, IAM authorization as AWS decides it (authorize.py with actions.py, policy.py with conditions.py): once
+  moto enforces IAM, every signed request is decided by AWS's policy evaluation logic (identity, session and role
+  trust policies, every condition operator, the request context AWS builds on the emulator's clock, MFA, session
+  tags, source identity, role chaining) and refused AccessDenied in AWS's words;
 * always, fidelity fixes where moto differs from AWS in ways the lab meets: a CloudFormation update
   of a role rewrites its trust policy (moto keeps the old one), IAM's service-specific credentials
   exist (moto has none: ListServiceSpecificCredentials answers HTTP 500), and an unsigned

@@ -29,15 +29,18 @@ use crate::ops::iam;
 use crate::profiles::awsfiles::{AwsFiles, FileKind};
 
 /// The server (`emulator/` in the repo), compiled in and written beside the emulator's state:
-/// moto's app, its fidelity fixes, and the realistic layer (`--realistic`).
-pub const SERVER_FILES: [(&str, &str); 8] = [
+/// moto's app, its fidelity fixes, its policy evaluation and clock, and the realistic layer
+/// (`--realistic`).
+pub const SERVER_FILES: [(&str, &str); 10] = [
     (
         "sts_lab_emulator.py",
         include_str!("../../../emulator/sts_lab_emulator.py"),
     ),
+    ("actions.py", include_str!("../../../emulator/actions.py")),
     ("authorize.py", include_str!("../../../emulator/authorize.py")),
     ("clock.py", include_str!("../../../emulator/clock.py")),
     ("common.py", include_str!("../../../emulator/common.py")),
+    ("conditions.py", include_str!("../../../emulator/conditions.py")),
     ("fidelity.py", include_str!("../../../emulator/fidelity.py")),
     ("policy.py", include_str!("../../../emulator/policy.py")),
     ("realistic.py", include_str!("../../../emulator/realistic.py")),

@@ -10,6 +10,7 @@ mod boundaries;
 mod class;
 mod classroom;
 mod decisions;
+mod decisions_cli;
 mod emulator_layers;
 mod expiry;
 mod lab;

@@ -1,0 +1,268 @@
+"""Tests of the policy evaluator (policy.py, conditions.py) as pure Python: actions and resources, every condition
+operator, set operators, policy variables, trust principals and decide(); and of POST /sts-lab/decide on the "plain"
+server. Run with the others: test_emulator.py.
+"""
+
+import base64
+import calendar
+import json
+
+from harness import ACCOUNT, raw
+from policy import decide, evaluate_policy, principal_matches
+
+# -- the policy evaluator (policy.py, conditions.py), without a server ----------------------------------
+
+
+V = "2012-10-17"
+ALICE = f"arn:aws:iam::{ACCOUNT}:user/alice"
+
+
+def req(action="s3:ListBucket", resource="arn:aws:s3:::b", context=None, principal=ALICE):
+    return {"principal": principal, "action": action, "resource": resource, "context": context or {}}
+
+
+def allow_if(condition, version=V):
+    return {"Version": version, "Statement": [{"Sid": "S", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*", "Condition": condition}]}
+
+
+def holds(condition, context=None):
+    """Whether an Allow with that condition applies to a request with that context."""
+    return evaluate_policy(allow_if(condition), req(context=context)) == ("Allow", "S")
+
+
+def allows(statement, request, version=V):
+    return evaluate_policy({"Version": version, "Statement": statement}, request)[0] == "Allow"
+
+
+def test_policy_actions_and_resources():
+    st = {"Effect": "Allow", "Action": "S3:list*", "Resource": "arn:aws:s3:::b*"}
+    assert allows(st, req()) and allows(st, req("s3:ListBucketVersions", "arn:aws:s3:::bx"))  # actions ignore case
+    assert not allows(st, req("s3:GetObject")) and not allows(st, req(resource="arn:aws:s3:::B"))  # resources do not
+    assert allows({"Effect": "Allow", "Action": "s3:Li?tBucket", "Resource": "arn:aws:s3:::?"}, req())
+    assert not allows({"Effect": "Allow", "Action": "s3:Li?tBucket", "Resource": "arn:aws:s3:::??"}, req())
+    assert allows({"Effect": "Allow", "Action": "*", "Resource": "*"}, req("iam:CreateUser", "*"))
+    assert allows({"Effect": "Allow", "Action": ["iam:*", "s3:ListBucket"], "Resource": ["x", "arn:aws:s3:::b"]}, req())
+    not_iam = {"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}
+    assert allows(not_iam, req()) and not allows(not_iam, req("IAM:ListUsers", "*"))
+    not_secret = {"Effect": "Allow", "Action": "s3:*", "NotResource": ["arn:aws:s3:::secret*"]}
+    assert allows(not_secret, req()) and not allows(not_secret, req(resource="arn:aws:s3:::secret-1/k"))
+    both = [{"Sid": "A", "Effect": "Allow", "Action": "s3:*", "Resource": "*"}, {"Sid": "D", "Effect": "Deny", "Action": "s3:List*", "Resource": "*"}]
+    assert evaluate_policy({"Version": V, "Statement": both}, req()) == ("Deny", "D")
+    assert evaluate_policy({"Version": V, "Statement": both}, req("s3:GetObject")) == ("Allow", "A")
+    assert evaluate_policy({"Version": V, "Statement": both}, req("iam:GetUser")) == (None, None)
+    # A Deny whose condition does not hold does not deny.
+    unmet = [both[0], {**both[1], "Condition": {"StringEquals": {"aws:PrincipalTag/blocked": "yes"}}}]
+    assert evaluate_policy({"Version": V, "Statement": unmet}, req()) == ("Allow", "A")
+    assert evaluate_policy({"Version": V, "Statement": unmet}, req(context={"aws:PrincipalTag/blocked": "yes"})) == ("Deny", "D")
+    assert evaluate_policy(json.dumps({"Version": V, "Statement": both[0]}), req()) == ("Allow", "A")  # text, one statement
+
+
+def test_policy_string_operators():
+    ctx = {"aws:username": "Alice"}
+    assert holds({"StringEquals": {"aws:username": "Alice"}}, ctx) and not holds({"StringEquals": {"aws:username": "alice"}}, ctx)
+    assert holds({"StringEquals": {"AWS:UserName": ["bob", "Alice"]}}, ctx)  # keys ignore case; values ORed
+    assert holds({"StringNotEquals": {"aws:username": ["bob", "carol"]}}, ctx)
+    assert not holds({"StringNotEquals": {"aws:username": ["bob", "Alice"]}}, ctx)  # NOR of the values
+    assert holds({"StringEqualsIgnoreCase": {"aws:username": "ALICE"}}, ctx)
+    assert not holds({"StringNotEqualsIgnoreCase": {"aws:username": "ALICE"}}, ctx)
+    assert holds({"StringNotEqualsIgnoreCase": {"aws:username": "bob"}}, ctx)
+    assert holds({"StringLike": {"aws:username": "A?i*"}}, ctx) and not holds({"StringLike": {"aws:username": "a*"}}, ctx)
+    assert holds({"StringNotLike": {"aws:username": "B*"}}, ctx) and not holds({"StringNotLike": {"aws:username": "*ce"}}, ctx)
+    assert not holds({"StringEquals": {"aws:username": "A*"}}, ctx)  # no wildcards in StringEquals
+    # Several keys and several operators are ANDed.
+    two = {"aws:username": "Alice", "aws:PrincipalTag/team": "blue"}
+    assert holds({"StringEquals": {"aws:username": "Alice", "aws:PrincipalTag/team": "blue"}}, two)
+    assert not holds({"StringEquals": {"aws:username": "Alice", "aws:PrincipalTag/team": "red"}}, two)
+    assert not holds({"StringEquals": {"aws:username": "Alice"}, "StringLike": {"aws:PrincipalTag/team": "r*"}}, two)
+    assert not holds({"StringAlmostEquals": {"aws:username": "Alice"}}, ctx)  # an unknown operator never matches
+
+
+def test_policy_missing_keys_and_if_exists():
+    # A missing key: positive operators false, negated ones true (the docs' note), IfExists true.
+    for op in ("StringEquals", "StringLike", "StringEqualsIgnoreCase", "NumericEquals", "DateLessThan", "Bool", "IpAddress",
+               "ArnLike", "ArnEquals", "BinaryEquals", "NumericGreaterThan", "DateEquals"):
+        assert not holds({op: {"aws:nothing": "1"}}), op
+        assert holds({f"{op}IfExists": {"aws:nothing": "1"}}), op
+    for op in ("StringNotEquals", "StringNotLike", "StringNotEqualsIgnoreCase", "NumericNotEquals", "DateNotEquals", "NotIpAddress",
+               "ArnNotEquals", "ArnNotLike"):
+        assert holds({op: {"aws:nothing": "1"}}), op
+        assert holds({f"{op}IfExists": {"aws:nothing": "1"}}), op
+    # IfExists on a present key is the operator itself.
+    assert holds({"StringEqualsIfExists": {"aws:username": "alice"}}, {"aws:username": "alice"})
+    assert not holds({"StringEqualsIfExists": {"aws:username": "bob"}}, {"aws:username": "alice"})
+    assert not holds({"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}, {"aws:MultiFactorAuthPresent": "true"})
+    assert holds({"NumericLessThanIfExists": {"aws:MultiFactorAuthAge": "60"}}, {"aws:MultiFactorAuthAge": "5"})
+    # Null: whether the key is missing.
+    assert holds({"Null": {"aws:TokenIssueTime": "true"}}) and not holds({"Null": {"aws:TokenIssueTime": "false"}})
+    issued = {"aws:TokenIssueTime": "2026-01-01T00:00:00Z"}
+    assert holds({"Null": {"aws:TokenIssueTime": False}}, issued) and not holds({"Null": {"aws:TokenIssueTime": True}}, issued)
+
+
+def test_policy_numeric_date_bool_binary_ip_arn():
+    n = {"s3:max-keys": "10"}
+    assert holds({"NumericEquals": {"s3:max-keys": 10}}, n) and holds({"NumericEquals": {"s3:max-keys": "10.0"}}, n)
+    assert holds({"NumericNotEquals": {"s3:max-keys": "11"}}, n) and not holds({"NumericNotEquals": {"s3:max-keys": ["9", "10"]}}, n)
+    assert holds({"NumericLessThan": {"s3:max-keys": "11"}}, n) and not holds({"NumericLessThan": {"s3:max-keys": "10"}}, n)
+    assert holds({"NumericLessThanEquals": {"s3:max-keys": "10"}}, n) and not holds({"NumericLessThanEquals": {"s3:max-keys": "9"}}, n)
+    assert holds({"NumericGreaterThan": {"s3:max-keys": "9"}}, n) and not holds({"NumericGreaterThan": {"s3:max-keys": "10"}}, n)
+    assert holds({"NumericGreaterThanEquals": {"s3:max-keys": "10"}}, n) and not holds({"NumericGreaterThanEquals": {"s3:max-keys": "11"}}, n)
+    assert not holds({"NumericEquals": {"s3:max-keys": "ten"}}, n)
+    t = {"aws:CurrentTime": "2026-06-01T12:00:00Z"}
+    epoch = str(calendar.timegm((2026, 6, 1, 12, 0, 0)))
+    assert holds({"DateEquals": {"aws:CurrentTime": epoch}}, t)  # epoch seconds in the policy
+    assert holds({"DateEquals": {"aws:CurrentTime": "2026-06-01T12:00:00Z"}}, {"aws:CurrentTime": epoch})  # or in the request
+    assert holds({"DateEquals": {"aws:CurrentTime": "2026-06-01T14:00:00.000+02:00"}}, t)
+    assert holds({"DateNotEquals": {"aws:CurrentTime": "2026-06-01"}}, t) and not holds({"DateNotEquals": {"aws:CurrentTime": epoch}}, t)
+    assert holds({"DateLessThan": {"aws:CurrentTime": "2026-06-01T12:00:01Z"}}, t) and not holds({"DateLessThan": {"aws:CurrentTime": epoch}}, t)
+    assert holds({"DateLessThanEquals": {"aws:CurrentTime": epoch}}, t) and not holds({"DateLessThanEquals": {"aws:CurrentTime": "2026-05-01"}}, t)
+    assert holds({"DateGreaterThan": {"aws:CurrentTime": "2026-06-01"}}, t) and not holds({"DateGreaterThan": {"aws:CurrentTime": epoch}}, t)
+    assert holds({"DateGreaterThanEquals": {"aws:CurrentTime": epoch}}, t) and not holds({"DateGreaterThanEquals": {"aws:CurrentTime": "2027-01-01"}}, t)
+    assert not holds({"DateLessThan": {"aws:CurrentTime": "next week"}}, t)
+    m = {"aws:MultiFactorAuthPresent": "true"}
+    assert holds({"Bool": {"aws:MultiFactorAuthPresent": True}}, m) and holds({"Bool": {"aws:MultiFactorAuthPresent": "TRUE"}}, m)
+    assert not holds({"Bool": {"aws:MultiFactorAuthPresent": "false"}}, m)
+    assert holds({"Bool": {"aws:MultiFactorAuthPresent": "${aws:PrincipalTag/mfa}"}}, {**m, "aws:PrincipalTag/mfa": "true"})  # variables too
+    assert not holds({"NumericEquals": {"s3:max-keys": "${aws:PrincipalTag/n}"}}, {"s3:max-keys": "1", "aws:PrincipalTag/n": "1"})  # not here
+    b = {"custom:blob": "hello"}
+    assert holds({"BinaryEquals": {"custom:blob": base64.b64encode(b"hello").decode()}}, b)
+    assert not holds({"BinaryEquals": {"custom:blob": base64.b64encode(b"bye").decode()}}, b)
+    ip = {"aws:SourceIp": "203.0.113.9"}
+    assert holds({"IpAddress": {"aws:SourceIp": ["198.51.100.0/24", "203.0.113.0/24"]}}, ip)
+    assert not holds({"IpAddress": {"aws:SourceIp": "203.0.113.10/32"}}, ip) and holds({"IpAddress": {"aws:SourceIp": "203.0.113.9"}}, ip)
+    assert holds({"NotIpAddress": {"aws:SourceIp": "10.0.0.0/8"}}, ip) and not holds({"NotIpAddress": {"aws:SourceIp": "203.0.0.0/8"}}, ip)
+    assert holds({"IpAddress": {"aws:SourceIp": "2001:db8::/32"}}, {"aws:SourceIp": "2001:db8::1"})
+    arn = {"aws:PrincipalArn": f"arn:aws:iam::{ACCOUNT}:role/team/Deploy"}
+    assert holds({"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/team/*"}}, arn)
+    assert holds({"ArnEquals": {"aws:PrincipalArn": "arn:*:iam::?????????012:role/team/Deploy"}}, arn)
+    assert not holds({"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*"}}, arn)  # each of the six parts on its own
+    assert not holds({"ArnLike": {"aws:PrincipalArn": "arn:aws:sts::*:role/team/*"}}, arn)
+    assert holds({"ArnNotLike": {"aws:PrincipalArn": "arn:aws:iam::*:user/*"}}, arn)
+    assert not holds({"ArnNotEquals": {"aws:PrincipalArn": "arn:aws:iam::*:role/team/Deploy"}}, arn)
+
+
+def test_policy_set_operators():
+    keys = {"aws:TagKeys": ["team", "cost"]}
+    assert holds({"ForAllValues:StringEquals": {"aws:TagKeys": ["team", "cost", "owner"]}}, keys)
+    assert not holds({"ForAllValues:StringEquals": {"aws:TagKeys": ["team"]}}, keys)
+    assert holds({"ForAllValues:StringEquals": {"aws:TagKeys": ["team"]}})  # a missing key: true
+    assert holds({"ForAllValues:StringEquals": {"aws:TagKeys": ["team"]}}, {"aws:TagKeys": []})
+    assert holds({"ForAnyValue:StringEquals": {"aws:TagKeys": ["owner", "cost"]}}, keys)
+    assert not holds({"ForAnyValue:StringEquals": {"aws:TagKeys": ["owner"]}}, keys)
+    assert not holds({"ForAnyValue:StringEquals": {"aws:TagKeys": ["owner"]}})  # a missing key: false
+    assert holds({"ForAllValues:StringNotEquals": {"aws:TagKeys": ["owner"]}}, keys)
+    assert not holds({"ForAllValues:StringNotEquals": {"aws:TagKeys": ["cost"]}}, keys)
+    assert holds({"ForAnyValue:StringNotLike": {"aws:TagKeys": ["t*"]}}, keys) and not holds({"ForAnyValue:StringNotLike": {"aws:TagKeys": ["*"]}}, keys)
+    assert holds({"ForAnyValue:StringLike": {"aws:TagKeys": "c*"}}, keys)
+    assert holds({"ForAllValues:StringLikeIfExists": {"aws:TagKeys": "*"}}, keys)
+    assert not holds({"Sometimes:StringEquals": {"aws:TagKeys": "team"}}, keys)
+    # Several request values under a plain operator (undefined by AWS): read as ForAnyValue.
+    assert holds({"StringEquals": {"aws:TagKeys": "cost"}}, keys) and not holds({"StringEquals": {"aws:TagKeys": "owner"}}, keys)
+    assert holds({"StringNotEquals": {"aws:TagKeys": "cost"}}, keys) and not holds({"StringNotEquals": {"aws:TagKeys": ["cost", "team"]}}, keys)
+
+
+def test_policy_variables():
+    ctx = {"aws:username": "alice", "aws:userid": "AIDAALICE", "aws:PrincipalTag/team": "blue"}
+    own = {"Effect": "Allow", "Action": "s3:*", "Resource": ["arn:aws:s3:::${aws:username}-*", "arn:aws:s3:::team-${aws:PrincipalTag/Team}/*"]}
+    assert allows(own, req(resource="arn:aws:s3:::alice-1", context=ctx))
+    assert not allows(own, req(resource="arn:aws:s3:::bob-1", context=ctx))
+    assert allows(own, req(resource="arn:aws:s3:::team-blue/k", context=ctx)) and not allows(own, req(resource="arn:aws:s3:::team-red/k", context=ctx))
+    # A variable whose key is missing matches nothing (unless it has a default).
+    assert not allows(own, req(resource="arn:aws:s3:::team-/k", context={"aws:username": "alice"}))
+    fallback = {"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::team-${aws:PrincipalTag/team, 'none'}"}
+    assert allows(fallback, req(resource="arn:aws:s3:::team-none")) and allows(fallback, req(resource="arn:aws:s3:::team-blue", context=ctx))
+    assert holds({"StringEquals": {"s3:prefix": "home/${aws:userid}/"}}, {**ctx, "s3:prefix": "home/AIDAALICE/"})
+    assert holds({"StringEquals": {"aws:PrincipalTag/owner": "${aws:username}"}}, {**ctx, "aws:PrincipalTag/owner": "alice"})
+    assert holds({"StringLike": {"s3:prefix": "${aws:CurrentTime}*"}}, {"s3:prefix": "2026-x", "aws:CurrentTime": "2026"})  # any key
+    # ${*}, ${?} and ${$} are the literal characters; a value's own wildcards are literal too.
+    star = {"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::b/${*}${?}${$}"}
+    assert allows(star, req(resource="arn:aws:s3:::b/*?$")) and not allows(star, req(resource="arn:aws:s3:::b/key$"))
+    literal_star = {"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::${aws:username}"}
+    assert allows(literal_star, req(resource="arn:aws:s3:::a*", context={"aws:username": "a*"}))
+    assert not allows(literal_star, req(resource="arn:aws:s3:::abc", context={"aws:username": "a*"}))
+    # Before the 2012-10-17 version there are no variables.
+    assert not allows(own, req(resource="arn:aws:s3:::alice-1", context=ctx), version="2008-10-17")
+    assert allows(own, req(resource="arn:aws:s3:::${aws:username}-1", context=ctx), version="2008-10-17")
+
+
+def test_policy_trust_principals():
+    session = f"arn:aws:sts::{ACCOUNT}:assumed-role/Deploy/s1"
+    for principal in ("*", {"AWS": "*"}, {"AWS": ACCOUNT}, {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, {"AWS": [ALICE, "x"]}):
+        assert principal_matches(principal, ALICE), principal
+    # Exactly, never as a substring (a plain string, as some emulators read it, or an id).
+    for principal in ({"AWS": f"{ALICE}2"}, {"AWS": ALICE[:-1]}, {"AWS": "arn:aws:iam::999999999999:root"}, {"AWS": "999999999999"},
+                      {"AWS": "AIDAALICE"}, {"Service": "ec2.amazonaws.com"}, "alice"):
+        assert not principal_matches(principal, ALICE), principal
+    assert not principal_matches({"AWS": f"arn:aws:iam::{ACCOUNT}:user/alice"}, f"arn:aws:iam::{ACCOUNT}:user/alice-admin")
+    # A role names its sessions (whatever its path); a session ARN names that session only.
+    assert principal_matches({"AWS": f"arn:aws:iam::{ACCOUNT}:role/path/Deploy"}, session)
+    assert not principal_matches({"AWS": f"arn:aws:iam::{ACCOUNT}:role/Deploy2"}, session)
+    assert principal_matches({"AWS": session}, session) and not principal_matches({"AWS": f"{session}x"}, session)
+    assert not principal_matches({"AWS": f"arn:aws:iam::{ACCOUNT}:role/Deploy"}, ALICE)
+
+
+def test_policy_decide():
+    def pol(name, kind, *statements):
+        return {"name": name, "kind": kind, "document": {"Version": V, "Statement": list(statements)}}
+
+    s3_all = {"Sid": "S3", "Effect": "Allow", "Action": "s3:*", "Resource": "*"}
+    list_only = {"Sid": "List", "Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}
+    deny_create = {"Sid": "NoCreate", "Effect": "Deny", "Action": "s3:CreateBucket", "Resource": "*"}
+    create = req("s3:CreateBucket", "arn:aws:s3:::b")
+    assert decide([], create)[:4] == ("ImplicitDeny", None, None, "because no identity-based policy allows the s3:CreateBucket action")
+    assert decide([pol("a", "identity", s3_all)], create)[:3] == ("Allow", "a", "S3")
+    got = decide([pol("a", "identity", s3_all), pol("b", "identity", deny_create), pol("c", "session", deny_create)], create)
+    assert got[:4] == ("ExplicitDeny", "b", "NoCreate", "with an explicit deny in an identity-based policy")
+    assert got.per_policy == [{"name": "a", "effect": "Allow", "statement": "S3"}, {"name": "b", "effect": "Deny", "statement": "NoCreate"},
+                              {"name": "c", "effect": "Deny", "statement": "NoCreate"}]
+    assert decide([pol("a", "identity", s3_all), pol("s", "session", s3_all, deny_create)], create)[3] == "with an explicit deny in a session policy"
+    # Session policies narrow the identity's: both must allow.
+    narrowed = [pol("a", "identity", s3_all), pol("s", "session", list_only)]
+    assert decide(narrowed, create)[:4] == ("ImplicitDeny", None, None, "because no session policy allows the s3:CreateBucket action")
+    assert decide(narrowed, req("s3:ListAllMyBuckets", "*"))[:3] == ("Allow", "a", "S3")
+    assert decide([pol("a", "identity", list_only), pol("s", "session", s3_all)], create)[3].startswith("because no identity-based policy")
+    # AssumeRole: the trust must allow; naming the caller itself is enough, naming its account needs its policies too.
+    role = f"arn:aws:iam::{ACCOUNT}:role/Deploy"
+    assume = req("sts:AssumeRole", role)
+    assume_any = {"Sid": "Assume", "Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}
+
+    def trust(principal, effect="Allow"):
+        return pol("trust", "trust", {"Sid": "T", "Effect": effect, "Principal": {"AWS": principal}, "Action": "sts:AssumeRole"})
+
+    assert decide([trust(ALICE)], assume)[:3] == ("Allow", "trust", "T")
+    assert decide([pol("a", "identity", assume_any), trust(ALICE)], assume)[:3] == ("Allow", "a", "Assume")
+    assert decide([trust(ACCOUNT)], assume)[:4] == ("ImplicitDeny", None, None, "because no identity-based policy allows the sts:AssumeRole action")
+    assert decide([pol("a", "identity", assume_any), trust(f"arn:aws:iam::{ACCOUNT}:root")], assume)[:3] == ("Allow", "a", "Assume")
+    refused = decide([pol("a", "identity", assume_any), trust(f"{ALICE}-admin")], assume)
+    assert refused[:4] == ("ImplicitDeny", None, None, "because no role trust policy allows the sts:AssumeRole action")
+    assert decide([pol("a", "identity", assume_any), trust(ACCOUNT, "Deny"), trust("*")], assume)[:4] == (
+        "ExplicitDeny", "trust", "T", "with an explicit deny in the role trust policy")
+    session = f"arn:aws:sts::{ACCOUNT}:assumed-role/Other/s"
+    chained = req("sts:AssumeRole", role, principal=session)
+    assert decide([trust(f"arn:aws:iam::{ACCOUNT}:role/Other")], chained).effect == "Allow"
+    assert decide([pol("a", "identity", assume_any), pol("s", "session", list_only), trust(ACCOUNT)], chained)[3].startswith("because no session policy")
+
+
+# -- POST /sts-lab/decide ----------------------------------------------------------------------------
+
+
+def test_decide_endpoint():
+    trust = {"Version": V, "Statement": [{"Sid": "T", "Effect": "Allow", "Principal": {"AWS": ALICE}, "Action": "sts:AssumeRole"}]}
+    cases = [
+        {"policies": [{"name": "id", "kind": "identity", "document": {"Version": V, "Statement": [{"Sid": "A", "Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}},
+                      {"name": "sp", "kind": "session", "document": json.dumps({"Version": V, "Statement": []})}],
+         "request": {"principal": ALICE, "action": "s3:GetObject", "resource": "arn:aws:s3:::b/k", "context": {"aws:TagKeys": ["a"]}}},
+        {"policies": [{"name": "role trust policy", "kind": "trust", "document": trust}],
+         "request": {"principal": ALICE, "action": "sts:AssumeRole", "resource": f"arn:aws:iam::{ACCOUNT}:role/R", "context": {}}},
+    ]
+    status, _, body = raw("plain", "POST", "/sts-lab/decide", json.dumps({"cases": cases}).encode())
+    assert status == 200, body
+    assert json.loads(body) == {"decisions": [
+        {"effect": "ImplicitDeny", "policy": None, "statement": None,
+         "per_policy": [{"name": "id", "effect": "Allow", "statement": "A"}, {"name": "sp", "effect": None, "statement": None}]},
+        {"effect": "Allow", "policy": "role trust policy", "statement": "T", "per_policy": [{"name": "role trust policy", "effect": "Allow", "statement": "T"}]},
+    ]}
+    bad = [b"not json", b'{"cases": 3}', json.dumps({"cases": [{"policies": [{"kind": "boundary", "document": {}}], "request": {}}]}).encode(),
+           json.dumps({"cases": [{"policies": [], "request": {"principal": ALICE, "action": "s3:X", "context": {"k": 1}}}]}).encode()]
+    for body in bad:
+        status, _, reason = raw("plain", "POST", "/sts-lab/decide", body)
+        assert status == 400 and reason and "\n" not in reason, (body, reason)
