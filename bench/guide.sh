@@ -9,6 +9,8 @@ STACK=sts-stack-aws-prep
 
 ACCOUNT=$(aws sts get-caller-identity --query Account --output text)
 PREFIX="sts-lab-default-$ACCOUNT-"
+# The lab's expiry (the template's Expires and the policy's DateLessThan), eight hours on.
+EXPIRES=$(date -u -d '+8 hours' +%Y-%m-%dT%H:%M:%SZ)
 
 # Create a user with no permissions and an access key; write it as profile sts.
 USER_ID=$(aws iam create-user --user-name "$USER_NAME" --tags Key=sts-lab,Value=default \
@@ -29,11 +31,12 @@ fi
 aws cloudformation create-stack --stack-name "$STACK" --template-body "file://$TEMPLATE" \
   --parameters "ParameterKey=LabUserArn,ParameterValue=arn:aws:iam::$ACCOUNT:user/$USER_NAME" \
   "ParameterKey=LabUserId,ParameterValue=$USER_ID" "ParameterKey=BucketPrefix,ParameterValue=$PREFIX" \
+  "ParameterKey=Expires,ParameterValue=$EXPIRES" \
   --capabilities CAPABILITY_IAM >/dev/null
 aws cloudformation wait stack-create-complete --stack-name "$STACK"
 ROLE_ARN=$(aws cloudformation describe-stacks --stack-name "$STACK" \
   --query "Stacks[0].Outputs[?OutputKey=='RoleArn'].OutputValue" --output text)
-sed "s|{{ROLE_ARN}}|$ROLE_ARN|" "$POLICY" >"$WORK/policy.json"
+sed -e "s|{{ROLE_ARN}}|$ROLE_ARN|" -e "s|{{EXPIRES}}|$EXPIRES|" "$POLICY" >"$WORK/policy.json"
 aws iam put-user-policy --user-name "$USER_NAME" --policy-name StsAssumePolicy \
   --policy-document "file://$WORK/policy.json"
 

@@ -1,6 +1,7 @@
 """The guide's API calls from one Python process with boto3: the reference near the emulator's own
 limit for `cargo xtask bench`. Same environment as guide.sh (TEMPLATE, POLICY, emulator env)."""
 import os
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import botocore.exceptions
@@ -11,6 +12,8 @@ STACK = "sts-stack-aws-prep"
 admin = boto3.session.Session()
 account = admin.client("sts").get_caller_identity()["Account"]
 prefix = f"sts-lab-default-{account}-"
+# The lab's expiry (the template's Expires and the policy's DateLessThan), eight hours on.
+expires = (datetime.now(UTC) + timedelta(hours=8)).strftime("%Y-%m-%dT%H:%M:%SZ")
 iam, cfn, s3 = admin.client("iam"), admin.client("cloudformation"), admin.client("s3")
 
 user_id = iam.create_user(UserName=USER_NAME, Tags=[{"Key": "sts-lab", "Value": "default"}])["User"]["UserId"]
@@ -32,6 +35,7 @@ cfn.create_stack(
         {"ParameterKey": "LabUserArn", "ParameterValue": f"arn:aws:iam::{account}:user/{USER_NAME}"},
         {"ParameterKey": "LabUserId", "ParameterValue": user_id},
         {"ParameterKey": "BucketPrefix", "ParameterValue": prefix},
+        {"ParameterKey": "Expires", "ParameterValue": expires},
     ],
     Capabilities=["CAPABILITY_IAM"],
 )
@@ -39,7 +43,7 @@ cfn.get_waiter("stack_create_complete").wait(StackName=STACK)
 outputs = cfn.describe_stacks(StackName=STACK)["Stacks"][0]["Outputs"]
 role_arn = next(o["OutputValue"] for o in outputs if o["OutputKey"] == "RoleArn")
 with open(os.environ["POLICY"]) as f:
-    policy = f.read().replace("{{ROLE_ARN}}", role_arn)
+    policy = f.read().replace("{{ROLE_ARN}}", role_arn).replace("{{EXPIRES}}", expires)
 iam.put_user_policy(UserName=USER_NAME, PolicyName="StsAssumePolicy", PolicyDocument=policy)
 
 creds = user.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="s3-sts-aws-prep")["Credentials"]

@@ -3,7 +3,7 @@
 //! request's context (the endpoint's time, the caller's ARN, name and tags). `verify` predicts its
 //! checks with it and `why` explains one request.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use anyhow::Result;
 
@@ -37,26 +37,21 @@ impl Lab {
             .map_or_else(super::now_secs, |c| c.epoch as i64)
     }
 
-    /// The documents in play for `ask` and its context, read with the admin.
-    pub async fn documents(&self, ask: &Ask) -> Result<(Vec<Document>, BTreeMap<String, Value>)> {
+    /// A caller's own policies and its part of the request context, read with the admin.
+    async fn caller_documents(&self, caller: &Caller) -> Result<(Vec<Document>, BTreeMap<String, Value>)> {
         let iam_client = &self.admin.iam;
-        let now = self.endpoint_now();
-        let mut context = BTreeMap::from([
-            ("aws:CurrentTime".to_owned(), Value::One(format_utc(now))),
-            ("aws:EpochTime".to_owned(), Value::One(now.to_string())),
-        ]);
+        let mut context = BTreeMap::new();
         let mut docs = Vec::new();
-        match &ask.caller {
+        match caller {
             Caller::User(user) => {
-                docs.extend(named(
-                    PolicyKind::Identity,
-                    policies::user_inline(iam_client, user).await?,
-                ));
-                docs.extend(named(
-                    PolicyKind::Identity,
-                    policies::attached(iam_client, Some(user), None).await?,
-                ));
-                if let Some(info) = iam::get_user(iam_client, user).await? {
+                let (inline, attached, info) = tokio::try_join!(
+                    policies::user_inline(iam_client, user),
+                    policies::attached(iam_client, Some(user), None),
+                    iam::get_user(iam_client, user),
+                )?;
+                docs.extend(named(PolicyKind::Identity, inline));
+                docs.extend(named(PolicyKind::Identity, attached));
+                if let Some(info) = info {
                     context.insert("aws:PrincipalArn".to_owned(), Value::One(info.arn.clone()));
                     context.insert("aws:userid".to_owned(), Value::One(info.id.clone()));
                     for (k, v) in &info.tags {
@@ -72,30 +67,31 @@ impl Lab {
                     self.account()
                 );
                 context.insert("aws:PrincipalArn".to_owned(), Value::One(role_arn));
-                docs.extend(named(
-                    PolicyKind::Identity,
-                    policies::role_inline(iam_client, role).await?,
-                ));
-                docs.extend(named(
-                    PolicyKind::Identity,
-                    policies::attached(iam_client, None, Some(role)).await?,
-                ));
-                for (k, v) in policies::role_tags(iam_client, role).await? {
+                let (inline, attached, tags) = tokio::try_join!(
+                    policies::role_inline(iam_client, role),
+                    policies::attached(iam_client, None, Some(role)),
+                    policies::role_tags(iam_client, role),
+                )?;
+                docs.extend(named(PolicyKind::Identity, inline));
+                docs.extend(named(PolicyKind::Identity, attached));
+                for (k, v) in tags {
                     context.insert(format!("aws:PrincipalTag/{k}"), Value::One(v));
                 }
             }
         }
-        if ask.action.eq_ignore_ascii_case("sts:AssumeRole")
-            && let Some(target) = role_name(&ask.resource)
-            && let Some(trust) = iam::role_trust(iam_client, target).await?
-        {
-            docs.push(Document {
-                name: format!("the trust of role {target}"),
-                kind: PolicyKind::Trust,
-                json: trust,
-            });
-        }
         Ok((docs, context))
+    }
+
+    /// The trust of the role `resource` names, for AssumeRole.
+    async fn trust_document(&self, resource: &str) -> Result<Option<Document>> {
+        let Some(target) = role_name(resource) else {
+            return Ok(None);
+        };
+        Ok(iam::role_trust(&self.admin.iam, target).await?.map(|json| Document {
+            name: format!("the trust of role {target}"),
+            kind: PolicyKind::Trust,
+            json,
+        }))
     }
 
     /// The ARN a caller makes its requests as.
@@ -112,20 +108,56 @@ impl Lab {
 
     /// The documents in play for `ask`, and the request as IAM sees it.
     pub async fn request_for(&self, ask: &Ask) -> Result<(Vec<Document>, Request)> {
-        let (docs, context) = self.documents(ask).await?;
-        let request = Request {
-            principal: self.caller_arn(&ask.caller),
-            action: ask.action.clone(),
-            resource: ask.resource.clone(),
-            context,
-        };
-        Ok((docs, request))
+        Reader::new(self).request_for(ask).await
     }
 
     /// What the lab's documents decide for `ask`.
     pub async fn predict(&self, ask: &Ask) -> Result<Decision> {
         let (docs, request) = self.request_for(ask).await?;
         decide::decide(&docs, &request)
+    }
+}
+
+/// Reads the documents of many requests at one time, each caller's and each trust once.
+struct Reader<'a> {
+    lab: &'a Lab,
+    now: i64,
+    callers: HashMap<Caller, (Vec<Document>, BTreeMap<String, Value>)>,
+    trusts: HashMap<String, Option<Document>>,
+}
+
+impl<'a> Reader<'a> {
+    fn new(lab: &'a Lab) -> Self {
+        Self {
+            lab,
+            now: lab.endpoint_now(),
+            callers: HashMap::new(),
+            trusts: HashMap::new(),
+        }
+    }
+
+    async fn request_for(&mut self, ask: &Ask) -> Result<(Vec<Document>, Request)> {
+        if !self.callers.contains_key(&ask.caller) {
+            let read = self.lab.caller_documents(&ask.caller).await?;
+            self.callers.insert(ask.caller.clone(), read);
+        }
+        let (mut docs, mut context) = self.callers.get(&ask.caller).cloned().unwrap_or_default();
+        context.insert("aws:CurrentTime".to_owned(), Value::One(format_utc(self.now)));
+        context.insert("aws:EpochTime".to_owned(), Value::One(self.now.to_string()));
+        if ask.action.eq_ignore_ascii_case("sts:AssumeRole") {
+            if !self.trusts.contains_key(&ask.resource) {
+                let trust = self.lab.trust_document(&ask.resource).await?;
+                self.trusts.insert(ask.resource.clone(), trust);
+            }
+            docs.extend(self.trusts.get(&ask.resource).cloned().flatten());
+        }
+        let request = Request {
+            principal: self.lab.caller_arn(&ask.caller),
+            action: ask.action.clone(),
+            resource: ask.resource.clone(),
+            context,
+        };
+        Ok((docs, request))
     }
 }
 
@@ -149,12 +181,17 @@ impl Lab {
     /// whether the endpoint answered the same.
     pub async fn judge(&self, checks: &mut [Check]) {
         let emulator = self.admin.endpoint_url.is_some();
+        let mut reader = Reader::new(self);
         for check in checks.iter_mut() {
             let Some(ask) = check.ask.clone() else {
                 check.agrees = true;
                 continue;
             };
-            match self.predict(&ask).await {
+            let predicted = match reader.request_for(&ask).await {
+                Ok((docs, request)) => decide::decide(&docs, &request),
+                Err(e) => Err(e),
+            };
+            match predicted {
                 Ok(decision) => {
                     let (agrees, disagreement) = agreement(&check.answered, decision.decided_by.effect, emulator);
                     check.decided_by = Some(decision.decided_by);

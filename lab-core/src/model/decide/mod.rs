@@ -57,7 +57,7 @@ pub struct Request {
 }
 
 /// Who makes a request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Caller {
     /// An IAM user, by name.
     User(String),
