@@ -4,16 +4,18 @@
 //! - `aws/`: where calls go (the target, its clients), errors that keep AWS's code, retries.
 //! - `ops/`: one thin async function per AWS operation; the class's shared view of stacks.
 //! - `profiles/`: the AWS credentials and config files: pure edits and safe writes.
-//! - `model/`: pure facts of a lab: names, policies, time to live, secrets.
+//! - `model/`: pure facts of a lab: names, policies, how AWS decides a request, time to live, secrets.
 //! - `lab/`: one lab: its phases (setup, assume, verify, cleanup), inventory, status and plans.
+//! - `lessons/`: the STS ladder: lessons applied to a lab, each proven by allowed and denied requests.
 //! - `fleet/`: many labs: a class, and every lab of an account (sweep).
 //! - `output/`: what is printed: the JSON views, the step lines, the aws CLI commands shown.
-//! - `emulator/`: the local emulator: pins, start and stop, bootstrap.
+//! - `emulator/`: the local emulator: pins and install, start and stop, bootstrap, its clock.
 
 pub mod aws;
 pub mod emulator;
 pub mod fleet;
 pub mod lab;
+pub mod lessons;
 pub mod model;
 pub mod ops;
 pub mod output;

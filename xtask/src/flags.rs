@@ -73,6 +73,12 @@ pub enum Task {
         after_help = "Examples:\n  cargo xtask why --as sts s3:ListAllMyBuckets\n  cargo xtask why --as assumed s3:CreateBucket arn:aws:s3:::NAME\n  cargo xtask why --as sts sts:AssumeRole ROLE_ARN --json"
     )]
     Why(WhyArgs),
+    /// The STS ladder: list the lessons, or apply one to the lab setup made and prove it with
+    /// requests that must be allowed or denied (`--undo` takes it back).
+    #[command(
+        after_help = "Examples:\n  cargo xtask lesson\n  cargo xtask lesson external-id\n  cargo xtask lesson external-id --undo\n  cargo xtask lesson revoke-sessions --json"
+    )]
+    Lesson(LessonArgs),
     /// Find every lab in the account by its tags (no local file needed) and clean each up as cleanup does.
     #[command(
         after_help = "Examples:\n  cargo xtask sweep --dry-run\n  cargo xtask sweep --expired\n  cargo xtask sweep --json --dry-run | jq '.labs[].lab'"
@@ -216,6 +222,19 @@ pub enum ClassAction {
 
 #[derive(Debug, Clone, Args)]
 pub struct JsonArgs {
+    /// Print one JSON document on stdout and nothing else there (steps go to stderr).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LessonArgs {
+    /// The lesson (none: list them).
+    #[arg(value_name = "NAME")]
+    pub name: Option<lab_core::lessons::Lesson>,
+    /// Take the lesson back: the lab as setup left it.
+    #[arg(long)]
+    pub undo: bool,
     /// Print one JSON document on stdout and nothing else there (steps go to stderr).
     #[arg(long)]
     pub json: bool,

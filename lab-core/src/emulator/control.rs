@@ -91,6 +91,17 @@ pub fn clock_at(endpoint: &str) -> Option<Clock> {
     serde_json::from_str(&body).ok()
 }
 
+/// Moves the clock of a local emulator at `endpoint` to the machine's time plus `offset` seconds.
+pub fn set_clock_at(endpoint: &str, offset: f64) -> Result<Clock> {
+    let rest = endpoint
+        .strip_prefix("http://127.0.0.1:")
+        .or_else(|| endpoint.strip_prefix("http://localhost:"))
+        .ok_or_else(|| anyhow::anyhow!("{endpoint} is not a local emulator"))?;
+    let port: u16 = rest.trim_end_matches('/').parse().context("no port in the endpoint")?;
+    let body = emulator_http(port, "POST", "/sts-lab/clock", &format!("{{\"offset\": {offset}}}"))?;
+    serde_json::from_str(&body).context("the emulator's /sts-lab/clock is not the JSON expected")
+}
+
 /// How `emulator clock` moves the emulator's time: forward by a duration, or back to now.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ClockMove {

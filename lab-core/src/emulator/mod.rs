@@ -8,7 +8,7 @@ mod control;
 pub mod install;
 mod process;
 
-pub use control::{Clock, ClockMove, Stats, clock_at};
+pub use control::{Clock, ClockMove, Stats, clock_at, set_clock_at};
 use control::{emulator_http, moto_api};
 pub use install::{EMULATOR_REQUIREMENTS, TEST_TOOL_REQUIREMENTS, UV_REQUIREMENT, Venv};
 use process::process_alive;

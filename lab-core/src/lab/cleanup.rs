@@ -258,6 +258,31 @@ async fn remove_profiles(lab: &Lab, steps: Steps<'_>) -> Result<()> {
 
 /// Deletes everything of the lab, each step whatever the others did; a second run finds nothing
 /// to do. Fails, after trying every step, when any step failed or anything is left.
+/// What the lessons add (`model::names`): the revoke policy on the stack's role, the chained role,
+/// the lesson profiles.
+async fn remove_lesson_additions(lab: &Lab, steps: Steps<'_>) -> Result<()> {
+    let names = &lab.names;
+    let iam_client = &lab.admin.iam;
+    if let Ok(role_arn) = lab.role_arn().await {
+        let role = role_arn.rsplit('/').next().unwrap_or(&role_arn);
+        if crate::ops::policies::delete_role_policy(iam_client, role, names.revoke_policy()).await? {
+            steps.note(format!(
+                "deleted lesson policy {} of role {role}",
+                names.revoke_policy()
+            ));
+        }
+    }
+    if crate::ops::policies::delete_role(iam_client, &names.chained_role()).await? {
+        steps.note(format!("deleted lesson role {}", names.chained_role()));
+    }
+    for profile in names.lesson_profiles() {
+        if lab.target.files.remove_profile(FileKind::Config, &profile)? {
+            steps.note(format!("removed lesson profile [profile {profile}]"));
+        }
+    }
+    Ok(())
+}
+
 pub async fn cleanup(lab: &Lab, report: &dyn Report) -> Result<()> {
     let steps = Steps::new(report);
     let names = &lab.names;
@@ -272,6 +297,8 @@ pub async fn cleanup(lab: &Lab, report: &dyn Report) -> Result<()> {
     let buckets = delete_buckets(lab, steps).await;
     let buckets_ok = buckets.is_ok();
     record(buckets, "buckets");
+    // Before the stack: CloudFormation cannot delete a role that holds a policy it did not make.
+    record(remove_lesson_additions(lab, steps).await, "lessons");
 
     // The stack's deletion (the longest wait) and the user's disarming are independent: side by side.
     let (stack, (user_found, user_failures)) = tokio::join!(delete_stack(lab, steps), disarm_user(lab, steps));

@@ -144,6 +144,8 @@ impl<'a> Reader<'a> {
         let (mut docs, mut context) = self.callers.get(&ask.caller).cloned().unwrap_or_default();
         context.insert("aws:CurrentTime".to_owned(), Value::One(format_utc(self.now)));
         context.insert("aws:EpochTime".to_owned(), Value::One(self.now.to_string()));
+        context.extend(ask.context.clone());
+        docs.extend(ask.session.iter().cloned());
         if ask.action.eq_ignore_ascii_case("sts:AssumeRole") {
             if !self.trusts.contains_key(&ask.resource) {
                 let trust = self.lab.trust_document(&ask.resource).await?;

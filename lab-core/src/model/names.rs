@@ -67,6 +67,31 @@ impl LabNames {
         }
     }
 
+    /// The role inline policy of lesson revoke-sessions (the console's name for it).
+    pub fn revoke_policy(&self) -> &'static str {
+        "AWSRevokeOlderSessions"
+    }
+
+    /// The second role of lesson role-chaining.
+    pub fn chained_role(&self) -> String {
+        format!("sts-lab-{}-chained", self.lab)
+    }
+
+    /// The config profile of lesson external-id: role_arn, source_profile and external_id.
+    pub fn external_id_profile(&self) -> String {
+        format!("{}-external-id", self.assumed_profile)
+    }
+
+    /// The config profile of lesson auto-refresh: role_arn and source_profile.
+    pub fn auto_profile(&self) -> String {
+        format!("{}-auto", self.assumed_profile)
+    }
+
+    /// The profiles lessons write, each in the config file.
+    pub fn lesson_profiles(&self) -> [String; 2] {
+        [self.external_id_profile(), self.auto_profile()]
+    }
+
     /// Prefix of every bucket of this lab in `account`; bucket names are global, so the account
     /// id keeps two accounts running the same lab apart.
     pub fn bucket_prefix(&self, account: &str) -> String {

@@ -1,6 +1,7 @@
-//! The policy documents of a user or a role, read with the admin for offline decisions: inline
-//! policies by name, attached managed policies (their default version), and a role's tags. IAM
-//! returns documents URL-encoded; these give them decoded. A user or role that is gone has none.
+//! The policy documents of a user or a role: read with the admin for offline decisions (inline
+//! policies by name, attached managed policies at their default version, a role's tags; IAM
+//! returns documents URL-encoded, these give them decoded; a user or role that is gone has none),
+//! and written by the lessons (a role's trust and inline policies, a role of their own).
 
 use anyhow::Result;
 use aws_sdk_iam::Client;
@@ -134,5 +135,73 @@ pub async fn role_tags(iam: &Client, role: &str) -> Result<Vec<(String, String)>
         Ok(out) => Ok(out.tags.into_iter().map(|t| (t.key, t.value)).collect()),
         Err(e) if e.code() == Some(NO_SUCH_ENTITY) => Ok(Vec::new()),
         Err(e) => Err(aws("ListRoleTags")(e)),
+    }
+}
+
+/// Replaces a role's trust policy.
+pub async fn update_trust(iam: &Client, role: &str, document: &str) -> Result<()> {
+    iam.update_assume_role_policy()
+        .role_name(role)
+        .policy_document(document)
+        .send()
+        .await
+        .map_err(aws("UpdateAssumeRolePolicy"))?;
+    Ok(())
+}
+
+/// Puts an inline policy on a role.
+pub async fn put_role_policy(iam: &Client, role: &str, name: &str, document: &str) -> Result<()> {
+    iam.put_role_policy()
+        .role_name(role)
+        .policy_name(name)
+        .policy_document(document)
+        .send()
+        .await
+        .map_err(aws("PutRolePolicy"))?;
+    Ok(())
+}
+
+/// Deletes a role's inline policy; `Ok(false)` when it was not there.
+pub async fn delete_role_policy(iam: &Client, role: &str, name: &str) -> Result<bool> {
+    match iam.delete_role_policy().role_name(role).policy_name(name).send().await {
+        Ok(_) => Ok(true),
+        Err(e) if e.code() == Some(NO_SUCH_ENTITY) => Ok(false),
+        Err(e) => Err(aws("DeleteRolePolicy")(e)),
+    }
+}
+
+/// Creates a role with `trust`, tagged with the lab; `Ok(false)` when it exists already.
+pub async fn create_role(
+    iam: &Client,
+    role: &str,
+    trust: &str,
+    max_session: i32,
+    tags: &[(&str, &str)],
+) -> Result<bool> {
+    let tags = tags
+        .iter()
+        .map(|(k, v)| aws_sdk_iam::types::Tag::builder().key(*k).value(*v).build())
+        .collect::<Result<Vec<_>, _>>()?;
+    match iam
+        .create_role()
+        .role_name(role)
+        .assume_role_policy_document(trust)
+        .max_session_duration(max_session)
+        .set_tags(Some(tags))
+        .send()
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(e) if e.code() == Some("EntityAlreadyExists") => Ok(false),
+        Err(e) => Err(aws("CreateRole")(e)),
+    }
+}
+
+/// Deletes a role that has no policies; `Ok(false)` when it was not there.
+pub async fn delete_role(iam: &Client, role: &str) -> Result<bool> {
+    match iam.delete_role().role_name(role).send().await {
+        Ok(_) => Ok(true),
+        Err(e) if e.code() == Some(NO_SUCH_ENTITY) => Ok(false),
+        Err(e) => Err(aws("DeleteRole")(e)),
     }
 }

@@ -49,11 +49,37 @@ pub async fn assume_role(
     session_name: &str,
     duration_seconds: Option<i32>,
 ) -> Result<AssumedCredentials> {
+    let options = AssumeOptions {
+        duration_seconds,
+        ..AssumeOptions::default()
+    };
+    assume_role_with(sts, role_arn, session_name, &options).await
+}
+
+/// AssumeRole's optional parameters the lessons use.
+#[derive(Debug, Clone, Default)]
+pub struct AssumeOptions {
+    pub duration_seconds: Option<i32>,
+    /// `ExternalId`, for a trust that requires `sts:ExternalId`.
+    pub external_id: Option<String>,
+    /// An inline session policy (JSON): the session may do only what both it and the role allow.
+    pub policy: Option<String>,
+}
+
+/// AssumeRole with `options`.
+pub async fn assume_role_with(
+    sts: &Client,
+    role_arn: &str,
+    session_name: &str,
+    options: &AssumeOptions,
+) -> Result<AssumedCredentials> {
     let out = sts
         .assume_role()
         .role_arn(role_arn)
         .role_session_name(session_name)
-        .set_duration_seconds(duration_seconds)
+        .set_duration_seconds(options.duration_seconds)
+        .set_external_id(options.external_id.clone())
+        .set_policy(options.policy.clone())
         .send()
         .await
         .map_err(aws("AssumeRole"))?;

@@ -243,6 +243,38 @@ pub struct WhyDoc {
     pub policies: Vec<PolicyTrace>,
 }
 
+/// What a lesson's check expects of its request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Expect {
+    Allow,
+    Deny,
+}
+
+/// One check of a lesson: its request, what was expected and seen, and what decided it.
+#[derive(Debug, Clone, Serialize)]
+pub struct LessonCheck {
+    pub name: String,
+    pub expected: Expect,
+    /// `allowed`, or the error code the endpoint answered.
+    pub seen: String,
+    pub ok: bool,
+    /// What the documents decide (null when no policy decides: a limit of STS itself, a clock).
+    pub decided_by: Option<DecidedBy>,
+    pub why: Option<String>,
+    /// The aws CLI command that makes the same request.
+    pub command: String,
+}
+
+/// `lesson NAME --json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct LessonDoc {
+    pub lesson: String,
+    /// `--undo`: the lesson was taken back (no checks).
+    pub undone: bool,
+    pub checks: Vec<LessonCheck>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -116,6 +116,12 @@ impl<'a> Steps<'a> {
         self.report.explain()
     }
 
+    /// A check's line: ✓ when it passed, ✗ when not.
+    pub fn outcome(&self, passed: bool, text: impl AsRef<str>) {
+        self.report.wait_done();
+        self.report.outcome(passed, text.as_ref());
+    }
+
     /// An indented line under the step before.
     pub fn note(&self, text: impl AsRef<str>) {
         for line in text.as_ref().lines() {

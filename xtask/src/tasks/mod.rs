@@ -7,6 +7,7 @@ pub mod cleanup;
 pub mod demo;
 mod disarm;
 pub mod emulator;
+pub mod lesson;
 pub mod setup;
 pub mod status;
 pub mod sweep;

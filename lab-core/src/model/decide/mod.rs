@@ -88,6 +88,10 @@ pub struct Ask {
     pub action: String,
     /// The resource's ARN, or `*`.
     pub resource: String,
+    /// Context keys the request itself carries (`sts:ExternalId`, `aws:TokenIssueTime` …).
+    pub context: BTreeMap<String, Value>,
+    /// The session's own policies (AssumeRole's `Policy`), if any.
+    pub session: Vec<Document>,
 }
 
 impl Ask {
@@ -96,7 +100,25 @@ impl Ask {
             caller: caller.clone(),
             action: action.to_owned(),
             resource: resource.into(),
+            context: BTreeMap::new(),
+            session: Vec::new(),
         }
+    }
+
+    /// The same request carrying the context key `key`.
+    pub fn with(mut self, key: &str, value: &str) -> Self {
+        self.context.insert(key.to_owned(), Value::One(value.to_owned()));
+        self
+    }
+
+    /// The same request from a session with the session policy `json`.
+    pub fn in_session(mut self, json: &str) -> Self {
+        self.session.push(Document {
+            name: "session policy".to_owned(),
+            kind: PolicyKind::Session,
+            json: json.to_owned(),
+        });
+        self
     }
 }
 

@@ -197,9 +197,14 @@ pub fn evaluate(document: &Document, request: &Request) -> Result<PolicyTrace> {
         let named = principals(&statement);
         // A trust that names the caller's account (its id or `:root`) trusts every principal of
         // the account, whose own policies then decide; iam-rs matches it to the root alone.
+        // So does a trust that names the role of a session calling it (role chaining): iam-rs
+        // compares the session's ARN with the role's.
+        let role = session_role(&request.principal);
         if document.kind == PolicyKind::Trust
             && let Some(account) = account_of(&request.principal)
-            && named.iter().any(|p| names_account(p, account))
+            && named
+                .iter()
+                .any(|p| names_account(p, account) || role.as_deref() == Some(p.as_str()))
             && let Some(fields) = statement.as_object_mut()
         {
             fields.insert("Principal".to_owned(), json!({"AWS": request.principal}));

@@ -1,0 +1,125 @@
+//! What every lesson shares: a check from a request's answer and the documents' prediction, the
+//! diff of a changed policy document, and the emulator's clock for the lessons that need time to
+//! pass.
+
+use anyhow::{Result, anyhow};
+use serde_json::Value as Json;
+
+use crate::aws::error::{aws_error, one_line};
+use crate::lab::Lab;
+use crate::model::decide::Ask;
+use crate::output::report::Steps;
+use crate::output::{Expect, LessonCheck};
+
+/// Codes with which an endpoint refuses a request outright.
+const REFUSALS: [&str; 5] = [
+    "AccessDenied",
+    "AccessDeniedException",
+    "ValidationError",
+    "ExpiredToken",
+    "InvalidClientTokenId",
+];
+
+/// A check of `call`'s answer against `expected`, with what the lab's documents decide for `ask`
+/// (or `why`, when no policy decides: a limit of STS itself).
+pub async fn check<T>(
+    lab: &Lab,
+    steps: Steps<'_>,
+    name: &str,
+    expected: Expect,
+    call: &Result<T>,
+    ask: Result<Ask, &str>,
+    command: String,
+) -> LessonCheck {
+    let (seen, refused) = match call {
+        Ok(_) => ("allowed".to_owned(), false),
+        Err(e) => match aws_error(e) {
+            Some(ae) => {
+                let code = ae.code.clone().unwrap_or_else(|| ae.message.clone());
+                let refused = REFUSALS.contains(&code.as_str());
+                (format!("{code}: {}", ae.message), refused)
+            }
+            None => (one_line(e), false),
+        },
+    };
+    let ok = match expected {
+        Expect::Allow => call.is_ok(),
+        Expect::Deny => refused,
+    };
+    let (decided_by, why) = match ask {
+        Ok(ask) => match lab.predict(&ask).await {
+            Ok(d) => (Some(d.decided_by), Some(d.why)),
+            Err(e) => (None, Some(format!("cannot read the lab's documents: {}", one_line(&e)))),
+        },
+        Err(why) => (None, Some(why.to_owned())),
+    };
+    let expected_word = match expected {
+        Expect::Allow => "allow",
+        Expect::Deny => "deny",
+    };
+    let short = seen.split(':').next().unwrap_or_default().to_owned();
+    let because = why.as_deref().map(|w| format!(" · {w}")).unwrap_or_default();
+    steps.outcome(ok, format!("{name}: expected {expected_word}, saw {short}{because}"));
+    steps.note(format!("  $ {command}"));
+    LessonCheck {
+        name: name.to_owned(),
+        expected,
+        seen,
+        ok,
+        decided_by,
+        why,
+        command,
+    }
+}
+
+/// `old` → `new` as the lines of a unified diff (`-`, `+`, ` ` for context), both pretty-printed
+/// JSON when they parse.
+pub fn diff_lines(old: &str, new: &str) -> Vec<String> {
+    let pretty = |text: &str| {
+        serde_json::from_str::<Json>(text)
+            .ok()
+            .and_then(|v| serde_json::to_string_pretty(&v).ok())
+            .unwrap_or_else(|| text.to_owned())
+    };
+    let (old, new) = (pretty(old), pretty(new));
+    let diff = similar::TextDiff::from_lines(&old, &new);
+    let mut out = Vec::new();
+    for group in diff.grouped_ops(2) {
+        for op in group {
+            for change in diff.iter_changes(&op) {
+                let sign = match change.tag() {
+                    similar::ChangeTag::Delete => '-',
+                    similar::ChangeTag::Insert => '+',
+                    similar::ChangeTag::Equal => ' ',
+                };
+                out.push(format!("{sign} {}", change.value().trim_end()));
+            }
+        }
+    }
+    out
+}
+
+/// Shows the change of `what` as a diff.
+pub fn show_diff(steps: Steps<'_>, what: &str, old: &str, new: &str) {
+    steps.plain(format!("{what}:"));
+    for line in diff_lines(old, new) {
+        steps.plain(format!("    {line}"));
+    }
+}
+
+/// The endpoint, when it is a local emulator whose clock the lesson may move.
+pub fn emulator_endpoint(lab: &Lab) -> Option<String> {
+    let endpoint = lab.admin.endpoint_url.clone()?;
+    crate::emulator::clock_at(&endpoint).map(|_| endpoint)
+}
+
+/// Moves the emulator's clock forward by `seconds` from where it is now; returns its new time.
+pub fn move_clock(endpoint: &str, seconds: i64) -> Result<String> {
+    let clock = crate::emulator::clock_at(endpoint).ok_or_else(|| anyhow!("the emulator's clock does not answer"))?;
+    Ok(crate::emulator::set_clock_at(endpoint, clock.offset + seconds as f64)?.now)
+}
+
+/// Puts the emulator's clock back to this machine's time.
+pub fn reset_clock(endpoint: &str) -> Result<()> {
+    crate::emulator::set_clock_at(endpoint, 0.0).map(drop)
+}
