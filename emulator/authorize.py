@@ -309,3 +309,21 @@ def patch_authorization():
         return session
 
     STSBackend.assume_role = assume
+    patch_source_identity_answer()
+
+
+def patch_source_identity_answer():
+    """AssumeRole's answer names the session's SourceIdentity, as AWS's does (moto's leaves it out)."""
+    from moto.sts.responses import TokenResponse
+
+    answer = TokenResponse.assume_role
+
+    def assume_role(self):
+        result = answer(self)
+        fields = result.result if isinstance(result.result, dict) else {}
+        state = getattr(fields.get("Credentials"), "sts_lab", None) or {}
+        if state.get("source_identity"):
+            fields["SourceIdentity"] = state["source_identity"]
+        return result
+
+    TokenResponse.assume_role = assume_role

@@ -265,13 +265,13 @@ async fn remove_lesson_additions(lab: &Lab, steps: Steps<'_>) -> Result<()> {
     let iam_client = &lab.admin.iam;
     if let Ok(role_arn) = lab.role_arn().await {
         let role = role_arn.rsplit('/').next().unwrap_or(&role_arn);
-        if crate::ops::policies::delete_role_policy(iam_client, role, names.revoke_policy()).await? {
-            steps.note(format!(
-                "deleted lesson policy {} of role {role}",
-                names.revoke_policy()
-            ));
+        for policy in [names.revoke_policy(), names.team_policy(), names.source_identity_policy()] {
+            if crate::ops::policies::delete_role_policy(iam_client, role, policy).await? {
+                steps.note(format!("deleted lesson policy {policy} of role {role}"));
+            }
         }
     }
+    crate::ops::policies::delete_role_policy(iam_client, &names.chained_role(), names.team_policy()).await?;
     if crate::ops::policies::delete_role(iam_client, &names.chained_role()).await? {
         steps.note(format!("deleted lesson role {}", names.chained_role()));
     }

@@ -4,6 +4,7 @@
 //! back; `cleanup` removes what any lesson made (by the names in `model::names`).
 
 mod checks;
+mod identity;
 mod sessions;
 mod trust;
 
@@ -22,18 +23,24 @@ pub use checks::diff_lines;
 pub enum Lesson {
     ExternalId,
     SessionPolicy,
-    RevokeSessions,
+    SessionTags,
+    SourceIdentity,
     RoleChaining,
+    RevokeSessions,
+    Mfa,
     AutoRefresh,
     Expiry,
 }
 
 impl Lesson {
-    pub const ALL: [Lesson; 6] = [
+    pub const ALL: [Lesson; 9] = [
         Lesson::ExternalId,
         Lesson::SessionPolicy,
-        Lesson::RevokeSessions,
+        Lesson::SessionTags,
+        Lesson::SourceIdentity,
         Lesson::RoleChaining,
+        Lesson::RevokeSessions,
+        Lesson::Mfa,
         Lesson::AutoRefresh,
         Lesson::Expiry,
     ];
@@ -42,6 +49,9 @@ impl Lesson {
         match self {
             Lesson::ExternalId => "external-id",
             Lesson::SessionPolicy => "session-policy",
+            Lesson::SessionTags => "session-tags",
+            Lesson::SourceIdentity => "source-identity",
+            Lesson::Mfa => "mfa",
             Lesson::RevokeSessions => "revoke-sessions",
             Lesson::RoleChaining => "role-chaining",
             Lesson::AutoRefresh => "auto-refresh",
@@ -56,6 +66,11 @@ impl Lesson {
                 "the trust requires sts:ExternalId: the confused deputy, and a profile with external_id"
             }
             Lesson::SessionPolicy => "a session policy narrower than the role: the session may list, not create",
+            Lesson::SessionTags => {
+                "attribute-based access: a session tagged team=blue may make blue buckets, not red; the tag survives a chained assume"
+            }
+            Lesson::SourceIdentity => "the trust requires sts:SourceIdentity, which stays with a chained session",
+            Lesson::Mfa => "the trust requires aws:MultiFactorAuthPresent: a virtual MFA device, its codes computed",
             Lesson::RevokeSessions => {
                 "revoke active sessions: a Deny on aws:TokenIssueTime refuses the open session, not a new one"
             }
@@ -89,6 +104,9 @@ pub async fn run(lab: &Lab, lesson: Lesson, report: &dyn Report) -> Result<Lesso
     let checks = match lesson {
         Lesson::ExternalId => trust::external_id(lab, &role_arn, steps).await?,
         Lesson::SessionPolicy => sessions::session_policy(lab, &role_arn, steps).await?,
+        Lesson::SessionTags => identity::session_tags(lab, &role_arn, steps).await?,
+        Lesson::SourceIdentity => identity::source_identity(lab, &role_arn, steps).await?,
+        Lesson::Mfa => identity::mfa(lab, &role_arn, steps).await?,
         Lesson::RevokeSessions => sessions::revoke_sessions(lab, &role_arn, steps).await?,
         Lesson::RoleChaining => trust::role_chaining(lab, &role_arn, steps).await?,
         Lesson::AutoRefresh => sessions::auto_refresh(lab, &role_arn, steps).await?,
@@ -106,6 +124,9 @@ pub async fn undo(lab: &Lab, lesson: Lesson, report: &dyn Report) -> Result<Less
     let steps = Steps::new(report);
     match lesson {
         Lesson::ExternalId => trust::undo_external_id(lab, steps).await?,
+        Lesson::SessionTags => identity::undo_session_tags(lab, steps).await?,
+        Lesson::SourceIdentity => identity::undo_source_identity(lab, steps).await?,
+        Lesson::Mfa => identity::undo_mfa(lab, steps).await?,
         Lesson::RevokeSessions => sessions::undo_revoke(lab, steps).await?,
         Lesson::RoleChaining => trust::undo_role_chaining(lab, steps).await?,
         Lesson::AutoRefresh => sessions::undo_auto_refresh(lab, steps)?,

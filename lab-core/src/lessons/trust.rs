@@ -16,7 +16,7 @@ use crate::output::{Expect, LessonCheck};
 use crate::profiles::awsfiles::FileKind;
 
 /// The name of the stack's role, from its ARN.
-fn role_name(role_arn: &str) -> &str {
+pub(super) fn role_name(role_arn: &str) -> &str {
     role_arn.rsplit('/').next().unwrap_or(role_arn)
 }
 
@@ -25,60 +25,95 @@ fn partner_id(lab: &Lab) -> String {
     format!("sts-lab-{}-partner", lab.names.lab)
 }
 
-/// The trust with (`Some`) or without (`None`) the ExternalId condition on each Allow.
-fn with_external_id(trust: &str, id: Option<&str>) -> Result<String> {
-    let mut doc: Json = serde_json::from_str(trust).context("the role's trust is not JSON")?;
+/// The Allow statements of a policy document.
+fn allows(doc: &mut Json) -> Vec<&mut serde_json::Map<String, Json>> {
     let statements = match doc.get_mut("Statement") {
         Some(Json::Array(all)) => all.iter_mut().collect::<Vec<_>>(),
         Some(one) => vec![one],
-        None => return Err(anyhow!("the role's trust has no Statement")),
+        None => Vec::new(),
     };
-    for statement in statements {
-        if statement.get("Effect").and_then(Json::as_str) != Some("Allow") {
-            continue;
-        }
-        let Some(fields) = statement.as_object_mut() else {
-            continue;
-        };
+    statements
+        .into_iter()
+        .filter(|s| s.get("Effect").and_then(Json::as_str) == Some("Allow"))
+        .filter_map(Json::as_object_mut)
+        .collect()
+}
+
+/// Puts (`Some`) or takes out (`None`) the condition `operator` `key` on each Allow.
+pub(super) fn set_condition(doc: &mut Json, operator: &str, key: &str, value: Option<Json>) {
+    for fields in allows(doc) {
         let condition = fields.entry("Condition").or_insert_with(|| json!({}));
         let Some(operators) = condition.as_object_mut() else {
             continue;
         };
-        let equals = operators.entry("StringEquals").or_insert_with(|| json!({}));
-        if let Some(keys) = equals.as_object_mut() {
-            match id {
-                Some(id) => {
-                    keys.insert("sts:ExternalId".to_owned(), json!(id));
+        let keys = operators.entry(operator).or_insert_with(|| json!({}));
+        if let Some(keys) = keys.as_object_mut() {
+            match &value {
+                Some(v) => {
+                    keys.insert(key.to_owned(), v.clone());
                 }
                 None => {
-                    keys.remove("sts:ExternalId");
+                    keys.remove(key);
                 }
             }
         }
         if operators
-            .get("StringEquals")
+            .get(operator)
             .and_then(Json::as_object)
             .is_some_and(|k| k.is_empty())
         {
-            operators.remove("StringEquals");
+            operators.remove(operator);
         }
         if operators.is_empty() {
             fields.remove("Condition");
         }
     }
-    Ok(serde_json::to_string(&doc)?)
 }
 
-async fn set_external_id(lab: &Lab, steps: Steps<'_>, role: &str, id: Option<&str>) -> Result<()> {
+/// Adds (`true`) or takes out the action `extra` beside `sts:AssumeRole` on each Allow.
+pub(super) fn set_action(doc: &mut Json, extra: &str, present: bool) {
+    for fields in allows(doc) {
+        let mut actions: Vec<String> = match fields.get("Action") {
+            Some(Json::String(one)) => vec![one.clone()],
+            Some(Json::Array(all)) => all.iter().filter_map(Json::as_str).map(str::to_owned).collect(),
+            _ => continue,
+        };
+        actions.retain(|a| a != extra);
+        if present {
+            actions.push(extra.to_owned());
+        }
+        fields.insert(
+            "Action".to_owned(),
+            if actions.len() == 1 {
+                json!(actions[0])
+            } else {
+                json!(actions)
+            },
+        );
+    }
+}
+
+/// Edits the trust of `role` with `edit`, showing the change as a diff.
+pub(super) async fn edit_trust(lab: &Lab, steps: Steps<'_>, role: &str, edit: impl FnOnce(&mut Json)) -> Result<()> {
     let trust = iam::role_trust(&lab.admin.iam, role)
         .await?
         .ok_or_else(|| anyhow!("role {role} is gone; run `cargo xtask setup`"))?;
-    let changed = with_external_id(&trust, id)?;
-    if changed != serde_json::to_string(&serde_json::from_str::<Json>(&trust)?)? {
-        show_diff(steps, &format!("the trust of role {role}"), &trust, &changed);
-        policies::update_trust(&lab.admin.iam, role, &changed).await?;
+    let mut doc: Json = serde_json::from_str(&trust).context("the role's trust is not JSON")?;
+    let before = serde_json::to_string(&doc)?;
+    edit(&mut doc);
+    let after = serde_json::to_string(&doc)?;
+    if after != before {
+        show_diff(steps, &format!("the trust of role {role}"), &before, &after);
+        policies::update_trust(&lab.admin.iam, role, &after).await?;
     }
     Ok(())
+}
+
+async fn set_external_id(lab: &Lab, steps: Steps<'_>, role: &str, id: Option<&str>) -> Result<()> {
+    edit_trust(lab, steps, role, |doc| {
+        set_condition(doc, "StringEquals", "sts:ExternalId", id.map(|i| json!(i)))
+    })
+    .await
 }
 
 pub async fn external_id(lab: &Lab, role_arn: &str, steps: Steps<'_>) -> Result<Vec<LessonCheck>> {
@@ -164,36 +199,41 @@ fn remove_profile(lab: &Lab, profile: &str) -> Result<()> {
     lab.target.files.remove_profile(FileKind::Config, profile).map(drop)
 }
 
-/// The chained role's trust: the stack's role (its sessions) may assume it.
-fn chained_trust(role_arn: &str) -> String {
+/// The chained role's trust: the stack's role (its sessions) may assume it, with `extra` actions
+/// (sts:TagSession, sts:SetSourceIdentity) beside sts:AssumeRole.
+fn chained_trust(role_arn: &str, extra: &[&str]) -> String {
+    let mut actions = vec!["sts:AssumeRole"];
+    actions.extend_from_slice(extra);
     json!({"Version": "2012-10-17", "Statement": [{"Sid": "TheLabRolesSessions", "Effect": "Allow",
-        "Principal": {"AWS": role_arn}, "Action": "sts:AssumeRole"}]})
+        "Principal": {"AWS": role_arn}, "Action": actions}]})
     .to_string()
 }
 
-pub async fn role_chaining(lab: &Lab, role_arn: &str, steps: Steps<'_>) -> Result<Vec<LessonCheck>> {
+/// The lessons' second role, made (or its trust set) for sessions of the stack's role; its ARN.
+pub(super) async fn ensure_chained(lab: &Lab, role_arn: &str, steps: Steps<'_>, extra: &[&str]) -> Result<String> {
     let chained = lab.names.chained_role();
-    let trust = chained_trust(role_arn);
+    let trust = chained_trust(role_arn, extra);
     // A maximum of two hours, so that it is role chaining, not the role, that caps the session.
-    policies::create_role(
-        &lab.admin.iam,
-        &chained,
-        &trust,
-        7200,
-        &[(LAB_TAG_KEY, lab.names.lab.as_str())],
-    )
-    .await?;
-    show_diff(
-        steps,
-        &format!("a new role {chained} (MaxSessionDuration 7200), its trust"),
-        "",
-        &trust,
-    );
-    let chained_arn = format!(
+    let tags = [(LAB_TAG_KEY, lab.names.lab.as_str())];
+    if policies::create_role(&lab.admin.iam, &chained, &trust, 7200, &tags).await? {
+        show_diff(
+            steps,
+            &format!("a new role {chained} (MaxSessionDuration 7200), its trust"),
+            "",
+            &trust,
+        );
+    } else {
+        policies::update_trust(&lab.admin.iam, &chained, &trust).await?;
+    }
+    Ok(format!(
         "arn:{}:iam::{}:role/{chained}",
         lab.admin_identity.partition(),
         lab.account()
-    );
+    ))
+}
+
+pub async fn role_chaining(lab: &Lab, role_arn: &str, steps: Steps<'_>) -> Result<Vec<LessonCheck>> {
+    let chained_arn = ensure_chained(lab, role_arn, steps, &[]).await?;
     let user = lab.target.profile(&lab.names.user_profile).await?;
     let first = sts::assume_role(&user.sts, role_arn, "first", None).await?;
     let session = lab.target.session(&first).await?;
@@ -243,8 +283,10 @@ pub async fn role_chaining(lab: &Lab, role_arn: &str, steps: Steps<'_>) -> Resul
     Ok(out)
 }
 
+/// Deletes the lessons' second role, its inline policy first.
 pub async fn undo_role_chaining(lab: &Lab, steps: Steps<'_>) -> Result<()> {
     let chained = lab.names.chained_role();
+    policies::delete_role_policy(&lab.admin.iam, &chained, lab.names.team_policy()).await?;
     if policies::delete_role(&lab.admin.iam, &chained).await? {
         steps.note(format!("deleted role {chained}"));
     }

@@ -72,7 +72,18 @@ impl LabNames {
         "AWSRevokeOlderSessions"
     }
 
-    /// The second role of lesson role-chaining.
+    /// The inline policy lesson session-tags puts on the stack's role and on the chained role.
+    pub fn team_policy(&self) -> &'static str {
+        "TeamBuckets"
+    }
+
+    /// The inline policy lesson source-identity puts on the stack's role: its sessions may pass
+    /// their source identity on to the chained role.
+    pub fn source_identity_policy(&self) -> &'static str {
+        "PassSourceIdentity"
+    }
+
+    /// The second role of lessons role-chaining, session-tags and source-identity.
     pub fn chained_role(&self) -> String {
         format!("sts-lab-{}-chained", self.lab)
     }

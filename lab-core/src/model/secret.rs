@@ -95,4 +95,6 @@ pub struct AssumedCredentials {
     pub expiration: aws_smithy_types::DateTime,
     /// `arn:aws:sts::<account>:assumed-role/<role>/<session>`
     pub assumed_role_arn: String,
+    /// The session's SourceIdentity, set at AssumeRole or kept from the session it came from.
+    pub source_identity: Option<String>,
 }

@@ -252,3 +252,33 @@ pub async fn roles_named(iam: &Client, prefix: &str) -> Result<Vec<String>> {
         .filter(|n| n.starts_with(prefix))
         .collect())
 }
+/// Creates a virtual MFA device named `name`: its serial number and its seed (base32), a secret.
+pub async fn create_virtual_mfa_device(iam: &Client, name: &str) -> Result<(String, Secret)> {
+    let out = iam
+        .create_virtual_mfa_device()
+        .virtual_mfa_device_name(name)
+        .send()
+        .await
+        .map_err(aws("CreateVirtualMFADevice"))?;
+    let device = out
+        .virtual_mfa_device
+        .ok_or_else(|| anyhow::anyhow!("CreateVirtualMFADevice returned no device"))?;
+    let seed = device
+        .base32_string_seed
+        .map(|b| String::from_utf8_lossy(b.as_ref()).into_owned())
+        .ok_or_else(|| anyhow::anyhow!("CreateVirtualMFADevice returned no seed"))?;
+    Ok((device.serial_number, Secret::new(seed)))
+}
+
+/// Enables an MFA device for `user` with two consecutive codes.
+pub async fn enable_mfa_device(iam: &Client, user: &str, serial: &str, codes: (&str, &str)) -> Result<()> {
+    iam.enable_mfa_device()
+        .user_name(user)
+        .serial_number(serial)
+        .authentication_code1(codes.0)
+        .authentication_code2(codes.1)
+        .send()
+        .await
+        .map_err(aws("EnableMFADevice"))?;
+    Ok(())
+}

@@ -64,6 +64,12 @@ pub struct AssumeOptions {
     pub external_id: Option<String>,
     /// An inline session policy (JSON): the session may do only what both it and the role allow.
     pub policy: Option<String>,
+    /// An MFA device's serial number and its current code.
+    pub mfa: Option<(String, String)>,
+    pub source_identity: Option<String>,
+    /// Session tags, and the keys of those that pass on to a chained session.
+    pub tags: Vec<(String, String)>,
+    pub transitive_tag_keys: Vec<String>,
 }
 
 /// AssumeRole with `options`.
@@ -80,6 +86,11 @@ pub async fn assume_role_with(
         .set_duration_seconds(options.duration_seconds)
         .set_external_id(options.external_id.clone())
         .set_policy(options.policy.clone())
+        .set_serial_number(options.mfa.as_ref().map(|(serial, _)| serial.clone()))
+        .set_token_code(options.mfa.as_ref().map(|(_, code)| code.clone()))
+        .set_source_identity(options.source_identity.clone())
+        .set_tags(tags(&options.tags)?)
+        .set_transitive_tag_keys((!options.transitive_tag_keys.is_empty()).then(|| options.transitive_tag_keys.clone()))
         .send()
         .await
         .map_err(aws("AssumeRole"))?;
@@ -92,7 +103,19 @@ pub async fn assume_role_with(
         session_token: Secret::new(creds.session_token),
         expiration: creds.expiration,
         assumed_role_arn: out.assumed_role_user.map(|u| u.arn).unwrap_or_default(),
+        source_identity: out.source_identity,
     })
+}
+
+fn tags(tags: &[(String, String)]) -> Result<Option<Vec<aws_sdk_sts::types::Tag>>> {
+    if tags.is_empty() {
+        return Ok(None);
+    }
+    let built = tags
+        .iter()
+        .map(|(k, v)| aws_sdk_sts::types::Tag::builder().key(k).value(v).build())
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Some(built))
 }
 
 #[cfg(test)]
@@ -108,6 +131,7 @@ mod tests {
             session_token: Secret::new("FQoGZXIvYXdzEXAMPLETOKENEXAMPLETOKEN"),
             expiration: DateTime::from_secs(0),
             assumed_role_arn: "arn:aws:sts::123456789012:assumed-role/r/s".into(),
+            source_identity: None,
         };
         let debug = format!("{creds:?}");
         assert!(!debug.contains("rXUtnFEMI") && !debug.contains("XIvYXdz"), "{debug}");

@@ -35,14 +35,7 @@ async fn every_lesson_passes_its_checks_undoes_and_leaves_nothing() {
     setup_and_assume(&lab).await;
     let listed = emu.xtask(&["lesson"]);
     assert_ok(&listed, "lesson");
-    for name in [
-        "external-id",
-        "session-policy",
-        "revoke-sessions",
-        "role-chaining",
-        "auto-refresh",
-        "expiry",
-    ] {
+    for name in lab_core::lessons::Lesson::ALL.map(|l| l.name()) {
         assert!(stdout(&listed).contains(name), "{}", stdout(&listed));
         // Each lesson starts from the lab as setup left it, with an open session.
         assert_ok(&emu.xtask(&["assume"]), "assume");
@@ -84,7 +77,10 @@ async fn every_lesson_passes_its_checks_undoes_and_leaves_nothing() {
     let out = emu.aws(&["sts", "get-caller-identity", "--profile", "assumed-external-id"]);
     assert_ok(&out, "the aws CLI with profile assumed-external-id");
     assert!(stdout(&out).contains(":assumed-role/"), "{}", stdout(&out));
-    assert_ok(&emu.xtask(&["lesson", "external-id", "--undo"]), "lesson external-id --undo");
+    assert_ok(
+        &emu.xtask(&["lesson", "external-id", "--undo"]),
+        "lesson external-id --undo",
+    );
     // revoke-sessions left in place: cleanup must still delete the role (its extra policy first).
     assert_ok(&emu.xtask(&["assume"]), "assume");
     lesson(&emu, "revoke-sessions");
