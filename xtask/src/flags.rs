@@ -65,8 +65,10 @@ pub enum Task {
     #[command(after_help = "Examples:\n  cargo xtask cleanup --lab team-a\n  cargo xtask cleanup --dry-run")]
     Cleanup(DryRunArgs),
     /// Show what exists of the lab now: user, keys, stack, role, policies, buckets, profiles, session time left.
-    #[command(after_help = "Examples:\n  cargo xtask status\n  cargo xtask status --json")]
-    Status(JsonArgs),
+    #[command(
+        after_help = "Examples:\n  cargo xtask status\n  cargo xtask status --json\n  cargo xtask status --diagram > lab.md"
+    )]
+    Status(StatusArgs),
     /// Explain, offline from the lab's documents, how AWS decides one request of a profile: every
     /// policy in play, every statement, each condition with its value, and the decision.
     #[command(
@@ -202,6 +204,21 @@ pub enum ClassAction {
         #[arg(long, default_value_t = 8)]
         jobs: usize,
     },
+    /// Apply a lesson to every student's lab and add its page (lesson-NAME.md) to each handout;
+    /// `--undo` takes it back. `class verify` then checks the lesson for those students.
+    Lesson {
+        #[command(flatten)]
+        class: ClassArgs,
+        /// The lesson (see `cargo xtask lesson`).
+        #[arg(value_name = "NAME")]
+        name: lab_core::lessons::Lesson,
+        /// Take the lesson back for every student, and its page.
+        #[arg(long)]
+        undo: bool,
+        /// How many students at once.
+        #[arg(long, default_value_t = 8)]
+        jobs: usize,
+    },
     /// A row per student: user, key age, stack, expiry, handout.
     Status {
         #[command(flatten)]
@@ -225,6 +242,17 @@ pub struct JsonArgs {
     /// Print one JSON document on stdout and nothing else there (steps go to stderr).
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    /// Print one JSON document on stdout and nothing else there (steps go to stderr).
+    #[arg(long, conflicts_with = "diagram")]
+    pub json: bool,
+    /// Print the lab as a Mermaid diagram (GitHub and editors render it): the user, its key, the
+    /// role and its trust, the buckets, and each request of verify, allowed or denied and why.
+    #[arg(long)]
+    pub diagram: bool,
 }
 
 #[derive(Debug, Clone, Args)]

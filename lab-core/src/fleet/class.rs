@@ -73,6 +73,8 @@ pub struct Handout<'a> {
     pub endpoint: Option<&'a str>,
     /// The handout's own folder.
     pub folder: &'a str,
+    /// The lab as a Mermaid diagram (`status --diagram`).
+    pub diagram: &'a str,
 }
 
 /// The handout's README: the student's values, and the guide's steps with them filled in.
@@ -133,8 +135,13 @@ or the class ends.
 
 Your key may assume your role only: another student's role answers AccessDenied.
 Your instructor removes everything, these files' keys included, with `cargo xtask class cleanup`.
+
+Your lab, each request allowed or denied and what decided it:
+
+{diagram}
 "#,
         lab = h.lab,
+        diagram = h.diagram,
         user = h.user,
         role = h.role_arn,
         prefix = h.bucket_prefix,
@@ -189,6 +196,7 @@ mod tests {
             region: "us-east-1",
             endpoint: Some("http://127.0.0.1:5055"),
             folder: "/home/i/class/class-03",
+            diagram: "```mermaid\nflowchart LR\n```",
         });
         assert!(text.contains("cd /home/i/class/class-03\n"), "{text}");
         assert!(text.contains("--role-arn arn:aws:iam::123456789012:role/sts-stack-aws-prep-class-03-StsRole-X"));

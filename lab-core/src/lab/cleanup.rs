@@ -265,7 +265,11 @@ async fn remove_lesson_additions(lab: &Lab, steps: Steps<'_>) -> Result<()> {
     let iam_client = &lab.admin.iam;
     if let Ok(role_arn) = lab.role_arn().await {
         let role = role_arn.rsplit('/').next().unwrap_or(&role_arn);
-        for policy in [names.revoke_policy(), names.team_policy(), names.source_identity_policy()] {
+        for policy in [
+            names.revoke_policy(),
+            names.team_policy(),
+            names.source_identity_policy(),
+        ] {
             if crate::ops::policies::delete_role_policy(iam_client, role, policy).await? {
                 steps.note(format!("deleted lesson policy {policy} of role {role}"));
             }

@@ -5,8 +5,10 @@
 mod assume;
 mod cleanup;
 mod decisions;
+mod diagram;
 pub use crate::output::why::why_lines;
 pub use decisions::explain_request;
+pub use diagram::diagram;
 mod deploy;
 mod inventory;
 pub mod plan;

@@ -123,7 +123,12 @@ pub async fn source_identity(lab: &Lab, role_arn: &str, steps: Steps<'_>) -> Res
         "Action": "sts:SetSourceIdentity", "Resource": chained_arn}]})
     .to_string();
     let (role, policy) = (role_name(role_arn), lab.names.source_identity_policy());
-    show_diff(steps, &format!("a new inline policy {policy} on role {role}"), "", &pass);
+    show_diff(
+        steps,
+        &format!("a new inline policy {policy} on role {role}"),
+        "",
+        &pass,
+    );
     policies::put_role_policy(&lab.admin.iam, role, policy, &pass).await?;
     let as_user = lab.target.profile(&lab.names.user_profile).await?;
     let me = Caller::User(lab.names.user.clone());

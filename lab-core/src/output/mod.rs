@@ -3,6 +3,7 @@
 //! `class verify`, `sweep`): one typed view per document, and the same view, so the same field
 //! names, for the same fact wherever it appears (an expiry, a stack, a user, a check).
 
+pub mod diagram;
 pub mod explain;
 pub mod report;
 pub mod shell;

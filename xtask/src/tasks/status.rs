@@ -1,15 +1,19 @@
-//! `cargo xtask status`: what exists of the lab now, as a table or, with `--json`, one JSON
-//! document.
+//! `cargo xtask status`: what exists of the lab now, as a table, one JSON document (`--json`)
+//! or a Mermaid diagram (`--diagram`).
 
 use anyhow::Result;
 use lab_core::output::report::Report;
 
-use crate::flags::{Global, JsonArgs};
+use crate::flags::{Global, StatusArgs};
 use crate::ui::Ui;
 
-pub async fn run(global: &Global, args: JsonArgs) -> Result<()> {
-    let ui = Ui::new(global.explain, args.json);
+pub async fn run(global: &Global, args: StatusArgs) -> Result<()> {
+    let ui = Ui::new(global.explain, args.json || args.diagram);
     let lab = super::connect(global, &ui).await?;
+    if args.diagram {
+        println!("{}", lab_core::lab::diagram(&lab).await?);
+        return Ok(());
+    }
     let status = lab_core::lab::status::status(&lab).await?;
     if args.json {
         println!("{:#}", lab_core::lab::status::status_json(&status, &lab.names));

@@ -107,3 +107,56 @@ async fn an_unknown_lesson_says_which_there_are() {
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains("the lessons are external-id, session-policy"), "{err}");
 }
+
+#[tokio::test]
+async fn a_class_takes_a_lesson_with_a_page_each_and_class_verify_checks_it() {
+    let emu = TestEmulator::start().await;
+    let out_dir = emu.scratch.0.join("handouts");
+    let out = out_dir.to_str().unwrap();
+    let class = |args: &[&str]| {
+        let mut all = vec!["class"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--class", "les", "--out", out]);
+        emu.xtask(&all)
+    };
+    assert_ok(&class(&["setup", "--students", "2"]), "class setup");
+    let readme = std::fs::read_to_string(out_dir.join("les-01/README.md")).unwrap();
+    assert!(
+        readme.contains("```mermaid") && readme.contains("sts:AssumeRole · allowed · Allow by AssumeTheLabRoleOnly"),
+        "{readme}"
+    );
+    assert_ok(&class(&["lesson", "external-id"]), "class lesson external-id");
+    for student in ["les-01", "les-02"] {
+        let page = std::fs::read_to_string(out_dir.join(student).join("lesson-external-id.md")).unwrap();
+        assert!(
+            page.contains("# Lesson external-id")
+                && page.contains("| AssumeRole without an ExternalId | deny | AccessDenied |"),
+            "{page}"
+        );
+        assert!(page.contains("```mermaid"), "{page}");
+        // The student's own aws CLI, with the handout's files: the lesson's profile works as is.
+        let out = crate::common::student_aws(
+            &emu,
+            &out_dir.join(student),
+            &[],
+            &["sts", "get-caller-identity", "--profile", "assumed-external-id"],
+        );
+        assert_ok(&out, "the student's aws CLI with profile assumed-external-id");
+    }
+    let verify = class(&["verify", "--json"]);
+    assert_ok(&verify, "class verify with the lesson");
+    let doc: Json = serde_json::from_str(&stdout(&verify)).unwrap();
+    let names: Vec<&str> = doc["students"][0]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert!(names.iter().all(|n| n.starts_with("lesson external-id: ")), "{names:?}");
+    assert_ok(&class(&["lesson", "external-id", "--undo"]), "class lesson --undo");
+    assert!(!out_dir.join("les-01/lesson-external-id.md").exists());
+    assert_ok(&class(&["verify"]), "class verify after the undo");
+    assert_ok(&class(&["cleanup"]), "class cleanup");
+    let users = crate::common::user_names(&emu.admin().await).await;
+    assert!(users.iter().all(|u| !u.contains("les-")), "{users:?}");
+}

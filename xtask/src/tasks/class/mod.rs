@@ -20,6 +20,7 @@ use lab_core::output;
 use lab_core::output::report::{Captured, Report, fmt_elapsed};
 use lab_core::profiles::awsfiles::AwsFiles;
 
+mod lesson;
 mod verify;
 
 use crate::flags::{ClassAction, ClassArgs, Global};
@@ -49,6 +50,12 @@ pub async fn run(global: &Global, action: ClassAction) -> Result<()> {
         ClassAction::Verify { class, json, jobs } => {
             verify::run(&Room::connect(global, &class, json).await?, json, jobs.max(1)).await
         }
+        ClassAction::Lesson {
+            class,
+            name,
+            undo,
+            jobs,
+        } => lesson::run(&Room::connect(global, &class, false).await?, name, undo, jobs.max(1)).await,
         ClassAction::Status { class, json } => status(&Room::connect(global, &class, json).await?, json).await,
         ClassAction::Cleanup { class, jobs } => {
             cleanup(&Room::connect(global, &class, false).await?, jobs.max(1)).await
@@ -206,6 +213,7 @@ async fn setup(room: &Room, labs: Vec<String>, ttl_seconds: i64, jobs: usize) ->
             let outcome = lab::setup(&student, &steps).await?;
             student.write_assumed_profile_config()?;
             let folder = room.handout(&lab).display().to_string();
+            let diagram = lab::diagram(&student).await?;
             let readme = class::handout_readme(&Handout {
                 lab: &lab,
                 user: &student.names.user,
@@ -215,6 +223,7 @@ async fn setup(room: &Room, labs: Vec<String>, ttl_seconds: i64, jobs: usize) ->
                 region: &student.admin.region,
                 endpoint: student.admin.endpoint_url.as_deref(),
                 folder: &folder,
+                diagram: &diagram,
             });
             let path = room.handout(&lab).join("README.md");
             std::fs::write(&path, readme).with_context(|| format!("cannot write {}", path.display()))?;

@@ -7,6 +7,7 @@ use lab_core::aws::error::{error_code, one_line};
 use lab_core::aws::retry::retry_codes;
 use lab_core::fleet::class;
 use lab_core::lab::{self, Lab};
+use lab_core::lessons::{self, Lesson};
 use lab_core::model::names::DEFAULT_SESSION_NAME;
 use lab_core::ops::sts;
 use lab_core::output::report::Report;
@@ -73,7 +74,8 @@ pub(super) async fn run(room: &Room, json: bool, jobs: usize) -> Result<()> {
                         .filter(|(a, _)| *a == i)
                         .map(|&(_, j)| (labs_ref[j].clone(), roles[j].clone()))
                         .collect();
-                    verify_student(student, roles[i].as_deref(), &others, &lines).await
+                    let applied = super::lesson::applied(room, lab);
+                    verify_student(student, roles[i].as_deref(), &others, &applied, &lines).await
                 }
                 Err(e) => Err(anyhow!("{}", one_line(e))),
             };
@@ -106,15 +108,40 @@ pub(super) async fn run(room: &Room, json: bool, jobs: usize) -> Result<()> {
 }
 
 /// One student's checks with their role assumed in memory, and their key tried on `others`' roles.
+/// A lesson's checks as rows of the student's checks.
+async fn lesson_checks(student: &Lab, applied: &[Lesson], lines: &dyn Report) -> Result<Vec<lab::Check>> {
+    let mut checks = Vec::new();
+    for lesson in applied {
+        let doc = lessons::run(student, *lesson, lines).await?;
+        checks.extend(doc.checks.into_iter().map(|c| lab::Check {
+            name: format!("lesson {}: {}", lesson.name(), c.name),
+            expected: format!("{:?}", c.expected).to_lowercase(),
+            passed: c.ok,
+            agrees: c.ok,
+            seen: c.seen,
+            command: c.command,
+            decided_by: c.decided_by,
+            why: c.why,
+            ..lab::Check::default()
+        }));
+    }
+    Ok(checks)
+}
+
 async fn verify_student(
     student: &Lab,
     role: Option<&str>,
     others: &[(String, Option<String>)],
+    applied: &[Lesson],
     lines: &dyn Report,
 ) -> Result<Verified> {
     let as_user = student.target.profile("sts").await?;
     let mut checks = Vec::new();
-    if let Some(role) = role {
+    if !applied.is_empty() {
+        // A student on a lesson is proven by the lesson's own checks: a lesson may change who
+        // may assume the role (an ExternalId, an MFA code, a source identity).
+        checks = lesson_checks(student, applied, lines).await?;
+    } else if let Some(role) = role {
         // The student's session in memory only: nothing is written to the handout.
         let creds = retry_codes(
             student.backoff,

@@ -1,0 +1,109 @@
+//! `class lesson NAME [--undo]`: a lesson applied to every student's lab, JOBS at a time, its
+//! checks run for each, and its page (`lesson-NAME.md`: the idea, the checks with what decided
+//! them and the aws CLI commands, the lab as a diagram) added to each handout.
+
+use anyhow::{Context, Result, bail};
+use lab_core::aws::error::one_line;
+use lab_core::lessons::{self, Lesson};
+use lab_core::output::LessonDoc;
+use lab_core::output::report::{Captured, Report};
+
+use super::Room;
+
+/// The page of `lesson` in a handout.
+pub(super) fn page_name(lesson: Lesson) -> String {
+    format!("lesson-{}.md", lesson.name())
+}
+
+/// The lessons applied to a student, from the pages in their handout.
+pub(super) fn applied(room: &Room, lab: &str) -> Vec<Lesson> {
+    Lesson::ALL
+        .into_iter()
+        .filter(|l| room.handout(lab).join(page_name(*l)).exists())
+        .collect()
+}
+
+fn page(lesson: Lesson, doc: &LessonDoc, diagram: &str) -> String {
+    let mut out = vec![
+        format!("# Lesson {}", lesson.name()),
+        String::new(),
+        format!("{}.", lesson.summary()),
+        String::new(),
+        "| check | expected | seen | why |".to_owned(),
+        "|---|---|---|---|".to_owned(),
+    ];
+    for c in &doc.checks {
+        let seen = c.seen.split(':').next().unwrap_or_default();
+        let expected = if c.expected == lab_core::output::Expect::Allow {
+            "allow"
+        } else {
+            "deny"
+        };
+        out.push(format!(
+            "| {} | {expected} | {seen} | {} |",
+            c.name,
+            c.why.as_deref().unwrap_or("")
+        ));
+    }
+    out.push(String::new());
+    out.push("Try it by hand:".to_owned());
+    out.push(String::new());
+    out.push("```sh".to_owned());
+    out.extend(doc.checks.iter().map(|c| c.command.clone()));
+    out.push("```".to_owned());
+    out.push(String::new());
+    out.push("Your lab:".to_owned());
+    out.push(String::new());
+    out.push(diagram.to_owned());
+    out.join("\n") + "\n"
+}
+
+async fn one(room: &Room, lab: &str, region: Option<&str>, lesson: Lesson, undo: bool) -> Result<String> {
+    let student = room.student(lab, region)?;
+    let quiet = Captured::default();
+    let path = room.handout(lab).join(page_name(lesson));
+    if undo {
+        lessons::undo(&student, lesson, &quiet).await?;
+        let _ = std::fs::remove_file(&path);
+        return Ok(format!("{lab}: lesson {} taken back", lesson.name()));
+    }
+    let doc = lessons::run(&student, lesson, &quiet).await?;
+    let diagram = lab_core::lab::diagram(&student).await?;
+    std::fs::write(&path, page(lesson, &doc, &diagram)).with_context(|| format!("cannot write {}", path.display()))?;
+    let failed = doc.checks.iter().filter(|c| !c.ok).count();
+    if failed > 0 {
+        bail!("{failed} of {} checks not as expected", doc.checks.len());
+    }
+    Ok(format!(
+        "{lab}: lesson {}, {} checks as expected; page {}",
+        lesson.name(),
+        doc.checks.len(),
+        path.display()
+    ))
+}
+
+pub(super) async fn run(room: &Room, lesson: Lesson, undo: bool, jobs: usize) -> Result<()> {
+    let found = room.existing().await?;
+    if found.is_empty() {
+        bail!("class {} has no labs; run `cargo xtask class setup` first", room.name);
+    }
+    let labs: Vec<(String, Option<String>)> = found.into_iter().map(|f| (f.names.lab, f.region)).collect();
+    let results = super::each(&room.ui, labs, jobs, |(lab, region)| async move {
+        let result = one(room, &lab, region.as_deref(), lesson, undo).await;
+        match &result {
+            Ok(line) => room.ui.outcome(true, line),
+            Err(e) => room.ui.outcome(false, &format!("{lab}: {}", one_line(e))),
+        }
+        result
+    })
+    .await;
+    let failed = results.iter().filter(|(_, r)| r.is_err()).count();
+    if failed > 0 {
+        bail!(
+            "lesson {} failed for {failed} of {} students",
+            lesson.name(),
+            results.len()
+        );
+    }
+    Ok(())
+}
