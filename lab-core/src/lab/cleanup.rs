@@ -263,14 +263,15 @@ async fn remove_profiles(lab: &Lab, steps: Steps<'_>) -> Result<()> {
 async fn remove_lesson_additions(lab: &Lab, steps: Steps<'_>) -> Result<()> {
     let names = &lab.names;
     let iam_client = &lab.admin.iam;
-    if let Ok(role_arn) = lab.role_arn().await {
-        let role = role_arn.rsplit('/').next().unwrap_or(&role_arn);
+    // The stack's role by its name (a ListRoles, no DescribeStacks: the stack's own deletion
+    // follows and reads the stack itself).
+    for role in iam::roles_named(iam_client, &names.role_name_prefix()).await? {
         for policy in [
             names.revoke_policy(),
             names.team_policy(),
             names.source_identity_policy(),
         ] {
-            if crate::ops::policies::delete_role_policy(iam_client, role, policy).await? {
+            if crate::ops::policies::delete_role_policy(iam_client, &role, policy).await? {
                 steps.note(format!("deleted lesson policy {policy} of role {role}"));
             }
         }

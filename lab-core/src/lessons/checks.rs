@@ -107,6 +107,57 @@ pub fn show_diff(steps: Steps<'_>, what: &str, old: &str, new: &str) {
     }
 }
 
+/// Puts the inline policy `name` on `role`, showing it as a diff first.
+pub async fn put_policy(lab: &Lab, steps: Steps<'_>, role: &str, name: &str, document: &str) -> Result<()> {
+    show_diff(
+        steps,
+        &format!("a new inline policy {name} on role {role}"),
+        "",
+        document,
+    );
+    crate::ops::policies::put_role_policy(&lab.admin.iam, role, name, document).await
+}
+
+/// Writes the config profile `profile` that assumes `role_arn` from the lab's user profile, with
+/// `extra` settings, and shows its lines. On a custom endpoint (an emulator) it names the endpoint
+/// too: the SDKs' and the aws CLI's own AssumeRole must go there.
+pub fn write_role_profile(
+    lab: &Lab,
+    steps: Steps<'_>,
+    profile: &str,
+    role_arn: &str,
+    extra: &[(&str, &str)],
+    note: &str,
+) -> Result<()> {
+    let mut entries = vec![
+        ("role_arn", role_arn),
+        ("source_profile", lab.names.user_profile.as_str()),
+    ];
+    entries.extend_from_slice(extra);
+    entries.push(("region", lab.admin.region.as_str()));
+    if let Some(endpoint) = lab.target.endpoint_url.as_deref() {
+        entries.push(("endpoint_url", endpoint));
+    }
+    let lines: Vec<String> = std::iter::once(format!("[profile {profile}]"))
+        .chain(entries.iter().map(|(k, v)| format!("{k} = {v}")))
+        .collect();
+    lab.target.files.write_profile(
+        crate::profiles::awsfiles::FileKind::Config,
+        profile,
+        &lab.names.lab,
+        vec![note.to_owned()],
+        entries,
+        lab.force,
+    )?;
+    show_diff(
+        steps,
+        &format!("a new profile in {}", lab.target.files.config.display()),
+        "",
+        &lines.join("\n"),
+    );
+    Ok(())
+}
+
 /// The endpoint, when it is a local emulator whose clock the lesson may move.
 pub fn emulator_endpoint(lab: &Lab) -> Option<String> {
     let endpoint = lab.admin.endpoint_url.clone()?;

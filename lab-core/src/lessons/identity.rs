@@ -6,7 +6,7 @@
 use anyhow::{Result, anyhow};
 use serde_json::json;
 
-use super::checks::{check, show_diff};
+use super::checks::{check, put_policy};
 use super::trust::{edit_trust, ensure_chained, role_name, set_action, set_condition};
 use crate::lab::Lab;
 use crate::model::decide::{Ask, Caller};
@@ -111,7 +111,9 @@ pub async fn undo_mfa(lab: &Lab, steps: Steps<'_>) -> Result<()> {
 /// The source identity the lesson sets: who is behind the session.
 const WHO: &str = "learner-alice";
 
-pub async fn source_identity(lab: &Lab, role_arn: &str, steps: Steps<'_>) -> Result<Vec<LessonCheck>> {
+/// Lesson source-identity's change: the trust requires a source identity and lets it be set, and
+/// the stack's role may pass it on to the chained role; the chained role's ARN.
+async fn require_source_identity(lab: &Lab, role_arn: &str, steps: Steps<'_>) -> Result<String> {
     edit_trust(lab, steps, role_name(role_arn), |doc| {
         set_condition(doc, "StringLike", "sts:SourceIdentity", Some(json!("*")));
         set_action(doc, "sts:SetSourceIdentity", true);
@@ -122,14 +124,40 @@ pub async fn source_identity(lab: &Lab, role_arn: &str, steps: Steps<'_>) -> Res
     let pass = json!({"Version": "2012-10-17", "Statement": [{"Sid": "PassItOn", "Effect": "Allow",
         "Action": "sts:SetSourceIdentity", "Resource": chained_arn}]})
     .to_string();
-    let (role, policy) = (role_name(role_arn), lab.names.source_identity_policy());
-    show_diff(
+    put_policy(
+        lab,
         steps,
-        &format!("a new inline policy {policy} on role {role}"),
-        "",
+        role_name(role_arn),
+        lab.names.source_identity_policy(),
         &pass,
-    );
-    policies::put_role_policy(&lab.admin.iam, role, policy, &pass).await?;
+    )
+    .await?;
+    Ok(chained_arn)
+}
+
+/// The chained session made from `first`, if it kept the source identity.
+async fn chained_keeps(
+    lab: &Lab,
+    first: &Result<crate::model::secret::AssumedCredentials>,
+    chained_arn: &str,
+) -> Result<crate::model::secret::AssumedCredentials> {
+    let first = first.as_ref().map_err(|e| anyhow!("{e:#}"))?;
+    let session = lab.target.session(first).await?;
+    let again = crate::aws::retry::retry_codes(
+        lab.backoff,
+        &["AccessDenied"],
+        |_| {},
+        || sts::assume_role(&session.sts, chained_arn, "chained", None),
+    )
+    .await?;
+    match again.source_identity.as_deref() {
+        Some(WHO) => Ok(again),
+        other => Err(anyhow!("the chained session's SourceIdentity is {other:?}")),
+    }
+}
+
+pub async fn source_identity(lab: &Lab, role_arn: &str, steps: Steps<'_>) -> Result<Vec<LessonCheck>> {
+    let chained_arn = require_source_identity(lab, role_arn, steps).await?;
     let as_user = lab.target.profile(&lab.names.user_profile).await?;
     let me = Caller::User(lab.names.user.clone());
     let base = format!(
@@ -167,27 +195,7 @@ pub async fn source_identity(lab: &Lab, role_arn: &str, steps: Steps<'_>) -> Res
         )
         .await,
     );
-    let chained = match &with {
-        Ok(first) => {
-            let session = lab.target.session(first).await?;
-            let again = crate::aws::retry::retry_codes(
-                lab.backoff,
-                &["AccessDenied"],
-                |_| {},
-                || sts::assume_role(&session.sts, &chained_arn, "chained", None),
-            )
-            .await;
-            match again {
-                Ok(c) if c.source_identity.as_deref() == Some(WHO) => Ok(c),
-                Ok(c) => Err(anyhow!(
-                    "the chained session's SourceIdentity is {:?}",
-                    c.source_identity
-                )),
-                Err(e) => Err(e),
-            }
-        }
-        Err(e) => Err(anyhow!("{e:#}")),
-    };
+    let chained = chained_keeps(lab, &with, &chained_arn).await;
     let kept = "a source identity, once set, stays with every session made from it";
     let command = format!(
         "aws sts assume-role --role-arn {chained_arn} --role-session-name chained  # with the first session's keys"
@@ -218,43 +226,34 @@ pub async fn undo_source_identity(lab: &Lab, steps: Steps<'_>) -> Result<()> {
     super::trust::undo_role_chaining(lab, steps).await
 }
 
-pub async fn session_tags(lab: &Lab, role_arn: &str, steps: Steps<'_>) -> Result<Vec<LessonCheck>> {
-    let prefix = lab.bucket_prefix();
-    let role = role_name(role_arn);
+/// Lesson session-tags' change: the stack's role may be assumed with tags, its sessions may make
+/// only their team's buckets, and the chained role lists for team blue; the chained role's ARN.
+async fn team_rules(lab: &Lab, role_arn: &str, steps: Steps<'_>) -> Result<String> {
+    let (prefix, role) = (lab.bucket_prefix(), role_name(role_arn));
     edit_trust(lab, steps, role, |doc| set_action(doc, "sts:TagSession", true)).await?;
     let team_buckets = json!({"Version": "2012-10-17", "Statement": [{"Sid": "OwnTeamsBucketsOnly", "Effect": "Deny",
         "Action": "s3:CreateBucket", "NotResource": format!("arn:aws:s3:::{prefix}${{aws:PrincipalTag/team}}-*"),
         "Condition": {"Null": {"aws:PrincipalTag/team": "false"}}}]})
     .to_string();
-    show_diff(
-        steps,
-        &format!("a new inline policy {} on role {role}", lab.names.team_policy()),
-        "",
-        &team_buckets,
-    );
-    policies::put_role_policy(&lab.admin.iam, role, lab.names.team_policy(), &team_buckets).await?;
+    put_policy(lab, steps, role, lab.names.team_policy(), &team_buckets).await?;
     let chained_arn = ensure_chained(lab, role_arn, steps, &["sts:TagSession"]).await?;
     let blue_lists = json!({"Version": "2012-10-17", "Statement": [{"Sid": "BlueTeamLists", "Effect": "Allow",
         "Action": "s3:ListAllMyBuckets", "Resource": "*", "Condition": {"StringEquals": {"aws:PrincipalTag/team": "blue"}}}]})
     .to_string();
-    show_diff(
+    put_policy(
+        lab,
         steps,
-        &format!(
-            "a new inline policy {} on role {}",
-            lab.names.team_policy(),
-            lab.names.chained_role()
-        ),
-        "",
-        &blue_lists,
-    );
-    policies::put_role_policy(
-        &lab.admin.iam,
         &lab.names.chained_role(),
         lab.names.team_policy(),
         &blue_lists,
     )
     .await?;
+    Ok(chained_arn)
+}
 
+pub async fn session_tags(lab: &Lab, role_arn: &str, steps: Steps<'_>) -> Result<Vec<LessonCheck>> {
+    let prefix = lab.bucket_prefix();
+    let chained_arn = team_rules(lab, role_arn, steps).await?;
     let as_user = lab.target.profile(&lab.names.user_profile).await?;
     let options = AssumeOptions {
         tags: vec![("team".to_owned(), "blue".to_owned())],

@@ -5,7 +5,7 @@
 use anyhow::{Result, anyhow, bail};
 use serde_json::json;
 
-use super::checks::{check, emulator_endpoint, move_clock, reset_clock, show_diff};
+use super::checks::{check, emulator_endpoint, move_clock, put_policy, reset_clock, show_diff, write_role_profile};
 use crate::lab::Lab;
 use crate::model::decide::{Ask, Caller};
 use crate::model::expiry::format_utc;
@@ -86,14 +86,7 @@ pub async fn revoke_sessions(lab: &Lab, role_arn: &str, steps: Steps<'_>) -> Res
     let policy = json!({"Version": "2012-10-17", "Statement": [{"Sid": "RevokeOlderSessions", "Effect": "Deny",
         "Action": "*", "Resource": "*", "Condition": {"DateLessThan": {"aws:TokenIssueTime": format_utc(cutoff)}}}]})
     .to_string();
-    let (role, name) = (role_name(role_arn), lab.names.revoke_policy());
-    show_diff(
-        steps,
-        &format!("a new inline policy {name} on role {role}"),
-        "",
-        &policy,
-    );
-    policies::put_role_policy(&lab.admin.iam, role, name, &policy).await?;
+    put_policy(lab, steps, role_name(role_arn), lab.names.revoke_policy(), &policy).await?;
     // A session issued from here on is issued after the cutoff.
     if lab.endpoint_now() <= cutoff {
         steps.waiting("the cutoff second to pass");
@@ -167,32 +160,15 @@ pub async fn undo_revoke(lab: &Lab, steps: Steps<'_>) -> Result<()> {
 
 pub async fn auto_refresh(lab: &Lab, role_arn: &str, steps: Steps<'_>) -> Result<Vec<LessonCheck>> {
     let profile = lab.names.auto_profile();
-    let entries = vec![
-        ("role_arn", role_arn),
-        ("source_profile", lab.names.user_profile.as_str()),
-        ("role_session_name", "auto-refresh"),
-        ("region", lab.admin.region.as_str()),
-    ];
-    // On a custom endpoint (an emulator) the SDKs' and the aws CLI's own AssumeRole must go there.
-    let mut entries = entries;
-    if let Some(endpoint) = lab.target.endpoint_url.as_deref() {
-        entries.push(("endpoint_url", endpoint));
-    }
-    let note =
-        vec!["lesson auto-refresh: the SDKs assume the role themselves, and again when the session ends".to_owned()];
-    lab.target
-        .files
-        .write_profile(FileKind::Config, &profile, &lab.names.lab, note, entries, lab.force)?;
-    let lines = format!(
-        "[profile {profile}]\nrole_arn = {role_arn}\nsource_profile = {}\nrole_session_name = auto-refresh",
-        lab.names.user_profile
-    );
-    show_diff(
+    let note = "lesson auto-refresh: the SDKs assume the role themselves, and again when the session ends";
+    write_role_profile(
+        lab,
         steps,
-        &format!("a new profile in {}", lab.target.files.config.display()),
-        "",
-        &lines,
-    );
+        &profile,
+        role_arn,
+        &[("role_session_name", "auto-refresh")],
+        note,
+    )?;
     let Some(endpoint) = emulator_endpoint(lab) else {
         steps.note("on AWS the static profile ends with its session (an hour); the auto profile goes on: try both after an hour");
         let auto = lab.target.profile(&profile).await;

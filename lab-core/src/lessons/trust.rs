@@ -5,7 +5,7 @@
 use anyhow::{Context, Result, anyhow};
 use serde_json::{Value as Json, json};
 
-use super::checks::{check, show_diff};
+use super::checks::{check, show_diff, write_role_profile};
 use crate::lab::Lab;
 use crate::model::decide::{Ask, Caller};
 use crate::model::names::LAB_TAG_KEY;
@@ -120,25 +120,8 @@ pub async fn external_id(lab: &Lab, role_arn: &str, steps: Steps<'_>) -> Result<
     let (role, id) = (role_name(role_arn), partner_id(lab));
     set_external_id(lab, steps, role, Some(&id)).await?;
     let profile = lab.names.external_id_profile();
-    let entries = vec![
-        ("role_arn", role_arn),
-        ("source_profile", lab.names.user_profile.as_str()),
-        ("external_id", id.as_str()),
-        ("region", lab.admin.region.as_str()),
-    ];
-    // On a custom endpoint (an emulator) the SDKs' and the aws CLI's own AssumeRole must go there.
-    let mut entries = entries;
-    if let Some(endpoint) = lab.target.endpoint_url.as_deref() {
-        entries.push(("endpoint_url", endpoint));
-    }
-    let note = vec!["lesson external-id: the role assumed with the ExternalId its trust requires".to_owned()];
-    lab.target
-        .files
-        .write_profile(FileKind::Config, &profile, &lab.names.lab, note, entries, lab.force)?;
-    steps.note(format!(
-        "wrote [profile {profile}]: role_arn, source_profile {}, external_id {id}",
-        lab.names.user_profile
-    ));
+    let note = "lesson external-id: the role assumed with the ExternalId its trust requires";
+    write_role_profile(lab, steps, &profile, role_arn, &[("external_id", id.as_str())], note)?;
     let user = lab.target.profile(&lab.names.user_profile).await?;
     let me = Caller::User(lab.names.user.clone());
     let base = format!(

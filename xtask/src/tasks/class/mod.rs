@@ -192,6 +192,26 @@ where
         .await
 }
 
+/// A student's handout README: their values, the guide's steps with them, their lab's diagram.
+async fn write_handout(room: &Room, lab: &str, student: &Lab, outcome: &lab::SetupOutcome) -> Result<()> {
+    let folder = room.handout(lab).display().to_string();
+    let diagram = lab::diagram(student).await?;
+    let readme = class::handout_readme(&Handout {
+        lab,
+        user: &student.names.user,
+        role_arn: &outcome.role_arn,
+        bucket_prefix: &student.bucket_prefix(),
+        expires: &outcome.expires,
+        region: &student.admin.region,
+        endpoint: student.admin.endpoint_url.as_deref(),
+        folder: &folder,
+        diagram: &diagram,
+    });
+    let path = room.handout(lab).join("README.md");
+    std::fs::write(&path, readme).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
 async fn setup(room: &Room, labs: Vec<String>, ttl_seconds: i64, jobs: usize) -> Result<()> {
     let started = Instant::now();
     let recorded: HashMap<String, Option<String>> = room
@@ -212,21 +232,7 @@ async fn setup(room: &Room, labs: Vec<String>, ttl_seconds: i64, jobs: usize) ->
             student.ttl_seconds = ttl_seconds;
             let outcome = lab::setup(&student, &steps).await?;
             student.write_assumed_profile_config()?;
-            let folder = room.handout(&lab).display().to_string();
-            let diagram = lab::diagram(&student).await?;
-            let readme = class::handout_readme(&Handout {
-                lab: &lab,
-                user: &student.names.user,
-                role_arn: &outcome.role_arn,
-                bucket_prefix: &student.bucket_prefix(),
-                expires: &outcome.expires,
-                region: &student.admin.region,
-                endpoint: student.admin.endpoint_url.as_deref(),
-                folder: &folder,
-                diagram: &diagram,
-            });
-            let path = room.handout(&lab).join("README.md");
-            std::fs::write(&path, readme).with_context(|| format!("cannot write {}", path.display()))?;
+            write_handout(room, &lab, &student, &outcome).await?;
             anyhow::Ok(outcome)
         }
         .await;
