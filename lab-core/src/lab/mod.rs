@@ -308,8 +308,8 @@ fn with_hint(err: anyhow::Error, clients: &Clients) -> anyhow::Error {
     }
 }
 
-/// Refuses a lab past its expiry: on AWS its key can no longer assume the role, and the emulator,
-/// which does not evaluate the conditions, must not pretend otherwise.
+/// Refuses a lab past its expiry before any call: its key can no longer assume the role (AWS and
+/// the emulator both refuse it), and the one-line error says how to renew it.
 pub fn check_not_expired(expires: Option<&str>) -> Result<()> {
     if let Some(at) = expires
         && let Some(secs) = crate::model::expiry::parse_utc(at)

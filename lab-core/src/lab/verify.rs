@@ -210,7 +210,7 @@ async fn role_identity(
         lab.account(),
         role_name.unwrap_or("<no stack>")
     );
-    // Emulators do not expire sessions; the expiry the lab recorded is checked here.
+    // A session past the end `assume` recorded is not tried: its error would only say so.
     let expired = lab
         .target
         .files
