@@ -116,6 +116,17 @@ impl Lab {
         let (docs, request) = self.request_for(ask).await?;
         decide::decide(&docs, &request)
     }
+
+    /// What the lab's documents decide for each of `asks`, each caller's documents read once.
+    pub async fn predict_all(&self, asks: &[Ask]) -> Result<Vec<Decision>> {
+        let mut reader = Reader::new(self);
+        let mut out = Vec::new();
+        for ask in asks {
+            let (docs, request) = reader.request_for(ask).await?;
+            out.push(decide::decide(&docs, &request)?);
+        }
+        Ok(out)
+    }
 }
 
 /// Reads the documents of many requests at one time, each caller's and each trust once.

@@ -65,15 +65,18 @@ pub async fn diagram(lab: &Lab) -> Result<String> {
         ),
         (Ask::new(&session, "iam:ListUsers", "*"), "iam"),
     ];
-    let mut arrows = Vec::new();
-    for (ask, to) in asks {
-        let decision = lab.predict(&ask).await?;
-        arrows.push(Arrow {
+    let (asks, targets): (Vec<Ask>, Vec<&'static str>) = asks.into_iter().unzip();
+    let decisions = lab.predict_all(&asks).await?;
+    let arrows: Vec<Arrow> = asks
+        .into_iter()
+        .zip(targets)
+        .zip(decisions)
+        .map(|((ask, to), decision)| Arrow {
             from: ask.caller,
             action: ask.action,
             to,
             decided_by: decision.decided_by,
-        });
-    }
+        })
+        .collect();
     Ok(diagram::mermaid(&nodes, &arrows))
 }
