@@ -53,10 +53,7 @@ pub async fn check<T>(
         },
         Err(why) => (None, Some(why.to_owned())),
     };
-    let expected_word = match expected {
-        Expect::Allow => "allow",
-        Expect::Deny => "deny",
-    };
+    let expected_word = expected.word();
     let short = seen.split(':').next().unwrap_or_default().to_owned();
     let because = why.as_deref().map(|w| format!(" · {w}")).unwrap_or_default();
     steps.outcome(ok, format!("{name}: expected {expected_word}, saw {short}{because}"));

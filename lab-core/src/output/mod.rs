@@ -252,6 +252,16 @@ pub enum Expect {
     Deny,
 }
 
+impl Expect {
+    /// `allow` or `deny`, as in JSON.
+    pub fn word(self) -> &'static str {
+        match self {
+            Expect::Allow => "allow",
+            Expect::Deny => "deny",
+        }
+    }
+}
+
 /// One check of a lesson: its request, what was expected and seen, and what decided it.
 #[derive(Debug, Clone, Serialize)]
 pub struct LessonCheck {

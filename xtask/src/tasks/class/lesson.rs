@@ -34,11 +34,7 @@ fn page(lesson: Lesson, doc: &LessonDoc, diagram: &str) -> String {
     ];
     for c in &doc.checks {
         let seen = c.seen.split(':').next().unwrap_or_default();
-        let expected = if c.expected == lab_core::output::Expect::Allow {
-            "allow"
-        } else {
-            "deny"
-        };
+        let expected = c.expected.word();
         out.push(format!(
             "| {} | {expected} | {seen} | {} |",
             c.name,

@@ -115,7 +115,7 @@ async fn lesson_checks(student: &Lab, applied: &[Lesson], lines: &dyn Report) ->
         let doc = lessons::run(student, *lesson, lines).await?;
         checks.extend(doc.checks.into_iter().map(|c| lab::Check {
             name: format!("lesson {}: {}", lesson.name(), c.name),
-            expected: format!("{:?}", c.expected).to_lowercase(),
+            expected: c.expected.word().to_owned(),
             passed: c.ok,
             agrees: c.ok,
             seen: c.seen,
