@@ -160,3 +160,32 @@ async fn a_class_takes_a_lesson_with_a_page_each_and_class_verify_checks_it() {
     let users = crate::common::user_names(&emu.admin().await).await;
     assert!(users.iter().all(|u| !u.contains("les-")), "{users:?}");
 }
+
+#[tokio::test]
+async fn auto_refresh_keeps_the_aws_cli_working_after_the_static_session_ends() {
+    let emu = TestEmulator::start().await;
+    let lab = emu.lab(None).await;
+    setup_and_assume(&lab).await;
+    lesson(&emu, "auto-refresh");
+    let clock = |to: &str| {
+        let out = emu
+            .xtask_cmd(&["emulator", "clock", to])
+            .env("STS_LAB_EMULATOR_DIR", &emu.home.dir)
+            .output()
+            .unwrap();
+        assert_ok(&out, "emulator clock");
+    };
+    clock("+2h");
+    let old = emu.aws(&["s3", "ls", "--profile", "assumed"]);
+    assert!(
+        !old.status.success() && stderr(&old).contains("ExpiredToken"),
+        "{}",
+        stderr(&old)
+    );
+    let auto = emu.aws(&["sts", "get-caller-identity", "--profile", "assumed-auto"]);
+    assert_ok(&auto, "the aws CLI with profile assumed-auto after two hours");
+    assert!(stdout(&auto).contains("/auto-refresh"), "{}", stdout(&auto));
+    clock("now");
+    assert_ok(&emu.xtask(&["lesson", "auto-refresh", "--undo"]), "undo");
+    lab::cleanup(&lab, &Captured::default()).await.unwrap();
+}
