@@ -46,6 +46,7 @@ pub async fn diagram(lab: &Lab) -> Result<String> {
     let user = Caller::User(lab.names.user.clone());
     let session = Caller::Session { role, session_arn };
     let outside = lab.names.outside_bucket(lab.account());
+    let partition = lab.admin_identity.partition();
     let asks: [(Ask, &'static str); 7] = [
         (Ask::new(&user, "sts:AssumeRole", role_arn.as_str()), "role"),
         (Ask::new(&user, "s3:ListAllMyBuckets", "*"), "s3"),
@@ -54,13 +55,13 @@ pub async fn diagram(lab: &Lab) -> Result<String> {
             Ask::new(
                 &session,
                 "s3:CreateBucket",
-                format!("arn:aws:s3:::{}verify", lab.bucket_prefix()),
+                format!("arn:{partition}:s3:::{}verify", lab.bucket_prefix()),
             ),
             "buckets",
         ),
         (Ask::new(&session, "s3:ListAllMyBuckets", "*"), "s3"),
         (
-            Ask::new(&session, "s3:CreateBucket", format!("arn:aws:s3:::{outside}")),
+            Ask::new(&session, "s3:CreateBucket", format!("arn:{partition}:s3:::{outside}")),
             "outside",
         ),
         (Ask::new(&session, "iam:ListUsers", "*"), "iam"),

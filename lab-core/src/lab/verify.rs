@@ -251,6 +251,7 @@ async fn role_checks(
     report: &dyn Report,
 ) -> Vec<Check> {
     let ask = |action: &str, resource: String| me.map(|me| Ask::new(me, action, resource));
+    let partition = lab.admin_identity.partition();
     let (names, role) = (&lab.names, &lab.names.assumed_profile);
     let mut tags = vec![(LAB_TAG_KEY, names.lab.as_str())];
     if let Some(at) = lab_expires {
@@ -277,7 +278,7 @@ async fn role_checks(
         .command(format!(
             "aws s3 mb s3://{bucket} --profile {role} && aws s3 ls --profile {role}"
         ))
-        .asking(ask("s3:CreateBucket", format!("arn:aws:s3:::{bucket}"))),
+        .asking(ask("s3:CreateBucket", format!("arn:{partition}:s3:::{bucket}"))),
         denied_row(
             format!("profile {role} is denied iam ListUsers"),
             iam::list_users(&c.iam).await,
@@ -297,7 +298,7 @@ async fn role_checks(
             created,
         )
         .command(format!("aws s3 mb s3://{outside} --profile {role}"))
-        .asking(ask("s3:CreateBucket", format!("arn:aws:s3:::{outside}"))),
+        .asking(ask("s3:CreateBucket", format!("arn:{partition}:s3:::{outside}"))),
     );
     checks
 }

@@ -69,6 +69,25 @@ pub async fn check<T>(
     }
 }
 
+/// `call`, asked again while it is still allowed, within the lab's backoff: on AWS a tightened
+/// trust or policy takes a moment to arrive. The emulator refuses at once.
+pub async fn until_refused<T, Fut>(lab: &Lab, steps: Steps<'_>, mut call: impl FnMut() -> Fut) -> Result<T>
+where
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let mut delays = lab.backoff.delays();
+    loop {
+        let answer = call().await;
+        match (&answer, delays.next()) {
+            (Ok(_), Some(delay)) => {
+                steps.waiting("the change to reach AWS (IAM propagates; still allowed)");
+                tokio::time::sleep(delay).await;
+            }
+            _ => return answer,
+        }
+    }
+}
+
 /// `old` → `new` as the lines of a unified diff (`-`, `+`, ` ` for context), both pretty-printed
 /// JSON when they parse.
 pub fn diff_lines(old: &str, new: &str) -> Vec<String> {
@@ -161,13 +180,15 @@ pub fn emulator_endpoint(lab: &Lab) -> Option<String> {
     crate::emulator::clock_at(&endpoint).map(|_| endpoint)
 }
 
-/// Moves the emulator's clock forward by `seconds` from where it is now; returns its new time.
-pub fn move_clock(endpoint: &str, seconds: i64) -> Result<String> {
+/// Moves the emulator's clock forward by `seconds` from where it is now; returns its new time and
+/// the offset it had, to put back.
+pub fn move_clock(endpoint: &str, seconds: i64) -> Result<(String, f64)> {
     let clock = crate::emulator::clock_at(endpoint).ok_or_else(|| anyhow!("the emulator's clock does not answer"))?;
-    Ok(crate::emulator::set_clock_at(endpoint, clock.offset + seconds as f64)?.now)
+    let moved = crate::emulator::set_clock_at(endpoint, clock.offset + seconds as f64)?;
+    Ok((moved.now, clock.offset))
 }
 
-/// Puts the emulator's clock back to this machine's time.
-pub fn reset_clock(endpoint: &str) -> Result<()> {
-    crate::emulator::set_clock_at(endpoint, 0.0).map(drop)
+/// Puts the emulator's clock back where it was (`offset`, as `move_clock` found it).
+pub fn reset_clock(endpoint: &str, offset: f64) -> Result<()> {
+    crate::emulator::set_clock_at(endpoint, offset).map(drop)
 }

@@ -6,12 +6,11 @@
 use anyhow::{Result, anyhow};
 use serde_json::json;
 
-use super::checks::{check, put_policy};
+use super::checks::{check, put_policy, until_refused};
 use super::trust::{edit_trust, ensure_chained, role_name, set_action, set_condition};
 use crate::lab::Lab;
 use crate::model::decide::{Ask, Caller};
 use crate::model::secret::Secret;
-use crate::ops::attachments::{self, Attachment};
 use crate::ops::sts::{self, AssumeOptions};
 use crate::ops::{iam, policies, s3};
 use crate::output::report::Steps;
@@ -31,13 +30,12 @@ pub async fn mfa(lab: &Lab, role_arn: &str, steps: Steps<'_>) -> Result<Vec<Less
     let user = &lab.names.user;
     let (serial, seed) = iam::create_virtual_mfa_device(&lab.admin.iam, user).await?;
     let now = lab.endpoint_now();
-    iam::enable_mfa_device(
-        &lab.admin.iam,
-        user,
-        &serial,
-        (&code(&seed, now - 30)?, &code(&seed, now)?),
-    )
-    .await?;
+    let codes = (code(&seed, now - 30)?, code(&seed, now)?);
+    if let Err(e) = iam::enable_mfa_device(&lab.admin.iam, user, &serial, (&codes.0, &codes.1)).await {
+        // A device never enabled is listed nowhere for the user: delete it now.
+        let _ = undo_mfa_device(lab).await;
+        return Err(e);
+    }
     steps.note(format!(
         "a virtual MFA device {serial} for {user} (its seed kept in memory only)"
     ));
@@ -51,7 +49,7 @@ pub async fn mfa(lab: &Lab, role_arn: &str, steps: Steps<'_>) -> Result<Vec<Less
         "aws sts assume-role --profile {} --role-arn {role_arn} --role-session-name mfa",
         lab.names.user_profile
     );
-    let without = sts::assume_role(&as_user.sts, role_arn, "mfa", None).await;
+    let without = until_refused(lab, steps, || sts::assume_role(&as_user.sts, role_arn, "mfa", None)).await;
     let ask = Ask::new(&me, "sts:AssumeRole", role_arn);
     let mut out = vec![
         check(
@@ -65,6 +63,14 @@ pub async fn mfa(lab: &Lab, role_arn: &str, steps: Steps<'_>) -> Result<Vec<Less
         )
         .await,
     ];
+    // AWS accepts each code once: on AWS wait for the next window after the enabling codes.
+    if super::checks::emulator_endpoint(lab).is_none() {
+        steps.waiting("the next MFA code (AWS accepts each code once)");
+        let window = now / 30;
+        while lab.endpoint_now() / 30 == window {
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
+    }
     let current = code(&seed, lab.endpoint_now())?;
     let options = AssumeOptions {
         mfa: Some((serial.clone(), current.clone())),
@@ -95,8 +101,9 @@ async fn undo_mfa_device(lab: &Lab) -> Result<()> {
         lab.account(),
         lab.names.user
     );
-    attachments::detach(&lab.admin.iam, &lab.names.user, &Attachment::MfaDevice(serial)).await?;
-    Ok(())
+    iam::delete_virtual_mfa_device(&lab.admin.iam, &lab.names.user, &serial)
+        .await
+        .map(drop)
 }
 
 pub async fn undo_mfa(lab: &Lab, steps: Steps<'_>) -> Result<()> {
@@ -164,7 +171,7 @@ pub async fn source_identity(lab: &Lab, role_arn: &str, steps: Steps<'_>) -> Res
         "aws sts assume-role --profile {} --role-arn {role_arn} --role-session-name who",
         lab.names.user_profile
     );
-    let without = sts::assume_role(&as_user.sts, role_arn, "who", None).await;
+    let without = until_refused(lab, steps, || sts::assume_role(&as_user.sts, role_arn, "who", None)).await;
     let mut out = vec![
         check(
             lab,
@@ -232,7 +239,7 @@ async fn team_rules(lab: &Lab, role_arn: &str, steps: Steps<'_>) -> Result<Strin
     let (prefix, role) = (lab.bucket_prefix(), role_name(role_arn));
     edit_trust(lab, steps, role, |doc| set_action(doc, "sts:TagSession", true)).await?;
     let team_buckets = json!({"Version": "2012-10-17", "Statement": [{"Sid": "OwnTeamsBucketsOnly", "Effect": "Deny",
-        "Action": "s3:CreateBucket", "NotResource": format!("arn:aws:s3:::{prefix}${{aws:PrincipalTag/team}}-*"),
+        "Action": "s3:CreateBucket", "NotResource": format!("arn:{}:s3:::{prefix}${{aws:PrincipalTag/team}}-*", lab.admin_identity.partition()),
         "Condition": {"Null": {"aws:PrincipalTag/team": "false"}}}]})
     .to_string();
     put_policy(lab, steps, role, lab.names.team_policy(), &team_buckets).await?;
@@ -276,12 +283,20 @@ pub async fn session_tags(lab: &Lab, role_arn: &str, steps: Steps<'_>) -> Result
     let mut out = Vec::new();
     for (team, expected) in [("blue", Expect::Allow), ("red", Expect::Deny)] {
         let bucket = format!("{prefix}{team}-bucket");
-        let made = s3::create_bucket(&session.s3, &bucket, &session.region, &[]).await;
-        if made.is_ok() {
-            let _ = s3::empty_and_delete_bucket(&lab.admin.s3, &bucket).await;
-        }
-        let ask =
-            Ask::new(&me, "s3:CreateBucket", format!("arn:aws:s3:::{bucket}")).with("aws:PrincipalTag/team", "blue");
+        // A bucket made is removed at once, so that asking again is asking the same.
+        let create = || async {
+            let made = s3::create_bucket(&session.s3, &bucket, &session.region, &[]).await;
+            if made.is_ok() {
+                let _ = s3::empty_and_delete_bucket(&lab.admin.s3, &bucket).await;
+            }
+            made
+        };
+        let made = match expected {
+            Expect::Allow => create().await,
+            Expect::Deny => until_refused(lab, steps, create).await,
+        };
+        let arn = format!("arn:{}:s3:::{bucket}", lab.admin_identity.partition());
+        let ask = Ask::new(&me, "s3:CreateBucket", arn).with("aws:PrincipalTag/team", "blue");
         let command = format!("aws s3 mb s3://{bucket}  # with the blue session's keys");
         out.push(
             check(

@@ -59,6 +59,12 @@ impl Lesson {
         }
     }
 
+    /// Whether the lesson moves an emulator's clock (one clock for every lab on it: such lessons
+    /// run one lab at a time).
+    pub fn moves_clock(self) -> bool {
+        matches!(self, Lesson::AutoRefresh | Lesson::Expiry)
+    }
+
     /// What the lesson teaches, in one line.
     pub fn summary(self) -> &'static str {
         match self {

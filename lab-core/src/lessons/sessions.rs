@@ -5,7 +5,9 @@
 use anyhow::{Result, anyhow, bail};
 use serde_json::json;
 
-use super::checks::{check, emulator_endpoint, move_clock, put_policy, reset_clock, show_diff, write_role_profile};
+use super::checks::{
+    check, emulator_endpoint, move_clock, put_policy, reset_clock, show_diff, until_refused, write_role_profile,
+};
 use crate::lab::Lab;
 use crate::model::decide::{Ask, Caller};
 use crate::model::expiry::format_utc;
@@ -45,7 +47,12 @@ pub async fn session_policy(lab: &Lab, role_arn: &str, steps: Steps<'_>) -> Resu
     if made.is_ok() {
         let _ = s3::empty_and_delete_bucket(&lab.admin.s3, &bucket).await;
     }
-    let ask = Ask::new(&me, "s3:CreateBucket", format!("arn:aws:s3:::{bucket}")).in_session(LIST_ONLY);
+    let ask = Ask::new(
+        &me,
+        "s3:CreateBucket",
+        format!("arn:{}:s3:::{bucket}", lab.admin_identity.partition()),
+    )
+    .in_session(LIST_ONLY);
     let mut out = vec![
         check(
             lab,
@@ -96,17 +103,7 @@ pub async fn revoke_sessions(lab: &Lab, role_arn: &str, steps: Steps<'_>) -> Res
     }
     let old = Caller::of_arn(&open_identity.arn).ok_or_else(|| anyhow!("no assumed-role ARN"))?;
     // On AWS the Deny takes a moment to arrive: asked again while the session still lists.
-    let mut delays = lab.backoff.delays();
-    let listed = loop {
-        let listed = s3::list_buckets(&open.s3).await;
-        match (&listed, delays.next()) {
-            (Ok(_), Some(delay)) => {
-                steps.waiting("the Deny to reach S3 (IAM propagates)");
-                tokio::time::sleep(delay).await;
-            }
-            _ => break listed,
-        }
-    };
+    let listed = until_refused(lab, steps, || s3::list_buckets(&open.s3)).await;
     let ask = Ask::new(&old, "s3:ListAllMyBuckets", "*").with("aws:TokenIssueTime", &format_utc(cutoff - 60));
     let mut out = vec![
         check(
@@ -189,9 +186,25 @@ pub async fn auto_refresh(lab: &Lab, role_arn: &str, steps: Steps<'_>) -> Result
             .await,
         ]);
     };
-    let moved = move_clock(&endpoint, 2 * 3600)?;
+    // Past the static session's end, short of the lab's own expiry.
+    let now = lab.endpoint_now();
+    let session_end = lab
+        .target
+        .files
+        .read_profile(FileKind::Credentials, &lab.names.assumed_profile)?
+        .and_then(|p| p.note("expires").and_then(crate::model::expiry::parse_utc))
+        .ok_or_else(|| anyhow!("no assumed session recorded; run `cargo xtask assume` first"))?;
+    let lab_end = crate::lab::recorded_expiry(&lab.target, &lab.names)?
+        .and_then(|at| crate::model::expiry::parse_utc(&at))
+        .unwrap_or(i64::MAX);
+    if session_end + 60 >= lab_end {
+        bail!(
+            "the lab expires before its assumed session ends; run `cargo xtask setup --ttl 8h` and `assume`, then this lesson"
+        );
+    }
+    let (moved, was) = move_clock(&endpoint, session_end + 60 - now)?;
     steps.note(format!(
-        "moved the emulator's clock two hours on, to {moved}: the static session has ended"
+        "moved the emulator's clock to {moved}, a minute past the static session's end"
     ));
     let result = async {
         let static_profile = lab.target.profile(&lab.names.assumed_profile).await?;
@@ -229,7 +242,7 @@ pub async fn auto_refresh(lab: &Lab, role_arn: &str, steps: Steps<'_>) -> Result
         anyhow::Ok(out)
     }
     .await;
-    reset_clock(&endpoint)?;
+    reset_clock(&endpoint, was)?;
     steps.note("put the emulator's clock back");
     result
 }
@@ -246,9 +259,11 @@ pub async fn expiry(lab: &Lab, role_arn: &str, steps: Steps<'_>) -> Result<Vec<L
         .and_then(|at| crate::model::expiry::parse_utc(&at))
         .ok_or_else(|| anyhow!("the lab recorded no expiry; run `cargo xtask setup`"))?;
     let endpoint = emulator_endpoint(lab);
+    let mut previous = 0.0;
     match &endpoint {
         Some(endpoint) => {
-            let moved = move_clock(endpoint, expires - lab.endpoint_now() + 60)?;
+            let (moved, was) = move_clock(endpoint, expires - lab.endpoint_now() + 60)?;
+            previous = was;
             steps.note(format!(
                 "moved the emulator's clock to {moved}, a minute past the lab's expiry"
             ));
@@ -305,7 +320,7 @@ pub async fn expiry(lab: &Lab, role_arn: &str, steps: Steps<'_>) -> Result<Vec<L
     }
     .await;
     if let Some(endpoint) = &endpoint {
-        reset_clock(endpoint)?;
+        reset_clock(endpoint, previous)?;
         steps.note("put the emulator's clock back");
     }
     result

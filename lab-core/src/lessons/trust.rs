@@ -5,7 +5,7 @@
 use anyhow::{Context, Result, anyhow};
 use serde_json::{Value as Json, json};
 
-use super::checks::{check, show_diff, write_role_profile};
+use super::checks::{check, show_diff, until_refused, write_role_profile};
 use crate::lab::Lab;
 use crate::model::decide::{Ask, Caller};
 use crate::model::names::LAB_TAG_KEY;
@@ -138,7 +138,11 @@ pub async fn external_id(lab: &Lab, role_arn: &str, steps: Steps<'_>) -> Result<
             external_id: given.map(str::to_owned),
             ..AssumeOptions::default()
         };
-        let call = sts::assume_role_with(&user.sts, role_arn, "lesson", &options).await;
+        let assume = || sts::assume_role_with(&user.sts, role_arn, "lesson", &options);
+        let call = match given == Some(id.as_str()) {
+            true => assume().await,
+            false => until_refused(lab, steps, assume).await,
+        };
         let mut ask = Ask::new(&me, "sts:AssumeRole", role_arn);
         if let Some(given) = given {
             ask = ask.with("sts:ExternalId", given);

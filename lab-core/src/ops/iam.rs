@@ -270,6 +270,27 @@ pub async fn create_virtual_mfa_device(iam: &Client, name: &str) -> Result<(Stri
     Ok((device.serial_number, Secret::new(seed)))
 }
 
+/// Deactivates (if assigned) and deletes the virtual MFA device `serial` of `user`; `Ok(false)`
+/// when there was none. A device created but never enabled is deleted too.
+pub async fn delete_virtual_mfa_device(iam: &Client, user: &str, serial: &str) -> Result<bool> {
+    match iam
+        .deactivate_mfa_device()
+        .user_name(user)
+        .serial_number(serial)
+        .send()
+        .await
+    {
+        Ok(_) => {}
+        Err(e) if e.code() == Some(NO_SUCH_ENTITY) => {}
+        Err(e) => return Err(aws("DeactivateMFADevice")(e)),
+    }
+    match iam.delete_virtual_mfa_device().serial_number(serial).send().await {
+        Ok(_) => Ok(true),
+        Err(e) if e.code() == Some(NO_SUCH_ENTITY) => Ok(false),
+        Err(e) => Err(aws("DeleteVirtualMFADevice")(e)),
+    }
+}
+
 /// Enables an MFA device for `user` with two consecutive codes.
 pub async fn enable_mfa_device(iam: &Client, user: &str, serial: &str, codes: (&str, &str)) -> Result<()> {
     iam.enable_mfa_device()

@@ -143,6 +143,15 @@ async fn a_class_takes_a_lesson_with_a_page_each_and_class_verify_checks_it() {
         );
         assert_ok(&out, "the student's aws CLI with profile assumed-external-id");
     }
+    // One lesson at a time.
+    let second = class(&["lesson", "mfa"]);
+    assert!(!second.status.success(), "a second lesson was applied");
+    assert!(
+        stdout(&second)
+            .contains("lesson external-id is applied; run `cargo xtask class lesson external-id --undo` first"),
+        "{}",
+        stdout(&second)
+    );
     let verify = class(&["verify", "--json"]);
     assert_ok(&verify, "class verify with the lesson");
     let doc: Json = serde_json::from_str(&stdout(&verify)).unwrap();

@@ -55,6 +55,16 @@ fn page(lesson: Lesson, doc: &LessonDoc, diagram: &str) -> String {
 }
 
 async fn one(room: &Room, lab: &str, region: Option<&str>, lesson: Lesson, undo: bool) -> Result<String> {
+    // One lesson at a time: lessons share the second role, and several change the same trust.
+    if let Some(other) = applied(room, lab).into_iter().find(|l| *l != lesson)
+        && !undo
+    {
+        bail!(
+            "lesson {} is applied; run `cargo xtask class lesson {} --undo` first",
+            other.name(),
+            other.name()
+        );
+    }
     let student = room.student(lab, region)?;
     let quiet = Captured::default();
     let path = room.handout(lab).join(page_name(lesson));
@@ -84,6 +94,8 @@ pub(super) async fn run(room: &Room, lesson: Lesson, undo: bool, jobs: usize) ->
         bail!("class {} has no labs; run `cargo xtask class setup` first", room.name);
     }
     let labs: Vec<(String, Option<String>)> = found.into_iter().map(|f| (f.names.lab, f.region)).collect();
+    // A lesson that moves the emulator's clock moves it for every lab: one at a time.
+    let jobs = if lesson.moves_clock() { 1 } else { jobs };
     let results = super::each(&room.ui, labs, jobs, |(lab, region)| async move {
         let result = one(room, &lab, region.as_deref(), lesson, undo).await;
         match &result {

@@ -61,6 +61,11 @@ pub(super) async fn run(room: &Room, json: bool, jobs: usize) -> Result<()> {
     let pairs = class::isolation_pairs(labs.len());
     let (students, roles, labs_ref) = (&students, &roles, &labs);
     let order: Vec<usize> = (0..labs.len()).collect();
+    // A lesson that moves the emulator's clock moves it for every student: one at a time.
+    let clock = labs
+        .iter()
+        .any(|l| super::lesson::applied(room, l).iter().any(|x| x.moves_clock()));
+    let jobs = if clock { 1 } else { jobs };
     // `jobs` students at a time; a row is printed as each one finishes.
     let rows = super::each(&room.ui, order, jobs, |i| {
         let pairs = &pairs;
@@ -107,8 +112,8 @@ pub(super) async fn run(room: &Room, json: bool, jobs: usize) -> Result<()> {
     Ok(())
 }
 
-/// One student's checks with their role assumed in memory, and their key tried on `others`' roles.
-/// A lesson's checks as rows of the student's checks.
+/// A lesson's checks as rows of the student's checks (the lesson applied again: its checks are
+/// proven by its requests).
 async fn lesson_checks(student: &Lab, applied: &[Lesson], lines: &dyn Report) -> Result<Vec<lab::Check>> {
     let mut checks = Vec::new();
     for lesson in applied {
@@ -128,6 +133,8 @@ async fn lesson_checks(student: &Lab, applied: &[Lesson], lines: &dyn Report) ->
     Ok(checks)
 }
 
+/// One student's checks with their role assumed in memory (or their lesson's checks), and their
+/// key tried on `others`' roles.
 async fn verify_student(
     student: &Lab,
     role: Option<&str>,
