@@ -4,6 +4,7 @@
 
 mod assume;
 mod cleanup;
+mod cleanup_lessons;
 mod decisions;
 mod diagram;
 pub use crate::output::why::why_lines;

@@ -155,6 +155,27 @@ pub async fn undo_revoke(lab: &Lab, steps: Steps<'_>) -> Result<()> {
     Ok(())
 }
 
+/// Moves the emulator's clock a minute past the static session's end, short of the lab's own
+/// expiry; its new time and the offset it had.
+fn clock_past_session(lab: &Lab, endpoint: &str) -> Result<(String, f64)> {
+    let now = lab.endpoint_now();
+    let session_end = lab
+        .target
+        .files
+        .read_profile(FileKind::Credentials, &lab.names.assumed_profile)?
+        .and_then(|p| p.note("expires").and_then(crate::model::expiry::parse_utc))
+        .ok_or_else(|| anyhow!("no assumed session recorded; run `cargo xtask assume` first"))?;
+    let lab_end = crate::lab::recorded_expiry(&lab.target, &lab.names)?
+        .and_then(|at| crate::model::expiry::parse_utc(&at))
+        .unwrap_or(i64::MAX);
+    if session_end + 60 >= lab_end {
+        bail!(
+            "the lab expires before its assumed session ends; run `cargo xtask setup --ttl 8h` and `assume`, then this lesson"
+        );
+    }
+    move_clock(endpoint, session_end + 60 - now)
+}
+
 pub async fn auto_refresh(lab: &Lab, role_arn: &str, steps: Steps<'_>) -> Result<Vec<LessonCheck>> {
     let profile = lab.names.auto_profile();
     let note = "lesson auto-refresh: the SDKs assume the role themselves, and again when the session ends";
@@ -186,23 +207,7 @@ pub async fn auto_refresh(lab: &Lab, role_arn: &str, steps: Steps<'_>) -> Result
             .await,
         ]);
     };
-    // Past the static session's end, short of the lab's own expiry.
-    let now = lab.endpoint_now();
-    let session_end = lab
-        .target
-        .files
-        .read_profile(FileKind::Credentials, &lab.names.assumed_profile)?
-        .and_then(|p| p.note("expires").and_then(crate::model::expiry::parse_utc))
-        .ok_or_else(|| anyhow!("no assumed session recorded; run `cargo xtask assume` first"))?;
-    let lab_end = crate::lab::recorded_expiry(&lab.target, &lab.names)?
-        .and_then(|at| crate::model::expiry::parse_utc(&at))
-        .unwrap_or(i64::MAX);
-    if session_end + 60 >= lab_end {
-        bail!(
-            "the lab expires before its assumed session ends; run `cargo xtask setup --ttl 8h` and `assume`, then this lesson"
-        );
-    }
-    let (moved, was) = move_clock(&endpoint, session_end + 60 - now)?;
+    let (moved, was) = clock_past_session(lab, &endpoint)?;
     steps.note(format!(
         "moved the emulator's clock to {moved}, a minute past the static session's end"
     ));
