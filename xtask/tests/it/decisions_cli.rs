@@ -10,7 +10,7 @@ use lab_core::lab::{self, Lab};
 use lab_core::output::report::Captured;
 use serde_json::Value as Json;
 
-use crate::common::{TestEmulator, assert_ok, setup_and_assume, stderr, stdout};
+use crate::common::{TestEmulator, assert_ok, move_clock, setup_and_assume, stderr, stdout};
 
 /// The aws CLI with the emulator's environment and `env` on top.
 fn aws(emu: &TestEmulator, env: &[(&str, &str)], args: &[&str]) -> Output {
@@ -27,6 +27,22 @@ fn aws(emu: &TestEmulator, env: &[(&str, &str)], args: &[&str]) -> Output {
     cmd.output().unwrap()
 }
 
+/// Replaces the role's trust with one that trusts `user` under `condition`.
+fn set_trust(emu: &TestEmulator, role_name: &str, user: &str, condition: &str) {
+    let trust = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":["{user}"]}},"Action":"sts:AssumeRole","Condition":{condition}}}]}}"#
+    );
+    let args = [
+        "iam",
+        "update-assume-role-policy",
+        "--role-name",
+        role_name,
+        "--policy-document",
+        &trust,
+    ];
+    assert_ok(&aws(emu, &[], &args), "update-assume-role-policy");
+}
+
 fn denied(out: &Output, words: &str) {
     assert!(!out.status.success(), "allowed: {}", stdout(out));
     let err = stderr(out);
@@ -37,15 +53,6 @@ fn xtask_json(emu: &TestEmulator, args: &[&str]) -> Json {
     let out = emu.xtask(args);
     assert_ok(&out, &args.join(" "));
     serde_json::from_str(&stdout(&out)).unwrap()
-}
-
-fn move_clock(emu: &TestEmulator, to: &str) {
-    let out = emu
-        .xtask_cmd(&["emulator", "clock", to])
-        .env("STS_LAB_EMULATOR_DIR", &emu.home.dir)
-        .output()
-        .unwrap();
-    assert_ok(&out, "emulator clock");
 }
 
 /// The session's keys as environment variables, from `aws sts assume-role`'s JSON.
@@ -147,23 +154,11 @@ async fn external_id_session_policy_and_revocation_through_the_aws_cli() {
     let role_name = role.rsplit('/').next().unwrap();
     let user = lab.user_arn();
     // ExternalId: the trust requires it.
-    let trust = format!(
-        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":["{user}"]}},"Action":"sts:AssumeRole","Condition":{{"StringEquals":{{"sts:ExternalId":"lab-ext"}}}}}}]}}"#
-    );
-    assert_ok(
-        &aws(
-            &emu,
-            &[],
-            &[
-                "iam",
-                "update-assume-role-policy",
-                "--role-name",
-                role_name,
-                "--policy-document",
-                &trust,
-            ],
-        ),
-        "trust",
+    set_trust(
+        &emu,
+        role_name,
+        &user,
+        r#"{"StringEquals":{"sts:ExternalId":"lab-ext"}}"#,
     );
     let assume = |extra: &[&str]| {
         let mut args = vec![
@@ -308,23 +303,11 @@ async fn an_mfa_trust_and_a_principal_tag_through_the_aws_cli() {
         ),
         "enable-mfa-device",
     );
-    let trust = format!(
-        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":["{user_arn}"]}},"Action":"sts:AssumeRole","Condition":{{"Bool":{{"aws:MultiFactorAuthPresent":"true"}}}}}}]}}"#
-    );
-    assert_ok(
-        &aws(
-            &emu,
-            &[],
-            &[
-                "iam",
-                "update-assume-role-policy",
-                "--role-name",
-                role_name,
-                "--policy-document",
-                &trust,
-            ],
-        ),
-        "trust",
+    set_trust(
+        &emu,
+        role_name,
+        &user_arn,
+        r#"{"Bool":{"aws:MultiFactorAuthPresent":"true"}}"#,
     );
     let base = [
         "sts",

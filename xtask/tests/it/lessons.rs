@@ -7,7 +7,7 @@ use lab_core::lab;
 use lab_core::output::report::Captured;
 use serde_json::Value as Json;
 
-use crate::common::{TestEmulator, assert_ok, setup_and_assume, stderr, stdout};
+use crate::common::{TestEmulator, assert_ok, move_clock, setup_and_assume, stderr, stdout};
 
 fn lesson(emu: &TestEmulator, name: &str) -> Json {
     let out = emu.xtask(&["lesson", name, "--json"]);
@@ -176,15 +176,7 @@ async fn auto_refresh_keeps_the_aws_cli_working_after_the_static_session_ends() 
     let lab = emu.lab(None).await;
     setup_and_assume(&lab).await;
     lesson(&emu, "auto-refresh");
-    let clock = |to: &str| {
-        let out = emu
-            .xtask_cmd(&["emulator", "clock", to])
-            .env("STS_LAB_EMULATOR_DIR", &emu.home.dir)
-            .output()
-            .unwrap();
-        assert_ok(&out, "emulator clock");
-    };
-    clock("+2h");
+    move_clock(&emu, "+2h");
     let old = emu.aws(&["s3", "ls", "--profile", "assumed"]);
     assert!(
         !old.status.success() && stderr(&old).contains("ExpiredToken"),
@@ -194,7 +186,7 @@ async fn auto_refresh_keeps_the_aws_cli_working_after_the_static_session_ends() 
     let auto = emu.aws(&["sts", "get-caller-identity", "--profile", "assumed-auto"]);
     assert_ok(&auto, "the aws CLI with profile assumed-auto after two hours");
     assert!(stdout(&auto).contains("/auto-refresh"), "{}", stdout(&auto));
-    clock("now");
+    move_clock(&emu, "now");
     assert_ok(&emu.xtask(&["lesson", "auto-refresh", "--undo"]), "undo");
     lab::cleanup(&lab, &Captured::default()).await.unwrap();
 }

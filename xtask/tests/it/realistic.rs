@@ -8,7 +8,7 @@ use crate::common;
 
 use std::time::Duration;
 
-use crate::common::{TestEmulator, admin_role, assert_ok, setup_and_assume, stderr, stdout};
+use crate::common::{TestEmulator, admin_role, assert_ok, move_clock, setup_and_assume, stderr};
 use lab_core::aws::error::one_line;
 use lab_core::lab::{self, Lab};
 use lab_core::model::names::DEFAULT_SESSION_NAME;
@@ -380,17 +380,6 @@ async fn an_invalid_principal_is_deployed_again() {
     assert!(common::all_checks_pass(&lab).await);
     cleanup_ok(&lab, "cleanup").await;
     assert_only_admin_left(&lab).await;
-}
-
-/// Moves the emulator's clock as a learner does (`cargo xtask emulator clock +2h`, `now`).
-fn move_clock(emu: &TestEmulator, to: &str) -> String {
-    let out = emu
-        .xtask_cmd(&["emulator", "clock", to])
-        .env("STS_LAB_EMULATOR_DIR", &emu.home.dir)
-        .output()
-        .unwrap();
-    assert_ok(&out, "emulator clock");
-    stdout(&out)
 }
 
 /// Item 10: an expired session (the assumed profile's, and the admin's) and a DurationSeconds

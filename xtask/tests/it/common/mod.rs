@@ -319,32 +319,13 @@ pub async fn verify_bucket(lab: &Lab) -> String {
     made.pop().unwrap_or_else(|| panic!("no bucket {prefix}*"))
 }
 
-/// The body of `GET path` on the emulator (its own endpoints, e.g. `/sts-lab/stats`).
-pub fn emulator_get(emu: &TestEmulator, path: &str) -> String {
+/// One request to the emulator's own endpoints (not AWS's); the body of its 200 answer.
+fn emulator_http(emu: &TestEmulator, method: &str, path: &str, body: &str) -> String {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", emu.running.port)).unwrap();
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-    response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default()
-}
-
-/// How many calls of `service:Action` the emulator served, and how many it throttled.
-/// POSTs `body` (JSON) to one of the emulator's own endpoints; the body of its 200 answer.
-pub fn emulator_post(emu: &TestEmulator, path: &str, body: &str) -> String {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", emu.running.port)).unwrap();
-    write!(
-        stream,
-        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
     .unwrap();
@@ -357,6 +338,29 @@ pub fn emulator_post(emu: &TestEmulator, path: &str, body: &str) -> String {
         .unwrap_or_default()
 }
 
+/// GETs one of the emulator's own endpoints.
+pub fn emulator_get(emu: &TestEmulator, path: &str) -> String {
+    emulator_http(emu, "GET", path, "")
+}
+
+/// POSTs `body` (JSON) to one of the emulator's own endpoints.
+pub fn emulator_post(emu: &TestEmulator, path: &str, body: &str) -> String {
+    emulator_http(emu, "POST", path, body)
+}
+
+/// Moves the emulator's clock as a learner does (`cargo xtask emulator clock +2h`, `now`); what
+/// it printed.
+pub fn move_clock(emu: &TestEmulator, to: &str) -> String {
+    let out = emu
+        .xtask_cmd(&["emulator", "clock", to])
+        .env("STS_LAB_EMULATOR_DIR", &emu.home.dir)
+        .output()
+        .unwrap();
+    assert_ok(&out, "emulator clock");
+    stdout(&out)
+}
+
+/// How many calls of `service:Action` the emulator served, and how many it throttled.
 pub fn emulator_calls(emu: &TestEmulator, key: &str) -> (u64, u64) {
     let stats: serde_json::Value = serde_json::from_str(&emulator_get(emu, "/sts-lab/stats")).unwrap();
     (
