@@ -81,25 +81,35 @@ pub struct Clock {
     pub offset: f64,
 }
 
-/// The clock of a local emulator at `endpoint` (`http://127.0.0.1:PORT`), if one answers there.
-pub fn clock_at(endpoint: &str) -> Option<Clock> {
+/// The emulator's time, from its own endpoint on `port`.
+pub(super) fn clock(port: u16) -> Result<Clock> {
+    let body = emulator_http(port, "GET", "/sts-lab/clock", "")?;
+    serde_json::from_str(&body).context("the emulator's /sts-lab/clock is not the JSON expected")
+}
+
+/// Sets the emulator's time to the machine's plus `offset` seconds (0: the machine's).
+pub(super) fn set_clock(port: u16, offset: f64) -> Result<Clock> {
+    let body = emulator_http(port, "POST", "/sts-lab/clock", &format!("{{\"offset\": {offset}}}"))?;
+    serde_json::from_str(&body).context("the emulator's /sts-lab/clock is not the JSON expected")
+}
+
+/// The port of a local emulator's endpoint (`http://127.0.0.1:PORT`, `http://localhost:PORT`).
+fn local_port(endpoint: &str) -> Option<u16> {
     let rest = endpoint
         .strip_prefix("http://127.0.0.1:")
         .or_else(|| endpoint.strip_prefix("http://localhost:"))?;
-    let port: u16 = rest.trim_end_matches('/').parse().ok()?;
-    let body = emulator_http(port, "GET", "/sts-lab/clock", "").ok()?;
-    serde_json::from_str(&body).ok()
+    rest.trim_end_matches('/').parse().ok()
+}
+
+/// The clock of a local emulator at `endpoint`, if one answers there.
+pub fn clock_at(endpoint: &str) -> Option<Clock> {
+    clock(local_port(endpoint)?).ok()
 }
 
 /// Moves the clock of a local emulator at `endpoint` to the machine's time plus `offset` seconds.
 pub fn set_clock_at(endpoint: &str, offset: f64) -> Result<Clock> {
-    let rest = endpoint
-        .strip_prefix("http://127.0.0.1:")
-        .or_else(|| endpoint.strip_prefix("http://localhost:"))
-        .ok_or_else(|| anyhow::anyhow!("{endpoint} is not a local emulator"))?;
-    let port: u16 = rest.trim_end_matches('/').parse().context("no port in the endpoint")?;
-    let body = emulator_http(port, "POST", "/sts-lab/clock", &format!("{{\"offset\": {offset}}}"))?;
-    serde_json::from_str(&body).context("the emulator's /sts-lab/clock is not the JSON expected")
+    let port = local_port(endpoint).ok_or_else(|| anyhow::anyhow!("{endpoint} is not a local emulator"))?;
+    set_clock(port, offset)
 }
 
 /// How `emulator clock` moves the emulator's time: forward by a duration, or back to now.

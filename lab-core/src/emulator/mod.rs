@@ -126,16 +126,9 @@ impl Home {
     pub fn target(&self, running: Running) -> Target {
         Target {
             endpoint_url: Some(running.endpoint()),
-            // The admin profile's region (us-east-1), unless a lab recorded its own.
-            region: None,
             admin_profile: Some(ADMIN_PROFILE.to_owned()),
-            files: self.files(),
-            #[cfg(feature = "test-util")]
-            faults: Vec::new(),
-            #[cfg(feature = "test-util")]
-            admin_faults: Vec::new(),
-            allow_insecure_endpoint: false,
-            patient: false,
+            // No region: the admin profile's (us-east-1), unless a lab recorded its own.
+            ..Target::with_files(self.files())
         }
     }
 
@@ -287,19 +280,12 @@ impl Home {
 
     /// The emulator's time.
     pub fn clock(&self, running: Running) -> Result<Clock> {
-        let body = emulator_http(running.port, "GET", "/sts-lab/clock", "")?;
-        serde_json::from_str(&body).context("the emulator's /sts-lab/clock is not the JSON expected")
+        control::clock(running.port)
     }
 
     /// Sets the emulator's time to the machine's plus `offset` seconds (0: the machine's).
     pub fn set_clock(&self, running: Running, offset: f64) -> Result<Clock> {
-        let body = emulator_http(
-            running.port,
-            "POST",
-            "/sts-lab/clock",
-            &format!("{{\"offset\": {offset}}}"),
-        )?;
-        serde_json::from_str(&body).context("the emulator's /sts-lab/clock is not the JSON expected")
+        control::set_clock(running.port, offset)
     }
 
     /// How many AWS API requests the emulator has served, from its access log.

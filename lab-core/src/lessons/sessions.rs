@@ -8,6 +8,7 @@ use serde_json::json;
 use super::checks::{
     check, emulator_endpoint, move_clock, put_policy, reset_clock, show_diff, until_refused, write_role_profile,
 };
+use super::trust::role_name;
 use crate::lab::Lab;
 use crate::model::decide::{Ask, Caller};
 use crate::model::expiry::format_utc;
@@ -15,10 +16,6 @@ use crate::ops::{policies, s3, sts};
 use crate::output::report::Steps;
 use crate::output::{Expect, LessonCheck};
 use crate::profiles::awsfiles::FileKind;
-
-fn role_name(role_arn: &str) -> &str {
-    role_arn.rsplit('/').next().unwrap_or(role_arn)
-}
 
 /// The session policy of the lesson: listing the buckets, nothing else.
 const LIST_ONLY: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"ListOnly","Effect":"Allow","Action":"s3:ListAllMyBuckets","Resource":"*"}]}"#;

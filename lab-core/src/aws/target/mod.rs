@@ -76,17 +76,27 @@ impl Target {
     /// The standard AWS environment, with optional `--profile` and `--region`.
     pub fn from_env(profile: Option<String>, region: Option<String>) -> Result<Self> {
         Ok(Self {
-            endpoint_url: None,
             region,
             admin_profile: profile,
-            files: AwsFiles::from_env()?,
+            ..Self::with_files(AwsFiles::from_env()?)
+        })
+    }
+
+    /// A target that keeps its profiles in `files`, with nothing else set: AWS itself, the
+    /// default credential chain and region, HTTPS only, no test faults.
+    pub fn with_files(files: AwsFiles) -> Self {
+        Self {
+            endpoint_url: None,
+            region: None,
+            admin_profile: None,
+            files,
             #[cfg(feature = "test-util")]
             faults: Vec::new(),
             #[cfg(feature = "test-util")]
             admin_faults: Vec::new(),
             allow_insecure_endpoint: false,
             patient: false,
-        })
+        }
     }
 
     /// The two files for the SDK; one that does not exist counts as empty, as the default
