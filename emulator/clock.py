@@ -1,7 +1,9 @@
 """The emulator's clock, in every mode: the machine's time moved forward by `cargo xtask emulator
 clock +2h` (`POST /sts-lab/clock`, reset by moto's reset). It dates the sessions AssumeRole issues
 and ends them as AWS does: a request signed with a session's key after its Expiration is refused
-ExpiredToken. (moto itself never expires a session.)"""
+ExpiredToken. (moto itself never expires a session.) The realistic layer's waits (a new key, a
+stack in progress, IAM propagating, a bucket list's lag, a request rate) run on its timers: moving
+the clock forward ends them, moving it back does not bring them back."""
 
 import threading
 import time
@@ -16,14 +18,26 @@ class Clock:
     def __init__(self):
         self.lock = threading.Lock()
         self.offset = 0.0
+        self.ahead = 0.0  # every forward move, summed: the timers' offset
 
     def now(self):
         with self.lock:
             return time.time() + self.offset
 
+    def timers(self):
+        """The time the realistic layer's waits run on: the machine's plus every forward move of the clock."""
+        with self.lock:
+            return time.time() + self.ahead
+
     def set_offset(self, seconds):
         with self.lock:
-            self.offset = max(0.0, float(seconds))
+            offset = max(0.0, float(seconds))
+            self.ahead += max(0.0, offset - self.offset)
+            self.offset = offset
+
+    def reset(self):
+        with self.lock:
+            self.offset = self.ahead = 0.0
 
     def state(self):
         with self.lock:

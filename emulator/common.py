@@ -61,13 +61,15 @@ def query_ok(service, action, inner):
 
 
 class TokenBucket:
-    """A request rate: `rate` tokens a second, as many in a burst (at least one); rate 0 never refuses."""
+    """A request rate: `rate` tokens a second, as many in a burst (at least one); rate 0 never refuses. `clock` gives
+    the time it fills by (the machine's, or the emulator's timers)."""
 
-    def __init__(self, rate):
+    def __init__(self, rate, clock=time.monotonic):
         self.rate = rate
         self.capacity = max(rate, 1)
         self.tokens = float(self.capacity)
-        self.at = time.monotonic()
+        self.clock = clock
+        self.at = clock()
         self.lock = threading.Lock()
 
     def take(self):
@@ -75,8 +77,8 @@ class TokenBucket:
         if self.rate <= 0:
             return True
         with self.lock:
-            now = time.monotonic()
-            self.tokens = min(self.capacity, self.tokens + (now - self.at) * self.rate)
+            now = self.clock()
+            self.tokens = min(self.capacity, self.tokens + max(0.0, now - self.at) * self.rate)
             self.at = now
             if self.tokens < 1:
                 return False

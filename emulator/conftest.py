@@ -1,4 +1,5 @@
-"""pytest's setup for the emulator's tests (pytest emulator/): harness.py's five servers, started once for the session."""
+"""pytest's setup for the emulator's tests (`pytest emulator/`, which `cargo test` runs too): the servers harness.py
+starts, a fixture of the whole session: started once before the first test, stopped after the last."""
 
 import harness
 import pytest
@@ -6,6 +7,7 @@ import pytest
 
 @pytest.fixture(scope="session", autouse=True)
 def servers():
+    """The five emulators the tests talk to (harness.CONFIGS), each on a port of its own."""
     harness.start_servers()
-    yield
+    yield harness.SERVERS
     harness.stop_servers()

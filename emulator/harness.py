@@ -1,5 +1,5 @@
 """The emulator tests' shared harness (not a test file): the five servers, started once for all the test files by
-test_emulator.py (or conftest.py under pytest), botocore-signed requests to them, and the authorization tests' helpers.
+conftest.py's session fixture (pytest emulator/), botocore-signed requests to them, and the authorization tests' helpers.
 
 The servers: "realistic" and "switches" (--realistic, short delays, different switches), "plain", and "auth" and
 "auth-realistic" where IAM is enforced after the admin's bootstrap, as lab-core starts the emulator.
@@ -180,6 +180,12 @@ def stats(server):
     return json.loads(body)
 
 
+def advance(server, seconds):
+    """Moves the server's clock `seconds` forward: the realistic layer's waits run on it, so a test moves the clock
+    past a wait rather than sleeping through it."""
+    clock(server, clock(server)["offset"] + seconds)
+
+
 def clock(server, offset=None):
     if offset is None:
         status, _, body = raw(server, "GET", "/sts-lab/clock")
@@ -270,9 +276,10 @@ def assumed(server, creds, role_arn, session="s", **form):
 
 
 def settled(server):
-    """Past the realistic layer's propagation delay: an AccessDenied now is the policies' own."""
+    """Past the realistic layer's propagation delay (its clock moved past it): an AccessDenied now is the policies'
+    own."""
     if server.endswith("realistic"):
-        time.sleep(PROPAGATION + 0.1)
+        advance(server, PROPAGATION + 0.1)
 
 
 def message(resp):

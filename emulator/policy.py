@@ -77,38 +77,53 @@ def arn_parts(arn):
     return parts if len(parts) == 6 and parts[0] == "arn" else None
 
 
-def aws_principal_matches(wanted, caller, itself_only=False):
-    """One AWS principal of a trust policy against the caller's ARN (a user, or an assumed-role session).
-    itself_only: only a principal that names the caller itself (its ARN; a session's role), not "*" or its account."""
+# How a principal names the caller, from the most direct: its own ARN (a user's, or a session's), the role of a
+# session, or anyone of its account ("*", the account id, arn:…:root). AWS's evaluation logic: a resource policy
+# naming the caller's own ARN grants directly (no session policy limits it); one naming a session's role grants
+# to the role, and the session policies still limit it; one naming the account needs the caller's own policies.
+EXACT, ROLE, ACCOUNT = "exact", "role", "account"
+NAMING = (EXACT, ROLE, ACCOUNT)
+
+
+def aws_principal_names(wanted, caller):
+    """How one AWS principal of a resource policy names the caller's ARN (a user, or an assumed-role session):
+    EXACT, ROLE, ACCOUNT, or None."""
     wanted, got = str(wanted), arn_parts(caller)
     if got is None:
-        return False
+        return None
     if wanted == "*":
-        return not itself_only
+        return ACCOUNT
     if re.fullmatch(r"\d{12}", wanted):
-        return not itself_only and got[4] == wanted
+        return ACCOUNT if got[4] == wanted else None
     parts = arn_parts(wanted)
     if parts is None:
-        return False  # e.g. a deleted user's unique id: it names nobody
+        return None  # e.g. a deleted user's unique id: it names nobody
     if parts[2] == "iam" and parts[5] == "root":
-        return not itself_only and got[4] == parts[4] and got[1] == parts[1]
+        return ACCOUNT if got[4] == parts[4] and got[1] == parts[1] else None
     if wanted == caller:
-        return True
+        return EXACT
     if parts[2] == "iam" and parts[5].startswith("role/") and got[2] == "sts" and got[5].startswith("assumed-role/"):
         # A role names its sessions (a session's ARN keeps the role's name, not its path).
-        return got[1] == parts[1] and got[4] == parts[4] and got[5].split("/")[1] == parts[5].rsplit("/", 1)[-1]
-    return False
+        same = got[1] == parts[1] and got[4] == parts[4] and got[5].split("/")[1] == parts[5].rsplit("/", 1)[-1]
+        return ROLE if same else None
+    return None
 
 
-def principal_matches(principal, caller, itself_only=False):
-    """Whether a Principal element ("*", {"AWS": …}, lists) names the caller: "*" and {"AWS": "*"} anyone, an account
-    id or arn:…:root any principal of that account, a user or session ARN exactly, a role ARN that role's sessions."""
+def principal_names(principal, caller):
+    """How a Principal element ("*", {"AWS": …}, lists) names the caller, the most direct way it does (EXACT, ROLE,
+    ACCOUNT), or None: "*" and {"AWS": "*"} anyone, an account id or arn:…:root any principal of that account, a user
+    or session ARN exactly, a role ARN that role's sessions."""
     if principal == "*":
-        return not itself_only
-    if not isinstance(principal, dict):
-        return False
-    aws = principal.get("AWS")
-    return aws is not None and any(aws_principal_matches(p, caller, itself_only) for p in as_list(aws))
+        return ACCOUNT
+    if not isinstance(principal, dict) or principal.get("AWS") is None:
+        return None
+    found = {aws_principal_names(p, caller) for p in as_list(principal["AWS"])}
+    return next((how for how in NAMING if how in found), None)
+
+
+def principal_matches(principal, caller):
+    """Whether a Principal element names the caller at all."""
+    return principal_names(principal, caller) is not None
 
 
 # -- statements and policies -------------------------------------------------------------------------
@@ -186,14 +201,17 @@ def evaluate_policy(document, request):
 
 
 def decide(policies, request):
-    """AWS's decision over all the policies: an explicit deny anywhere wins (the first in list order); else identity
-    policies must allow and, when the session has session policies, one of them too. With a role trust policy
-    (AssumeRole), the trust must allow, and unless the allowing statement names the caller itself (its user ARN; a
-    session's role or session ARN), the caller's identity (and session) policies must allow as well."""
+    """AWS's decision over all the policies, inside one account: an explicit deny anywhere wins (the first in list
+    order); else identity policies must allow and, when the session has session policies, one of them too. With a
+    role trust policy (AssumeRole), the trust must allow, and then: a statement naming the caller's own ARN (a user's,
+    a session's) is enough by itself; one naming a session's role is enough with the session's policies (they still
+    limit what a resource policy grants the role); one naming the account needs the caller's identity (and session)
+    policies as well."""
     req = prepare(request)
     per_policy = []
     deny = identity_allow = trust_allow = None
-    session_given = session_allow = trust_given = trust_itself = False
+    session_given = session_allow = trust_given = False
+    trust_naming = set()
     for policy in policies:
         kind, name = policy.get("kind", "identity"), policy.get("name")
         effect, sid, allowing = evaluate(policy.get("document"), req)
@@ -207,7 +225,7 @@ def decide(policies, request):
             trust_given = True
             if effect == "Allow":
                 trust_allow = trust_allow or (name, sid)
-                trust_itself = trust_itself or any(principal_matches(st.get("Principal"), req.principal, True) for st in allowing)
+                trust_naming |= {principal_names(st.get("Principal"), req.principal) for st in allowing}
         elif effect == "Allow" and identity_allow is None:
             identity_allow = (name, sid)
     if deny is not None:
@@ -219,8 +237,11 @@ def decide(policies, request):
 
     if trust_given and trust_allow is None:
         return implicit("trust")
-    if trust_given and trust_itself and not (identity_ok and session_ok):
-        return Decision("Allow", trust_allow[0], trust_allow[1], None, per_policy)
+    if trust_given and not (identity_ok and session_ok):
+        if EXACT in trust_naming or (ROLE in trust_naming and session_ok):
+            return Decision("Allow", trust_allow[0], trust_allow[1], None, per_policy)
+        if ROLE in trust_naming:
+            return implicit("session")
     if not identity_ok:
         return implicit("identity")
     if not session_ok:

@@ -4,10 +4,10 @@ import json
 import os
 import re
 import threading
-import time
 from xml.sax.saxutils import escape, unescape
 
 from authorize import denied_message
+from clock import CLOCK
 from common import (
     TokenBucket,
     backends,
@@ -72,7 +72,7 @@ def patch_trust_binding():
 
     def set_(self, doc):
         self.__dict__["_sts_lab_trust"] = doc
-        self.__dict__["_sts_lab_trust_at"] = time.time()
+        self.__dict__["_sts_lab_trust_at"] = CLOCK.timers()
         iam = iam_backends[self.account_id]["aws"]
         bound = {}
         for arn in trusted_user_arns(doc):
@@ -113,6 +113,7 @@ class Realistic(StackLayer):
 
     def reset(self):
         self.keys_born = {}
+        self.users_born = {}  # user name -> when it was created, on the timers
         self.user_policy_at = {}
         self.stacks = {}  # name -> {"op", "until", "region"}
         self.forced = {}  # name -> status
@@ -120,14 +121,14 @@ class Realistic(StackLayer):
         self.rollbacks = {}  # name -> {"user", "at", "until", "region", "stack_id"}: UpdateStack's invalid principal
         self.buckets_new = {}
         self.buckets_gone = {}  # name -> {"at": deleted at, "bucket": moto's bucket as it was}
-        self.rates = {"iam": TokenBucket(self.s.iam_rate), "cloudformation": TokenBucket(self.s.cfn_rate)}
+        self.rates = {"iam": TokenBucket(self.s.iam_rate, CLOCK.timers), "cloudformation": TokenBucket(self.s.cfn_rate, CLOCK.timers)}
 
     # -- before the request reaches moto --------------------------------------------------------
 
     def before(self, req):
         """An answer in moto's stead (an error, or a state moto never reaches), or None."""
         iam, _, cfn_backends = backends()
-        now = time.time()
+        now = CLOCK.timers()
         self.finish_due_deletes(cfn_backends)
         if req["service"] == "s3":
             req["s3_bucket"] = s3_bucket(req["path_bucket"]) if req["path_bucket"] else None
@@ -253,10 +254,10 @@ class Realistic(StackLayer):
         if status >= 300:
             return body
         if req["service"] == "cloudformation":
-            return self.after_stack(req, body, time.time())
+            return self.after_stack(req, body, CLOCK.timers())
         if req["service"] == "s3":
-            return self.after_s3(req, body, time.time())
-        self.after_identity(req, body, time.time())
+            return self.after_s3(req, body, CLOCK.timers())
+        self.after_identity(req, body, CLOCK.timers())
         return body
 
     def after_identity(self, req, body, now):
@@ -270,6 +271,8 @@ class Realistic(StackLayer):
                     self.keys_born[found.group(1).decode()] = now
         elif svc == "iam" and action in ("PutUserPolicy", "AttachUserPolicy"):
             self.user_policy_at[form.get("UserName", "")] = now
+        elif svc == "iam" and action == "CreateUser" and b"<CreateUserResult>" in body:
+            self.users_born[form.get("UserName", "")] = now
 
     def after_s3(self, req, body, now):
         name = req["bucket"]

@@ -2,9 +2,9 @@
 
 import json
 import re
-import time
 from xml.sax.saxutils import escape, unescape
 
+from clock import CLOCK
 from common import ACCOUNT, list_content, now_iso, query_error, query_ok, request_id, user_by_arn, xml_fields
 
 FAILED_TO_UPDATE = "The following resource(s) failed to update: [StsRole]."
@@ -72,7 +72,7 @@ class StackLayer:
         return None
 
     def finish_due_deletes(self, cfn_backends):
-        now = time.time()
+        now = CLOCK.timers()
         for name, st in list(self.stacks.items()):
             if st["op"] == "DELETE" and now >= st["until"]:
                 del self.stacks[name]
@@ -112,7 +112,8 @@ class StackLayer:
         for key, value in form.items():
             if key.endswith("ParameterValue") and ":user/" in value:
                 user = user_by_arn(iam, value)
-                if user is not None and now - user.create_date.timestamp() < self.s.invalid_principal:
+                born = self.users_born.get(user.name) if user is not None else None
+                if born is not None and now - born < self.s.invalid_principal:
                     return value
         return None
 

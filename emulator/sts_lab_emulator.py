@@ -28,11 +28,13 @@ off): STS_LAB_BUCKET_TAGS_AT_CREATE (1; 0 refuses Tags in CreateBucket as some S
 endpoints do), STS_LAB_S3_REGION_CHECK (1), STS_LAB_LIST_BUCKET_REGION (1; 0 leaves BucketRegion
 out of ListBuckets as some S3-compatible endpoints do). In both modes, STS_LAB_UNIMPLEMENTED lists
 actions (comma-separated, e.g. ListServiceSpecificCredentials) to answer as moto answers an action
-it lacks (HTTP 500, an HTML page), as an endpoint without them would.
+it lacks (HTTP 500, an HTML page), as an endpoint without them would; STS_LAB_CLOCK_DELAY (seconds, 0)
+answers GET /sts-lab/clock that late, so that a test sees whether its clients ask it side by side.
 
 `POST /sts-lab/stack-status?name=N&status=S` makes DescribeStacks report stack N as S (states moto
 never reaches, e.g. UPDATE_ROLLBACK_COMPLETE); `GET /sts-lab/stats` counts the requests served, by
-"service:Action" (S3: by method), and those throttled: {"since", "now", "calls", "throttled"};
+"service:Action" (S3: by method), and those throttled, and the most /sts-lab/clock requests answered at once:
+{"since", "now", "calls", "throttled", "clock_in_flight_max"};
 `GET /sts-lab/clock` is the emulator's time {"now", "epoch", "offset"}, `POST /sts-lab/clock` with
 {"offset": seconds} sets it to the machine's time plus that; `POST /sts-lab/decide` with {"cases":
 [{"policies": [{"name", "kind": "identity"|"session"|"trust", "document"}], "request": {"principal",
@@ -59,6 +61,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from authorize import begin_request, patch_authorization
 from clock import CLOCK, expired_session, patch_session_clock
+from documents import check_cases, patch_document_checks
 from fidelity import SERVICE_CREDS, patch_role_updates, patch_unsigned_sts
 from policy import decide_cases
 from realistic import Realistic, Settings, patch_trust_binding
@@ -105,6 +108,13 @@ class Stats:
     def reset(self):
         with self.lock:
             self.since, self.calls, self.throttled = None, Counter(), Counter()
+            self.clock_in_flight = self.clock_in_flight_max = 0
+
+    def clock_asked(self, delta):
+        """One more (+1) or one less (-1) request to /sts-lab/clock being answered: the most at once is kept."""
+        with self.lock:
+            self.clock_in_flight += delta
+            self.clock_in_flight_max = max(self.clock_in_flight_max, self.clock_in_flight)
 
     def count(self, req, answer):
         service = req["service"] or ("sts" if req["action"].startswith("AssumeRoleWith") else "unsigned")
@@ -118,7 +128,13 @@ class Stats:
 
     def snapshot(self):
         with self.lock:
-            return {"since": self.since, "now": time.time(), "calls": dict(self.calls), "throttled": dict(self.throttled)}
+            return {
+                "since": self.since,
+                "now": time.time(),
+                "calls": dict(self.calls),
+                "throttled": dict(self.throttled),
+                "clock_in_flight_max": self.clock_in_flight_max,
+            }
 
 
 def unimplemented_actions():
@@ -144,6 +160,7 @@ class App:
         self.realistic = realistic
         self.unimplemented = unimplemented
         self.stats = Stats()
+        self.clock_delay = float(os.environ.get("STS_LAB_CLOCK_DELAY") or 0)
 
     def __call__(self, environ, start_response):
         length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -169,7 +186,7 @@ class App:
                 with self.realistic.lock:
                     self.realistic.reset()
             SERVICE_CREDS.clear()
-            CLOCK.set_offset(0)
+            CLOCK.reset()
             self.stats.reset()
         if path == "/sts-lab/stack-status":
             q = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
@@ -194,14 +211,23 @@ class App:
             body = json.loads(environ["wsgi.input"].read() or b"null")
         except ValueError as e:
             return 400, "text/plain", f"the body is not JSON: {e}"
+        cases = body.get("cases") if isinstance(body, dict) else None
         try:
-            decisions = decide_cases(body.get("cases") if isinstance(body, dict) else None)
+            check_cases(cases)
+            decisions = decide_cases(cases)
         except (ValueError, TypeError) as e:
             return 400, "text/plain", " ".join(str(e).split())
         return 200, "application/json", json.dumps({"decisions": decisions})
 
     def clock(self, environ, start_response):
-        """GET: the emulator's time; POST {"offset": seconds}: moves it to the machine's time plus that."""
+        """GET: the emulator's time (STS_LAB_CLOCK_DELAY seconds late, counting the requests answered at once: tests
+        see whether clients ask it side by side); POST {"offset": seconds}: moves it to the machine's time plus that."""
+        if environ.get("REQUEST_METHOD") == "GET" and self.clock_delay > 0:
+            self.stats.clock_asked(+1)
+            try:
+                time.sleep(self.clock_delay)
+            finally:
+                self.stats.clock_asked(-1)
         if environ.get("REQUEST_METHOD") == "POST":
             length = int(environ.get("CONTENT_LENGTH") or 0)
             try:
@@ -278,6 +304,7 @@ def main():
     patch_unsigned_sts()
     patch_session_clock()
     patch_authorization()
+    patch_document_checks()
     realistic = None
     if args.realistic:
         patch_trust_binding()

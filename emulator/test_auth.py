@@ -1,11 +1,12 @@
 """Tests of IAM authorization over HTTP (authorize.py, actions.py) on the servers "auth" and "auth-realistic", where
 IAM is enforced after the admin's bootstrap: AccessDenied in AWS's words, S3's actions as AWS names them, the request
 context (dates on the emulator's clock, principal and request tags, variables, context keys), AssumeRole's trust,
-session policies, token issue time, MFA (TOTP), session tags, role chaining, source identity. Run with the others:
-test_emulator.py.
+session policies, token issue time, MFA (TOTP), session tags, role chaining, source identity, documents IAM refuses.
+Run with the others: pytest emulator/.
 """
 
 import base64
+import json
 import time
 
 from authorize import totp
@@ -14,6 +15,7 @@ from harness import (
     ACCOUNT,
     ADMINS,
     AUTH,
+    as_admin,
     assume,
     assumed,
     call,
@@ -272,6 +274,57 @@ def test_auth_role_chaining_limit():
         assert list_all(server, chained)[0] == 200
         # A user may ask the second role for more (its maximum is 7200), were it trusted.
         assert is_denied(assume(server, creds, second, DurationSeconds="3601"))
+
+
+def test_auth_session_policy_limits_a_trust_naming_the_role():
+    """A chained AssumeRole whose trust names the first role: the first session's session policy still limits it
+    (AWS: a resource policy naming the role ARN is limited by the session policy); naming the session's own ARN is not."""
+    for server in AUTH:
+        arn, creds = new_user(server)
+        first = new_role(server, [trusting(arn)], stmt("sts:AssumeRole"))
+        by_role = new_role(server, [trusting(first)])
+        narrow = assumed(server, creds, first, "narrow", Policy=doc(stmt("s3:ListAllMyBuckets")))
+        settled(server)
+        resp = assume(server, narrow, by_role, "chained")
+        bare = f"User: {session_arn(first, 'narrow')} is not authorized to perform: sts:AssumeRole on resource: {by_role}"
+        assert is_denied(resp) and message(resp) == bare, (server, resp)
+        wide = assumed(server, creds, first, "wide", Policy=doc(stmt("sts:AssumeRole")))
+        assumed(server, wide, by_role, "chained")
+        by_session = new_role(server, [trusting(session_arn(first, "narrow"))])
+        assumed(server, narrow, by_session, "chained")
+
+
+def test_auth_documents_iam_refuses_are_refused_when_written():
+    """A trust (CreateRole, UpdateAssumeRolePolicy), an inline policy (PutRolePolicy) or a session policy (AssumeRole)
+    without Effect, with an unknown condition operator or an unknown top-level element: MalformedPolicyDocument, as
+    IAM and STS answer when it is written."""
+    bad_statements = (
+        {"Principal": {"AWS": ACCOUNT}, "Action": "sts:AssumeRole"},
+        {**trusting(ACCOUNT), "Condition": {"StringEqualz": {"aws:username": "x"}}},
+    )
+    for server in AUTH:
+        arn, creds = new_user(server)
+        role = new_role(server, [trusting(arn)], stmt("s3:*"))
+        name = role.rsplit("/", 1)[1]
+        trusts = [doc(s) for s in bad_statements] + [json.dumps({"Version": "2012-10-17", "Extra": 1, "Statement": [trusting(arn)]})]
+        for trust in trusts:
+            resp = as_admin(server, "iam", form={"Action": "CreateRole", "RoleName": unique("bad"), "AssumeRolePolicyDocument": trust})
+            assert resp[0] == 400 and error_code(resp) == "MalformedPolicyDocument", (server, trust, resp)
+            resp = as_admin(server, "iam", form={"Action": "UpdateAssumeRolePolicy", "RoleName": name, "PolicyDocument": trust})
+            assert resp[0] == 400 and error_code(resp) == "MalformedPolicyDocument", (server, trust, resp)
+        identity = [doc({"Action": "s3:*", "Resource": "*"}), doc(stmt("s3:*", condition={"StringEqualz": {"a": "b"}})),
+                    json.dumps({"Version": "2012-10-17", "Extra": 1, "Statement": [stmt("s3:*")]})]
+        for policy in identity:
+            resp = as_admin(server, "iam", form={"Action": "PutRolePolicy", "RoleName": name, "PolicyName": "bad", "PolicyDocument": policy})
+            assert resp[0] == 400 and error_code(resp) == "MalformedPolicyDocument", (server, policy, resp)
+            settled(server)
+            resp = assume(server, creds, role, "bad", Policy=policy)
+            assert resp[0] == 400 and error_code(resp) == "MalformedPolicyDocument", (server, policy, resp)
+        # IAM takes an unknown operator with nothing under it, and numbers unquoted, and so do we.
+        fine = doc(stmt("s3:ListAllMyBuckets", condition={"StringEqualz": {}, "NumericLessThan": {"aws:EpochTime": 9999999999}}))
+        resp = as_admin(server, "iam", form={"Action": "PutRolePolicy", "RoleName": name, "PolicyName": "fine", "PolicyDocument": fine})
+        assert resp[0] == 200, (server, resp)
+        assumed(server, creds, role, "fine", Policy=fine)
 
 
 def test_auth_principal_context_keys():

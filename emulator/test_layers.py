@@ -1,6 +1,6 @@
 """Tests of the emulator's layers over HTTP: the realistic layer (S3's regions, bucket names and listing lag;
 CloudFormation's stacks, rollbacks and throttling), the counters (/sts-lab/stats), STS_LAB_UNIMPLEMENTED, the fidelity
-fixes and the clock (/sts-lab/clock), on the servers harness.py starts. Run with the others: test_emulator.py.
+fixes and the clock (/sts-lab/clock), on the servers harness.py starts. Run with the others: pytest emulator/
 """
 
 import calendar
@@ -15,6 +15,7 @@ from harness import (
     LAG,
     STACK_DELAY,
     WINDOW,
+    advance,
     call,
     clock,
     error_code,
@@ -100,7 +101,7 @@ def test_list_buckets_regions():
     eu, us = unique("eu"), unique("us")
     assert create_bucket("realistic", eu, "eu-west-1")[0] == 200
     assert create_bucket("realistic", us, "us-east-1")[0] == 200
-    time.sleep(LAG + 0.1)
+    advance("realistic", LAG + 0.1)
     for region in ("ap-south-1", "us-east-1", "eu-west-1"):
         listed = list_buckets("realistic", region)
         assert listed[eu] == "eu-west-1" and listed[us] == "us-east-1", (region, listed)
@@ -114,7 +115,7 @@ def test_bucket_name_held_after_delete():
     doc = xml(body)
     assert status == 409 and doc.findtext("Code") == "OperationAborted"
     assert doc.findtext("Message") == "A conflicting conditional operation is currently in progress against this resource. Please try again."
-    time.sleep(HOLD + 0.1)
+    advance("realistic", HOLD + 0.1)
     assert create_bucket("realistic", name, "us-east-1")[0] == 200
 
 
@@ -178,7 +179,7 @@ def test_cloudformation_throttling():
     refused = [r for r in codes if r[0] != 200]
     assert refused and all(r[0] == 400 and error_code(r) == "Throttling" and "Rate exceeded" in r[2] for r in refused)
     assert stats("realistic")["throttled"]["cloudformation:ListStacks"] - before == len(refused)
-    time.sleep(1.1)  # the bucket fills again for the tests after this one
+    advance("realistic", 1.1)  # the bucket fills again for the tests after this one
     # STS_LAB_CFN_RATE=0: never throttled; IAM throttling (STS_LAB_IAM_RATE=5) still works.
     assert all(cfn("switches", "us-east-1", "ListStacks")[0] == 200 for _ in range(30))
     iam = [call("switches", "iam", form={"Action": "ListUsers"}) for _ in range(15)]
@@ -190,7 +191,7 @@ def test_update_rolled_back_for_invalid_principal():
     assert cfn("realistic", region, "CreateStack", StackName=name, **stack_form(old))[0] == 200
     first = settle(region, name)
     assert first["status"] == "CREATE_COMPLETE" and first["outputs"]
-    fresh, born = create_user("realistic"), time.time()
+    fresh = create_user("realistic")
     resp = cfn("realistic", region, "UpdateStack", StackName=name, **stack_form(fresh))
     assert resp[0] == 200 and f":stack/{name}/" in xml(resp[2]).findtext(".//StackId")
     during = stacks(region, name)[name]
@@ -207,7 +208,7 @@ def test_update_rolled_back_for_invalid_principal():
     assert failed[0]["ResourceStatusReason"].startswith('Invalid principal in policy: {"AWS":"' + fresh + '"} (Service: Iam, Status Code: 400')
     assert "CREATE_COMPLETE" in [e["ResourceStatus"] for e in evs]  # moto's own events are kept
     # Once IAM knows the user, the update goes through and the rollback is history.
-    time.sleep(max(0, born + WINDOW + 0.2 - time.time()))
+    advance("realistic", WINDOW + 0.2)
     assert cfn("realistic", region, "UpdateStack", StackName=name, **stack_form(fresh))[0] == 200
     assert stacks(region, name)[name]["status"] == "UPDATE_IN_PROGRESS"
     done = settle(region, name)
@@ -227,7 +228,7 @@ def test_describe_all_stacks():
     assert all(s["status"] == "CREATE_IN_PROGRESS" and not s["outputs"] for s in listed.values()), listed
     assert listed[p]["tags"] == tags
     raw("realistic", "POST", f"/sts-lab/stack-status?name={b}&status=UPDATE_ROLLBACK_COMPLETE")
-    time.sleep(STACK_DELAY + 0.1)
+    advance("realistic", STACK_DELAY + 0.1)
     listed = stacks(region)
     assert listed[a]["status"] == "CREATE_COMPLETE" and listed[a]["outputs"]
     assert listed[b]["status"] == "UPDATE_ROLLBACK_COMPLETE" and listed[b]["outputs"]
@@ -236,7 +237,7 @@ def test_describe_all_stacks():
         assert cfn("realistic", region, "DeleteStack", StackName=name)[0] == 200
     listed = stacks(region)
     assert listed[a]["status"] == listed[p]["status"] == "DELETE_IN_PROGRESS" and not listed[a]["outputs"]
-    time.sleep(STACK_DELAY + 0.1)
+    advance("realistic", STACK_DELAY + 0.1)
     assert set(stacks(region)) == {b}
     for name in (a, p):
         gone = stacks(region, name)

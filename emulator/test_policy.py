@@ -1,6 +1,6 @@
 """Tests of the policy evaluator (policy.py, conditions.py) as pure Python: actions and resources, every condition
 operator, set operators, policy variables, trust principals and decide(); and of POST /sts-lab/decide on the "plain"
-server. Run with the others: test_emulator.py.
+server. Run with the others: pytest emulator/.
 """
 
 import base64
@@ -242,6 +242,42 @@ def test_policy_decide():
     assert decide([pol("a", "identity", assume_any), pol("s", "session", list_only), trust(ACCOUNT)], chained)[3].startswith("because no session policy")
 
 
+def test_policy_decide_resource_policies_and_session_policies_as_aws_documents_them():
+    """Hand-written from AWS's documentation (the differential test's two sides share their combination logic, so it
+    cannot find a mistake in it). IAM User Guide, "Session policies": a resource-based policy naming the role (or
+    user) ARN is limited by the session policy; one naming the session's own ARN is not. Policy evaluation logic, same
+    account: a trust naming the account needs the caller's own identity policy; an explicit deny always wins."""
+
+    def pol(name, kind, *statements):
+        return {"name": name, "kind": kind, "document": {"Version": V, "Statement": list(statements)}}
+
+    role, second = f"arn:aws:iam::{ACCOUNT}:role/First", f"arn:aws:iam::{ACCOUNT}:role/Second"
+    session = f"arn:aws:sts::{ACCOUNT}:assumed-role/First/s"
+    chained = req("sts:AssumeRole", second, principal=session)
+    list_only = pol("sp", "session", {"Sid": "List", "Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"})
+    may_chain = pol("sp", "session", {"Sid": "Chain", "Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"})
+    role_policy = pol("rp", "identity", {"Sid": "Assume", "Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"})
+
+    def trust(principal):
+        return pol("trust", "trust", {"Sid": "T", "Effect": "Allow", "Principal": {"AWS": principal}, "Action": "sts:AssumeRole"})
+
+    # Naming the role: the session policy still limits it, with or without the role's own policy.
+    assert decide([list_only, trust(role)], chained)[:4] == (
+        "ImplicitDeny", None, None, "because no session policy allows the sts:AssumeRole action")
+    assert decide([role_policy, list_only, trust(role)], chained).effect == "ImplicitDeny"
+    assert decide([may_chain, trust(role)], chained)[:3] == ("Allow", "trust", "T")
+    assert decide([trust(role)], chained)[:3] == ("Allow", "trust", "T")
+    # Naming the session itself: not limited by its session policy; an explicit deny still refuses.
+    assert decide([list_only, trust(session)], chained)[:3] == ("Allow", "trust", "T")
+    no_chains = pol("sp", "session", {"Sid": "No", "Effect": "Deny", "Action": "sts:AssumeRole", "Resource": "*"})
+    assert decide([no_chains, trust(session)], chained)[:4] == ("ExplicitDeny", "sp", "No", "with an explicit deny in a session policy")
+    # Naming the account: the caller's identity and session policies must allow it.
+    root = f"arn:aws:iam::{ACCOUNT}:root"
+    assert decide([trust(root)], chained)[3] == "because no identity-based policy allows the sts:AssumeRole action"
+    assert decide([role_policy, list_only, trust(root)], chained)[3] == "because no session policy allows the sts:AssumeRole action"
+    assert decide([role_policy, may_chain, trust(root)], chained)[:3] == ("Allow", "rp", "Assume")
+
+
 # -- POST /sts-lab/decide ----------------------------------------------------------------------------
 
 
@@ -249,7 +285,8 @@ def test_decide_endpoint():
     trust = {"Version": V, "Statement": [{"Sid": "T", "Effect": "Allow", "Principal": {"AWS": ALICE}, "Action": "sts:AssumeRole"}]}
     cases = [
         {"policies": [{"name": "id", "kind": "identity", "document": {"Version": V, "Statement": [{"Sid": "A", "Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}},
-                      {"name": "sp", "kind": "session", "document": json.dumps({"Version": V, "Statement": []})}],
+                      {"name": "sp", "kind": "session", "document": json.dumps({"Version": V, "Statement": [
+                          {"Sid": "L", "Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}]})}],
          "request": {"principal": ALICE, "action": "s3:GetObject", "resource": "arn:aws:s3:::b/k", "context": {"aws:TagKeys": ["a"]}}},
         {"policies": [{"name": "role trust policy", "kind": "trust", "document": trust}],
          "request": {"principal": ALICE, "action": "sts:AssumeRole", "resource": f"arn:aws:iam::{ACCOUNT}:role/R", "context": {}}},
@@ -261,6 +298,20 @@ def test_decide_endpoint():
          "per_policy": [{"name": "id", "effect": "Allow", "statement": "A"}, {"name": "sp", "effect": None, "statement": None}]},
         {"effect": "Allow", "policy": "role trust policy", "statement": "T", "per_policy": [{"name": "role trust policy", "effect": "Allow", "statement": "T"}]},
     ]}
+
+
+def test_decide_endpoint_refuses_what_iam_refuses():
+    """A document IAM would refuse when it is written (no Effect, an unknown condition operator, an unknown top-level
+    element) is refused here too, with IAM's error: never decided on."""
+    request = {"principal": ALICE, "action": "s3:ListAllMyBuckets", "resource": "*", "context": {}}
+    for document in (
+        {"Version": V, "Statement": [{"Action": "s3:*", "Resource": "*"}]},
+        {"Version": V, "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*", "Condition": {"StringEqualz": {"a": "b"}}}]},
+        {"Version": V, "Extra": 1, "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]},
+    ):
+        cases = [{"policies": [{"name": "p", "kind": "identity", "document": document}], "request": request}]
+        status, _, body = raw("plain", "POST", "/sts-lab/decide", json.dumps({"cases": cases}).encode())
+        assert status == 400 and "MalformedPolicyDocument" in body, (status, body)
     bad = [b"not json", b'{"cases": 3}', json.dumps({"cases": [{"policies": [{"kind": "boundary", "document": {}}], "request": {}}]}).encode(),
            json.dumps({"cases": [{"policies": [], "request": {"principal": ALICE, "action": "s3:X", "context": {"k": 1}}}]}).encode()]
     for body in bad:

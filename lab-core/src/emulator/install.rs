@@ -12,13 +12,14 @@ use anyhow::{Context, Result, bail};
 /// What the emulator needs in the virtualenv, pinned: all `cargo xtask demo` installs.
 pub const EMULATOR_REQUIREMENTS: [&str; 1] = ["moto[server]==5.2.5"];
 /// What the tests and CI add, pinned and resolved together with the emulator: the aws CLI (tests
-/// prove it reads our profiles), cfn-lint (CI lints the template) and ruff (CI lints the
-/// emulator's Python).
-pub const TEST_TOOL_REQUIREMENTS: [&str; 4] = [
+/// prove it reads our profiles), cfn-lint (CI lints the template), ruff (CI lints the emulator's
+/// Python) and pytest (runs the emulator's own tests).
+pub const TEST_TOOL_REQUIREMENTS: [&str; 5] = [
     "moto[server]==5.2.5",
     "awscli==1.46.3",
     "cfn-lint==1.58.0",
     "ruff==0.17.5",
+    "pytest==9.2.0",
 ];
 /// The installer, from PyPI: it makes the virtualenv and installs into it several times faster
 /// than pip.
@@ -56,6 +57,15 @@ impl Venv {
     pub fn is_installed(&self) -> bool {
         self.has(&EMULATOR_REQUIREMENTS) || self.has(&TEST_TOOL_REQUIREMENTS)
     }
+}
+
+/// [`install`] from async code: on the runtime's blocking threads, since it waits for the
+/// install lock and for uv.
+pub async fn install_async(venv: &Venv, requirements: &'static [&'static str]) -> Result<()> {
+    let venv = venv.clone();
+    tokio::task::spawn_blocking(move || install(&venv, requirements))
+        .await
+        .context("the install stopped")?
 }
 
 /// Installs `requirements` (pinned) into `venv` unless they are there: uv (pinned, from PyPI, into
