@@ -2,9 +2,12 @@
 //! that made it, from the documents in play (identity policies, session policies, a role's trust).
 //! `iam-rs` evaluates each statement and condition; the combination is AWS's documented logic for
 //! a request inside one account: an explicit Deny anywhere wins; else identity and session
-//! policies must both allow; for AssumeRole the trust must allow too, and a trust that names the
-//! caller itself needs no identity policy.
+//! policies must both allow; for AssumeRole the trust must allow too, and then a trust naming the
+//! caller's own ARN is enough by itself, one naming a session's role is enough with the session's
+//! policies (which still limit it), one naming the account needs the caller's own policies.
+//! A document IAM would refuse (`grammar`) is never decided on.
 
+pub mod grammar;
 mod trace;
 
 use std::collections::BTreeMap;
@@ -12,7 +15,7 @@ use std::collections::BTreeMap;
 use anyhow::{Context as _, Result};
 use serde::Serialize;
 
-pub use trace::{ConditionTrace, PolicyTrace, StatementTrace};
+pub use trace::{ConditionTrace, Naming, PolicyTrace, StatementTrace};
 
 /// Which kind of policy a document is; it decides how its Allow counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -160,12 +163,20 @@ pub fn decide(documents: &[Document], request: &Request) -> Result<Decision> {
             policies: Vec::new(),
         });
     }
+    if let Some((name, problem)) = documents
+        .iter()
+        .find_map(|d| grammar::problem(&d.json).map(|p| (&d.name, p)))
+    {
+        anyhow::bail!(
+            "policy {name} is malformed ({problem}): IAM refuses such a document (MalformedPolicyDocument), so nothing is decided on it"
+        );
+    }
     let policies = documents
         .iter()
         .map(|d| trace::evaluate(d, request).with_context(|| format!("cannot evaluate policy {}", d.name)))
         .collect::<Result<Vec<_>>>()?;
-    let decided_by = combine(&policies, request);
-    let why = why(&decided_by, &policies, request);
+    let (decided_by, missing) = combine(&policies, request);
+    let why = why(&decided_by, missing, &policies, request);
     Ok(Decision {
         decided_by,
         why,
@@ -194,34 +205,47 @@ fn by(effect: Effect, found: Option<(&PolicyTrace, &StatementTrace)>) -> Decided
     }
 }
 
-fn combine(policies: &[PolicyTrace], request: &Request) -> DecidedBy {
+/// The decision, and for an implicit deny the kind of policy that must also allow the request.
+fn combine(policies: &[PolicyTrace], request: &Request) -> (DecidedBy, Option<PolicyKind>) {
     if let Some(deny) = first(policies, None, true) {
-        return by(Effect::ExplicitDeny, Some(deny));
+        return (by(Effect::ExplicitDeny, Some(deny)), None);
     }
     let identity = first(policies, Some(PolicyKind::Identity), false);
     let has_session = policies.iter().any(|p| p.kind == PolicyKind::Session);
     let session_ok = !has_session || first(policies, Some(PolicyKind::Session), false).is_some();
-    let has_trust = policies.iter().any(|p| p.kind == PolicyKind::Trust);
-    if has_trust {
+    let denied = |kind| (by(Effect::ImplicitDeny, None), Some(kind));
+    if policies.iter().any(|p| p.kind == PolicyKind::Trust) {
         let Some(trust) = first(policies, Some(PolicyKind::Trust), false) else {
-            return by(Effect::ImplicitDeny, None);
+            return denied(PolicyKind::Trust);
         };
-        return match (identity, session_ok, trust.1.names_caller(&request.principal)) {
-            (Some(allow), true, _) => by(Effect::Allow, Some(allow)),
-            (_, _, true) => by(Effect::Allow, Some(trust)),
-            _ => by(Effect::ImplicitDeny, None),
+        // The most direct way any allowing statement of the trust names the caller.
+        let naming = policies
+            .iter()
+            .filter(|p| p.kind == PolicyKind::Trust)
+            .flat_map(|p| p.statements.iter())
+            .filter(|s| s.applies && !s.deny)
+            .map(|s| s.naming(&request.principal))
+            .min()
+            .unwrap_or(Naming::Account);
+        return match (identity, session_ok, naming) {
+            (Some(allow), true, _) => (by(Effect::Allow, Some(allow)), None),
+            (_, _, Naming::Exact) | (_, true, Naming::Role) => (by(Effect::Allow, Some(trust)), None),
+            (_, false, Naming::Role) => denied(PolicyKind::Session),
+            (Some(_), false, _) => denied(PolicyKind::Session),
+            (None, _, _) => denied(PolicyKind::Identity),
         };
     }
     match (identity, session_ok) {
-        (Some(allow), true) => by(Effect::Allow, Some(allow)),
-        _ => by(Effect::ImplicitDeny, None),
+        (Some(allow), true) => (by(Effect::Allow, Some(allow)), None),
+        (Some(_), false) => denied(PolicyKind::Session),
+        (None, _) => denied(PolicyKind::Identity),
     }
 }
 
 /// One line: `Allow by AssumeTheLabRoleOnly (StsAssumePolicy)`, `explicit deny by … `,
 /// `implicit deny: no statement allows s3:ListAllMyBuckets`, or the statement that would allow
 /// it but for a condition.
-fn why(decided: &DecidedBy, policies: &[PolicyTrace], request: &Request) -> String {
+fn why(decided: &DecidedBy, missing: Option<PolicyKind>, policies: &[PolicyTrace], request: &Request) -> String {
     let name = || match (&decided.statement, &decided.policy) {
         (Some(sid), Some(policy)) => format!("{sid} ({policy})"),
         (None, Some(policy)) => format!("a statement of {policy}"),
@@ -232,22 +256,16 @@ fn why(decided: &DecidedBy, policies: &[PolicyTrace], request: &Request) -> Stri
         Effect::Allow => format!("Allow by {}", name()),
         Effect::ExplicitDeny => format!("explicit deny by {}", name()),
         Effect::ImplicitDeny => {
-            let identity = first(policies, Some(PolicyKind::Identity), false).is_some();
-            let trusts = policies.iter().any(|p| p.kind == PolicyKind::Trust);
-            let trusted = first(policies, Some(PolicyKind::Trust), false).is_some();
-            let sessions = policies.iter().any(|p| p.kind == PolicyKind::Session);
-            let (what, kinds) = if trusts && !trusted {
-                (
+            let (what, kinds) = match missing {
+                Some(PolicyKind::Trust) => (
                     format!("the role's trust does not let this caller call {action}"),
                     [PolicyKind::Trust; 2],
-                )
-            } else if identity && sessions {
-                (format!("no session policy allows {action}"), [PolicyKind::Session; 2])
-            } else {
-                (
+                ),
+                Some(PolicyKind::Session) => (format!("no session policy allows {action}"), [PolicyKind::Session; 2]),
+                _ => (
                     format!("no statement allows {action}"),
                     [PolicyKind::Identity, PolicyKind::Trust],
-                )
+                ),
             };
             match near_miss(policies, &kinds) {
                 Some(miss) => format!("implicit deny: {what}; {miss}"),

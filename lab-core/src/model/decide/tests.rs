@@ -190,6 +190,126 @@ fn a_session_is_named_by_its_roles_arn_in_a_trust() {
         conditions: Vec::new(),
         principals: vec![role()],
     };
-    assert!(statement.names_caller(&session()));
-    assert!(!statement.names_caller(&user()));
+    assert_eq!(statement.naming(&session()), Naming::Role);
+    assert_eq!(statement.naming(&user()), Naming::Account);
+}
+
+// Cases from AWS's documentation, written by hand: the differential test's two sides share their
+// combination logic, so it cannot find a mistake in it.
+
+/// A chained AssumeRole's documents: the second role's trust names `principal` (the caller's
+/// role, its session, or the account), with the caller's session policy `session` and the
+/// caller's role policies `identity`.
+fn chained(principal: &str, session_allows: Option<&str>, identity_allows: bool) -> (Vec<Document>, Request) {
+    let second = format!("arn:aws:iam::{ACCOUNT}:role/second");
+    let trust = Document {
+        name: "trust of second".into(),
+        kind: PolicyKind::Trust,
+        json: format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"Chain","Effect":"Allow","Principal":{{"AWS":"{principal}"}},"Action":"sts:AssumeRole"}}]}}"#
+        ),
+    };
+    let mut docs = vec![trust];
+    if identity_allows {
+        docs.push(Document {
+            name: "role policy".into(),
+            kind: PolicyKind::Identity,
+            json: r#"{"Version":"2012-10-17","Statement":[{"Sid":"MayChain","Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}]}"#.into(),
+        });
+    }
+    if let Some(action) = session_allows {
+        docs.push(Document {
+            name: "session policy".into(),
+            kind: PolicyKind::Session,
+            json: format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"Narrow","Effect":"Allow","Action":"{action}","Resource":"*"}}]}}"#
+            ),
+        });
+    }
+    (docs, request(&session(), "sts:AssumeRole", &second, BEFORE))
+}
+
+/// IAM User Guide, "Session policies" (access_policies.html#policies_session): "A resource-based
+/// policy can specify the ARN of the user or role as a principal. [...] The session policy limits
+/// the total permissions granted by the resource-based policy and the identity-based policy."
+#[test]
+fn a_trust_naming_the_role_is_limited_by_the_sessions_policy() {
+    let (docs, req) = chained(&role(), Some("s3:ListAllMyBuckets"), false);
+    let (by, why) = decided(&docs, &req);
+    assert_eq!(by, IMPLICIT);
+    assert_eq!(why, "implicit deny: no session policy allows sts:AssumeRole");
+    // ... and the role's own policy does not lift the limit.
+    let (docs, req) = chained(&role(), Some("s3:ListAllMyBuckets"), true);
+    assert_eq!(decided(&docs, &req).0, IMPLICIT);
+    // With the session policy allowing it, the trust alone grants it (no identity policy needed).
+    let (docs, req) = chained(&role(), Some("sts:AssumeRole"), false);
+    assert_eq!(decided(&docs, &req).0, allow("trust of second", "Chain"));
+    // A session without a session policy is limited by nothing more.
+    let (docs, req) = chained(&role(), None, false);
+    assert_eq!(decided(&docs, &req).0, allow("trust of second", "Chain"));
+}
+
+/// Same page: "A resource-based policy can specify the ARN of the session as a principal. [...]
+/// The resource-based policy permissions are not limited by the session policy."
+#[test]
+fn a_trust_naming_the_session_itself_is_not_limited_by_its_policy() {
+    let (docs, req) = chained(&session(), Some("s3:ListAllMyBuckets"), false);
+    assert_eq!(decided(&docs, &req).0, allow("trust of second", "Chain"));
+    // An explicit deny still wins, in any policy.
+    let (mut docs, req) = chained(&session(), None, false);
+    docs.push(Document {
+        name: "session policy".into(),
+        kind: PolicyKind::Session,
+        json: r#"{"Version":"2012-10-17","Statement":[{"Sid":"NoChains","Effect":"Deny","Action":"sts:AssumeRole","Resource":"*"}]}"#.into(),
+    });
+    let (by, _) = decided(&docs, &req);
+    assert_eq!((by.effect, by.statement.as_deref()), (Effect::ExplicitDeny, Some("NoChains")));
+}
+
+/// Policy evaluation logic, same account (reference_policies_evaluation-logic.html): a trust that
+/// names the account delegates to the account, whose principal then needs its own identity policy
+/// allowing it; a role trust must always allow the principal explicitly.
+#[test]
+fn a_trust_naming_the_account_needs_the_callers_own_policies() {
+    let root = format!("arn:aws:iam::{ACCOUNT}:root");
+    let (docs, req) = chained(&root, None, false);
+    let (by, why) = decided(&docs, &req);
+    assert_eq!(by, IMPLICIT);
+    assert_eq!(why, "implicit deny: no statement allows sts:AssumeRole");
+    let (docs, req) = chained(&root, None, true);
+    assert_eq!(decided(&docs, &req).0, allow("role policy", "MayChain"));
+    let (docs, req) = chained(&root, Some("s3:ListAllMyBuckets"), true);
+    assert_eq!(decided(&docs, &req).1, "implicit deny: no session policy allows sts:AssumeRole");
+    let (docs, req) = chained(&root, Some("sts:AssumeRole"), true);
+    assert_eq!(decided(&docs, &req).0, allow("role policy", "MayChain"));
+}
+
+/// IAM refuses a document without Effect, with an unknown condition operator or an unknown
+/// top-level element (MalformedPolicyDocument): none is read as anything.
+#[test]
+fn a_document_iam_would_refuse_is_never_decided_on() {
+    for (json, why) in [
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Action":"s3:*","Resource":"*"}]}"#,
+            "statement 1: no Effect",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"StringEqualz":{"aws:username":"u"}}}]}"#,
+            "unknown condition operator StringEqualz",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Extra":true,"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#,
+            "unknown element \"Extra\"",
+        ),
+    ] {
+        let doc = Document {
+            name: "learner's".into(),
+            kind: PolicyKind::Identity,
+            json: json.into(),
+        };
+        let err = decide(&[doc], &request(&session(), "s3:ListAllMyBuckets", "*", BEFORE))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(why) && err.contains("MalformedPolicyDocument"), "{err}");
+    }
 }

@@ -48,14 +48,35 @@ pub struct StatementTrace {
     pub principals: Vec<String>,
 }
 
+/// How a resource policy's statement names the caller, from the most direct: AWS's evaluation
+/// logic lets a statement naming the caller's own ARN (a user's, a session's) grant by itself; one
+/// naming a session's role grant to the role, still limited by the session's policies; one naming
+/// the account (or `*`) only with the caller's own policies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Naming {
+    Exact,
+    Role,
+    Account,
+}
+
 impl StatementTrace {
-    /// Whether the statement's Principal names `caller` itself (its ARN, or for a session its
-    /// role's ARN), not only its account: such a trust needs no identity policy to allow.
-    pub fn names_caller(&self, caller: &str) -> bool {
+    /// How the statement's Principal names `caller`, the most direct way it does (a statement
+    /// that applies and names nobody in particular, `"Principal": "*"`, names the account).
+    pub fn naming(&self, caller: &str) -> Naming {
         let role = session_role(caller);
         self.principals
             .iter()
-            .any(|p| p == caller || role.as_deref() == Some(p.as_str()))
+            .map(|p| {
+                if p == caller {
+                    Naming::Exact
+                } else if role.as_deref() == Some(p.as_str()) {
+                    Naming::Role
+                } else {
+                    Naming::Account
+                }
+            })
+            .min()
+            .unwrap_or(Naming::Account)
     }
 }
 
@@ -211,10 +232,11 @@ pub fn evaluate(document: &Document, request: &Request) -> Result<PolicyTrace> {
         }
         let statement = &statement;
         let (applies, why) = applies(statement, &iam)?;
+        // The grammar was checked before (`grammar::check`): every statement has its Effect.
         let effect = statement
             .get("Effect")
             .and_then(Json::as_str)
-            .unwrap_or("Allow")
+            .ok_or_else(|| anyhow!("a statement without Effect"))?
             .to_owned();
         out.push(StatementTrace {
             sid: statement.get("Sid").and_then(Json::as_str).map(str::to_owned),
