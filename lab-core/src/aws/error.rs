@@ -127,18 +127,21 @@ pub fn hint(err: anyhow::Error, what_to_do: impl Into<String>) -> anyhow::Error 
     err.context(Hint(what_to_do.into()))
 }
 
-/// The error on one line: its messages joined by `: `, and the outermost hint, if any, last.
+/// The error on one line: its messages joined by `: `, outermost first (what failed), then the
+/// outermost hint, once, last (what to do): a hint deeper in the chain, under a context added
+/// after it ("setup failed"), still comes last and only there.
 pub fn one_line(err: &anyhow::Error) -> String {
-    match err.downcast_ref::<Hint>() {
-        Some(h) => {
-            let rest: Vec<String> = err.chain().skip(1).map(|e| e.to_string()).collect();
-            if rest.is_empty() {
-                h.0.clone()
-            } else {
-                format!("{}; {}", rest.join(": "), h.0)
-            }
-        }
-        None => format!("{err:#}"),
+    // anyhow finds a context of a type at any depth of the chain: the outermost hint.
+    let hint = err.downcast_ref::<Hint>().map(|h| h.0.as_str());
+    let messages: Vec<String> = err
+        .chain()
+        .map(|e| e.to_string())
+        .filter(|m| Some(m.as_str()) != hint)
+        .collect();
+    match (messages.is_empty(), hint) {
+        (true, Some(h)) => h.to_owned(),
+        (false, Some(h)) => format!("{}; {h}", messages.join(": ")),
+        (_, None) => messages.join(": "),
     }
 }
 
@@ -162,6 +165,17 @@ mod tests {
         assert_eq!(one_line(&err), "middle: inner; do this");
         assert_eq!(one_line(&anyhow::anyhow!("plain").context("outer")), "outer: plain");
         assert_eq!(one_line(&hint(anyhow::anyhow!("x"), "y")), "x; y");
+    }
+
+    #[test]
+    fn a_context_after_a_hint_leads_and_the_hint_is_said_once() {
+        // demo: retries ran out (the hint: what to do), then "setup failed" added around it.
+        let inner = hint(anyhow::anyhow!("AssumeRole failed: AccessDenied"), "wait a minute and run again");
+        let err = inner.context("setup failed");
+        assert_eq!(
+            one_line(&err),
+            "setup failed: AssumeRole failed: AccessDenied; wait a minute and run again"
+        );
     }
 
     #[test]
