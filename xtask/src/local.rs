@@ -2,7 +2,7 @@
 //! needs it and none runs.
 
 use anyhow::{Result, bail};
-use lab_core::emulator::install::install;
+use lab_core::emulator::install::install_async;
 use lab_core::emulator::{EMULATOR_REQUIREMENTS, Home, Options, Running};
 
 use crate::project;
@@ -11,7 +11,7 @@ use crate::project;
 /// (None: whichever runs, plain when none does).
 pub async fn ensure_running(port: Option<u16>, realistic: Option<bool>) -> Result<(Home, Running)> {
     let home = project::emulator_home();
-    if let Some(running) = home.running() {
+    if let Some(running) = home.running().await {
         if let Some(wanted) = realistic
             && wanted != running.realistic
         {
@@ -24,7 +24,7 @@ pub async fn ensure_running(port: Option<u16>, realistic: Option<bool>) -> Resul
         return Ok((home, running));
     }
     let venv = project::venv();
-    install(&venv, &EMULATOR_REQUIREMENTS)?;
+    install_async(&venv, &EMULATOR_REQUIREMENTS).await?;
     let port = project::emulator_port(port)?;
     let options = Options {
         realistic: realistic.unwrap_or(false),

@@ -1,37 +1,105 @@
-//! Talking to a running emulator's own endpoints (not AWS's): moto's reset API, the layers'
-//! counts of the calls served and throttled, and the emulator's clock.
+//! Talking to a running emulator's own endpoints (not AWS's), asynchronously: moto's reset API,
+//! the layers' counts of the calls served and throttled, and the emulator's clock.
 
-use std::net::TcpStream;
+use std::sync::OnceLock;
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
 
-/// POSTs `body` to moto's own API on `port`.
-pub(super) fn moto_api(port: u16, path: &str, body: &str) -> Result<()> {
-    emulator_http(port, "POST", path, body).map(drop)
+/// How long one request to the emulator's own endpoints may take, connection included: they
+/// answer at once, so a longer silence is an emulator that hangs, said as an error.
+const CONTROL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The emulator's own endpoints (`/sts-lab/...`, `/moto-api/...`) at its address, asked over
+/// async HTTP: never a blocking socket on the runtime, so labs that ask it run side by side.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Control {
+    /// `http://127.0.0.1:5055`.
+    pub base: String,
 }
 
-/// One plain HTTP request to the emulator's own endpoints; the body of its 200 answer.
-pub(super) fn emulator_http(port: u16, method: &str, path: &str, body: &str) -> Result<String> {
-    use std::io::{Read, Write};
-    let mut stream =
-        TcpStream::connect(("127.0.0.1", port)).with_context(|| format!("cannot reach the emulator on port {port}"))?;
-    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response)?;
-    let status = response.lines().next().unwrap_or_default();
-    if !status.contains(" 200") {
-        bail!("the emulator answered {status:?} to {path}");
+/// One client for every request, keeping no idle connection: a connection belongs to the runtime
+/// that opened it (each test has its own), and a loopback connection costs nothing to open.
+fn client() -> &'static Client<HttpConnector, Full<Bytes>> {
+    static CLIENT: OnceLock<Client<HttpConnector, Full<Bytes>>> = OnceLock::new();
+    CLIENT.get_or_init(|| {
+        Client::builder(TokioExecutor::new())
+            .pool_max_idle_per_host(0)
+            .build_http()
+    })
+}
+
+impl Control {
+    pub fn new(base: &str) -> Self {
+        Self {
+            base: base.trim_end_matches('/').to_owned(),
+        }
     }
-    Ok(response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default())
+
+    pub fn on_port(port: u16) -> Self {
+        Self::new(&format!("http://127.0.0.1:{port}"))
+    }
+
+    /// One request to the emulator's own endpoints; the body of its 200 answer.
+    pub async fn http(&self, method: &str, path: &str, body: &str) -> Result<String> {
+        let request = hyper::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.base))
+            .header("content-type", "text/plain")
+            .body(Full::new(Bytes::from(body.to_owned())))
+            .with_context(|| format!("cannot build a request for {path}"))?;
+        let answer = async {
+            let response = client().request(request).await?;
+            let status = response.status();
+            let bytes = response.into_body().collect().await?.to_bytes();
+            anyhow::Ok((status, bytes))
+        };
+        let (status, bytes) = tokio::time::timeout(CONTROL_TIMEOUT, answer)
+            .await
+            .map_err(|_| anyhow!("the emulator at {} did not answer {path} within {CONTROL_TIMEOUT:?}", self.base))?
+            .with_context(|| format!("cannot reach the emulator at {}", self.base))?;
+        if !status.is_success() {
+            bail!("the emulator answered {status} to {path}");
+        }
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// POSTs `body` to moto's own API.
+    pub async fn moto_api(&self, path: &str, body: &str) -> Result<()> {
+        self.http("POST", path, body).await.map(drop)
+    }
+
+    /// The emulator's time.
+    pub async fn clock(&self) -> Result<Clock> {
+        let body = self.http("GET", "/sts-lab/clock", "").await?;
+        serde_json::from_str(&body).context("the emulator's /sts-lab/clock is not the JSON expected")
+    }
+
+    /// Sets the emulator's time to the machine's plus `offset` seconds (0: the machine's).
+    pub async fn set_clock(&self, offset: f64) -> Result<Clock> {
+        let body = self
+            .http("POST", "/sts-lab/clock", &format!("{{\"offset\": {offset}}}"))
+            .await?;
+        serde_json::from_str(&body).context("the emulator's /sts-lab/clock is not the JSON expected")
+    }
+
+    /// What the emulator counted since it started or was reset.
+    pub async fn stats(&self) -> Result<Stats> {
+        let body = self.http("GET", "/sts-lab/stats", "").await?;
+        serde_json::from_str(&body).context("the emulator's /sts-lab/stats is not the JSON expected")
+    }
+
+    /// Whether sts-lab's emulator answers at this address (its clock endpoint), asked briefly.
+    pub async fn answers(&self) -> bool {
+        tokio::time::timeout(Duration::from_secs(2), self.clock())
+            .await
+            .is_ok_and(|c| c.is_ok())
+    }
 }
 
 /// What the emulator counted (`GET /sts-lab/stats`): the calls it served and those it throttled,
@@ -81,35 +149,15 @@ pub struct Clock {
     pub offset: f64,
 }
 
-/// The emulator's time, from its own endpoint on `port`.
-pub(super) fn clock(port: u16) -> Result<Clock> {
-    let body = emulator_http(port, "GET", "/sts-lab/clock", "")?;
-    serde_json::from_str(&body).context("the emulator's /sts-lab/clock is not the JSON expected")
-}
-
-/// Sets the emulator's time to the machine's plus `offset` seconds (0: the machine's).
-pub(super) fn set_clock(port: u16, offset: f64) -> Result<Clock> {
-    let body = emulator_http(port, "POST", "/sts-lab/clock", &format!("{{\"offset\": {offset}}}"))?;
-    serde_json::from_str(&body).context("the emulator's /sts-lab/clock is not the JSON expected")
-}
-
-/// The port of a local emulator's endpoint (`http://127.0.0.1:PORT`, `http://localhost:PORT`).
-fn local_port(endpoint: &str) -> Option<u16> {
-    let rest = endpoint
-        .strip_prefix("http://127.0.0.1:")
-        .or_else(|| endpoint.strip_prefix("http://localhost:"))?;
-    rest.trim_end_matches('/').parse().ok()
-}
-
-/// The clock of a local emulator at `endpoint`, if one answers there.
-pub fn clock_at(endpoint: &str) -> Option<Clock> {
-    clock(local_port(endpoint)?).ok()
-}
-
-/// Moves the clock of a local emulator at `endpoint` to the machine's time plus `offset` seconds.
-pub fn set_clock_at(endpoint: &str, offset: f64) -> Result<Clock> {
-    let port = local_port(endpoint).ok_or_else(|| anyhow::anyhow!("{endpoint} is not a local emulator"))?;
-    set_clock(port, offset)
+/// The emulator's address, when `endpoint` names one on the loopback address
+/// (`http://127.0.0.1:PORT`, `http://localhost:PORT`, `http://[::1]:PORT`): only there may an
+/// endpoint be ours.
+pub fn local_control(endpoint: &str) -> Option<Control> {
+    let rest = endpoint.strip_prefix("http://")?;
+    let authority = rest.split('/').next()?;
+    let (host, port) = authority.rsplit_once(':')?;
+    let port: u16 = port.parse().ok()?;
+    matches!(host, "127.0.0.1" | "localhost" | "[::1]").then(|| Control::new(&format!("http://{host}:{port}")))
 }
 
 /// How `emulator clock` moves the emulator's time: forward by a duration, or back to now.

@@ -4,12 +4,11 @@
 //! allows, lab-local AWS files and environment (here), its control endpoints (`control`), and
 //! its process (`process`).
 
-mod control;
+pub mod control;
 pub mod install;
 mod process;
 
-pub use control::{Clock, ClockMove, Stats, clock_at, set_clock_at};
-use control::{emulator_http, moto_api};
+pub use control::{Clock, ClockMove, Control, Stats};
 pub use install::{EMULATOR_REQUIREMENTS, TEST_TOOL_REQUIREMENTS, UV_REQUIREMENT, Venv};
 use process::process_alive;
 pub use process::{free_port, port_open, terminate};
@@ -31,7 +30,7 @@ use crate::profiles::awsfiles::{AwsFiles, FileKind};
 /// The server (`emulator/` in the repo), compiled in and written beside the emulator's state:
 /// moto's app, its fidelity fixes, its policy evaluation and clock, and the realistic layer
 /// (`--realistic`).
-pub const SERVER_FILES: [(&str, &str); 10] = [
+pub const SERVER_FILES: [(&str, &str); 11] = [
     (
         "sts_lab_emulator.py",
         include_str!("../../../emulator/sts_lab_emulator.py"),
@@ -41,6 +40,7 @@ pub const SERVER_FILES: [(&str, &str); 10] = [
     ("clock.py", include_str!("../../../emulator/clock.py")),
     ("common.py", include_str!("../../../emulator/common.py")),
     ("conditions.py", include_str!("../../../emulator/conditions.py")),
+    ("documents.py", include_str!("../../../emulator/documents.py")),
     ("fidelity.py", include_str!("../../../emulator/fidelity.py")),
     ("policy.py", include_str!("../../../emulator/policy.py")),
     ("realistic.py", include_str!("../../../emulator/realistic.py")),
@@ -89,6 +89,11 @@ impl Running {
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
+
+    /// Its own endpoints (clock, counts, reset).
+    pub fn control(&self) -> Control {
+        Control::on_port(self.port)
+    }
 }
 
 /// The emulator's state folder: pid, port, log and the lab-local AWS files.
@@ -111,7 +116,7 @@ impl Home {
     }
 
     /// The emulator recorded here, if its process is alive and its port answers.
-    pub fn running(&self) -> Option<Running> {
+    pub async fn running(&self) -> Option<Running> {
         let text = fs::read_to_string(self.state_file()).ok()?;
         let mut words = text.split_whitespace();
         let running = Running {
@@ -119,13 +124,13 @@ impl Home {
             port: words.next()?.parse().ok()?,
             realistic: words.next() == Some("realistic"),
         };
-        (process_alive(running.pid) && port_open(running.port)).then_some(running)
+        (process_alive(running.pid) && port_open(running.port).await).then_some(running)
     }
 
     /// The target for `--local`: the emulator's endpoint, region, admin profile and files.
     pub fn target(&self, running: Running) -> Target {
         Target {
-            endpoint_url: Some(running.endpoint()),
+            endpoint: crate::aws::target::Endpoint::Emulator(running.control()),
             admin_profile: Some(ADMIN_PROFILE.to_owned()),
             // No region: the admin profile's (us-east-1), unless a lab recorded its own.
             ..Target::with_files(self.files())
@@ -148,7 +153,7 @@ impl Home {
     /// Starts the emulator (moto from `venv`, as `options` say) on 127.0.0.1:`port`, detached from this process, waits until
     /// it answers and bootstraps the admin. The returned child may be dropped: the server runs on.
     pub async fn start(&self, venv: &Venv, port: u16, options: &Options) -> Result<(Running, Child)> {
-        if port_open(port) {
+        if port_open(port).await {
             bail!(
                 "port {port} on 127.0.0.1 is already in use; stop what runs there, or pick another port with --port or STS_LAB_EMULATOR_PORT"
             );
@@ -193,7 +198,7 @@ impl Home {
             realistic: options.realistic,
         };
         let started = Instant::now();
-        while !port_open(port) {
+        while !port_open(port).await {
             if let Some(status) = child.try_wait()? {
                 bail!("the emulator exited ({status}); see {}", self.log().display());
             }
@@ -249,7 +254,8 @@ impl Home {
                 ("aws_secret_access_key", key.secret_access_key.expose()),
             ],
             true,
-        )?;
+        )
+        .await?;
         files.write_profile(
             FileKind::Config,
             ADMIN_PROFILE,
@@ -258,34 +264,22 @@ impl Home {
             vec![("region", REGION)],
             true,
         )
+        .await
     }
 
     /// Wipes the emulator's state without a restart (moto's reset and reset-auth), then
     /// bootstraps the admin again into fresh lab-local files.
     pub async fn reset(&self, running: Running) -> Result<()> {
-        moto_api(running.port, "/moto-api/reset", "")?;
-        moto_api(running.port, "/moto-api/reset-auth", &BOOTSTRAP_REQUESTS.to_string())?;
+        let control = running.control();
+        control.moto_api("/moto-api/reset", "").await?;
+        control
+            .moto_api("/moto-api/reset-auth", &BOOTSTRAP_REQUESTS.to_string())
+            .await?;
         let aws_dir = self.dir.join("aws");
         if aws_dir.exists() {
             fs::remove_dir_all(&aws_dir).with_context(|| format!("cannot remove {}", aws_dir.display()))?;
         }
         self.bootstrap(running).await
-    }
-
-    /// The emulator's counts of the calls it served and throttled since it started or was reset.
-    pub fn stats(&self, running: Running) -> Result<Stats> {
-        let body = emulator_http(running.port, "GET", "/sts-lab/stats", "")?;
-        serde_json::from_str(&body).context("the emulator's /sts-lab/stats is not the JSON expected")
-    }
-
-    /// The emulator's time.
-    pub fn clock(&self, running: Running) -> Result<Clock> {
-        control::clock(running.port)
-    }
-
-    /// Sets the emulator's time to the machine's plus `offset` seconds (0: the machine's).
-    pub fn set_clock(&self, running: Running, offset: f64) -> Result<Clock> {
-        control::set_clock(running.port, offset)
     }
 
     /// How many AWS API requests the emulator has served, from its access log.
@@ -298,13 +292,13 @@ impl Home {
     }
 
     /// Stops the emulator recorded here; `Ok(false)` when none was running.
-    pub fn stop(&self) -> Result<bool> {
-        let running = self.running();
+    pub async fn stop(&self) -> Result<bool> {
+        let running = self.running().await;
         let _ = fs::remove_file(self.state_file());
         let Some(running) = running else {
             return Ok(false);
         };
-        terminate(running.pid)?;
+        terminate(running.pid).await?;
         Ok(true)
     }
 }

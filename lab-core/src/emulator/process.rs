@@ -2,23 +2,23 @@
 //! local ports, with rustix (no unsafe code of ours).
 
 use std::fs;
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use rustix::process::{Pid, Signal};
 
 /// Sends SIGTERM, then SIGKILL if the process is still there after five seconds.
-pub fn terminate(pid: u32) -> Result<()> {
+pub async fn terminate(pid: u32) -> Result<()> {
     signal(pid, Signal::TERM).with_context(|| format!("cannot stop process {pid}"))?;
-    let started = Instant::now();
+    let started = tokio::time::Instant::now();
     while process_alive(pid) {
         if started.elapsed() > Duration::from_secs(5) {
             signal(pid, Signal::KILL).with_context(|| format!("cannot kill process {pid}"))?;
             break;
         }
-        std::thread::sleep(Duration::from_millis(25));
+        tokio::time::sleep(Duration::from_millis(25)).await;
     }
     Ok(())
 }
@@ -48,8 +48,9 @@ pub(super) fn process_alive(pid: u32) -> bool {
 }
 
 /// Whether something accepts connections on 127.0.0.1:`port`.
-pub fn port_open(port: u16) -> bool {
-    TcpStream::connect_timeout(&SocketAddr::from(([127, 0, 0, 1], port)), Duration::from_millis(200)).is_ok()
+pub async fn port_open(port: u16) -> bool {
+    let connect = tokio::net::TcpStream::connect(SocketAddr::from(([127, 0, 0, 1], port)));
+    matches!(tokio::time::timeout(Duration::from_millis(200), connect).await, Ok(Ok(_)))
 }
 
 /// A port on 127.0.0.1 that was free a moment ago.

@@ -1,7 +1,6 @@
 //! `assume`: AssumeRole with the user profile, the temporary credentials written as the assumed
 //! profile, and the session's duration and time left.
 
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
 use aws_smithy_types::DateTime;
@@ -30,7 +29,7 @@ pub async fn assume(
             (arn, stack.tag(crate::model::names::EXPIRES_TAG_KEY).map(str::to_owned))
         }
     };
-    check_not_expired(expires.as_deref())?;
+    check_not_expired(expires.as_deref(), lab.now().await?)?;
     assume_role_as_user(
         &lab.target,
         &lab.names,
@@ -91,6 +90,7 @@ pub async fn assume_role_as_user(
                 ],
                 force,
             )
+            .await
         },
         |_| {
             format!(
@@ -105,7 +105,7 @@ pub async fn assume_role_as_user(
     steps.note(format!("identity: {}", creds.assumed_role_arn));
     steps.note(format!(
         "expires {expires} ({})",
-        time_left(&creds.expiration, now_secs())
+        time_left(&creds.expiration, target.now().await?)
     ));
     Ok(creds)
 }
@@ -146,17 +146,11 @@ pub fn parse_duration(text: &str) -> Result<i32> {
     Ok(seconds)
 }
 
-pub fn now_secs() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
 /// "47 min left", "30 s left" or "expired".
 pub fn time_left(expiration: &DateTime, now: i64) -> String {
     let left = expiration.secs() - now;
     match left {
-        l if l <= 0 => "expired".to_owned(),
+        _ if crate::model::expiry::has_ended(expiration.secs(), now) => "expired".to_owned(),
         l if l < 60 => format!("{l} s left"),
         l => format!("{} min left", l / 60),
     }

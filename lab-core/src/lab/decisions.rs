@@ -27,14 +27,10 @@ fn named(kind: PolicyKind, docs: Vec<policies::NamedDocument>) -> impl Iterator<
 }
 
 impl Lab {
-    /// The time the endpoint decides by: a local emulator's clock (which a learner may move),
-    /// else this machine's.
-    pub fn endpoint_now(&self) -> i64 {
-        self.admin
-            .endpoint_url
-            .as_deref()
-            .and_then(crate::emulator::clock_at)
-            .map_or_else(super::now_secs, |c| c.epoch as i64)
+    /// The time the endpoint decides by: the emulator's clock (which a learner may move), else
+    /// this machine's.
+    pub async fn now(&self) -> Result<i64> {
+        self.target.now().await
     }
 
     /// A caller's own policies and its part of the request context, read with the admin.
@@ -108,7 +104,7 @@ impl Lab {
 
     /// The documents in play for `ask`, and the request as IAM sees it.
     pub async fn request_for(&self, ask: &Ask) -> Result<(Vec<Document>, Request)> {
-        Reader::new(self).request_for(ask).await
+        Reader::new(self).await?.request_for(ask).await
     }
 
     /// What the lab's documents decide for `ask`.
@@ -119,7 +115,7 @@ impl Lab {
 
     /// What the lab's documents decide for each of `asks`, each caller's documents read once.
     pub async fn predict_all(&self, asks: &[Ask]) -> Result<Vec<Decision>> {
-        let mut reader = Reader::new(self);
+        let mut reader = Reader::new(self).await?;
         let mut out = Vec::new();
         for ask in asks {
             let (docs, request) = reader.request_for(ask).await?;
@@ -138,13 +134,13 @@ struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
-    fn new(lab: &'a Lab) -> Self {
-        Self {
+    async fn new(lab: &'a Lab) -> Result<Self> {
+        Ok(Self {
             lab,
-            now: lab.endpoint_now(),
+            now: lab.now().await?,
             callers: HashMap::new(),
             trusts: HashMap::new(),
-        }
+        })
     }
 
     async fn request_for(&mut self, ask: &Ask) -> Result<(Vec<Document>, Request)> {
@@ -192,9 +188,9 @@ pub async fn explain_request(lab: &Lab, ask: &Ask) -> Result<WhyDoc> {
 impl Lab {
     /// Gives each check that makes a request what the lab's documents decide for it, and
     /// whether the endpoint answered the same.
-    pub async fn judge(&self, checks: &mut [Check]) {
-        let emulator = self.admin.endpoint_url.is_some();
-        let mut reader = Reader::new(self);
+    pub async fn judge(&self, checks: &mut [Check]) -> Result<()> {
+        let emulator = self.target.endpoint.emulator().is_some();
+        let mut reader = Reader::new(self).await?;
         for check in checks.iter_mut() {
             let Some(ask) = check.ask.clone() else {
                 check.agrees = true;
@@ -221,6 +217,7 @@ impl Lab {
                 }
             }
         }
+        Ok(())
     }
 }
 

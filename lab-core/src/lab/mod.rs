@@ -216,7 +216,7 @@ impl Lab {
         Ok(self.ready_stack().await?.1)
     }
 
-    fn write_profile(&self, profile: &str, notes: Vec<String>, entries: Vec<(&str, &str)>) -> Result<()> {
+    async fn write_profile(&self, profile: &str, notes: Vec<String>, entries: Vec<(&str, &str)>) -> Result<()> {
         write_lab_profile(
             &self.target,
             &self.names,
@@ -226,16 +226,17 @@ impl Lab {
             entries,
             self.force,
         )
+        .await
     }
 
     /// Writes the config section of the assumed profile ahead of `assume` (its region and
     /// endpoints), for a learner who pastes the role's keys into the credentials file by hand: with
     /// no region there, their bucket would go wherever their shell points.
-    pub fn write_assumed_profile_config(&self) -> Result<()> {
-        self.write_profile_config(&self.names.assumed_profile, vec![])
+    pub async fn write_assumed_profile_config(&self) -> Result<()> {
+        self.write_profile_config(&self.names.assumed_profile, vec![]).await
     }
 
-    fn write_profile_config(&self, profile: &str, notes: Vec<String>) -> Result<()> {
+    async fn write_profile_config(&self, profile: &str, notes: Vec<String>) -> Result<()> {
         write_lab_config(
             &self.target,
             &self.names,
@@ -244,11 +245,12 @@ impl Lab {
             notes,
             self.force,
         )
+        .await
     }
 }
 
 /// Writes a lab profile: its keys in the credentials file, its region in the config file.
-fn write_lab_profile(
+async fn write_lab_profile(
     target: &Target,
     names: &LabNames,
     profile: &str,
@@ -258,20 +260,22 @@ fn write_lab_profile(
     force: bool,
 ) -> Result<()> {
     let files = &target.files;
-    files.write_profile(FileKind::Credentials, profile, &names.lab, notes, entries, force)?;
+    files
+        .write_profile(FileKind::Credentials, profile, &names.lab, notes, entries, force)
+        .await?;
     // Keep what the config section already notes (the role ARN) when only the keys change.
     let kept = files
         .read_profile(FileKind::Config, profile)?
         .filter(|p| p.owned)
         .map(|p| p.notes)
         .unwrap_or_default();
-    write_lab_config(target, names, profile, region, kept, force)
+    write_lab_config(target, names, profile, region, kept, force).await
 }
 
 /// Writes a lab profile's config section: its region, and the admin profile's endpoint settings
 /// (`endpoint_url`, `services`), so that the lab's profiles reach the same endpoints as the admin,
 /// for sts-lab and the aws CLI alike.
-fn write_lab_config(
+async fn write_lab_config(
     target: &Target,
     names: &LabNames,
     profile: &str,
@@ -285,6 +289,7 @@ fn write_lab_config(
     target
         .files
         .write_profile(FileKind::Config, profile, &names.lab, notes, entries, force)
+        .await
 }
 
 /// Adds what to do to the admin's first call failing: unreachable, or expired credentials.
@@ -309,12 +314,12 @@ fn with_hint(err: anyhow::Error, clients: &Clients) -> anyhow::Error {
     }
 }
 
-/// Refuses a lab past its expiry before any call: its key can no longer assume the role (AWS and
-/// the emulator both refuse it), and the one-line error says how to renew it.
-pub fn check_not_expired(expires: Option<&str>) -> Result<()> {
+/// Refuses a lab past its expiry (at `now`, the endpoint's time) before any call: its key can no
+/// longer assume the role (AWS and the emulator both refuse it), and the one-line error says how
+/// to renew it.
+pub fn check_not_expired(expires: Option<&str>, now: i64) -> Result<()> {
     if let Some(at) = expires
-        && let Some(secs) = crate::model::expiry::parse_utc(at)
-        && secs <= now_secs()
+        && crate::model::expiry::has_passed(at, now) == Some(true)
     {
         bail!("the lab expired at {at}; run `cargo xtask setup` to renew it");
     }
@@ -384,18 +389,26 @@ async fn wait(lab: &Lab, steps: Steps<'_>) -> Result<Option<StackInfo>> {
 }
 
 /// The sections the lab writes, in the order it writes them: each lab profile in the
-/// credentials file, then in the config file. In a class's handout the assumed profile's keys
-/// are the student's own (the README has them pasted in by hand): not the lab's to write or remove.
-pub(crate) fn profile_sections<'a>(names: &'a LabNames, files: &AwsFiles) -> Vec<(FileKind, &'a str)> {
-    let (user, role) = (names.user_profile.as_str(), names.assumed_profile.as_str());
+/// credentials file, then in the config file, then the lessons' profiles (config only). In a
+/// class's handout the assumed profile's keys are the student's own (the README has them pasted
+/// in by hand): not the lab's to write or remove.
+pub(crate) fn profile_sections(names: &LabNames, files: &AwsFiles) -> Vec<(FileKind, String)> {
+    let mut sections = setup_sections(names, files);
+    sections.extend(names.lesson_profiles().into_iter().map(|p| (FileKind::Config, p)));
+    sections
+}
+
+/// The sections `setup` and `assume` write (the lessons' are theirs to check).
+pub(crate) fn setup_sections(names: &LabNames, files: &AwsFiles) -> Vec<(FileKind, String)> {
+    let (user, role) = (&names.user_profile, &names.assumed_profile);
     let mut sections = vec![
-        (FileKind::Credentials, user),
-        (FileKind::Config, user),
-        (FileKind::Credentials, role),
-        (FileKind::Config, role),
+        (FileKind::Credentials, user.clone()),
+        (FileKind::Config, user.clone()),
+        (FileKind::Credentials, role.clone()),
+        (FileKind::Config, role.clone()),
     ];
     if files.is_handout() {
-        sections.retain(|&(kind, profile)| !(kind == FileKind::Credentials && profile == role));
+        sections.retain(|(kind, profile)| !(*kind == FileKind::Credentials && profile == role));
     }
     sections
 }

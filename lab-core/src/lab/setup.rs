@@ -48,7 +48,7 @@ pub async fn setup(lab: &Lab, report: &dyn Report) -> Result<SetupOutcome> {
     lab.explain(steps, explain::preflight(names));
 
     // Every run renews the expiry: from now on, for the lab's time to live.
-    let expires = crate::model::expiry::format_utc(now_secs() + lab.ttl_seconds);
+    let expires = crate::model::expiry::format_utc(lab.now().await? + lab.ttl_seconds);
     let expires = expires.as_str();
     let (created, user_id) = ensure_user(lab, pre.user.as_ref(), expires, steps).await?;
 
@@ -69,7 +69,8 @@ pub async fn setup(lab: &Lab, report: &dyn Report) -> Result<SetupOutcome> {
             format!("{ROLE_ARN_NOTE} {role_arn}"),
             format!("{LAB_EXPIRES_NOTE} {expires}"),
         ],
-    )?;
+    )
+    .await?;
 
     Ok(SetupOutcome {
         role_arn,
@@ -269,13 +270,13 @@ pub(crate) async fn preflight(lab: &Lab) -> Result<Preflight> {
             );
         }
     }
-    for (kind, profile) in profile_sections(names, &lab.target.files) {
-        let found = lab.target.files.read_profile(kind, profile)?;
+    for (kind, profile) in setup_sections(names, &lab.target.files) {
+        let found = lab.target.files.read_profile(kind, &profile)?;
         if found.is_some_and(|p| !p.owned) && !lab.force {
             bail!(
                 "{} has a profile [{}] that sts-lab did not write; rename it, or pass --force to overwrite it",
                 lab.target.files.path(kind).display(),
-                crate::profiles::awsfiles::AwsFiles::section_name(kind, profile)
+                crate::profiles::awsfiles::AwsFiles::section_name(kind, &profile)
             );
         }
     }
@@ -327,7 +328,8 @@ async fn ensure_access_key(lab: &Lab, user_is_new: bool) -> Result<Option<NewAcc
             ("aws_access_key_id", &key.access_key_id),
             ("aws_secret_access_key", key.secret_access_key.expose()),
         ],
-    );
+    )
+    .await;
     if let Err(e) = written {
         // A key nobody holds is a leak: take it back.
         let _ = iam::delete_access_key(&lab.admin.iam, &names.user, &key.access_key_id).await;

@@ -6,7 +6,7 @@ use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
 use serde_json::Value;
 
-use crate::lab::{self, Inventory, Lab, now_secs, time_left};
+use crate::lab::{self, Inventory, Lab, time_left};
 use crate::model::names::LabNames;
 use crate::model::secret::mask_key_id;
 use crate::output;
@@ -41,7 +41,7 @@ pub async fn status(lab: &Lab) -> Result<Status> {
         inventory,
         assumed_expires,
         credentials_file: lab.target.files.credentials.display().to_string(),
-        now: now_secs(),
+        now: lab.now().await?,
     })
 }
 
@@ -92,6 +92,9 @@ pub fn status_lines(st: &Status, names: &LabNames) -> Vec<String> {
     ));
     out.push(row("role", listed(&inv.roles)));
     out.push(row("buckets", listed(&inv.buckets)));
+    if !inv.lesson.is_empty() {
+        out.push(row("lessons", listed(&inv.lesson.lines())));
+    }
     out.push(row("profiles", listed(&inv.profiles)));
     out.push(row("expires", crate::model::expiry::text(inv.expires(), st.now)));
     out.push(row(
@@ -150,6 +153,7 @@ pub fn status_doc(st: &Status, names: &LabNames) -> output::StatusDoc {
         buckets: inv.buckets.iter().map(|b| b.name.clone()).collect(),
         bucket_regions: inv.buckets.iter().map(|b| (b.name.clone(), b.region.clone())).collect(),
         profiles: inv.profiles.clone(),
+        lesson: inv.lesson.doc(),
         credentials_file: st.credentials_file.clone(),
         expires: inv.expires().map(|at| output::Expiry::new(at, st.now)),
         assumed_session: st.assumed_expires.and_then(|at| {
@@ -197,6 +201,7 @@ mod tests {
             roles: vec!["sts-stack-aws-prep-StsRole-X".into()],
             buckets: vec![],
             profiles: vec!["credentials:[sts]".into()],
+            lesson: Default::default(),
         };
         let st = Status {
             lab: "default".into(),

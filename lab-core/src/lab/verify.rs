@@ -1,8 +1,6 @@
 //! `verify`: the checks that prove the lab both ways, and their table.
 
 use anyhow::{Result, anyhow};
-use aws_smithy_types::DateTime;
-use aws_smithy_types::date_time::Format;
 
 use super::*;
 use crate::aws::error::{aws_error, error_code};
@@ -105,6 +103,7 @@ pub async fn verify(lab: &Lab, report: &dyn Report) -> Result<Vec<Check>> {
 /// rather than read from the assumed profile.
 pub async fn verify_with(lab: &Lab, session: Option<Clients>, report: &dyn Report) -> Result<Vec<Check>> {
     let mut checks = user_checks(lab).await;
+    let now = lab.now().await?;
     let stack = lab.ready_stack().await;
     // The lab's expiry, as setup tagged the stack: past it, AWS refuses every Allow the lab wrote.
     let lab_expires = stack
@@ -112,9 +111,9 @@ pub async fn verify_with(lab: &Lab, session: Option<Clients>, report: &dyn Repor
         .ok()
         .and_then(|(s, _)| s.tag(EXPIRES_TAG_KEY))
         .map(str::to_owned);
-    checks.push(expiry_check(lab, lab_expires.as_deref()));
+    checks.push(expiry_check(lab, lab_expires.as_deref(), now));
     let role_arn = stack.map(|(_, arn)| arn).ok();
-    let (as_role, identity) = role_identity(lab, session, role_arn.as_deref()).await?;
+    let (as_role, identity) = role_identity(lab, session, role_arn.as_deref(), now).await?;
     let me = Caller::of_arn(&identity.seen);
     checks.push(identity);
     if let Ok(c) = &as_role {
@@ -134,7 +133,7 @@ pub async fn verify_with(lab: &Lab, session: Option<Clients>, report: &dyn Repor
             .asking(admin.map(|a| Ask::new(&a, "sts:AssumeRole", arn.as_str()))),
         );
     }
-    lab.judge(&mut checks).await;
+    lab.judge(&mut checks).await?;
     Ok(checks)
 }
 
@@ -175,9 +174,7 @@ async fn user_checks(lab: &Lab) -> Vec<Check> {
 
 /// That the lab has not expired, from the expiry tagged on its stack.
 /// By the endpoint's clock: an emulator's may have been moved on.
-fn expiry_check(lab: &Lab, lab_expires: Option<&str>) -> Check {
-    let now = lab.endpoint_now();
-    let at = lab_expires.and_then(crate::model::expiry::parse_utc);
+fn expiry_check(lab: &Lab, lab_expires: Option<&str>, now: i64) -> Check {
     Check {
         name: "the lab has not expired".to_owned(),
         expected: "an expiry after now".to_owned(),
@@ -185,7 +182,7 @@ fn expiry_check(lab: &Lab, lab_expires: Option<&str>) -> Check {
             Some(_) => crate::model::expiry::text(lab_expires, now),
             None => "no expiry (no stack, or one from before --ttl; run `cargo xtask setup`)".to_owned(),
         },
-        passed: at.is_some_and(|at| at > now),
+        passed: lab_expires.and_then(|at| crate::model::expiry::has_passed(at, now)) == Some(false),
         agrees: true,
         command: format!(
             "aws cloudformation describe-stacks --stack-name {} --query \"Stacks[0].Tags\"",
@@ -201,6 +198,7 @@ async fn role_identity(
     lab: &Lab,
     session: Option<Clients>,
     role_arn: Option<&str>,
+    now: i64,
 ) -> Result<(Result<Clients>, Check)> {
     let role = &lab.names.assumed_profile;
     let role_name = role_arn.and_then(|arn| arn.rsplit('/').next());
@@ -216,7 +214,7 @@ async fn role_identity(
         .files
         .read_profile(FileKind::Credentials, role)?
         .and_then(|p| p.note("expires").map(str::to_owned))
-        .filter(|at| DateTime::from_str(at, Format::DateTime).is_ok_and(|t| t.secs() <= now_secs()));
+        .filter(|at| crate::model::expiry::has_passed(at, now) == Some(true));
     let as_role = match (session, &expired) {
         (Some(clients), _) => Ok(clients),
         (None, Some(at)) => Err(anyhow!("the session expired at {at}; run `cargo xtask assume` again")),
@@ -313,7 +311,7 @@ async fn lab_bucket(lab: &Lab, c: &Clients, tags: &[(&str, &str)], report: &dyn 
         .await
         .ok()
         .and_then(|all| all.into_iter().find(|b| b.starts_with(&verify_prefix)));
-    let fresh = names.verify_bucket(lab.account(), now_secs());
+    let fresh = names.verify_bucket(lab.account(), crate::model::expiry::machine_now());
     // Right after assume, the role's S3 rights may still be propagating, as the trust was.
     let create = |bucket: String| async move {
         let made = crate::aws::retry::retry_codes(

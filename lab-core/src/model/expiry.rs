@@ -48,6 +48,26 @@ impl std::str::FromStr for Ttl {
     }
 }
 
+/// This machine's time, in Unix seconds: the clock AWS's agrees with. An emulator's clock may have
+/// been moved: ask the target for the time its endpoint decides by (`Target::now`).
+pub fn machine_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Whether something that ends at `at` (a lab, a session) has ended at `now`: the one rule for
+/// every "expired?", from its end and the endpoint's time.
+pub fn has_ended(at: i64, now: i64) -> bool {
+    at <= now
+}
+
+/// Whether the recorded expiry `at` (`2026-11-22T22:00:00Z`) has passed at `now`; None when it
+/// is not a time.
+pub fn has_passed(at: &str, now: i64) -> Option<bool> {
+    parse_utc(at).map(|secs| has_ended(secs, now))
+}
+
 /// `2026-11-22T22:00:00Z` for Unix time `secs`.
 pub fn format_utc(secs: i64) -> String {
     DateTime::from_secs(secs)
@@ -84,7 +104,7 @@ pub fn describe(expires: i64, now: i64) -> String {
         },
         s => format!("{} d {} h", s / 86400, (s % 86400) / 3600),
     };
-    if expires > now {
+    if !has_ended(expires, now) {
         format!("expires in {}", span(expires - now))
     } else {
         format!("expired {} ago", span(now - expires))

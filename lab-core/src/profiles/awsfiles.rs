@@ -103,8 +103,42 @@ impl AwsFiles {
         credfile::read(&text, &Self::section_name(kind, profile)).map_err(|m| malformed(path, m.line, m.reason))
     }
 
-    /// Writes the lab's section for `profile` (see [`credfile::upsert`]).
-    pub fn write_profile(
+    /// Writes the lab's section for `profile` (see [`credfile::upsert`]), on the runtime's
+    /// blocking threads: the edit waits for the folder's lock, which another process may hold.
+    pub async fn write_profile(
+        &self,
+        kind: FileKind,
+        profile: &str,
+        lab: &str,
+        notes: Vec<String>,
+        entries: Vec<(&str, &str)>,
+        force: bool,
+    ) -> Result<()> {
+        let files = self.clone();
+        let (profile, lab) = (profile.to_owned(), lab.to_owned());
+        let entries: Vec<(String, String)> = entries
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        tokio::task::spawn_blocking(move || {
+            let entries = entries.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            files.write_profile_blocking(kind, &profile, &lab, notes, entries, force)
+        })
+        .await
+        .context("the file edit stopped")?
+    }
+
+    /// Removes the lab's section for `profile` (`Ok(false)` when it was not there), on the
+    /// runtime's blocking threads (see [`AwsFiles::write_profile`]).
+    pub async fn remove_profile(&self, kind: FileKind, profile: &str) -> Result<bool> {
+        let (files, profile) = (self.clone(), profile.to_owned());
+        tokio::task::spawn_blocking(move || files.remove_profile_blocking(kind, &profile))
+            .await
+            .context("the file edit stopped")?
+    }
+
+    /// [`AwsFiles::write_profile`], on this thread.
+    pub fn write_profile_blocking(
         &self,
         kind: FileKind,
         profile: &str,
@@ -126,8 +160,8 @@ impl AwsFiles {
         })
     }
 
-    /// Removes the lab's section for `profile`; `Ok(false)` when it was not there.
-    pub fn remove_profile(&self, kind: FileKind, profile: &str) -> Result<bool> {
+    /// [`AwsFiles::remove_profile`], on this thread.
+    pub fn remove_profile_blocking(&self, kind: FileKind, profile: &str) -> Result<bool> {
         let name = Self::section_name(kind, profile);
         let mut removed = false;
         edit(self.path(kind), |text, _| {
@@ -260,7 +294,7 @@ mod tests {
         fs::set_permissions(&files.credentials, fs::Permissions::from_mode(0o644)).unwrap();
 
         files
-            .write_profile(
+            .write_profile_blocking(
                 FileKind::Credentials,
                 "sts",
                 "default",
@@ -273,8 +307,8 @@ mod tests {
         assert_eq!(mode, 0o600);
         let view = files.read_profile(FileKind::Credentials, "sts").unwrap().unwrap();
         assert_eq!(view.get("aws_access_key_id"), Some("AKIA1"));
-        assert!(files.remove_profile(FileKind::Credentials, "sts").unwrap());
-        assert!(!files.remove_profile(FileKind::Credentials, "sts").unwrap());
+        assert!(files.remove_profile_blocking(FileKind::Credentials, "sts").unwrap());
+        assert!(!files.remove_profile_blocking(FileKind::Credentials, "sts").unwrap());
         assert_eq!(fs::read_to_string(&files.credentials).unwrap(), original);
         let leftovers: Vec<_> = fs::read_dir(dir.join("aws")).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
@@ -296,7 +330,7 @@ mod tests {
         let files = AwsFiles::in_dir(&dir);
         let stale = dir.join(".credentials.sts-lab-999999.tmp");
         fs::write(&stale, "[sts]\naws_secret_access_key = leaked\n").unwrap();
-        files.remove_profile(FileKind::Credentials, "sts").unwrap();
+        files.remove_profile_blocking(FileKind::Credentials, "sts").unwrap();
         assert!(!stale.exists());
         fs::remove_dir_all(&dir).unwrap();
     }
@@ -306,7 +340,7 @@ mod tests {
         let dir = scratch("fresh");
         let files = AwsFiles::in_dir(&dir.join("aws"));
         files
-            .write_profile(
+            .write_profile_blocking(
                 FileKind::Config,
                 "sts",
                 "default",
@@ -319,14 +353,14 @@ mod tests {
         assert!(text.starts_with("[profile sts]\n"), "{text}");
         let mode = fs::metadata(dir.join("aws")).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o700);
-        files.remove_profile(FileKind::Config, "sts").unwrap();
+        files.remove_profile_blocking(FileKind::Config, "sts").unwrap();
         assert!(!files.config.exists());
         // An empty file the user had stays, empty.
         fs::write(&files.credentials, "").unwrap();
         files
-            .write_profile(FileKind::Credentials, "sts", "default", vec![], vec![("k", "v")], false)
+            .write_profile_blocking(FileKind::Credentials, "sts", "default", vec![], vec![("k", "v")], false)
             .unwrap();
-        files.remove_profile(FileKind::Credentials, "sts").unwrap();
+        files.remove_profile_blocking(FileKind::Credentials, "sts").unwrap();
         assert_eq!(fs::read_to_string(&files.credentials).unwrap(), "");
         fs::remove_dir_all(&dir).unwrap();
     }
@@ -338,7 +372,7 @@ mod tests {
         let files = AwsFiles::in_dir(&dir);
         fs::write(&files.credentials, "[a]\nbroken line\n").unwrap();
         let err = files
-            .write_profile(FileKind::Credentials, "sts", "default", vec![], vec![("k", "v")], false)
+            .write_profile_blocking(FileKind::Credentials, "sts", "default", vec![], vec![("k", "v")], false)
             .unwrap_err()
             .to_string();
         assert!(err.contains("credentials:2") && err.contains("fix that line"), "{err}");
@@ -356,7 +390,7 @@ mod tests {
                 s.spawn(move || {
                     let name = format!("p{i}");
                     files
-                        .write_profile(FileKind::Credentials, &name, "default", vec![], vec![("k", "v")], false)
+                        .write_profile_blocking(FileKind::Credentials, &name, "default", vec![], vec![("k", "v")], false)
                         .unwrap();
                 });
             }

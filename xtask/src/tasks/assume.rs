@@ -19,7 +19,8 @@ pub async fn run(global: &Global, args: AssumeArgs) -> Result<()> {
     // With the role ARN that setup recorded, only the user profile is needed, as in the guide.
     match lab_core::lab::recorded_role_arn(&target, &names)? {
         Some(role_arn) => {
-            lab_core::lab::check_not_expired(lab_core::lab::recorded_expiry(&target, &names)?.as_deref())?;
+            let expires = lab_core::lab::recorded_expiry(&target, &names)?;
+            lab_core::lab::check_not_expired(expires.as_deref(), target.now().await?)?;
             let backoff = lab_core::aws::retry::Backoff::default();
             lab_core::lab::assume_role_as_user(
                 &target,

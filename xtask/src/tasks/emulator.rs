@@ -4,7 +4,7 @@ use anyhow::{Context, Result};
 use lab_core::emulator::{EMULATOR_REQUIREMENTS, TEST_TOOL_REQUIREMENTS};
 
 use crate::flags::{EmulatorAction, Global};
-use lab_core::emulator::install::install;
+use lab_core::emulator::install::install_async;
 
 use crate::local::mode;
 use crate::project;
@@ -13,16 +13,16 @@ pub async fn run(_global: &Global, action: EmulatorAction) -> Result<()> {
     let home = project::emulator_home();
     match action {
         EmulatorAction::Install { test_tools } => {
-            let requirements: &[&str] = if test_tools {
+            let requirements: &'static [&'static str] = if test_tools {
                 &TEST_TOOL_REQUIREMENTS
             } else {
                 &EMULATOR_REQUIREMENTS
             };
-            install(&project::venv(), requirements)?;
+            install_async(&project::venv(), requirements).await?;
             println!("emulator installed in {}", project::venv().dir.display());
         }
         EmulatorAction::Start { port, realistic } => {
-            let was = home.running();
+            let was = home.running().await;
             let (home, running) = crate::local::ensure_running(port, Some(realistic)).await?;
             if was.is_some() {
                 println!(
@@ -37,13 +37,13 @@ pub async fn run(_global: &Global, action: EmulatorAction) -> Result<()> {
             );
         }
         EmulatorAction::Stop => {
-            if home.stop()? {
+            if home.stop().await? {
                 println!("emulator stopped");
             } else {
                 println!("no emulator was running");
             }
         }
-        EmulatorAction::Status => match home.running() {
+        EmulatorAction::Status => match home.running().await {
             Some(r) => {
                 println!(
                     "running on {} (pid {}, {} mode)",
@@ -59,16 +59,19 @@ pub async fn run(_global: &Global, action: EmulatorAction) -> Result<()> {
         EmulatorAction::Clock { to } => {
             let running = home
                 .running()
+                .await
                 .context("the emulator is not running; start it with `cargo xtask emulator start`")?;
+            let control = running.control();
             let clock = match to {
-                Some(to) => home.set_clock(running, to.offset_from(home.clock(running)?.offset))?,
-                None => home.clock(running)?,
+                Some(to) => control.set_clock(to.offset_from(control.clock().await?.offset)).await?,
+                None => control.clock().await?,
             };
             println!("{}", clock_line(&clock));
         }
         EmulatorAction::Env => {
             let running = home
                 .running()
+                .await
                 .context("the emulator is not running; start it with `cargo xtask emulator start`")?;
             for line in export_lines(&home.env_vars(running)) {
                 println!("{line}");

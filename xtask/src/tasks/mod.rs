@@ -5,7 +5,6 @@ pub mod bench;
 pub mod class;
 pub mod cleanup;
 pub mod demo;
-mod disarm;
 pub mod emulator;
 pub mod lesson;
 pub mod setup;
@@ -54,14 +53,14 @@ pub async fn target(global: &Global) -> Result<Target> {
     };
     let mut target = target;
     target.allow_insecure_endpoint = global.allow_insecure_endpoint;
+    target.recognize_endpoint().await?;
     if global.verbose {
-        let endpoint = target
-            .endpoint_url
-            .clone()
-            .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok());
+        let endpoint = match target.endpoint.emulator() {
+            Some(control) => format!("sts-lab's emulator at {}", control.base),
+            None => std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| "AWS".to_owned()),
+        };
         eprintln!(
-            "target: endpoint {}, credentials {}, config {}",
-            endpoint.as_deref().unwrap_or("AWS"),
+            "target: endpoint {endpoint}, credentials {}, config {}",
             target.files.credentials.display(),
             target.files.config.display()
         );

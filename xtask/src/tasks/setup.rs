@@ -33,7 +33,7 @@ pub async fn run(global: &Global, args: SetupArgs) -> Result<()> {
     ));
     ui.line(&format!(
         "the lab expires at {}: after that AWS refuses every Allow it wrote; setup again renews it, cleanup ends it now",
-        lab_core::model::expiry::text(Some(&outcome.expires), lab_core::lab::now_secs())
+        lab_core::model::expiry::text(Some(&outcome.expires), lab.now().await?)
     ));
     ui.line(&format!("next: cargo xtask{} assume", lab_flag(global)));
     Ok(())

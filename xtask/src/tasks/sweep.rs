@@ -7,7 +7,7 @@ use anyhow::{Result, bail};
 use lab_core::aws::error::one_line;
 use lab_core::aws::target::Target;
 use lab_core::fleet::sweep::FoundLab;
-use lab_core::lab::{self, Lab, now_secs};
+use lab_core::lab::{self, Lab};
 use lab_core::model::expiry;
 use lab_core::output::report::Report;
 use lab_core::output::{Expiry, SweepAction as Action, SweepDoc, SweepRow};
@@ -57,10 +57,15 @@ pub async fn run(global: &Global, args: SweepArgs) -> Result<()> {
 /// Sweeps one lab in its own region; any failure is this lab's row, never the sweep's end.
 async fn sweep_one(global: &Global, args: &SweepArgs, target: &Target, found: &FoundLab, ui: &Ui) -> SweepRow {
     let name = &found.names.lab;
-    let now = now_secs();
+    // The endpoint's time; when it cannot be read the lab's row says why.
+    let (now, clock) = match target.now().await {
+        Ok(now) => (now, Ok(())),
+        Err(e) => (lab_core::model::expiry::machine_now(), Err(e)),
+    };
     let mut holds = Vec::new();
     let mut expires = found.expires.clone();
     let result: Result<Action> = async {
+        clock?;
         // Each lab in its own region, whatever --region says.
         let mut lab_target = target.clone();
         lab_target.region = found.region.clone();
@@ -69,7 +74,7 @@ async fn sweep_one(global: &Global, args: &SweepArgs, target: &Target, found: &F
         let inventory = lab::inventory(&lab).await?;
         holds = inventory.lines(&lab.names);
         expires = inventory.expires().map(str::to_owned).or(expires.clone());
-        let expired = expires.as_deref().and_then(expiry::parse_utc).is_some_and(|s| s <= now);
+        let expired = expires.as_deref().and_then(|at| expiry::has_passed(at, now)) == Some(true);
         Ok(if args.expired && !expired {
             Action::KeptNotExpired
         } else if args.dry_run {

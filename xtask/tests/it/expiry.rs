@@ -8,7 +8,8 @@
 use crate::common;
 
 use crate::common::{TestEmulator, assert_ok, statements, stderr, stdout, url_decoded_json};
-use lab_core::lab::{self, now_secs};
+use lab_core::lab;
+use lab_core::model::expiry::machine_now as now_secs;
 use lab_core::model::expiry::{format_utc, parse_utc};
 use serde_json::{Value, json};
 

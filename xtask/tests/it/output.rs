@@ -106,6 +106,7 @@ async fn json_is_the_only_thing_on_stdout() {
     let files = emu.home.files();
     files
         .remove_profile(lab_core::profiles::awsfiles::FileKind::Credentials, "assumed")
+        .await
         .unwrap();
     let out = emu.xtask(&["verify", "--json"]);
     assert_eq!(out.status.code(), Some(1));

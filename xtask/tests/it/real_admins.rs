@@ -189,7 +189,7 @@ async fn a_lab_in_another_region_is_found_by_every_task() {
             lab_core::profiles::awsfiles::FileKind::Credentials,
             lab_core::profiles::awsfiles::FileKind::Config,
         ] {
-            files.remove_profile(kind, profile).unwrap();
+            files.remove_profile(kind, profile).await.unwrap();
         }
     }
     let cleanup = xtask(&emu, &["cleanup"], &[]);

@@ -186,7 +186,7 @@ async fn cleanup_finds_everything_when_the_local_profiles_are_gone() {
     assert!(common::all_checks_pass(&lab).await);
     for profile in ["sts", "assumed"] {
         for kind in [FileKind::Credentials, FileKind::Config] {
-            lab.target.files.remove_profile(kind, profile).unwrap();
+            lab.target.files.remove_profile(kind, profile).await.unwrap();
         }
     }
     lab::cleanup(&lab, &Captured::default()).await.unwrap();

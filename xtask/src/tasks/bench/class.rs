@@ -13,7 +13,7 @@ const STUDENTS: usize = 30;
 
 pub async fn run(rounds: usize) -> Result<()> {
     let venv = project::venv();
-    lab_core::emulator::install::install(&venv, &EMULATOR_REQUIREMENTS)?;
+    lab_core::emulator::install::install_async(&venv, &EMULATOR_REQUIREMENTS).await?;
     let realistic = Options::realistic(&[("STS_LAB_IAM_RATE", "25"), ("STS_LAB_CFN_RATE", "5")]);
     for options in [realistic, Options::default()] {
         let home = Home {
@@ -54,11 +54,11 @@ async fn measure(home: &Home, running: Running, rounds: usize) -> Result<()> {
         let setup = run(&["setup"])?;
         let verify = run(&["assume"])? + run(&["verify"])?;
         let cleanup = run(&["cleanup"])?;
-        let before = home.stats(running)?;
+        let before = running.control().stats().await?;
         let class_setup = run(&["class", "setup", "--students", &n, "--out", &out])?;
         let class_verify = run(&["class", "verify", "--out", &out])?;
         let class_cleanup = run(&["class", "cleanup", "--out", &out])?;
-        let after = home.stats(running)?;
+        let after = running.control().stats().await?;
         if round == 0 {
             continue;
         }

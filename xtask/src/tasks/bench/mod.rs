@@ -57,7 +57,7 @@ pub async fn run(_global: &Global, args: BenchArgs) -> Result<()> {
     }
     let venv = project::venv();
     // The guide's flow needs the aws CLI.
-    lab_core::emulator::install::install(&venv, &lab_core::emulator::TEST_TOOL_REQUIREMENTS)?;
+    lab_core::emulator::install::install_async(&venv, &lab_core::emulator::TEST_TOOL_REQUIREMENTS).await?;
     let home = Home {
         dir: project::project_root().join(".lab").join("bench"),
     };

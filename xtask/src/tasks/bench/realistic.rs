@@ -17,7 +17,7 @@ const TARGET: f64 = 1.15;
 
 pub async fn run(rounds: usize) -> Result<()> {
     let venv = project::venv();
-    lab_core::emulator::install::install(&venv, &EMULATOR_REQUIREMENTS)?;
+    lab_core::emulator::install::install_async(&venv, &EMULATOR_REQUIREMENTS).await?;
     let home = Home {
         dir: project::project_root().join(".lab").join("bench-realistic"),
     };
