@@ -233,11 +233,11 @@ async fn remove_profiles(lab: &Lab, steps: Steps<'_>) -> Result<()> {
         async {
             let mut removed = Vec::new();
             for (kind, profile) in profile_sections(names, &lab.target.files) {
-                if lab.target.files.remove_profile(kind, profile)? {
+                if lab.target.files.remove_profile(kind, &profile).await? {
                     removed.push(format!(
                         "{} [{}]",
                         lab.target.files.path(kind).display(),
-                        crate::profiles::awsfiles::AwsFiles::section_name(kind, profile)
+                        crate::profiles::awsfiles::AwsFiles::section_name(kind, &profile)
                     ));
                 }
             }

@@ -1,5 +1,6 @@
-//! The lab as a diagram (`status --diagram`): its user, key, role, trust and buckets, and the
-//! requests `verify` makes, each decided offline from the lab's documents.
+//! The lab as a diagram (`status --diagram`): its user, key, role, trust and buckets, what the
+//! lessons added (from the inventory), and the requests `verify` makes, each decided offline from
+//! the lab's documents as they are now.
 
 use anyhow::Result;
 
@@ -17,10 +18,10 @@ pub async fn diagram(lab: &Lab) -> Result<String> {
     let trust = crate::ops::iam::role_trust(&lab.admin.iam, &role)
         .await?
         .unwrap_or_default();
-    let trust_sid = serde_json::from_str::<serde_json::Value>(&trust)
-        .ok()
-        .and_then(|d| d["Statement"][0]["Sid"].as_str().map(str::to_owned))
-        .unwrap_or_else(|| "the lab user only".to_owned());
+    let trust_doc = serde_json::from_str::<serde_json::Value>(&trust).unwrap_or_default();
+    let trust_sid = trust_doc["Statement"][0]["Sid"]
+        .as_str()
+        .map_or_else(|| "the lab user only".to_owned(), str::to_owned);
     let key = inventory.access_keys.first().map_or_else(
         || "no access key".to_owned(),
         |k| {
@@ -31,12 +32,23 @@ pub async fn diagram(lab: &Lab) -> Result<String> {
             )
         },
     );
+    let parts = &inventory.lesson;
     let nodes = Nodes {
         user: lab.names.user.clone(),
         key,
         role: role.clone(),
         trust: trust_sid,
+        trust_conditions: condition_keys(&trust_doc),
         buckets: lab.bucket_prefix(),
+        lesson: parts.applied.clone(),
+        role_policies: parts
+            .role_policies
+            .iter()
+            .filter(|(r, _)| *r == role)
+            .map(|(_, p)| p.clone())
+            .collect(),
+        chained: parts.chained_role.clone(),
+        mfa: parts.mfa_device.clone(),
     };
     let session_arn = format!(
         "arn:{}:sts::{}:assumed-role/{role}/{DEFAULT_SESSION_NAME}",
@@ -47,7 +59,7 @@ pub async fn diagram(lab: &Lab) -> Result<String> {
     let session = Caller::Session { role, session_arn };
     let outside = lab.names.outside_bucket(lab.account());
     let partition = lab.admin_identity.partition();
-    let asks: [(Ask, &'static str); 7] = [
+    let mut asks: Vec<(Ask, &'static str)> = vec![
         (Ask::new(&user, "sts:AssumeRole", role_arn.as_str()), "role"),
         (Ask::new(&user, "s3:ListAllMyBuckets", "*"), "s3"),
         (Ask::new(&user, "iam:ListUsers", "*"), "iam"),
@@ -66,6 +78,10 @@ pub async fn diagram(lab: &Lab) -> Result<String> {
         ),
         (Ask::new(&session, "iam:ListUsers", "*"), "iam"),
     ];
+    if let Some(chained) = &parts.chained_role {
+        let arn = format!("arn:{partition}:iam::{}:role/{chained}", lab.account());
+        asks.push((Ask::new(&session, "sts:AssumeRole", arn), "chained"));
+    }
     let (asks, targets): (Vec<Ask>, Vec<&'static str>) = asks.into_iter().unzip();
     let decisions = lab.predict_all(&asks).await?;
     let arrows: Vec<Arrow> = asks
@@ -80,4 +96,28 @@ pub async fn diagram(lab: &Lab) -> Result<String> {
         })
         .collect();
     Ok(diagram::mermaid(&nodes, &arrows))
+}
+
+/// `Operator key` of each condition of a trust's statements, but the lab's own expiry (every
+/// statement of the lab holds only before it): what a lesson made the trust require.
+fn condition_keys(trust: &serde_json::Value) -> Vec<String> {
+    let statements = match &trust["Statement"] {
+        serde_json::Value::Array(all) => all.clone(),
+        one => vec![one.clone()],
+    };
+    let mut out = Vec::new();
+    for statement in &statements {
+        let Some(conditions) = statement["Condition"].as_object() else {
+            continue;
+        };
+        for (operator, keys) in conditions {
+            for key in keys.as_object().into_iter().flat_map(|k| k.keys()) {
+                let item = format!("{operator} {key}");
+                if item != "DateLessThan aws:CurrentTime" && !out.contains(&item) {
+                    out.push(item);
+                }
+            }
+        }
+    }
+    out
 }

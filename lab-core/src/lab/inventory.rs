@@ -1,5 +1,7 @@
-//! The lab's inventory, which `cleanup`, `status` and `sweep` use: everything of the lab that
-//! exists now, found by its deterministic names and its buckets in whatever region they are.
+//! The lab's inventory, the one record of what a lab holds: `status` (and `--json`, `--diagram`),
+//! `cleanup` and its `--dry-run`, `sweep --dry-run`, `class status` and the demo's "holds nothing"
+//! are each derived from it. Everything of the lab that exists now, found by its deterministic
+//! names and its buckets in whatever region they are, the lessons' additions included.
 
 use anyhow::Result;
 
@@ -19,8 +21,63 @@ pub struct Inventory {
     pub stack: Option<StackInfo>,
     pub roles: Vec<String>,
     pub buckets: Vec<LabBucket>,
-    /// `credentials:[sts]`, `config:[profile sts]` …
+    /// `credentials:[sts]`, `config:[profile sts]` … (the lessons' profiles too).
     pub profiles: Vec<String>,
+    /// What the lessons made.
+    pub lesson: LessonParts,
+}
+
+/// What lessons (or a learner) added to the lab beyond what setup made.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LessonParts {
+    /// The lesson applied, as the user's `sts-lab-lesson` tag records it.
+    pub applied: Option<String>,
+    /// `(role, policy)`: inline policies of the lab's roles that the stack did not put there.
+    pub role_policies: Vec<(String, String)>,
+    /// The lessons' second role (tagged with the lab).
+    pub chained_role: Option<String>,
+    /// The user's virtual MFA device (lesson mfa), by its serial number.
+    pub mfa_device: Option<String>,
+}
+
+impl LessonParts {
+    pub fn is_empty(&self) -> bool {
+        self.applied.is_none()
+            && self.role_policies.is_empty()
+            && self.chained_role.is_none()
+            && self.mfa_device.is_none()
+    }
+
+    /// Its typed view (`status --json`, `class status --json`).
+    pub fn doc(&self) -> crate::output::LessonPartsDoc {
+        crate::output::LessonPartsDoc {
+            applied: self.applied.clone(),
+            role_policies: self
+                .role_policies
+                .iter()
+                .map(|(role, policy)| crate::output::RolePolicy {
+                    role: role.clone(),
+                    policy: policy.clone(),
+                })
+                .collect(),
+            chained_role: self.chained_role.clone(),
+            mfa_device: self.mfa_device.clone(),
+        }
+    }
+
+    /// One line per part.
+    pub fn lines(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        out.extend(self.applied.iter().map(|l| format!("lesson {l} applied")));
+        out.extend(self.chained_role.iter().map(|r| format!("IAM role {r} (a lesson's)")));
+        out.extend(
+            self.role_policies
+                .iter()
+                .map(|(role, policy)| format!("role policy {policy} of {role}")),
+        );
+        out.extend(self.mfa_device.iter().map(|s| format!("MFA device {s}")));
+        out
+    }
 }
 
 impl Inventory {
@@ -32,6 +89,7 @@ impl Inventory {
             && self.roles.is_empty()
             && self.buckets.is_empty()
             && self.profiles.is_empty()
+            && self.lesson.is_empty()
     }
 
     /// When the lab expires: the earlier of its user's and its stack's tags (AWS refuses the lab
@@ -63,6 +121,7 @@ impl Inventory {
         }
         out.extend(self.roles.iter().map(|r| format!("IAM role {r}")));
         out.extend(self.buckets.iter().map(|b| format!("bucket {b}")));
+        out.extend(self.lesson.lines());
         out.extend(self.profiles.iter().map(|p| format!("profile {p}")));
         out
     }
@@ -75,7 +134,7 @@ pub async fn inventory(lab: &Lab) -> Result<Inventory> {
     let user = iam::get_user(&c.iam, &names.user).await?;
     let mut profiles = Vec::new();
     for (kind, profile) in profile_sections(names, &lab.target.files) {
-        if lab.target.files.read_profile(kind, profile)?.is_some_and(|p| p.owned) {
+        if lab.target.files.read_profile(kind, &profile)?.is_some_and(|p| p.owned) {
             let file = if kind == FileKind::Credentials {
                 "credentials"
             } else {
@@ -83,10 +142,12 @@ pub async fn inventory(lab: &Lab) -> Result<Inventory> {
             };
             profiles.push(format!(
                 "{file}:[{}]",
-                crate::profiles::awsfiles::AwsFiles::section_name(kind, profile)
+                crate::profiles::awsfiles::AwsFiles::section_name(kind, &profile)
             ));
         }
     }
+    let roles = iam::roles_named(&c.iam, &names.role_name_prefix()).await?;
+    let lesson = lesson_parts(lab, user.as_ref(), &roles).await?;
     Ok(Inventory {
         access_keys: if user.is_some() {
             iam::list_access_keys(&c.iam, &names.user).await?
@@ -100,9 +161,44 @@ pub async fn inventory(lab: &Lab) -> Result<Inventory> {
         },
         user,
         stack: lab.describe_stack().await?,
-        roles: iam::roles_named(&c.iam, &names.role_name_prefix()).await?,
+        roles,
         buckets: lab_buckets(lab).await?,
         profiles,
+        lesson,
+    })
+}
+
+/// What the lessons added: the lesson recorded on `user`, the chained role (only with the lab's
+/// tag), the inline policies of `roles` and of the chained role beyond the stack's own, the MFA
+/// device.
+pub(super) async fn lesson_parts(lab: &Lab, user: Option<&UserInfo>, roles: &[String]) -> Result<LessonParts> {
+    let names = &lab.names;
+    let c = &lab.admin;
+    let chained = names.chained_role();
+    let tags = crate::ops::policies::role_tags(&c.iam, &chained).await?;
+    let chained_role = tags
+        .iter()
+        .any(|(k, v)| k == crate::model::names::LAB_TAG_KEY && *v == names.lab)
+        .then_some(chained);
+    let mut role_policies = Vec::new();
+    for role in roles.iter().chain(chained_role.iter()) {
+        for policy in crate::ops::policies::role_policy_names(&c.iam, role).await? {
+            if policy != crate::model::names::STACK_ROLE_POLICY {
+                role_policies.push((role.clone(), policy));
+            }
+        }
+    }
+    let serial = names.mfa_serial(lab.admin_identity.partition(), lab.account());
+    let mfa_device = iam::virtual_mfa_device_exists(&c.iam, &serial)
+        .await?
+        .then_some(serial);
+    Ok(LessonParts {
+        applied: user
+            .and_then(|u| u.tag(crate::model::names::LESSON_TAG_KEY))
+            .map(str::to_owned),
+        role_policies,
+        chained_role,
+        mfa_device,
     })
 }
 

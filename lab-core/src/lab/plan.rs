@@ -113,6 +113,27 @@ pub async fn plan_cleanup(lab: &Lab) -> Result<Vec<Change>> {
             .iter()
             .map(|b| Change::Delete(format!("bucket {b} and its objects"))),
     );
+    // What the lessons added, before the stack: CloudFormation cannot delete a role that holds
+    // a policy it did not make.
+    let lesson = &inv.lesson;
+    plan.extend(
+        lesson
+            .role_policies
+            .iter()
+            .map(|(role, policy)| Change::Delete(format!("policy {policy} of role {role} (a lesson's)"))),
+    );
+    plan.extend(
+        lesson
+            .chained_role
+            .iter()
+            .map(|r| Change::Delete(format!("IAM role {r} (a lesson's)"))),
+    );
+    plan.extend(
+        lesson
+            .mfa_device
+            .iter()
+            .map(|s| Change::Delete(format!("MFA device {s} (lesson mfa)"))),
+    );
     if let Some(s) = &inv.stack {
         plan.push(Change::Delete(format!(
             "stack {} ({}) and with it role {}",
@@ -141,10 +162,10 @@ pub async fn plan_cleanup(lab: &Lab) -> Result<Vec<Change>> {
         plan.push(Change::Delete(format!("IAM user {}", names.user)));
     }
     for (kind, profile) in profile_sections(names, &lab.target.files) {
-        if lab.target.files.read_profile(kind, profile)?.is_some_and(|p| p.owned) {
+        if lab.target.files.read_profile(kind, &profile)?.is_some_and(|p| p.owned) {
             plan.push(Change::Delete(format!(
                 "[{}] from {}",
-                AwsFiles::section_name(kind, profile),
+                AwsFiles::section_name(kind, &profile),
                 lab.target.files.path(kind).display()
             )));
         }

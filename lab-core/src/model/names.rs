@@ -11,6 +11,11 @@ pub const LAB_TAG_KEY: &str = "sts-lab";
 pub const REGION_TAG_KEY: &str = "sts-lab-region";
 /// The tag key on the lab's user, stack and buckets that records when the lab expires.
 pub const EXPIRES_TAG_KEY: &str = "sts-lab-expires";
+/// The tag key on the lab's user that records the lesson applied to the lab (one at a time).
+pub const LESSON_TAG_KEY: &str = "sts-lab-lesson";
+/// The inline policy the stack puts on its role (`infra/template.yaml`); any other inline policy
+/// of the lab's roles was put there by a lesson or a learner.
+pub const STACK_ROLE_POLICY: &str = "sts-lab-s3";
 /// The lab name used when `--lab` is not given: it keeps the guide's names.
 pub const DEFAULT_LAB: &str = "default";
 /// The session name the guide uses for `sts assume-role`.
@@ -86,6 +91,11 @@ impl LabNames {
     /// The second role of lessons role-chaining, session-tags and source-identity.
     pub fn chained_role(&self) -> String {
         format!("sts-lab-{}-chained", self.lab)
+    }
+
+    /// The serial number of the lab user's virtual MFA device (lesson mfa), named after the user.
+    pub fn mfa_serial(&self, partition: &str, account: &str) -> String {
+        format!("arn:{partition}:iam::{account}:mfa/{}", self.user)
     }
 
     /// The config profile of lesson external-id: role_arn, source_profile and external_id.

@@ -108,6 +108,17 @@ pub async fn tag_user(iam: &Client, user: &str, tags: &[(&str, &str)]) -> Result
     Ok(())
 }
 
+/// Removes the tag `key` from `user` (nothing when it has none).
+pub async fn untag_user(iam: &Client, user: &str, key: &str) -> Result<()> {
+    iam.untag_user()
+        .user_name(user)
+        .tag_keys(key)
+        .send()
+        .await
+        .map_err(aws("UntagUser"))?;
+    Ok(())
+}
+
 pub async fn delete_user(iam: &Client, user: &str) -> Result<Deleted> {
     match iam.delete_user().user_name(user).send().await {
         Ok(_) => Ok(Deleted::Deleted),
@@ -268,6 +279,23 @@ pub async fn create_virtual_mfa_device(iam: &Client, name: &str) -> Result<(Stri
         .map(|b| String::from_utf8_lossy(b.as_ref()).into_owned())
         .ok_or_else(|| anyhow::anyhow!("CreateVirtualMFADevice returned no seed"))?;
     Ok((device.serial_number, Secret::new(seed)))
+}
+
+/// Whether the virtual MFA device `serial` exists, assigned to a user or not (a device created but
+/// never enabled is listed for nobody, but is there all the same).
+pub async fn virtual_mfa_device_exists(iam: &Client, serial: &str) -> Result<bool> {
+    let mut pages = iam
+        .list_virtual_mfa_devices()
+        .assignment_status(aws_sdk_iam::types::AssignmentStatusType::Any)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(aws("ListVirtualMFADevices"))?;
+        if page.virtual_mfa_devices.iter().any(|d| d.serial_number == serial) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Deactivates (if assigned) and deletes the virtual MFA device `serial` of `user`; `Ok(false)`

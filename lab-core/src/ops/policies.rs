@@ -50,11 +50,7 @@ pub async fn user_inline(iam: &Client, user: &str) -> Result<Vec<NamedDocument>>
 
 /// A role's inline policies.
 pub async fn role_inline(iam: &Client, role: &str) -> Result<Vec<NamedDocument>> {
-    let names = match iam.list_role_policies().role_name(role).send().await {
-        Ok(out) => out.policy_names,
-        Err(e) if e.code() == Some(NO_SUCH_ENTITY) => return Ok(Vec::new()),
-        Err(e) => return Err(aws("ListRolePolicies")(e)),
-    };
+    let names = role_policy_names(iam, role).await?;
     let mut out = Vec::new();
     for name in names {
         let got = iam
@@ -127,6 +123,15 @@ pub async fn attached(iam: &Client, user: Option<&str>, role: Option<&str>) -> R
         }
     }
     Ok(out)
+}
+
+/// The names of a role's inline policies (none when the role is gone).
+pub async fn role_policy_names(iam: &Client, role: &str) -> Result<Vec<String>> {
+    match iam.list_role_policies().role_name(role).send().await {
+        Ok(out) => Ok(out.policy_names),
+        Err(e) if e.code() == Some(NO_SUCH_ENTITY) => Ok(Vec::new()),
+        Err(e) => Err(aws("ListRolePolicies")(e)),
+    }
 }
 
 /// A role's tags, as `aws:PrincipalTag/*` sees them for its sessions.

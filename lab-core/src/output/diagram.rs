@@ -1,6 +1,7 @@
 //! The lab as a Mermaid diagram, which GitHub and editors render: the user and its key, the role
-//! and its trust, the lab's buckets, and each request as an arrow marked allowed or denied with
-//! what decided it.
+//! and its trust, the lab's buckets, what a lesson added (its name, the trust's conditions, the
+//! role's extra policies, a second role, an MFA device), and each request as an arrow marked
+//! allowed or denied with what decided it.
 
 use crate::model::decide::{Caller, DecidedBy, Effect};
 
@@ -21,7 +22,17 @@ pub struct Nodes {
     pub key: String,
     pub role: String,
     pub trust: String,
+    /// The trust's conditions, `Operator key` each (`StringEquals sts:ExternalId`).
+    pub trust_conditions: Vec<String>,
     pub buckets: String,
+    /// The lesson applied, if any.
+    pub lesson: Option<String>,
+    /// The role's inline policies beyond the stack's own.
+    pub role_policies: Vec<String>,
+    /// The lessons' second role, if it exists.
+    pub chained: Option<String>,
+    /// The user's MFA device, if any.
+    pub mfa: Option<String>,
 }
 
 /// Text Mermaid shows as is inside a quoted label.
@@ -39,15 +50,18 @@ fn node_of(caller: &Caller) -> &'static str {
 
 /// The diagram's Mermaid source (a fenced block).
 pub fn mermaid(nodes: &Nodes, arrows: &[Arrow]) -> String {
+    let mut role = format!("role {}<br/>trust: {}", nodes.role, nodes.trust);
+    if !nodes.trust_conditions.is_empty() {
+        role.push_str(&format!("<br/>when: {}", nodes.trust_conditions.join(", ")));
+    }
+    if !nodes.role_policies.is_empty() {
+        role.push_str(&format!("<br/>also: {}", nodes.role_policies.join(", ")));
+    }
     let mut out = vec![
         "```mermaid".to_owned(),
         "flowchart LR".to_owned(),
         format!("  user[\"IAM user {}<br/>{}\"]", label(&nodes.user), label(&nodes.key)),
-        format!(
-            "  role[\"role {}<br/>trust: {}\"]",
-            label(&nodes.role),
-            label(&nodes.trust)
-        ),
+        format!("  role[\"{}\"]", label(&role)),
         format!("  session([\"session of {}<br/>profile assumed\"])", label(&nodes.role)),
         format!("  buckets[(\"buckets {}*\")]", label(&nodes.buckets)),
         "  outside[(\"any other bucket\")]".to_owned(),
@@ -55,6 +69,17 @@ pub fn mermaid(nodes: &Nodes, arrows: &[Arrow]) -> String {
         "  iam{{\"IAM\"}}".to_owned(),
         "  role --> session".to_owned(),
     ];
+    if let Some(lesson) = &nodes.lesson {
+        out.push(format!("  lesson>\"lesson {} applied\"]", label(lesson)));
+        out.push("  lesson -.- role".to_owned());
+    }
+    if let Some(chained) = &nodes.chained {
+        out.push(format!("  chained[\"role {} (a lesson's)\"]", label(chained)));
+    }
+    if let Some(mfa) = &nodes.mfa {
+        out.push(format!("  mfa([\"MFA device {}\"])", label(mfa)));
+        out.push("  mfa --- user".to_owned());
+    }
     for arrow in arrows {
         let (verdict, line) = match arrow.decided_by.effect {
             Effect::Allow => ("allowed", "-->"),
@@ -88,7 +113,12 @@ mod tests {
             key: "key AKIA…ABCD (profile sts)".into(),
             role: "r".into(),
             trust: "TrustTheLabUserOnly".into(),
+            trust_conditions: vec!["StringEquals sts:ExternalId".into()],
             buckets: "p-".into(),
+            lesson: Some("external-id".into()),
+            role_policies: vec![],
+            chained: None,
+            mfa: None,
         };
         let allow = DecidedBy {
             effect: Effect::Allow,
@@ -124,6 +154,8 @@ mod tests {
             text.contains("user -. \"s3:ListAllMyBuckets #quot;x#quot; · denied · implicit deny\" .-> s3"),
             "{text}"
         );
+        assert!(text.contains("when: StringEquals sts:ExternalId"), "{text}");
+        assert!(text.contains("lesson external-id applied"), "{text}");
         assert!(text.ends_with("```"));
     }
 }
