@@ -1,91 +1,170 @@
-//! What every lesson shares: a check from a request's answer and the documents' prediction, the
-//! diff of a changed policy document, and the emulator's clock for the lessons that need time to
-//! pass.
+//! What every lesson shares: a check from a request's answer and the documents' prediction (each
+//! check names the exact outcome it expects), the diff of a changed policy document, profiles a
+//! lesson writes, the session a lesson proves with, and the emulator's clock for the lessons that
+//! need time to pass.
 
 use anyhow::{Result, anyhow};
 use serde_json::Value as Json;
 
 use crate::aws::error::{aws_error, one_line};
+use crate::aws::target::Clients;
+use crate::emulator::Control;
 use crate::lab::Lab;
-use crate::model::decide::Ask;
+use crate::model::decide::{Ask, Caller};
+use crate::model::expiry::format_utc;
+use crate::ops::sts;
 use crate::output::report::Steps;
 use crate::output::{Expect, LessonCheck};
+use crate::profiles::awsfiles::FileKind;
 
-/// Codes with which an endpoint refuses a request outright.
-const REFUSALS: [&str; 5] = [
-    "AccessDenied",
-    "AccessDeniedException",
-    "ValidationError",
-    "ExpiredToken",
-    "InvalidClientTokenId",
-];
+/// How AWS refuses a request no policy allows.
+pub const ACCESS_DENIED: Expect = Expect::Refused("AccessDenied");
 
-/// A check of `call`'s answer against `expected`, with what the lab's documents decide for `ask`
-/// (or `why`, when no policy decides: a limit of STS itself).
-pub async fn check<T>(
-    lab: &Lab,
-    steps: Steps<'_>,
-    name: &str,
-    expected: Expect,
-    call: &Result<T>,
-    ask: Result<Ask, &str>,
-    command: String,
-) -> LessonCheck {
-    let (seen, refused) = match call {
-        Ok(_) => ("allowed".to_owned(), false),
+/// What a lesson is run with: the lab, where its lines go, and the stack's role.
+#[derive(Clone, Copy)]
+pub struct Cx<'a> {
+    pub lab: &'a Lab,
+    pub steps: Steps<'a>,
+    pub role_arn: &'a str,
+}
+
+/// One request of a lesson's check: what it is called, what must come of it, the request's
+/// answer, what the documents decide for it (or why no policy decides), and the aws CLI command
+/// that makes it.
+pub struct Probe<'a, T> {
+    pub name: String,
+    pub expected: Expect,
+    pub call: &'a Result<T>,
+    pub ask: Result<Ask, &'static str>,
+    pub command: String,
+    /// When set, the documents' reason must name it too (a refusal by the lab's expiry must be
+    /// the expiry condition's, not another statement's).
+    pub because: Option<&'static str>,
+}
+
+impl<'a, T> Probe<'a, T> {
+    pub fn new(name: impl Into<String>, expected: Expect, call: &'a Result<T>, command: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            expected,
+            call,
+            ask: Err("no policy decides it"),
+            command: command.into(),
+            because: None,
+        }
+    }
+
+    /// The request the documents decide, offline.
+    pub fn asking(mut self, ask: Ask) -> Self {
+        self.ask = Ok(ask);
+        self
+    }
+
+    /// No policy decides it: a limit of STS itself, a session's end.
+    pub fn limit(mut self, why: &'static str) -> Self {
+        self.ask = Err(why);
+        self
+    }
+
+    pub fn because(mut self, reason: &'static str) -> Self {
+        self.because = Some(reason);
+        self
+    }
+}
+
+/// What a call's answer was: `allowed`, or the endpoint's error code and message.
+fn seen_of<T>(call: &Result<T>) -> (String, Option<String>, Option<String>) {
+    match call {
+        Ok(_) => ("allowed".to_owned(), None, None),
         Err(e) => match aws_error(e) {
             Some(ae) => {
                 let code = ae.code.clone().unwrap_or_else(|| ae.message.clone());
-                let refused = REFUSALS.contains(&code.as_str());
-                (format!("{code}: {}", ae.message), refused)
+                (format!("{code}: {}", ae.message), Some(code), Some(ae.message.clone()))
             }
-            None => (one_line(e), false),
+            None => (one_line(e), None, None),
         },
+    }
+}
+
+/// A check of `probe`'s answer: as expected only when it is exactly the outcome named (allowed,
+/// or refused with that error code), and, with `because`, decided for that reason.
+pub async fn check<T>(cx: Cx<'_>, probe: Probe<'_, T>) -> Result<LessonCheck> {
+    let (seen, code, message) = seen_of(probe.call);
+    let mut ok = match &probe.expected {
+        Expect::Allowed => probe.call.is_ok(),
+        Expect::Refused(wanted) => code.as_deref() == Some(*wanted),
     };
-    let ok = match expected {
-        Expect::Allow => call.is_ok(),
-        Expect::Deny => refused,
-    };
-    let (decided_by, why) = match ask {
-        Ok(ask) => match lab.predict(&ask).await {
-            Ok(d) => (Some(d.decided_by), Some(d.why)),
-            Err(e) => (None, Some(format!("cannot read the lab's documents: {}", one_line(&e)))),
-        },
+    let (decided_by, why) = match probe.ask {
+        Ok(ask) => {
+            let d = cx.lab.predict(&ask).await?;
+            (Some(d.decided_by), Some(d.why))
+        }
         Err(why) => (None, Some(why.to_owned())),
     };
-    let expected_word = expected.word();
+    if let Some(reason) = probe.because {
+        ok = ok && why.as_deref().is_some_and(|w| w.contains(reason));
+    }
+    let expected_word = probe.expected.word();
     let short = seen.split(':').next().unwrap_or_default().to_owned();
     let because = why.as_deref().map(|w| format!(" · {w}")).unwrap_or_default();
-    steps.outcome(ok, format!("{name}: expected {expected_word}, saw {short}{because}"));
-    steps.note(format!("  $ {command}"));
-    LessonCheck {
-        name: name.to_owned(),
-        expected,
+    cx.steps
+        .outcome(ok, format!("{}: expected {expected_word}, saw {short}{because}", probe.name));
+    if let Some(message) = message {
+        let who = match cx.lab.target.endpoint.emulator() {
+            Some(_) => "the emulator",
+            None => "AWS",
+        };
+        cx.steps.note(format!("  {who} said: {message}"));
+    }
+    cx.steps.note(format!("  $ {}", probe.command));
+    Ok(LessonCheck {
+        name: probe.name,
+        expected: probe.expected,
         seen,
         ok,
         decided_by,
         why,
-        command,
-    }
+        command: probe.command,
+    })
 }
 
 /// `call`, asked again while it is still allowed, within the lab's backoff: on AWS a tightened
 /// trust or policy takes a moment to arrive. The emulator refuses at once.
-pub async fn until_refused<T, Fut>(lab: &Lab, steps: Steps<'_>, mut call: impl FnMut() -> Fut) -> Result<T>
+pub async fn until_refused<T, Fut>(cx: Cx<'_>, mut call: impl FnMut() -> Fut) -> Result<T>
 where
     Fut: std::future::Future<Output = Result<T>>,
 {
-    let mut delays = lab.backoff.delays();
+    let mut delays = cx.lab.backoff.delays();
     loop {
         let answer = call().await;
         match (&answer, delays.next()) {
             (Ok(_), Some(delay)) => {
-                steps.waiting("the change to reach AWS (IAM propagates; still allowed)");
+                cx.steps
+                    .waiting("the change to reach AWS (IAM propagates; still allowed)");
                 tokio::time::sleep(delay).await;
             }
             _ => return answer,
         }
     }
+}
+
+/// `call`, asked again while AWS still refuses it (AccessDenied): a new trust or policy takes a
+/// moment to be seen, on AWS as on the realistic emulator.
+pub async fn until_allowed<T, Fut>(cx: Cx<'_>, call: impl FnMut() -> Fut) -> Result<T>
+where
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    crate::aws::retry::retry_codes(
+        cx.lab.backoff,
+        &["AccessDenied"],
+        |w| {
+            if let Some(line) = crate::lab::wait_line("IAM to let the lesson's request through", w) {
+                cx.steps.waiting(line);
+            }
+        },
+        call,
+    )
+    .await
 }
 
 /// `old` → `new` as the lines of a unified diff (`-`, `+`, ` ` for context), both pretty-printed
@@ -124,49 +203,52 @@ pub fn show_diff(steps: Steps<'_>, what: &str, old: &str, new: &str) {
 }
 
 /// Puts the inline policy `name` on `role`, showing it as a diff first.
-pub async fn put_policy(lab: &Lab, steps: Steps<'_>, role: &str, name: &str, document: &str) -> Result<()> {
+pub async fn put_policy(cx: Cx<'_>, role: &str, name: &str, document: &str) -> Result<()> {
     show_diff(
-        steps,
+        cx.steps,
         &format!("a new inline policy {name} on role {role}"),
         "",
         document,
     );
-    crate::ops::policies::put_role_policy(&lab.admin.iam, role, name, document).await
+    crate::ops::policies::put_role_policy(&cx.lab.admin.iam, role, name, document).await
 }
 
 /// Writes the config profile `profile` that assumes `role_arn` from the lab's user profile, with
-/// `extra` settings, and shows its lines. On a custom endpoint (an emulator) it names the endpoint
-/// too: the SDKs' and the aws CLI's own AssumeRole must go there.
-pub fn write_role_profile(
-    lab: &Lab,
-    steps: Steps<'_>,
+/// `extra` settings, and shows its lines. On the emulator it names the endpoint too: the SDKs'
+/// and the aws CLI's own AssumeRole must go there.
+pub async fn write_role_profile(
+    cx: Cx<'_>,
     profile: &str,
     role_arn: &str,
     extra: &[(&str, &str)],
     note: &str,
 ) -> Result<()> {
+    let lab = cx.lab;
     let mut entries = vec![
         ("role_arn", role_arn),
         ("source_profile", lab.names.user_profile.as_str()),
     ];
     entries.extend_from_slice(extra);
     entries.push(("region", lab.admin.region.as_str()));
-    if let Some(endpoint) = lab.target.endpoint_url.as_deref() {
-        entries.push(("endpoint_url", endpoint));
+    if let Some(control) = lab.target.endpoint.emulator() {
+        entries.push(("endpoint_url", control.base.as_str()));
     }
     let lines: Vec<String> = std::iter::once(format!("[profile {profile}]"))
         .chain(entries.iter().map(|(k, v)| format!("{k} = {v}")))
         .collect();
-    lab.target.files.write_profile(
-        crate::profiles::awsfiles::FileKind::Config,
-        profile,
-        &lab.names.lab,
-        vec![note.to_owned()],
-        entries,
-        lab.force,
-    )?;
+    lab.target
+        .files
+        .write_profile(
+            FileKind::Config,
+            profile,
+            &lab.names.lab,
+            vec![note.to_owned()],
+            entries,
+            lab.force,
+        )
+        .await?;
     show_diff(
-        steps,
+        cx.steps,
         &format!("a new profile in {}", lab.target.files.config.display()),
         "",
         &lines.join("\n"),
@@ -174,21 +256,112 @@ pub fn write_role_profile(
     Ok(())
 }
 
-/// The endpoint, when it is a local emulator whose clock the lesson may move.
-pub fn emulator_endpoint(lab: &Lab) -> Option<String> {
-    let endpoint = lab.admin.endpoint_url.clone()?;
-    crate::emulator::clock_at(&endpoint).map(|_| endpoint)
+/// A session of the lab's role, open while a lesson runs.
+pub struct Open {
+    pub clients: Clients,
+    /// `arn:aws:sts::…:assumed-role/…/…`
+    pub arn: String,
+    /// When it ends (Unix seconds).
+    pub ends: i64,
+    /// How a learner makes the same requests with it: `--profile assumed`, or the keys in their
+    /// shell.
+    pub how: String,
 }
 
-/// Moves the emulator's clock forward by `seconds` from where it is now; returns its new time and
-/// the offset it had, to put back.
-pub fn move_clock(endpoint: &str, seconds: i64) -> Result<(String, f64)> {
-    let clock = crate::emulator::clock_at(endpoint).ok_or_else(|| anyhow!("the emulator's clock does not answer"))?;
-    let moved = crate::emulator::set_clock_at(endpoint, clock.offset + seconds as f64)?;
-    Ok((moved.now, clock.offset))
+impl Open {
+    pub fn caller(&self) -> Result<Caller> {
+        Caller::of_arn(&self.arn).ok_or_else(|| anyhow!("{} is not an assumed-role session", self.arn))
+    }
 }
 
-/// Puts the emulator's clock back where it was (`offset`, as `move_clock` found it).
-pub fn reset_clock(endpoint: &str, offset: f64) -> Result<()> {
-    crate::emulator::set_clock_at(endpoint, offset).map(drop)
+/// The session a lesson proves with: the assumed profile's, when it holds one that is still open
+/// at `now`; else one assumed for the lesson now, held in memory only (and said so).
+pub async fn open_session(cx: Cx<'_>, now: i64) -> Result<Open> {
+    let lab = cx.lab;
+    let profile = &lab.names.assumed_profile;
+    let recorded = lab
+        .target
+        .files
+        .read_profile(FileKind::Credentials, profile)?
+        .filter(|p| p.owned)
+        .and_then(|p| p.note("expires").and_then(crate::model::expiry::parse_utc));
+    if let Some(ends) = recorded.filter(|end| !crate::model::expiry::has_ended(*end, now))
+        && let Ok(clients) = lab.target.profile(profile).await
+        && let Ok(identity) = sts::caller_identity(&clients.sts).await
+    {
+        return Ok(Open {
+            clients,
+            arn: identity.arn,
+            ends,
+            how: format!("--profile {profile}"),
+        });
+    }
+    assume_for_lesson(cx, "lesson", None).await
+}
+
+/// A session of the lab's role assumed now with the user's key (for `duration` seconds, else the
+/// role's hour), held in memory only; the lesson says so.
+pub async fn assume_for_lesson(cx: Cx<'_>, session_name: &str, duration: Option<i32>) -> Result<Open> {
+    let lab = cx.lab;
+    let user = lab.target.profile(&lab.names.user_profile).await?;
+    let creds = until_allowed(cx, || sts::assume_role(&user.sts, cx.role_arn, session_name, duration)).await?;
+    let ends = creds.expiration.secs();
+    cx.steps.note(format!(
+        "assumed a session for this lesson (held in memory, not written), {} until {}",
+        creds.assumed_role_arn,
+        format_utc(ends)
+    ));
+    Ok(Open {
+        clients: lab.target.session(&creds).await?,
+        arn: creds.assumed_role_arn,
+        ends,
+        how: "# with the session's keys in AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN".to_owned(),
+    })
+}
+
+/// The emulator's clock, for a lesson that needs time to pass; None on AWS.
+pub fn clock(cx: Cx<'_>) -> Option<&Control> {
+    cx.lab.target.endpoint.emulator()
+}
+
+/// Moves the emulator's clock forward to `at` (Unix seconds; never back), saying so and `why`.
+pub async fn move_clock_to(cx: Cx<'_>, control: &Control, at: i64, why: &str) -> Result<()> {
+    let clock = control.clock().await?;
+    let forward = (at as f64 - clock.epoch).max(0.0);
+    let moved = control.set_clock(clock.offset + forward).await?;
+    cx.steps
+        .note(format!("moved the emulator's clock to {}, {why}", moved.now));
+    Ok(())
+}
+
+/// Runs `work`, which may move the emulator's clock forward, and puts the clock back where it
+/// was, whatever `work` did.
+pub async fn keeping_clock<T>(cx: Cx<'_>, control: &Control, work: impl Future<Output = Result<T>>) -> Result<T> {
+    let was = control.clock().await?.offset;
+    let result = work.await;
+    control.set_clock(was).await?;
+    cx.steps.note("put the emulator's clock back");
+    result
+}
+
+/// A check no request can make now (a session issued before a revocation cannot be made after
+/// it): what the lab's documents decide for `ask`, said so; as expected when they refuse it.
+pub async fn offline_check(cx: Cx<'_>, name: String, ask: Ask, command: String) -> Result<LessonCheck> {
+    let decided = cx.lab.predict(&ask).await?;
+    let ok = decided.decided_by.effect != crate::model::decide::Effect::Allow;
+    let seen = format!("not asked (no such request can be made now); the documents decide: {}", decided.why);
+    cx.steps.outcome(
+        ok,
+        format!("{name}: expected {}, decided offline · {}", ACCESS_DENIED.word(), decided.why),
+    );
+    cx.steps.note(format!("  $ {command}"));
+    Ok(LessonCheck {
+        name,
+        expected: ACCESS_DENIED,
+        seen,
+        ok,
+        decided_by: Some(decided.decided_by),
+        why: Some(decided.why),
+        command,
+    })
 }

@@ -1,38 +1,41 @@
 //! The lessons about sessions: `session-policy` (a session narrower than its role),
-//! `revoke-sessions` (a Deny on `aws:TokenIssueTime`), `auto-refresh` (a profile the SDKs refresh
-//! themselves) and `expiry` (the lab's own TTL, past which it disarms itself).
+//! `revoke-sessions` (a Deny on `aws:TokenIssueTime`) and `auto-refresh` (a profile the SDKs
+//! refresh themselves). Each that needs an open session brings its own (`checks::open_session`).
 
 use anyhow::{Result, anyhow, bail};
 use serde_json::json;
 
 use super::checks::{
-    check, emulator_endpoint, move_clock, put_policy, reset_clock, show_diff, until_refused, write_role_profile,
+    self, ACCESS_DENIED, Cx, Open, Probe, check, put_policy, show_diff, until_allowed, until_refused,
+    write_role_profile,
 };
 use super::trust::role_name;
-use crate::lab::Lab;
 use crate::model::decide::{Ask, Caller};
-use crate::model::expiry::format_utc;
+use crate::model::expiry::{format_utc, parse_utc};
 use crate::ops::{policies, s3, sts};
-use crate::output::report::Steps;
 use crate::output::{Expect, LessonCheck};
 use crate::profiles::awsfiles::FileKind;
 
 /// The session policy of the lesson: listing the buckets, nothing else.
 const LIST_ONLY: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"ListOnly","Effect":"Allow","Action":"s3:ListAllMyBuckets","Resource":"*"}]}"#;
 
-pub async fn session_policy(lab: &Lab, role_arn: &str, steps: Steps<'_>) -> Result<Vec<LessonCheck>> {
+pub fn show_session_policy(cx: Cx<'_>) {
     show_diff(
-        steps,
+        cx.steps,
         "the session policy passed to AssumeRole (the role itself is unchanged)",
         "",
         LIST_ONLY,
     );
+}
+
+pub async fn prove_session_policy(cx: Cx<'_>) -> Result<Vec<LessonCheck>> {
+    let (lab, role_arn) = (cx.lab, cx.role_arn);
     let user = lab.target.profile(&lab.names.user_profile).await?;
     let options = sts::AssumeOptions {
         policy: Some(LIST_ONLY.to_owned()),
         ..sts::AssumeOptions::default()
     };
-    let creds = sts::assume_role_with(&user.sts, role_arn, "narrowed", &options).await?;
+    let creds = until_allowed(cx, || sts::assume_role_with(&user.sts, role_arn, "narrowed", &options)).await?;
     let session = lab.target.session(&creds).await?;
     let me = Caller::of_arn(&creds.assumed_role_arn).ok_or_else(|| anyhow!("no assumed-role ARN"))?;
     let assume = format!(
@@ -44,286 +47,173 @@ pub async fn session_policy(lab: &Lab, role_arn: &str, steps: Steps<'_>) -> Resu
     if made.is_ok() {
         let _ = s3::empty_and_delete_bucket(&lab.admin.s3, &bucket).await;
     }
-    let ask = Ask::new(
-        &me,
-        "s3:CreateBucket",
-        format!("arn:{}:s3:::{bucket}", lab.admin_identity.partition()),
-    )
-    .in_session(LIST_ONLY);
-    let mut out = vec![
-        check(
-            lab,
-            steps,
-            "the narrowed session creates a lab bucket",
-            Expect::Deny,
-            &made,
-            Ok(ask),
-            format!("{assume}  # then, with its keys: aws s3 mb s3://{bucket}"),
-        )
-        .await,
-    ];
+    let arn = format!("arn:{}:s3:::{bucket}", lab.admin_identity.partition());
+    let ask = Ask::new(&me, "s3:CreateBucket", arn).in_session(LIST_ONLY);
+    let command = format!("{assume}  # then, with its keys: aws s3 mb s3://{bucket}");
+    let create = Probe::new("the narrowed session creates a lab bucket", ACCESS_DENIED, &made, command).asking(ask);
     let listed = s3::list_buckets(&session.s3).await;
     let ask = Ask::new(&me, "s3:ListAllMyBuckets", "*").in_session(LIST_ONLY);
-    out.push(
-        check(
-            lab,
-            steps,
-            "the narrowed session lists the buckets",
-            Expect::Allow,
-            &listed,
-            Ok(ask),
-            "aws s3 ls  # with the narrowed session's keys".to_owned(),
-        )
-        .await,
-    );
-    Ok(out)
+    let command = "aws s3 ls  # with the narrowed session's keys";
+    let list = Probe::new("the narrowed session lists the buckets", Expect::Allowed, &listed, command).asking(ask);
+    Ok(vec![check(cx, create).await?, check(cx, list).await?])
 }
 
-pub async fn revoke_sessions(lab: &Lab, role_arn: &str, steps: Steps<'_>) -> Result<Vec<LessonCheck>> {
-    let open =
-        lab.target.profile(&lab.names.assumed_profile).await.map_err(|e| {
-            anyhow!("{e:#}; lesson revoke-sessions needs an open session: run `cargo xtask assume` first")
-        })?;
-    let open_identity = sts::caller_identity(&open.sts).await?;
-    // The console's "Revoke active sessions": deny every session issued before now.
-    let cutoff = lab.endpoint_now() + 1;
+/// Lesson revoke-sessions' change, the console's "Revoke active sessions": a Deny of everything to
+/// every session of the role issued before now. Returns the session that was open before it (the
+/// assumed profile's, or one the lesson assumed), which the Deny now refuses.
+pub async fn apply_revoke(cx: Cx<'_>) -> Result<Open> {
+    let lab = cx.lab;
+    let open = checks::open_session(cx, lab.now().await?).await?;
+    let cutoff = lab.now().await? + 1;
     let policy = json!({"Version": "2012-10-17", "Statement": [{"Sid": "RevokeOlderSessions", "Effect": "Deny",
         "Action": "*", "Resource": "*", "Condition": {"DateLessThan": {"aws:TokenIssueTime": format_utc(cutoff)}}}]})
     .to_string();
-    put_policy(lab, steps, role_name(role_arn), lab.names.revoke_policy(), &policy).await?;
+    put_policy(cx, role_name(cx.role_arn), lab.names.revoke_policy(), &policy).await?;
     // A session issued from here on is issued after the cutoff.
-    if lab.endpoint_now() <= cutoff {
-        steps.waiting("the cutoff second to pass");
+    let mut now = lab.now().await?;
+    if now <= cutoff {
+        cx.steps.waiting("the cutoff second to pass");
     }
-    while lab.endpoint_now() <= cutoff {
+    while now <= cutoff {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        now = lab.now().await?;
     }
-    let old = Caller::of_arn(&open_identity.arn).ok_or_else(|| anyhow!("no assumed-role ARN"))?;
-    // On AWS the Deny takes a moment to arrive: asked again while the session still lists.
-    let listed = until_refused(lab, steps, || s3::list_buckets(&open.s3)).await;
-    let ask = Ask::new(&old, "s3:ListAllMyBuckets", "*").with("aws:TokenIssueTime", &format_utc(cutoff - 60));
-    let mut out = vec![
-        check(
-            lab,
-            steps,
-            "the open session lists the buckets",
-            Expect::Deny,
-            &listed,
-            Ok(ask),
-            format!("aws s3 ls --profile {}", lab.names.assumed_profile),
-        )
-        .await,
-    ];
-    let user = lab.target.profile(&lab.names.user_profile).await?;
-    let fresh = sts::assume_role(&user.sts, role_arn, "after-revoke", None).await?;
-    let session = lab.target.session(&fresh).await?;
-    let me = Caller::of_arn(&fresh.assumed_role_arn).ok_or_else(|| anyhow!("no assumed-role ARN"))?;
-    let listed = s3::list_buckets(&session.s3).await;
-    let ask = Ask::new(&me, "s3:ListAllMyBuckets", "*").with("aws:TokenIssueTime", &format_utc(lab.endpoint_now()));
-    out.push(
-        check(
-            lab,
-            steps,
-            "a session assumed after the revocation lists the buckets",
-            Expect::Allow,
-            &listed,
-            Ok(ask),
-            format!(
-                "cargo xtask assume && aws s3 ls --profile {}",
-                lab.names.assumed_profile
-            ),
-        )
-        .await,
+    Ok(open)
+}
+
+/// The cutoff the lesson's Deny names (its aws:TokenIssueTime), as the role holds it now.
+async fn recorded_cutoff(cx: Cx<'_>) -> Result<i64> {
+    let lab = cx.lab;
+    let name = lab.names.revoke_policy();
+    let documents = policies::role_inline(&lab.admin.iam, role_name(cx.role_arn)).await?;
+    documents
+        .iter()
+        .find(|d| d.name == name)
+        .and_then(|d| serde_json::from_str::<serde_json::Value>(&d.json).ok())
+        .and_then(|doc| {
+            doc["Statement"][0]["Condition"]["DateLessThan"]["aws:TokenIssueTime"]
+                .as_str()
+                .and_then(parse_utc)
+        })
+        .ok_or_else(|| anyhow!("the role holds no {name} policy with a cutoff; apply lesson revoke-sessions again"))
+}
+
+pub async fn prove_revoke(cx: Cx<'_>, open: Option<&Open>) -> Result<Vec<LessonCheck>> {
+    let lab = cx.lab;
+    let cutoff = recorded_cutoff(cx).await?;
+    let before = format_utc(cutoff - 60);
+    let mut out = Vec::new();
+    match open {
+        Some(open) => {
+            // On AWS the Deny takes a moment to arrive: asked again while the session still lists.
+            let listed = until_refused(cx, || s3::list_buckets(&open.clients.s3)).await;
+            let ask = Ask::new(&open.caller()?, "s3:ListAllMyBuckets", "*").with("aws:TokenIssueTime", &before);
+            let command = format!("aws s3 ls {}", open.how);
+            let name = "the session open before the revocation lists the buckets";
+            out.push(check(cx, Probe::new(name, ACCESS_DENIED, &listed, command).asking(ask)).await?);
+        }
+        None => {
+            // Proving again (class verify) can make no session from before the cutoff: the
+            // documents decide one offline.
+            let role = role_name(cx.role_arn);
+            let arn = format!(
+                "arn:{}:sts::{}:assumed-role/{role}/before-the-cutoff",
+                lab.admin_identity.partition(),
+                lab.account()
+            );
+            let old = Caller::Session {
+                role: role.to_owned(),
+                session_arn: arn,
+            };
+            let ask = Ask::new(&old, "s3:ListAllMyBuckets", "*").with("aws:TokenIssueTime", &before);
+            let name = format!("a session issued before {} lists the buckets", format_utc(cutoff));
+            let command = "cargo xtask why --as assumed s3:ListAllMyBuckets  # with a session from before the cutoff".to_owned();
+            out.push(checks::offline_check(cx, name, ask, command).await?);
+        }
+    }
+    let fresh = checks::assume_for_lesson(cx, "after-revoke", None).await?;
+    let listed = s3::list_buckets(&fresh.clients.s3).await;
+    let now = format_utc(lab.now().await?);
+    let ask = Ask::new(&fresh.caller()?, "s3:ListAllMyBuckets", "*").with("aws:TokenIssueTime", &now);
+    let command = format!(
+        "cargo xtask assume && aws s3 ls --profile {}",
+        lab.names.assumed_profile
     );
+    let name = "a session assumed after the revocation lists the buckets";
+    out.push(check(cx, Probe::new(name, Expect::Allowed, &listed, command).asking(ask)).await?);
     Ok(out)
 }
 
-pub async fn undo_revoke(lab: &Lab, steps: Steps<'_>) -> Result<()> {
-    let Ok(role_arn) = lab.role_arn().await else {
-        return Ok(());
-    };
-    let name = lab.names.revoke_policy();
-    if policies::delete_role_policy(&lab.admin.iam, role_name(&role_arn), name).await? {
-        steps.note(format!(
-            "deleted the inline policy {name} of role {}",
-            role_name(&role_arn)
-        ));
+pub async fn undo_revoke(cx: Cx<'_>) -> Result<()> {
+    let role = role_name(cx.role_arn);
+    let name = cx.lab.names.revoke_policy();
+    if policies::delete_role_policy(&cx.lab.admin.iam, role, name).await? {
+        cx.steps
+            .note(format!("deleted the inline policy {name} of role {role}"));
     }
     Ok(())
 }
 
-/// Moves the emulator's clock a minute past the static session's end, short of the lab's own
-/// expiry; its new time and the offset it had.
-fn clock_past_session(lab: &Lab, endpoint: &str) -> Result<(String, f64)> {
-    let now = lab.endpoint_now();
-    let session_end = lab
-        .target
-        .files
-        .read_profile(FileKind::Credentials, &lab.names.assumed_profile)?
-        .and_then(|p| p.note("expires").and_then(crate::model::expiry::parse_utc))
-        .ok_or_else(|| anyhow!("no assumed session recorded; run `cargo xtask assume` first"))?;
-    let lab_end = crate::lab::recorded_expiry(&lab.target, &lab.names)?
-        .and_then(|at| crate::model::expiry::parse_utc(&at))
-        .unwrap_or(i64::MAX);
-    if session_end + 60 >= lab_end {
-        bail!(
-            "the lab expires before its assumed session ends; run `cargo xtask setup --ttl 8h` and `assume`, then this lesson"
-        );
-    }
-    move_clock(endpoint, session_end + 60 - now)
-}
-
-pub async fn auto_refresh(lab: &Lab, role_arn: &str, steps: Steps<'_>) -> Result<Vec<LessonCheck>> {
-    let profile = lab.names.auto_profile();
+pub async fn apply_auto_refresh(cx: Cx<'_>) -> Result<()> {
+    let profile = cx.lab.names.auto_profile();
     let note = "lesson auto-refresh: the SDKs assume the role themselves, and again when the session ends";
     write_role_profile(
-        lab,
-        steps,
+        cx,
         &profile,
-        role_arn,
+        cx.role_arn,
         &[("role_session_name", "auto-refresh")],
         note,
-    )?;
-    let Some(endpoint) = emulator_endpoint(lab) else {
-        steps.note("on AWS the static profile ends with its session (an hour); the auto profile goes on: try both after an hour");
-        let auto = lab.target.profile(&profile).await;
-        let listed = match &auto {
+    )
+    .await
+}
+
+pub async fn prove_auto_refresh(cx: Cx<'_>) -> Result<Vec<LessonCheck>> {
+    let lab = cx.lab;
+    let profile = lab.names.auto_profile();
+    let Some(control) = checks::clock(cx) else {
+        cx.steps.note("on AWS a static session's keys end with it (an hour); the auto profile goes on: try both after an hour");
+        let listed = match lab.target.profile(&profile).await {
             Ok(c) => s3::list_buckets(&c.s3).await,
-            Err(e) => Err(anyhow!("{e:#}")),
+            Err(e) => Err(e),
         };
-        return Ok(vec![
-            check(
-                lab,
-                steps,
-                &format!("profile {profile} lists the buckets"),
-                Expect::Allow,
-                &listed,
-                Err("the role's own policy, through a session the SDK makes"),
-                format!("aws s3 ls --profile {profile}"),
-            )
-            .await,
-        ]);
+        let name = format!("profile {profile} lists the buckets");
+        let probe = Probe::new(name, Expect::Allowed, &listed, format!("aws s3 ls --profile {profile}"))
+            .limit("the role's own policy, through a session the SDK makes");
+        return Ok(vec![check(cx, probe).await?]);
     };
-    let (moved, was) = clock_past_session(lab, &endpoint)?;
-    steps.note(format!(
-        "moved the emulator's clock to {moved}, a minute past the static session's end"
-    ));
-    let result = async {
-        let static_profile = lab.target.profile(&lab.names.assumed_profile).await?;
-        let old = s3::list_buckets(&static_profile.s3).await;
+    let open = checks::open_session(cx, lab.now().await?).await?;
+    let lab_end = super::expiry::lab_expiry(cx).await?;
+    if open.ends + 60 >= lab_end {
+        bail!(
+            "the lab expires before the open session ends; run `cargo xtask setup --ttl 8h`, then this lesson"
+        );
+    }
+    let later = async {
+        let old = s3::list_buckets(&open.clients.s3).await;
         let ended = "the session ended: ExpiredToken, no policy decides";
-        let mut out = vec![
-            check(
-                lab,
-                steps,
-                &format!("profile {} (static keys) lists the buckets", lab.names.assumed_profile),
-                Expect::Deny,
-                &old,
-                Err(ended),
-                format!("aws s3 ls --profile {}", lab.names.assumed_profile),
-            )
-            .await,
-        ];
+        let name = "the static session's keys list the buckets";
+        let command = format!("aws s3 ls {}", open.how);
+        let stale = Probe::new(name, Expect::Refused("ExpiredToken"), &old, command).limit(ended);
+        let mut out = vec![check(cx, stale).await?];
         let auto = lab.target.profile(&profile).await?;
         let listed = s3::list_buckets(&auto.s3).await;
         let auto_session = sts::caller_identity(&auto.sts).await?;
         let me = Caller::of_arn(&auto_session.arn).ok_or_else(|| anyhow!("no assumed-role ARN"))?;
         let ask = Ask::new(&me, "s3:ListAllMyBuckets", "*");
-        out.push(
-            check(
-                lab,
-                steps,
-                &format!("profile {profile} (refreshed) lists the buckets"),
-                Expect::Allow,
-                &listed,
-                Ok(ask),
-                format!("aws s3 ls --profile {profile}"),
-            )
-            .await,
-        );
-        anyhow::Ok(out)
-    }
-    .await;
-    reset_clock(&endpoint, was)?;
-    steps.note("put the emulator's clock back");
-    result
+        let name = format!("profile {profile} (refreshed) lists the buckets");
+        let fresh = Probe::new(name, Expect::Allowed, &listed, format!("aws s3 ls --profile {profile}")).asking(ask);
+        out.push(check(cx, fresh).await?);
+        Ok(out)
+    };
+    checks::keeping_clock(cx, control, async {
+        let why = "a minute past the open session's end, short of the lab's expiry";
+        checks::move_clock_to(cx, control, open.ends + 60, why).await?;
+        later.await
+    })
+    .await
 }
 
-pub fn undo_auto_refresh(lab: &Lab, _steps: Steps<'_>) -> Result<()> {
-    lab.target
-        .files
-        .remove_profile(FileKind::Config, &lab.names.auto_profile())
-        .map(drop)
-}
-
-pub async fn expiry(lab: &Lab, role_arn: &str, steps: Steps<'_>) -> Result<Vec<LessonCheck>> {
-    let expires = crate::lab::recorded_expiry(&lab.target, &lab.names)?
-        .and_then(|at| crate::model::expiry::parse_utc(&at))
-        .ok_or_else(|| anyhow!("the lab recorded no expiry; run `cargo xtask setup`"))?;
-    let endpoint = emulator_endpoint(lab);
-    let mut previous = 0.0;
-    match &endpoint {
-        Some(endpoint) => {
-            let (moved, was) = move_clock(endpoint, expires - lab.endpoint_now() + 60)?;
-            previous = was;
-            steps.note(format!(
-                "moved the emulator's clock to {moved}, a minute past the lab's expiry"
-            ));
-        }
-        None if lab.endpoint_now() <= expires => bail!(
-            "the lab expires at {}; on AWS run `cargo xtask setup --ttl 15m`, wait for it, then run this lesson again",
-            format_utc(expires)
-        ),
-        None => {}
-    }
-    let result = async {
-        let user = lab.target.profile(&lab.names.user_profile).await?;
-        let me = Caller::User(lab.names.user.clone());
-        let assumed = sts::assume_role(&user.sts, role_arn, "after-expiry", None).await;
-        let command = format!(
-            "aws sts assume-role --profile {} --role-arn {role_arn} --role-session-name after-expiry",
-            lab.names.user_profile
-        );
-        let mut out = vec![
-            check(
-                lab,
-                steps,
-                "the key assumes the role",
-                Expect::Deny,
-                &assumed,
-                Ok(Ask::new(&me, "sts:AssumeRole", role_arn)),
-                command,
-            )
-            .await,
-        ];
-        let open = lab.target.profile(&lab.names.assumed_profile).await?;
-        let listed = s3::list_buckets(&open.s3).await;
-        let ask = match sts::caller_identity(&open.sts)
-            .await
-            .ok()
-            .and_then(|i| Caller::of_arn(&i.arn))
-        {
-            Some(caller) => Ok(Ask::new(&caller, "s3:ListAllMyBuckets", "*")),
-            None => Err("the session itself has ended (ExpiredToken)"),
-        };
-        out.push(
-            check(
-                lab,
-                steps,
-                "the open session lists the buckets",
-                Expect::Deny,
-                &listed,
-                ask,
-                format!("aws s3 ls --profile {}", lab.names.assumed_profile),
-            )
-            .await,
-        );
-        anyhow::Ok(out)
-    }
-    .await;
-    if let Some(endpoint) = &endpoint {
-        reset_clock(endpoint, previous)?;
-        steps.note("put the emulator's clock back");
-    }
-    result
+pub async fn undo_auto_refresh(cx: Cx<'_>) -> Result<()> {
+    let profile = cx.lab.names.auto_profile();
+    cx.lab.target.files.remove_profile(FileKind::Config, &profile).await.map(drop)
 }

@@ -5,13 +5,12 @@
 use anyhow::{Context, Result, anyhow};
 use serde_json::{Value as Json, json};
 
-use super::checks::{check, show_diff, until_refused, write_role_profile};
+use super::checks::{self, ACCESS_DENIED, Cx, Probe, check, show_diff, until_allowed, until_refused, write_role_profile};
 use crate::lab::Lab;
 use crate::model::decide::{Ask, Caller};
 use crate::model::names::LAB_TAG_KEY;
 use crate::ops::sts::{self, AssumeOptions};
 use crate::ops::{iam, policies};
-use crate::output::report::Steps;
 use crate::output::{Expect, LessonCheck};
 use crate::profiles::awsfiles::FileKind;
 
@@ -94,7 +93,8 @@ pub(super) fn set_action(doc: &mut Json, extra: &str, present: bool) {
 }
 
 /// Edits the trust of `role` with `edit`, showing the change as a diff.
-pub(super) async fn edit_trust(lab: &Lab, steps: Steps<'_>, role: &str, edit: impl FnOnce(&mut Json)) -> Result<()> {
+pub(super) async fn edit_trust(cx: Cx<'_>, role: &str, edit: impl FnOnce(&mut Json)) -> Result<()> {
+    let lab = cx.lab;
     let trust = iam::role_trust(&lab.admin.iam, role)
         .await?
         .ok_or_else(|| anyhow!("role {role} is gone; run `cargo xtask setup`"))?;
@@ -103,25 +103,29 @@ pub(super) async fn edit_trust(lab: &Lab, steps: Steps<'_>, role: &str, edit: im
     edit(&mut doc);
     let after = serde_json::to_string(&doc)?;
     if after != before {
-        show_diff(steps, &format!("the trust of role {role}"), &before, &after);
+        show_diff(cx.steps, &format!("the trust of role {role}"), &before, &after);
         policies::update_trust(&lab.admin.iam, role, &after).await?;
     }
     Ok(())
 }
 
-async fn set_external_id(lab: &Lab, steps: Steps<'_>, role: &str, id: Option<&str>) -> Result<()> {
-    edit_trust(lab, steps, role, |doc| {
+async fn set_external_id(cx: Cx<'_>, id: Option<&str>) -> Result<()> {
+    edit_trust(cx, role_name(cx.role_arn), |doc| {
         set_condition(doc, "StringEquals", "sts:ExternalId", id.map(|i| json!(i)))
     })
     .await
 }
 
-pub async fn external_id(lab: &Lab, role_arn: &str, steps: Steps<'_>) -> Result<Vec<LessonCheck>> {
-    let (role, id) = (role_name(role_arn), partner_id(lab));
-    set_external_id(lab, steps, role, Some(&id)).await?;
-    let profile = lab.names.external_id_profile();
+pub async fn apply_external_id(cx: Cx<'_>) -> Result<()> {
+    let id = partner_id(cx.lab);
+    set_external_id(cx, Some(&id)).await?;
+    let profile = cx.lab.names.external_id_profile();
     let note = "lesson external-id: the role assumed with the ExternalId its trust requires";
-    write_role_profile(lab, steps, &profile, role_arn, &[("external_id", id.as_str())], note)?;
+    write_role_profile(cx, &profile, cx.role_arn, &[("external_id", id.as_str())], note).await
+}
+
+pub async fn prove_external_id(cx: Cx<'_>) -> Result<Vec<LessonCheck>> {
+    let (lab, role_arn, id) = (cx.lab, cx.role_arn, partner_id(cx.lab));
     let user = lab.target.profile(&lab.names.user_profile).await?;
     let me = Caller::User(lab.names.user.clone());
     let base = format!(
@@ -139,51 +143,35 @@ pub async fn external_id(lab: &Lab, role_arn: &str, steps: Steps<'_>) -> Result<
             ..AssumeOptions::default()
         };
         let assume = || sts::assume_role_with(&user.sts, role_arn, "lesson", &options);
-        let call = match given == Some(id.as_str()) {
-            true => assume().await,
-            false => until_refused(lab, steps, assume).await,
+        let right = given == Some(id.as_str());
+        let call = match right {
+            true => until_allowed(cx, assume).await,
+            false => until_refused(cx, assume).await,
         };
         let mut ask = Ask::new(&me, "sts:AssumeRole", role_arn);
         if let Some(given) = given {
             ask = ask.with("sts:ExternalId", given);
         }
-        let expected = if given == Some(id.as_str()) {
-            Expect::Allow
-        } else {
-            Expect::Deny
-        };
+        let expected = if right { Expect::Allowed } else { ACCESS_DENIED };
         let command = given.map_or_else(|| base.clone(), |g| format!("{base} --external-id {g}"));
-        out.push(check(lab, steps, name, expected, &call, Ok(ask), command).await);
+        out.push(check(cx, Probe::new(name, expected, &call, command).asking(ask)).await?);
     }
+    let profile = lab.names.external_id_profile();
     let via_profile = match lab.target.profile(&profile).await {
         Ok(c) => sts::caller_identity(&c.sts).await,
         Err(e) => Err(e),
     };
     let ask = Ask::new(&me, "sts:AssumeRole", role_arn).with("sts:ExternalId", &id);
     let command = format!("aws sts get-caller-identity --profile {profile}");
-    out.push(
-        check(
-            lab,
-            steps,
-            &format!("profile {profile} assumes the role by itself"),
-            Expect::Allow,
-            &via_profile,
-            Ok(ask),
-            command,
-        )
-        .await,
-    );
+    let name = format!("profile {profile} assumes the role by itself");
+    out.push(check(cx, Probe::new(name, Expect::Allowed, &via_profile, command).asking(ask)).await?);
     Ok(out)
 }
 
-pub async fn undo_external_id(lab: &Lab, steps: Steps<'_>) -> Result<()> {
-    let role_arn = lab.role_arn().await?;
-    set_external_id(lab, steps, role_name(&role_arn), None).await?;
-    remove_profile(lab, &lab.names.external_id_profile())
-}
-
-fn remove_profile(lab: &Lab, profile: &str) -> Result<()> {
-    lab.target.files.remove_profile(FileKind::Config, profile).map(drop)
+pub async fn undo_external_id(cx: Cx<'_>) -> Result<()> {
+    set_external_id(cx, None).await?;
+    let profile = cx.lab.names.external_id_profile();
+    cx.lab.target.files.remove_profile(FileKind::Config, &profile).await.map(drop)
 }
 
 /// The chained role's trust: the stack's role (its sessions) may assume it, with `extra` actions
@@ -196,15 +184,26 @@ fn chained_trust(role_arn: &str, extra: &[&str]) -> String {
     .to_string()
 }
 
+/// The ARN of the lessons' second role.
+pub(super) fn chained_arn(lab: &Lab) -> String {
+    format!(
+        "arn:{}:iam::{}:role/{}",
+        lab.admin_identity.partition(),
+        lab.account(),
+        lab.names.chained_role()
+    )
+}
+
 /// The lessons' second role, made (or its trust set) for sessions of the stack's role; its ARN.
-pub(super) async fn ensure_chained(lab: &Lab, role_arn: &str, steps: Steps<'_>, extra: &[&str]) -> Result<String> {
+pub(super) async fn ensure_chained(cx: Cx<'_>, extra: &[&str]) -> Result<String> {
+    let lab = cx.lab;
     let chained = lab.names.chained_role();
-    let trust = chained_trust(role_arn, extra);
+    let trust = chained_trust(cx.role_arn, extra);
     // A maximum of two hours, so that it is role chaining, not the role, that caps the session.
     let tags = [(LAB_TAG_KEY, lab.names.lab.as_str())];
     if policies::create_role(&lab.admin.iam, &chained, &trust, 7200, &tags).await? {
         show_diff(
-            steps,
+            cx.steps,
             &format!("a new role {chained} (MaxSessionDuration 7200), its trust"),
             "",
             &trust,
@@ -212,70 +211,49 @@ pub(super) async fn ensure_chained(lab: &Lab, role_arn: &str, steps: Steps<'_>, 
     } else {
         policies::update_trust(&lab.admin.iam, &chained, &trust).await?;
     }
-    Ok(format!(
-        "arn:{}:iam::{}:role/{chained}",
-        lab.admin_identity.partition(),
-        lab.account()
-    ))
+    Ok(chained_arn(lab))
 }
 
-pub async fn role_chaining(lab: &Lab, role_arn: &str, steps: Steps<'_>) -> Result<Vec<LessonCheck>> {
-    let chained_arn = ensure_chained(lab, role_arn, steps, &[]).await?;
-    let user = lab.target.profile(&lab.names.user_profile).await?;
-    let first = sts::assume_role(&user.sts, role_arn, "first", None).await?;
-    let session = lab.target.session(&first).await?;
-    let me = Caller::of_arn(&first.assumed_role_arn).ok_or_else(|| anyhow!("no assumed-role ARN"))?;
+pub async fn apply_role_chaining(cx: Cx<'_>) -> Result<String> {
+    ensure_chained(cx, &[]).await
+}
+
+pub async fn prove_role_chaining(cx: Cx<'_>) -> Result<Vec<LessonCheck>> {
+    let lab = cx.lab;
+    let chained_arn = chained_arn(lab);
+    let first = checks::assume_for_lesson(cx, "first", None).await?;
+    let me = first.caller()?;
     let command = |d: i32| {
         format!(
-            "aws sts assume-role --profile {} --role-arn {chained_arn} --role-session-name chained --duration-seconds {d}",
-            lab.names.assumed_profile
+            "aws sts assume-role --role-arn {chained_arn} --role-session-name chained --duration-seconds {d}  {}",
+            first.how
         )
     };
-    let mut out = Vec::new();
     // The new trust may take a moment to be seen, on AWS as here.
-    let allowed = crate::aws::retry::retry_codes(
-        lab.backoff,
-        &["AccessDenied"],
-        |_| {},
-        || sts::assume_role(&session.sts, &chained_arn, "chained", Some(3600)),
-    )
-    .await;
-    let refused = sts::assume_role(&session.sts, &chained_arn, "chained", Some(3601)).await;
+    let allowed = until_allowed(cx, || sts::assume_role(&first.clients.sts, &chained_arn, "chained", Some(3600))).await;
+    let refused = sts::assume_role(&first.clients.sts, &chained_arn, "chained", Some(3601)).await;
     let cap = "STS caps a session made from a session at one hour, whatever the role allows";
-    out.push(
-        check(
-            lab,
-            steps,
-            "a chained session of 3601 s",
-            Expect::Deny,
-            &refused,
-            Err(cap),
-            command(3601),
-        )
-        .await,
-    );
+    let long = Probe::new(
+        "a chained session of 3601 s",
+        Expect::Refused("ValidationError"),
+        &refused,
+        command(3601),
+    )
+    .limit(cap);
     let ask = Ask::new(&me, "sts:AssumeRole", chained_arn.as_str());
-    out.push(
-        check(
-            lab,
-            steps,
-            "a chained session of 3600 s",
-            Expect::Allow,
-            &allowed,
-            Ok(ask),
-            command(3600),
-        )
-        .await,
-    );
-    Ok(out)
+    let hour = Probe::new("a chained session of 3600 s", Expect::Allowed, &allowed, command(3600)).asking(ask);
+    Ok(vec![check(cx, long).await?, check(cx, hour).await?])
 }
 
-/// Deletes the lessons' second role, its inline policy first.
-pub async fn undo_role_chaining(lab: &Lab, steps: Steps<'_>) -> Result<()> {
+/// Deletes the lessons' second role, its inline policies first.
+pub async fn undo_role_chaining(cx: Cx<'_>) -> Result<()> {
+    let lab = cx.lab;
     let chained = lab.names.chained_role();
-    policies::delete_role_policy(&lab.admin.iam, &chained, lab.names.team_policy()).await?;
+    for policy in policies::role_policy_names(&lab.admin.iam, &chained).await? {
+        policies::delete_role_policy(&lab.admin.iam, &chained, &policy).await?;
+    }
     if policies::delete_role(&lab.admin.iam, &chained).await? {
-        steps.note(format!("deleted role {chained}"));
+        cx.steps.note(format!("deleted role {chained}"));
     }
     Ok(())
 }

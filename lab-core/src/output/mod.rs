@@ -123,10 +123,29 @@ pub struct StatusDoc {
     /// Each bucket's region, by name.
     pub bucket_regions: BTreeMap<String, String>,
     pub profiles: Vec<String>,
+    /// What the lessons added.
+    pub lesson: LessonPartsDoc,
     pub credentials_file: String,
     pub expires: Option<Expiry>,
     pub assumed_session: Option<Session>,
     pub empty: bool,
+}
+
+/// What the lessons added to a lab (`status --json`'s `lesson`, `class status --json`'s).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct LessonPartsDoc {
+    /// The lesson applied, if any.
+    pub applied: Option<String>,
+    pub role_policies: Vec<RolePolicy>,
+    pub chained_role: Option<String>,
+    pub mfa_device: Option<String>,
+}
+
+/// An inline policy of a role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RolePolicy {
+    pub role: String,
+    pub policy: String,
 }
 
 /// One student's row of `class status --json`.
@@ -137,6 +156,8 @@ pub struct StudentStatus {
     pub key_age_seconds: Option<i64>,
     pub stack: Option<Stack>,
     pub expires: Option<Expiry>,
+    /// What the lessons added to the student's lab.
+    pub lesson: LessonPartsDoc,
     /// Whether the student's handout (their key) is still on disk.
     pub handout: bool,
 }
@@ -244,21 +265,31 @@ pub struct WhyDoc {
     pub policies: Vec<PolicyTrace>,
 }
 
-/// What a lesson's check expects of its request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+/// The exact outcome a lesson's check expects of its request: allowed, or refused with one error
+/// code (`AccessDenied`, `ExpiredToken`, `ValidationError` …); any other outcome fails it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Expect {
-    Allow,
-    Deny,
+    Allowed,
+    Refused(&'static str),
 }
 
 impl Expect {
-    /// `allow` or `deny`, as in JSON.
+    /// `allowed`, or the error code, as in JSON.
     pub fn word(self) -> &'static str {
         match self {
-            Expect::Allow => "allow",
-            Expect::Deny => "deny",
+            Expect::Allowed => "allowed",
+            Expect::Refused(code) => code,
         }
+    }
+
+    pub fn is_refusal(self) -> bool {
+        matches!(self, Expect::Refused(_))
+    }
+}
+
+impl Serialize for Expect {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.word())
     }
 }
 
@@ -266,8 +297,9 @@ impl Expect {
 #[derive(Debug, Clone, Serialize)]
 pub struct LessonCheck {
     pub name: String,
+    /// `allowed`, or the error code the request must be refused with.
     pub expected: Expect,
-    /// `allowed`, or the error code the endpoint answered.
+    /// `allowed`, or the error code the endpoint answered and its message.
     pub seen: String,
     pub ok: bool,
     /// What the documents decide (null when no policy decides: a limit of STS itself, a clock).

@@ -1,11 +1,13 @@
 //! `cargo xtask demo`: the whole lab on the local emulator, every step shown; exits 0 only when
-//! every step passed and nothing of the lab is left.
+//! every step passed and nothing of the lab is left. `--disarm` adds lesson `expiry` on a lab of
+//! 30 minutes: a session still open past the lab's expiry refused S3 by the lab's own condition.
 
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use lab_core::emulator::{Home, Running};
 use lab_core::lab::{self, Lab};
+use lab_core::lessons::{self, Lesson};
 use lab_core::model::names::DEFAULT_SESSION_NAME;
 use lab_core::output::report::{Report, fmt_elapsed};
 
@@ -13,16 +15,20 @@ use crate::flags::{DemoArgs, Global};
 use crate::project;
 use crate::ui::Ui;
 
+/// The `--disarm` demo lab's time to live: shorter than a session (an hour), so that a session
+/// outlives the lab and loses S3 by the lab's own conditions, not by its own end.
+const DISARM_TTL_SECONDS: i64 = 30 * 60;
+
 pub async fn run(global: &Global, args: DemoArgs) -> Result<()> {
     let started = Instant::now();
     let names = project::lab_names(global)?;
     let home = project::emulator_home();
-    let was_running = home.running().is_some();
+    let was_running = home.running().await.is_some();
     let (home, running) = crate::local::ensure_running(None, Some(args.realistic)).await?;
     let ui = Ui::new(global.explain, false);
     let result = phases(global, &ui, (&home, running), names, args.disarm).await;
     if !was_running {
-        home.stop()?;
+        home.stop().await?;
         println!("stopped the emulator it started");
     }
     result?;
@@ -44,7 +50,7 @@ async fn phases(
     let mut lab = Lab::connect(home.target(running), names, ui).await?;
     lab.force = global.force;
     if disarm {
-        lab.ttl_seconds = super::disarm::TTL_SECONDS;
+        lab.ttl_seconds = DISARM_TTL_SECONDS;
     }
     ui.line("== setup");
     let setup = lab::setup(&lab, ui).await.context("setup failed");
@@ -53,7 +59,7 @@ async fn phases(
         Err(e) => Err(e),
     };
     let rest = match rest {
-        Ok(()) if disarm => super::disarm::show(&lab, ui, (home, running)).await,
+        Ok(()) if disarm => disarms_itself(&lab, ui).await,
         other => other,
     };
     // Cleanup runs whatever happened before it.
@@ -69,6 +75,17 @@ async fn phases(
         true,
         "the emulator holds nothing of the lab: no user, key, policy, stack, role, bucket or profile",
     );
+    Ok(())
+}
+
+/// Lesson expiry on the demo lab: the same lesson a learner runs.
+async fn disarms_itself(lab: &Lab, ui: &Ui) -> Result<()> {
+    ui.line(&format!("== the lab disarms itself (lesson expiry: {})", Lesson::Expiry.summary()));
+    let doc = lessons::run(lab, Lesson::Expiry, ui).await.context("lesson expiry failed")?;
+    let failed = doc.checks.iter().filter(|c| !c.ok).count();
+    if failed > 0 {
+        bail!("{failed} of {} checks of lesson expiry are not as expected", doc.checks.len());
+    }
     Ok(())
 }
 

@@ -15,13 +15,6 @@ pub(super) fn page_name(lesson: Lesson) -> String {
     format!("lesson-{}.md", lesson.name())
 }
 
-/// The lessons applied to a student, from the pages in their handout.
-pub(super) fn applied(room: &Room, lab: &str) -> Vec<Lesson> {
-    Lesson::ALL
-        .into_iter()
-        .filter(|l| room.handout(lab).join(page_name(*l)).exists())
-        .collect()
-}
 
 fn page(lesson: Lesson, doc: &LessonDoc, diagram: &str) -> String {
     let mut out = vec![
@@ -55,8 +48,10 @@ fn page(lesson: Lesson, doc: &LessonDoc, diagram: &str) -> String {
 }
 
 async fn one(room: &Room, lab: &str, region: Option<&str>, lesson: Lesson, undo: bool) -> Result<String> {
+    let student = room.student(lab, region)?;
     // One lesson at a time: lessons share the second role, and several change the same trust.
-    if let Some(other) = applied(room, lab).into_iter().find(|l| *l != lesson)
+    if let Some(other) = lessons::applied(&student).await?
+        && other != lesson
         && !undo
     {
         bail!(
@@ -65,7 +60,6 @@ async fn one(room: &Room, lab: &str, region: Option<&str>, lesson: Lesson, undo:
             other.name()
         );
     }
-    let student = room.student(lab, region)?;
     let quiet = Captured::default();
     let path = room.handout(lab).join(page_name(lesson));
     if undo {

@@ -13,7 +13,7 @@ use futures_util::StreamExt;
 use lab_core::aws::error::one_line;
 use lab_core::aws::target::{Clients, Target};
 use lab_core::fleet::class::{self, Handout};
-use lab_core::lab::{self, Lab, now_secs};
+use lab_core::lab::{self, Lab};
 use lab_core::ops::stack_board::StackBoard;
 use lab_core::ops::sts::{self, Identity};
 use lab_core::output;
@@ -231,7 +231,7 @@ async fn setup(room: &Room, labs: Vec<String>, ttl_seconds: i64, jobs: usize) ->
             let mut student = room.student(&lab, region.as_deref())?;
             student.ttl_seconds = ttl_seconds;
             let outcome = lab::setup(&student, &steps).await?;
-            student.write_assumed_profile_config()?;
+            student.write_assumed_profile_config().await?;
             write_handout(room, &lab, &student, &outcome).await?;
             anyhow::Ok(outcome)
         }
@@ -280,13 +280,23 @@ async fn setup(room: &Room, labs: Vec<String>, ttl_seconds: i64, jobs: usize) ->
     Ok(())
 }
 
+/// A student's lesson, and what lessons left beyond it (a part left by one taken back).
+fn lesson_cell(parts: &lab::LessonParts) -> String {
+    let extra = parts.lines().len() - usize::from(parts.applied.is_some());
+    match (&parts.applied, extra) {
+        (None, 0) => "none".to_owned(),
+        (Some(l), _) => l.clone(),
+        (None, n) => format!("none ({n} parts left)"),
+    }
+}
+
 async fn status(room: &Room, json: bool) -> Result<()> {
-    let now = now_secs();
+    let now = room.target.now().await?;
     let mut students = Vec::new();
     let mut table = comfy_table::Table::new();
     table
         .load_preset(comfy_table::presets::NOTHING)
-        .set_header(["lab", "user", "key age", "stack", "expires", "handout"]);
+        .set_header(["lab", "user", "key age", "stack", "expires", "lesson", "handout"]);
     for found in room.existing().await? {
         let student = room.student(&found.names.lab, found.region.as_deref())?;
         let inv = lab::inventory(&student).await?;
@@ -306,6 +316,7 @@ async fn status(room: &Room, json: bool) -> Result<()> {
             key_age.map_or_else(|| "none".to_owned(), lab_core::lab::status::age),
             inv.stack.as_ref().map_or("none", |s| s.status.as_str()).to_owned(),
             lab_core::model::expiry::text(expires.as_deref(), now),
+            lesson_cell(&inv.lesson),
             (if handout { "yes" } else { "gone" }).to_owned(),
         ]);
         students.push(output::StudentStatus {
@@ -320,6 +331,7 @@ async fn status(room: &Room, json: bool) -> Result<()> {
                 status: s.status.as_str().to_owned(),
             }),
             expires: expires.as_deref().map(|at| output::Expiry::new(at, now)),
+            lesson: inv.lesson.doc(),
             handout,
         });
     }

@@ -43,8 +43,9 @@ pub(super) async fn run(room: &Room, json: bool, jobs: usize) -> Result<()> {
     // Each student's lab, unless it expired (then nothing is asked of AWS for it), and role.
     let mut students: Vec<Result<Lab>> = Vec::new();
     let mut roles = Vec::new();
+    let now = room.target.now().await?;
     for f in &found {
-        let student = lab::check_not_expired(f.expires.as_deref())
+        let student = lab::check_not_expired(f.expires.as_deref(), now)
             .map_err(|_| {
                 anyhow!(
                     "expired at {}; run `cargo xtask class setup` to renew the class",
@@ -61,11 +62,18 @@ pub(super) async fn run(room: &Room, json: bool, jobs: usize) -> Result<()> {
     let pairs = class::isolation_pairs(labs.len());
     let (students, roles, labs_ref) = (&students, &roles, &labs);
     let order: Vec<usize> = (0..labs.len()).collect();
+    // Each student's lesson, as their lab records it.
+    let mut applied = Vec::new();
+    for student in students {
+        applied.push(match student {
+            Ok(s) => lessons::applied(s).await?,
+            Err(_) => None,
+        });
+    }
     // A lesson that moves the emulator's clock moves it for every student: one at a time.
-    let clock = labs
-        .iter()
-        .any(|l| super::lesson::applied(room, l).iter().any(|x| x.moves_clock()));
+    let clock = applied.iter().flatten().any(|l| l.moves_clock());
     let jobs = if clock { 1 } else { jobs };
+    let applied = &applied;
     // `jobs` students at a time; a row is printed as each one finishes.
     let rows = super::each(&room.ui, order, jobs, |i| {
         let pairs = &pairs;
@@ -79,8 +87,7 @@ pub(super) async fn run(room: &Room, json: bool, jobs: usize) -> Result<()> {
                         .filter(|(a, _)| *a == i)
                         .map(|&(_, j)| (labs_ref[j].clone(), roles[j].clone()))
                         .collect();
-                    let applied = super::lesson::applied(room, lab);
-                    verify_student(student, roles[i].as_deref(), &others, &applied, &lines).await
+                    verify_student(student, roles[i].as_deref(), &others, applied[i], &lines).await
                 }
                 Err(e) => Err(anyhow!("{}", one_line(e))),
             };
@@ -112,13 +119,14 @@ pub(super) async fn run(room: &Room, json: bool, jobs: usize) -> Result<()> {
     Ok(())
 }
 
-/// A lesson's checks as rows of the student's checks (the lesson applied again: its checks are
-/// proven by its requests).
-async fn lesson_checks(student: &Lab, applied: &[Lesson], lines: &dyn Report) -> Result<Vec<lab::Check>> {
-    let mut checks = Vec::new();
-    for lesson in applied {
-        let doc = lessons::run(student, *lesson, lines).await?;
-        checks.extend(doc.checks.into_iter().map(|c| lab::Check {
+/// A lesson's checks as rows of the student's checks, proven again by its requests, reading only
+/// (nothing of the lab is written).
+async fn lesson_checks(student: &Lab, lesson: Lesson, lines: &dyn Report) -> Result<Vec<lab::Check>> {
+    let doc = lessons::verify(student, lesson, lines).await?;
+    Ok(doc
+        .checks
+        .into_iter()
+        .map(|c| lab::Check {
             name: format!("lesson {}: {}", lesson.name(), c.name),
             expected: c.expected.word().to_owned(),
             passed: c.ok,
@@ -128,9 +136,8 @@ async fn lesson_checks(student: &Lab, applied: &[Lesson], lines: &dyn Report) ->
             decided_by: c.decided_by,
             why: c.why,
             ..lab::Check::default()
-        }));
-    }
-    Ok(checks)
+        })
+        .collect())
 }
 
 /// One student's checks with their role assumed in memory (or their lesson's checks), and their
@@ -139,12 +146,12 @@ async fn verify_student(
     student: &Lab,
     role: Option<&str>,
     others: &[(String, Option<String>)],
-    applied: &[Lesson],
+    applied: Option<Lesson>,
     lines: &dyn Report,
 ) -> Result<Verified> {
     let as_user = student.target.profile("sts").await?;
     let mut checks = Vec::new();
-    if !applied.is_empty() {
+    if let Some(applied) = applied {
         // A student on a lesson is proven by the lesson's own checks: a lesson may change who
         // may assume the role (an ExternalId, an MFA code, a source identity).
         checks = lesson_checks(student, applied, lines).await?;

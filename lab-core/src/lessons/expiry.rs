@@ -1,0 +1,132 @@
+//! Lesson `expiry`, which `demo --disarm` runs too: the lab's own time to live. Every Allow the lab
+//! wrote holds only while `aws:CurrentTime` is before the lab's expiry, so a session still valid
+//! (its own end after the lab's) is refused S3 with AccessDenied by that condition, not ended with
+//! ExpiredToken; and the key is refused AssumeRole. On the emulator the clock is moved there and
+//! back; on AWS the lesson waits for the expiry of a short lab.
+
+use anyhow::{Result, anyhow, bail};
+
+use super::checks::{self, ACCESS_DENIED, Cx, Open, Probe, check};
+use crate::emulator::Control;
+use crate::model::decide::{Ask, Caller};
+use crate::model::expiry::{format_utc, parse_utc};
+use crate::ops::{s3, sts};
+use crate::output::{Expect, LessonCheck};
+
+/// The reason the lab's refusals must give: its expiry condition no longer holds.
+const BY_EXPIRY: &str = "DateLessThan aws:CurrentTime";
+/// How long before the lab's expiry the lesson's session is assumed: well within its hour, so
+/// that it is still open after the expiry.
+const BEFORE: i64 = 30 * 60;
+/// A session of the role lasts this long (the role's MaxSessionDuration).
+const SESSION: i64 = crate::lab::MAX_SESSION_SECONDS as i64;
+
+/// When the lab expires: as setup recorded it beside the user profile, else as the stack's tag says.
+pub async fn lab_expiry(cx: Cx<'_>) -> Result<i64> {
+    let lab = cx.lab;
+    if let Some(at) = crate::lab::recorded_expiry(&lab.target, &lab.names)?.and_then(|at| parse_utc(&at)) {
+        return Ok(at);
+    }
+    let (stack, _) = lab.ready_stack().await?;
+    stack
+        .tag(crate::model::names::EXPIRES_TAG_KEY)
+        .and_then(parse_utc)
+        .ok_or_else(|| anyhow!("the lab recorded no expiry; run `cargo xtask setup` to give it one"))
+}
+
+pub async fn prove(cx: Cx<'_>) -> Result<Vec<LessonCheck>> {
+    let lab_end = lab_expiry(cx).await?;
+    match checks::clock(cx) {
+        Some(control) => checks::keeping_clock(cx, control, on_emulator(cx, control, lab_end)).await,
+        None => on_aws(cx, lab_end).await,
+    }
+}
+
+fn too_late(lab_end: i64) -> anyhow::Error {
+    anyhow!(
+        "the lab expired at {}: its key can no longer open a session to outlive it; run `cargo xtask setup` to renew the lab, then this lesson",
+        format_utc(lab_end)
+    )
+}
+
+/// On the emulator: a session assumed half an hour before the lab's expiry, the clock moved a
+/// minute past the expiry (the session still has half an hour), and the refusals.
+async fn on_emulator(cx: Cx<'_>, control: &Control, lab_end: i64) -> Result<Vec<LessonCheck>> {
+    let now = cx.lab.now().await?;
+    if now >= lab_end - 60 {
+        return Err(too_late(lab_end));
+    }
+    if now < lab_end - BEFORE {
+        checks::move_clock_to(cx, control, lab_end - BEFORE, "half an hour before the lab's expiry").await?;
+    }
+    let session = checks::assume_for_lesson(cx, "before-expiry", None).await?;
+    let why = format!(
+        "a minute past the lab's expiry; the session is open until {}",
+        format_utc(session.ends)
+    );
+    checks::move_clock_to(cx, control, lab_end + 60, &why).await?;
+    refusals(cx, &session).await
+}
+
+/// On AWS: a lab that expires within the hour gets a session now, then the lesson waits for the
+/// expiry (said so) and asks.
+async fn on_aws(cx: Cx<'_>, lab_end: i64) -> Result<Vec<LessonCheck>> {
+    let lab = cx.lab;
+    let now = lab.now().await?;
+    if now >= lab_end {
+        return Err(too_late(lab_end));
+    }
+    if lab_end - now > SESSION - 120 {
+        bail!(
+            "the lab expires at {}, further away than a session lasts; run `cargo xtask setup --ttl 15m`, then this lesson (it waits for the expiry)",
+            format_utc(lab_end)
+        );
+    }
+    let session = checks::assume_for_lesson(cx, "before-expiry", None).await?;
+    let mut now = lab.now().await?;
+    while now <= lab_end {
+        cx.steps.waiting(format!(
+            "the lab's expiry at {} ({} s left; the session is open until {})",
+            format_utc(lab_end),
+            lab_end - now + 1,
+            format_utc(session.ends)
+        ));
+        tokio::time::sleep(std::time::Duration::from_secs((lab_end - now + 1).clamp(1, 30) as u64)).await;
+        now = lab.now().await?;
+    }
+    refusals(cx, &session).await
+}
+
+/// Past the lab's expiry, with `session` still open: the key is refused AssumeRole and the session
+/// S3, each with AccessDenied by the expiry condition, while the session itself is still valid.
+async fn refusals(cx: Cx<'_>, session: &Open) -> Result<Vec<LessonCheck>> {
+    let (lab, role_arn) = (cx.lab, cx.role_arn);
+    let user = lab.target.profile(&lab.names.user_profile).await?;
+    let me = Caller::User(lab.names.user.clone());
+    let assumed = sts::assume_role(&user.sts, role_arn, "after-expiry", None).await;
+    let command = format!(
+        "aws sts assume-role --profile {} --role-arn {role_arn} --role-session-name after-expiry",
+        lab.names.user_profile
+    );
+    let key = Probe::new("the key assumes the role", ACCESS_DENIED, &assumed, command)
+        .asking(Ask::new(&me, "sts:AssumeRole", role_arn))
+        .because(BY_EXPIRY);
+    let identity = sts::caller_identity(&session.clients.sts).await;
+    let name = format!("the session is still valid (until {})", format_utc(session.ends));
+    let valid = Probe::new(name, Expect::Allowed, &identity, format!("aws sts get-caller-identity {}", session.how))
+        .limit("a session answers GetCallerIdentity until its own Expiration, whatever the policies say");
+    let listed = s3::list_buckets(&session.clients.s3).await;
+    let open = Probe::new(
+        "the open session lists the buckets",
+        ACCESS_DENIED,
+        &listed,
+        format!("aws s3 ls {}", session.how),
+    )
+    .asking(Ask::new(&session.caller()?, "s3:ListAllMyBuckets", "*"))
+    .because(BY_EXPIRY);
+    Ok(vec![
+        check(cx, key).await?,
+        check(cx, valid).await?,
+        check(cx, open).await?,
+    ])
+}
