@@ -14,6 +14,7 @@ mod decisions_cli;
 mod emulator_layers;
 mod expiry;
 mod lab;
+mod lesson_truths;
 mod lessons;
 mod output;
 mod real_admins;

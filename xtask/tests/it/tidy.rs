@@ -1,5 +1,6 @@
-//! Tidy checks that run under `cargo test`: file headers, no panicking shortcuts in shipped code,
-//! and a README and CI that say what the code does.
+//! Tidy checks that run under `cargo test`: every Rust and Python file opens with a line that
+//! says what it is for. (What the code must never do, unwrap or panic, clippy refuses in CI with
+//! the workspace's lints.)
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -40,48 +41,24 @@ fn every_rust_file_says_what_it_is_for() {
     }
 }
 
-/// Shipped code never unwraps or panics: clippy denies it (the workspace's lints, which every
-/// crate takes), and CI runs clippy with `-D warnings`; unit tests in a `tests.rs` of their own
-/// are compiled only under `#[cfg(test)]`.
 #[test]
-fn shipped_code_may_not_unwrap_or_panic() {
-    let manifest = fs::read_to_string(project_root().join("Cargo.toml")).unwrap();
-    for lint in [
-        "unwrap_used",
-        "expect_used",
-        "panic",
-        "dbg_macro",
-        "todo",
-        "unimplemented",
-    ] {
-        assert!(manifest.contains(&format!("{lint} = \"deny\"")), "{lint} is not denied");
-    }
-    for krate in ["lab-core", "xtask"] {
-        let own = fs::read_to_string(project_root().join(krate).join("Cargo.toml")).unwrap();
-        assert!(
-            own.contains("[lints]\nworkspace = true"),
-            "{krate} does not take the workspace's lints"
-        );
-    }
-    for file in all_rust_files() {
-        let rel = file.strip_prefix(project_root()).unwrap();
-        if !rel.starts_with("xtask/tests") && rel.file_name().is_some_and(|n| n == "tests.rs") {
-            let parent = fs::read_to_string(file.with_file_name("mod.rs")).unwrap();
-            assert!(parent.contains("#[cfg(test)]\nmod tests;"), "{}", rel.display());
+fn every_python_file_says_what_it_is_for() {
+    let mut files = Vec::new();
+    for dir in ["emulator", "bench"] {
+        for entry in fs::read_dir(project_root().join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "py") {
+                files.push(path);
+            }
         }
     }
-}
-
-#[test]
-fn readme_names_every_task_and_ci_runs_the_readme_test_command() {
-    let readme = fs::read_to_string(project_root().join("README.md")).unwrap();
-    for task in ["setup", "assume", "verify", "cleanup", "demo", "emulator"] {
+    assert!(files.len() > 5);
+    for file in files {
+        let text = fs::read_to_string(&file).unwrap();
         assert!(
-            readme.contains(&format!("cargo xtask {task}")),
-            "README does not show `cargo xtask {task}`"
+            text.starts_with("\"\"\"") && text.lines().next().is_some_and(|l| l.len() > 10),
+            "{} must open with a docstring line",
+            file.display()
         );
     }
-    let ci = fs::read_to_string(project_root().join(".ci/run")).unwrap();
-    assert!(readme.contains("cargo test --workspace") && ci.contains("cargo test --workspace"));
-    assert!(ci.contains("cargo fmt --check") && ci.contains("cargo clippy --all-targets -- -D warnings"));
 }

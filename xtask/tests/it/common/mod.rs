@@ -128,6 +128,14 @@ impl TestEmulator {
         self.target().admin().await.unwrap()
     }
 
+    /// The admin's clients as a class has them: a throttled call (the realistic emulator's
+    /// request rates) is retried until it passes, never failed.
+    pub async fn patient_admin(&self) -> Clients {
+        let mut target = self.target();
+        target.patient = true;
+        target.admin().await.unwrap()
+    }
+
     /// The environment `eval "$(cargo xtask emulator env)"` sets, for child processes.
     pub fn env(&self) -> Vec<(String, String)> {
         self.home
