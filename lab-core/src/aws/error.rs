@@ -170,7 +170,10 @@ mod tests {
     #[test]
     fn a_context_after_a_hint_leads_and_the_hint_is_said_once() {
         // demo: retries ran out (the hint: what to do), then "setup failed" added around it.
-        let inner = hint(anyhow::anyhow!("AssumeRole failed: AccessDenied"), "wait a minute and run again");
+        let inner = hint(
+            anyhow::anyhow!("AssumeRole failed: AccessDenied"),
+            "wait a minute and run again",
+        );
         let err = inner.context("setup failed");
         assert_eq!(
             one_line(&err),

@@ -61,7 +61,12 @@ impl Control {
         };
         let (status, bytes) = tokio::time::timeout(CONTROL_TIMEOUT, answer)
             .await
-            .map_err(|_| anyhow!("the emulator at {} did not answer {path} within {CONTROL_TIMEOUT:?}", self.base))?
+            .map_err(|_| {
+                anyhow!(
+                    "the emulator at {} did not answer {path} within {CONTROL_TIMEOUT:?}",
+                    self.base
+                )
+            })?
             .with_context(|| format!("cannot reach the emulator at {}", self.base))?;
         if !status.is_success() {
             bail!("the emulator answered {status} to {path}");

@@ -244,27 +244,29 @@ impl Home {
         iam::put_user_policy(&c.iam, ADMIN_USER, "AdministratorAccess", admin_policy).await?;
         let key = iam::create_access_key(&c.iam, ADMIN_USER).await?;
         let files = self.files();
-        files.write_profile(
-            FileKind::Credentials,
-            ADMIN_PROFILE,
-            OWNER,
-            vec![],
-            vec![
-                ("aws_access_key_id", &key.access_key_id),
-                ("aws_secret_access_key", key.secret_access_key.expose()),
-            ],
-            true,
-        )
-        .await?;
-        files.write_profile(
-            FileKind::Config,
-            ADMIN_PROFILE,
-            OWNER,
-            vec![],
-            vec![("region", REGION)],
-            true,
-        )
-        .await
+        files
+            .write_profile(
+                FileKind::Credentials,
+                ADMIN_PROFILE,
+                OWNER,
+                vec![],
+                vec![
+                    ("aws_access_key_id", &key.access_key_id),
+                    ("aws_secret_access_key", key.secret_access_key.expose()),
+                ],
+                true,
+            )
+            .await?;
+        files
+            .write_profile(
+                FileKind::Config,
+                ADMIN_PROFILE,
+                OWNER,
+                vec![],
+                vec![("region", REGION)],
+                true,
+            )
+            .await
     }
 
     /// Wipes the emulator's state without a restart (moto's reset and reset-auth), then

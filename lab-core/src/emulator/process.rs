@@ -50,7 +50,10 @@ pub(super) fn process_alive(pid: u32) -> bool {
 /// Whether something accepts connections on 127.0.0.1:`port`.
 pub async fn port_open(port: u16) -> bool {
     let connect = tokio::net::TcpStream::connect(SocketAddr::from(([127, 0, 0, 1], port)));
-    matches!(tokio::time::timeout(Duration::from_millis(200), connect).await, Ok(Ok(_)))
+    matches!(
+        tokio::time::timeout(Duration::from_millis(200), connect).await,
+        Ok(Ok(_))
+    )
 }
 
 /// A port on 127.0.0.1 that was free a moment ago.

@@ -1,7 +1,6 @@
 //! `assume`: AssumeRole with the user profile, the temporary credentials written as the assumed
 //! profile, and the session's duration and time left.
 
-
 use anyhow::{Context, Result, bail};
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;

@@ -189,9 +189,7 @@ pub(super) async fn lesson_parts(lab: &Lab, user: Option<&UserInfo>, roles: &[St
         }
     }
     let serial = names.mfa_serial(lab.admin_identity.partition(), lab.account());
-    let mfa_device = iam::virtual_mfa_device_exists(&c.iam, &serial)
-        .await?
-        .then_some(serial);
+    let mfa_device = iam::virtual_mfa_device_exists(&c.iam, &serial).await?.then_some(serial);
     Ok(LessonParts {
         applied: user
             .and_then(|u| u.tag(crate::model::names::LESSON_TAG_KEY))

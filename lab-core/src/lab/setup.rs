@@ -321,15 +321,16 @@ async fn ensure_access_key(lab: &Lab, user_is_new: bool) -> Result<Option<NewAcc
         iam::delete_access_key(&lab.admin.iam, &names.user, &stale.access_key_id).await?;
     }
     let key = iam::create_access_key(&lab.admin.iam, &names.user).await?;
-    let written = lab.write_profile(
-        &names.user_profile,
-        vec![],
-        vec![
-            ("aws_access_key_id", &key.access_key_id),
-            ("aws_secret_access_key", key.secret_access_key.expose()),
-        ],
-    )
-    .await;
+    let written = lab
+        .write_profile(
+            &names.user_profile,
+            vec![],
+            vec![
+                ("aws_access_key_id", &key.access_key_id),
+                ("aws_secret_access_key", key.secret_access_key.expose()),
+            ],
+        )
+        .await;
     if let Err(e) = written {
         // A key nobody holds is a leak: take it back.
         let _ = iam::delete_access_key(&lab.admin.iam, &names.user, &key.access_key_id).await;

@@ -107,8 +107,10 @@ pub async fn check<T>(cx: Cx<'_>, probe: Probe<'_, T>) -> Result<LessonCheck> {
     let expected_word = probe.expected.word();
     let short = seen.split(':').next().unwrap_or_default().to_owned();
     let because = why.as_deref().map(|w| format!(" · {w}")).unwrap_or_default();
-    cx.steps
-        .outcome(ok, format!("{}: expected {expected_word}, saw {short}{because}", probe.name));
+    cx.steps.outcome(
+        ok,
+        format!("{}: expected {expected_word}, saw {short}{because}", probe.name),
+    );
     if let Some(message) = message {
         let who = match cx.lab.target.endpoint.emulator() {
             Some(_) => "the emulator",
@@ -349,10 +351,17 @@ pub async fn keeping_clock<T>(cx: Cx<'_>, control: &Control, work: impl Future<O
 pub async fn offline_check(cx: Cx<'_>, name: String, ask: Ask, command: String) -> Result<LessonCheck> {
     let decided = cx.lab.predict(&ask).await?;
     let ok = decided.decided_by.effect != crate::model::decide::Effect::Allow;
-    let seen = format!("not asked (no such request can be made now); the documents decide: {}", decided.why);
+    let seen = format!(
+        "not asked (no such request can be made now); the documents decide: {}",
+        decided.why
+    );
     cx.steps.outcome(
         ok,
-        format!("{name}: expected {}, decided offline · {}", ACCESS_DENIED.word(), decided.why),
+        format!(
+            "{name}: expected {}, decided offline · {}",
+            ACCESS_DENIED.word(),
+            decided.why
+        ),
     );
     cx.steps.note(format!("  $ {command}"));
     Ok(LessonCheck {

@@ -113,8 +113,13 @@ async fn refusals(cx: Cx<'_>, session: &Open) -> Result<Vec<LessonCheck>> {
         .because(BY_EXPIRY);
     let identity = sts::caller_identity(&session.clients.sts).await;
     let name = format!("the session is still valid (until {})", format_utc(session.ends));
-    let valid = Probe::new(name, Expect::Allowed, &identity, format!("aws sts get-caller-identity {}", session.how))
-        .limit("a session answers GetCallerIdentity until its own Expiration, whatever the policies say");
+    let valid = Probe::new(
+        name,
+        Expect::Allowed,
+        &identity,
+        format!("aws sts get-caller-identity {}", session.how),
+    )
+    .limit("a session answers GetCallerIdentity until its own Expiration, whatever the policies say");
     let listed = s3::list_buckets(&session.clients.s3).await;
     let open = Probe::new(
         "the open session lists the buckets",

@@ -32,9 +32,7 @@ fn code(seed: &Secret, at: i64) -> Result<String> {
 /// The handout's seed file, when the lab's files are a class's handout.
 fn seed_path(cx: Cx<'_>) -> Option<std::path::PathBuf> {
     let files = &cx.lab.target.files;
-    files
-        .is_handout()
-        .then(|| files.credentials.with_file_name(SEED_FILE))
+    files.is_handout().then(|| files.credentials.with_file_name(SEED_FILE))
 }
 
 /// The device's serial and seed as the lesson left them in a class's handout.
@@ -114,7 +112,13 @@ pub async fn prove_mfa(cx: Cx<'_>, device: Option<&(String, Secret)>) -> Result<
     );
     let without = until_refused(cx, || sts::assume_role(&as_user.sts, role_arn, "mfa", None)).await;
     let ask = Ask::new(&me, "sts:AssumeRole", role_arn);
-    let mut out = vec![check(cx, Probe::new("AssumeRole without an MFA code", ACCESS_DENIED, &without, base.clone()).asking(ask)).await?];
+    let mut out = vec![
+        check(
+            cx,
+            Probe::new("AssumeRole without an MFA code", ACCESS_DENIED, &without, base.clone()).asking(ask),
+        )
+        .await?,
+    ];
     let (serial, seed) =
         device.ok_or_else(|| anyhow!("the MFA device's seed is not known here; apply lesson mfa again"))?;
     let mut now = lab.now().await?;
@@ -134,7 +138,13 @@ pub async fn prove_mfa(cx: Cx<'_>, device: Option<&(String, Secret)>) -> Result<
     let with = until_allowed(cx, || sts::assume_role_with(&as_user.sts, role_arn, "mfa", &options)).await;
     let ask = Ask::new(&me, "sts:AssumeRole", role_arn).with("aws:MultiFactorAuthPresent", "true");
     let command = format!("{base} --serial-number {serial} --token-code <the code your authenticator shows>");
-    out.push(check(cx, Probe::new("AssumeRole with a code of the device", Expect::Allowed, &with, command).asking(ask)).await?);
+    out.push(
+        check(
+            cx,
+            Probe::new("AssumeRole with a code of the device", Expect::Allowed, &with, command).asking(ask),
+        )
+        .await?,
+    );
     Ok(out)
 }
 
@@ -175,13 +185,7 @@ pub async fn apply_source_identity(cx: Cx<'_>) -> Result<()> {
     let pass = json!({"Version": "2012-10-17", "Statement": [{"Sid": "PassItOn", "Effect": "Allow",
         "Action": "sts:SetSourceIdentity", "Resource": chained_arn}]})
     .to_string();
-    put_policy(
-        cx,
-        role_name(cx.role_arn),
-        cx.lab.names.source_identity_policy(),
-        &pass,
-    )
-    .await
+    put_policy(cx, role_name(cx.role_arn), cx.lab.names.source_identity_policy(), &pass).await
 }
 
 /// The chained session made from `first`, if it kept the source identity.
@@ -209,7 +213,13 @@ pub async fn prove_source_identity(cx: Cx<'_>) -> Result<Vec<LessonCheck>> {
     let mut out = vec![
         check(
             cx,
-            Probe::new("AssumeRole without a SourceIdentity", ACCESS_DENIED, &without, base.clone()).asking(ask),
+            Probe::new(
+                "AssumeRole without a SourceIdentity",
+                ACCESS_DENIED,
+                &without,
+                base.clone(),
+            )
+            .asking(ask),
         )
         .await?,
     ];

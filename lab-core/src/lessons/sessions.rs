@@ -50,11 +50,23 @@ pub async fn prove_session_policy(cx: Cx<'_>) -> Result<Vec<LessonCheck>> {
     let arn = format!("arn:{}:s3:::{bucket}", lab.admin_identity.partition());
     let ask = Ask::new(&me, "s3:CreateBucket", arn).in_session(LIST_ONLY);
     let command = format!("{assume}  # then, with its keys: aws s3 mb s3://{bucket}");
-    let create = Probe::new("the narrowed session creates a lab bucket", ACCESS_DENIED, &made, command).asking(ask);
+    let create = Probe::new(
+        "the narrowed session creates a lab bucket",
+        ACCESS_DENIED,
+        &made,
+        command,
+    )
+    .asking(ask);
     let listed = s3::list_buckets(&session.s3).await;
     let ask = Ask::new(&me, "s3:ListAllMyBuckets", "*").in_session(LIST_ONLY);
     let command = "aws s3 ls  # with the narrowed session's keys";
-    let list = Probe::new("the narrowed session lists the buckets", Expect::Allowed, &listed, command).asking(ask);
+    let list = Probe::new(
+        "the narrowed session lists the buckets",
+        Expect::Allowed,
+        &listed,
+        command,
+    )
+    .asking(ask);
     Ok(vec![check(cx, create).await?, check(cx, list).await?])
 }
 
@@ -127,7 +139,8 @@ pub async fn prove_revoke(cx: Cx<'_>, open: Option<&Open>) -> Result<Vec<LessonC
             };
             let ask = Ask::new(&old, "s3:ListAllMyBuckets", "*").with("aws:TokenIssueTime", &before);
             let name = format!("a session issued before {} lists the buckets", format_utc(cutoff));
-            let command = "cargo xtask why --as assumed s3:ListAllMyBuckets  # with a session from before the cutoff".to_owned();
+            let command =
+                "cargo xtask why --as assumed s3:ListAllMyBuckets  # with a session from before the cutoff".to_owned();
             out.push(checks::offline_check(cx, name, ask, command).await?);
         }
     }
@@ -171,7 +184,9 @@ pub async fn prove_auto_refresh(cx: Cx<'_>) -> Result<Vec<LessonCheck>> {
     let lab = cx.lab;
     let profile = lab.names.auto_profile();
     let Some(control) = checks::clock(cx) else {
-        cx.steps.note("on AWS a static session's keys end with it (an hour); the auto profile goes on: try both after an hour");
+        cx.steps.note(
+            "on AWS a static session's keys end with it (an hour); the auto profile goes on: try both after an hour",
+        );
         let listed = match lab.target.profile(&profile).await {
             Ok(c) => s3::list_buckets(&c.s3).await,
             Err(e) => Err(e),
@@ -184,9 +199,7 @@ pub async fn prove_auto_refresh(cx: Cx<'_>) -> Result<Vec<LessonCheck>> {
     let open = checks::open_session(cx, lab.now().await?).await?;
     let lab_end = super::expiry::lab_expiry(cx).await?;
     if open.ends + 60 >= lab_end {
-        bail!(
-            "the lab expires before the open session ends; run `cargo xtask setup --ttl 8h`, then this lesson"
-        );
+        bail!("the lab expires before the open session ends; run `cargo xtask setup --ttl 8h`, then this lesson");
     }
     let later = async {
         let old = s3::list_buckets(&open.clients.s3).await;
@@ -215,5 +228,10 @@ pub async fn prove_auto_refresh(cx: Cx<'_>) -> Result<Vec<LessonCheck>> {
 
 pub async fn undo_auto_refresh(cx: Cx<'_>) -> Result<()> {
     let profile = cx.lab.names.auto_profile();
-    cx.lab.target.files.remove_profile(FileKind::Config, &profile).await.map(drop)
+    cx.lab
+        .target
+        .files
+        .remove_profile(FileKind::Config, &profile)
+        .await
+        .map(drop)
 }

@@ -5,7 +5,9 @@
 use anyhow::{Context, Result, anyhow};
 use serde_json::{Value as Json, json};
 
-use super::checks::{self, ACCESS_DENIED, Cx, Probe, check, show_diff, until_allowed, until_refused, write_role_profile};
+use super::checks::{
+    self, ACCESS_DENIED, Cx, Probe, check, show_diff, until_allowed, until_refused, write_role_profile,
+};
 use crate::lab::Lab;
 use crate::model::decide::{Ask, Caller};
 use crate::model::names::LAB_TAG_KEY;
@@ -171,7 +173,12 @@ pub async fn prove_external_id(cx: Cx<'_>) -> Result<Vec<LessonCheck>> {
 pub async fn undo_external_id(cx: Cx<'_>) -> Result<()> {
     set_external_id(cx, None).await?;
     let profile = cx.lab.names.external_id_profile();
-    cx.lab.target.files.remove_profile(FileKind::Config, &profile).await.map(drop)
+    cx.lab
+        .target
+        .files
+        .remove_profile(FileKind::Config, &profile)
+        .await
+        .map(drop)
 }
 
 /// The chained role's trust: the stack's role (its sessions) may assume it, with `extra` actions
@@ -230,7 +237,10 @@ pub async fn prove_role_chaining(cx: Cx<'_>) -> Result<Vec<LessonCheck>> {
         )
     };
     // The new trust may take a moment to be seen, on AWS as here.
-    let allowed = until_allowed(cx, || sts::assume_role(&first.clients.sts, &chained_arn, "chained", Some(3600))).await;
+    let allowed = until_allowed(cx, || {
+        sts::assume_role(&first.clients.sts, &chained_arn, "chained", Some(3600))
+    })
+    .await;
     let refused = sts::assume_role(&first.clients.sts, &chained_arn, "chained", Some(3601)).await;
     let cap = "STS caps a session made from a session at one hour, whatever the role allows";
     let long = Probe::new(

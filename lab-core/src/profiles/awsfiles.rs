@@ -116,10 +116,7 @@ impl AwsFiles {
     ) -> Result<()> {
         let files = self.clone();
         let (profile, lab) = (profile.to_owned(), lab.to_owned());
-        let entries: Vec<(String, String)> = entries
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect();
+        let entries: Vec<(String, String)> = entries.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
         tokio::task::spawn_blocking(move || {
             let entries = entries.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
             files.write_profile_blocking(kind, &profile, &lab, notes, entries, force)
@@ -390,7 +387,14 @@ mod tests {
                 s.spawn(move || {
                     let name = format!("p{i}");
                     files
-                        .write_profile_blocking(FileKind::Credentials, &name, "default", vec![], vec![("k", "v")], false)
+                        .write_profile_blocking(
+                            FileKind::Credentials,
+                            &name,
+                            "default",
+                            vec![],
+                            vec![("k", "v")],
+                            false,
+                        )
                         .unwrap();
                 });
             }

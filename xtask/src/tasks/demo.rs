@@ -80,11 +80,19 @@ async fn phases(
 
 /// Lesson expiry on the demo lab: the same lesson a learner runs.
 async fn disarms_itself(lab: &Lab, ui: &Ui) -> Result<()> {
-    ui.line(&format!("== the lab disarms itself (lesson expiry: {})", Lesson::Expiry.summary()));
-    let doc = lessons::run(lab, Lesson::Expiry, ui).await.context("lesson expiry failed")?;
+    ui.line(&format!(
+        "== the lab disarms itself (lesson expiry: {})",
+        Lesson::Expiry.summary()
+    ));
+    let doc = lessons::run(lab, Lesson::Expiry, ui)
+        .await
+        .context("lesson expiry failed")?;
     let failed = doc.checks.iter().filter(|c| !c.ok).count();
     if failed > 0 {
-        bail!("{failed} of {} checks of lesson expiry are not as expected", doc.checks.len());
+        bail!(
+            "{failed} of {} checks of lesson expiry are not as expected",
+            doc.checks.len()
+        );
     }
     Ok(())
 }

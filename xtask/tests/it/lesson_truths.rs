@@ -97,7 +97,10 @@ async fn what_a_lesson_made_is_in_every_listing_of_the_lab() {
     assert!(plan.contains("- IAM role sts-lab-default-chained"), "{plan}");
     let sweep = json_of(&emu, &["sweep", "--dry-run", "--json"]);
     let holds = sweep["labs"][0]["holds"].to_string();
-    assert!(holds.contains("sts-lab-default-chained") && holds.contains("lesson role-chaining applied"), "{holds}");
+    assert!(
+        holds.contains("sts-lab-default-chained") && holds.contains("lesson role-chaining applied"),
+        "{holds}"
+    );
     let diagram = stdout(&emu.xtask(&["status", "--diagram"]));
     assert!(
         diagram.contains("lesson role-chaining applied") && diagram.contains("session -- \"sts:AssumeRole"),
@@ -107,7 +110,10 @@ async fn what_a_lesson_made_is_in_every_listing_of_the_lab() {
     let refused = emu.xtask(&["lesson", "mfa"]);
     assert!(!refused.status.success());
     let err = crate::common::stderr(&refused);
-    assert!(err.contains("lesson role-chaining is applied") && err.contains("lesson role-chaining --undo"), "{err}");
+    assert!(
+        err.contains("lesson role-chaining is applied") && err.contains("lesson role-chaining --undo"),
+        "{err}"
+    );
     assert_ok(&emu.xtask(&["lesson", "role-chaining", "--undo"]), "undo");
     assert_ok(&emu.xtask(&["lesson", "mfa"]), "lesson mfa");
     let status = json_of(&emu, &["status", "--json"]);
@@ -125,8 +131,22 @@ async fn what_a_lesson_made_is_in_every_listing_of_the_lab() {
 /// IAM actions that change something.
 fn iam_writes(stats: &Json) -> Vec<(String, u64)> {
     let writes = [
-        "Create", "Delete", "Put", "Update", "Tag", "Untag", "Enable", "Deactivate", "Attach", "Detach", "Add",
-        "Remove", "Set", "Upload", "Change", "Reset",
+        "Create",
+        "Delete",
+        "Put",
+        "Update",
+        "Tag",
+        "Untag",
+        "Enable",
+        "Deactivate",
+        "Attach",
+        "Detach",
+        "Add",
+        "Remove",
+        "Set",
+        "Upload",
+        "Change",
+        "Reset",
     ];
     stats["calls"]
         .as_object()
@@ -162,7 +182,10 @@ async fn class_verify_writes_nothing_of_iam() {
     assert_eq!(iam_writes(&before), iam_writes(&after), "class verify wrote to IAM");
     let doc: Json = serde_json::from_str(&stdout(&verify)).unwrap();
     let names = doc["students"][0]["checks"].to_string();
-    assert!(names.contains("lesson mfa: AssumeRole with a code of the device"), "{names}");
+    assert!(
+        names.contains("lesson mfa: AssumeRole with a code of the device"),
+        "{names}"
+    );
     assert_ok(&class(&["cleanup"]), "class cleanup");
 }
 

@@ -396,7 +396,9 @@ async fn expired_sessions_and_too_long_durations_say_what_to_do() {
     let row = checks.iter().find(|c| c.name.contains("is the assumed role")).unwrap();
     assert!(
         // The session's recorded end has passed on the emulator's clock: said without a call.
-        !row.passed && row.seen.contains("the session expired at") && row.seen.contains("run `cargo xtask assume` again"),
+        !row.passed
+            && row.seen.contains("the session expired at")
+            && row.seen.contains("run `cargo xtask assume` again"),
         "{row:?}"
     );
     assert!(move_clock(&emu, "now").contains("this machine's time"));

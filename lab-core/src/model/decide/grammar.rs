@@ -71,7 +71,9 @@ pub fn problem(document: &str) -> Option<String> {
         return Some("the document is not a JSON object".to_owned());
     };
     if let Some(unknown) = top.keys().find(|k| !TOP.contains(&k.as_str())) {
-        return Some(format!("unknown element {unknown:?} at the top (only Version, Id and Statement)"));
+        return Some(format!(
+            "unknown element {unknown:?} at the top (only Version, Id and Statement)"
+        ));
     }
     if let Some(version) = top.get("Version")
         && !version.as_str().is_some_and(|v| VERSIONS.contains(&v))
@@ -101,8 +103,15 @@ fn statement_problem(statement: &Json) -> Option<String> {
         Some(other) => return Some(format!("Effect {other:?} is neither Allow nor Deny")),
         None => return Some("no Effect".to_owned()),
     }
-    let pairs = [("Action", "NotAction"), ("Resource", "NotResource"), ("Principal", "NotPrincipal")];
-    if let Some((a, b)) = pairs.iter().find(|(a, b)| fields.contains_key(*a) && fields.contains_key(*b)) {
+    let pairs = [
+        ("Action", "NotAction"),
+        ("Resource", "NotResource"),
+        ("Principal", "NotPrincipal"),
+    ];
+    if let Some((a, b)) = pairs
+        .iter()
+        .find(|(a, b)| fields.contains_key(*a) && fields.contains_key(*b))
+    {
         return Some(format!("both {a} and {b}"));
     }
     if !fields.contains_key("Action") && !fields.contains_key("NotAction") {
@@ -136,7 +145,10 @@ mod tests {
         let ok = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"ForAnyValue:StringLikeIfExists":{"aws:TagKeys":"a*"},"NumericLessThan":{"aws:MultiFactorAuthAge":3600}}}]}"#;
         assert_eq!(problem(ok), None);
         let cases = [
-            (r#"{"Statement":[{"Action":"s3:*","Resource":"*"}]}"#, "statement 1: no Effect"),
+            (
+                r#"{"Statement":[{"Action":"s3:*","Resource":"*"}]}"#,
+                "statement 1: no Effect",
+            ),
             (
                 r#"{"Statement":{"Effect":"allow","Action":"s3:*"}}"#,
                 "statement 1: Effect \"allow\" is neither Allow nor Deny",

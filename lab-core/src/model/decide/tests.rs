@@ -263,7 +263,10 @@ fn a_trust_naming_the_session_itself_is_not_limited_by_its_policy() {
         json: r#"{"Version":"2012-10-17","Statement":[{"Sid":"NoChains","Effect":"Deny","Action":"sts:AssumeRole","Resource":"*"}]}"#.into(),
     });
     let (by, _) = decided(&docs, &req);
-    assert_eq!((by.effect, by.statement.as_deref()), (Effect::ExplicitDeny, Some("NoChains")));
+    assert_eq!(
+        (by.effect, by.statement.as_deref()),
+        (Effect::ExplicitDeny, Some("NoChains"))
+    );
 }
 
 /// Policy evaluation logic, same account (reference_policies_evaluation-logic.html): a trust that
@@ -279,7 +282,10 @@ fn a_trust_naming_the_account_needs_the_callers_own_policies() {
     let (docs, req) = chained(&root, None, true);
     assert_eq!(decided(&docs, &req).0, allow("role policy", "MayChain"));
     let (docs, req) = chained(&root, Some("s3:ListAllMyBuckets"), true);
-    assert_eq!(decided(&docs, &req).1, "implicit deny: no session policy allows sts:AssumeRole");
+    assert_eq!(
+        decided(&docs, &req).1,
+        "implicit deny: no session policy allows sts:AssumeRole"
+    );
     let (docs, req) = chained(&root, Some("sts:AssumeRole"), true);
     assert_eq!(decided(&docs, &req).0, allow("role policy", "MayChain"));
 }

@@ -15,7 +15,6 @@ pub(super) fn page_name(lesson: Lesson) -> String {
     format!("lesson-{}.md", lesson.name())
 }
 
-
 fn page(lesson: Lesson, doc: &LessonDoc, diagram: &str) -> String {
     let mut out = vec![
         format!("# Lesson {}", lesson.name()),
