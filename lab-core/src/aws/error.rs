@@ -44,7 +44,7 @@ impl AwsError {
             // An error body of a shape the SDK does not expect (some emulators answer auth errors
             // that way): read its <Code> and <Message>, rather than dump the raw response.
             if let Some(raw) = err.raw_response() {
-                let body = raw.body().bytes().map(String::from_utf8_lossy).unwrap_or_default();
+                let body = body_text(raw).unwrap_or_default();
                 code = xml_text(&body, "Code");
                 message = xml_text(&body, "Message").or_else(|| Some(format!("HTTP {}", raw.status().as_u16())));
             }
@@ -85,8 +85,14 @@ pub fn chain_text(err: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
-/// The text of the first `<tag>` element in `xml`.
-fn xml_text(xml: &str, tag: &str) -> Option<String> {
+/// A raw response's body as text (an error's, which the SDK could not read).
+pub fn body_text(raw: &Response) -> Option<String> {
+    raw.body().bytes().map(|b| String::from_utf8_lossy(b).into_owned())
+}
+
+/// The text of the first `<tag>` element in `xml`, trimmed (None when absent or empty): the one
+/// reader of an AWS error body the SDK does not parse.
+pub fn xml_text(xml: &str, tag: &str) -> Option<String> {
     let start = xml.find(&format!("<{tag}>"))? + tag.len() + 2;
     let len = xml[start..].find(&format!("</{tag}>"))?;
     Some(xml[start..start + len].trim().to_owned()).filter(|t| !t.is_empty())

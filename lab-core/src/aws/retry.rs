@@ -21,6 +21,11 @@ pub const THROTTLING_CODES: [&str; 4] = [
     "RequestLimitExceeded",
 ];
 
+/// Whether an error code says "too many requests".
+pub fn is_throttling(code: &str) -> bool {
+    THROTTLING_CODES.contains(&code)
+}
+
 /// The retry schedule: pauses of an eighth of the time waited, within `first..=max_delay`, until
 /// `budget` would be exceeded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +49,17 @@ impl Backoff {
     /// The pause after `waited`.
     pub fn pause(&self, waited: Duration) -> Duration {
         (waited / 8).clamp(self.first, self.max_delay)
+    }
+
+    /// The pause after `waited` when the call was `throttled` (four times longer, a second at
+    /// least: the one rule for every throttled retry and poll), else [`Backoff::pause`].
+    pub fn pause_after(&self, waited: Duration, throttled: bool) -> Duration {
+        let pause = self.pause(waited);
+        if throttled {
+            (pause * 4).max(Duration::from_secs(1))
+        } else {
+            pause
+        }
     }
 
     /// The pauses between attempts when every attempt is instant; their sum never exceeds the
@@ -112,10 +128,7 @@ where
             return Err(err);
         };
         let waited = started.elapsed();
-        let mut delay = backoff.pause(waited);
-        if THROTTLING_CODES.contains(&code.as_str()) {
-            delay = (delay * 4).max(Duration::from_secs(1));
-        }
+        let delay = backoff.pause_after(waited, is_throttling(&code));
         if waited + delay > backoff.budget {
             return Err(crate::aws::error::hint(
                 err,

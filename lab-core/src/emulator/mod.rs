@@ -4,11 +4,12 @@
 //! allows, lab-local AWS files and environment (here), its control endpoints (`control`), and
 //! its process (`process`).
 
-pub mod control;
+mod clock_move;
 pub mod install;
 mod process;
 
-pub use control::{Clock, ClockMove, Control, Stats};
+pub use crate::aws::target::{Clock, Control, Stats};
+pub use clock_move::ClockMove;
 pub use install::{EMULATOR_REQUIREMENTS, TEST_TOOL_REQUIREMENTS, UV_REQUIREMENT, Venv};
 use process::process_alive;
 pub use process::{free_port, port_open, terminate};
@@ -247,23 +248,27 @@ impl Home {
         files
             .write_profile(
                 FileKind::Credentials,
-                ADMIN_PROFILE,
-                OWNER,
-                vec![],
-                vec![
-                    ("aws_access_key_id", &key.access_key_id),
-                    ("aws_secret_access_key", key.secret_access_key.expose()),
-                ],
+                crate::profiles::awsfiles::Section {
+                    profile: ADMIN_PROFILE,
+                    lab: OWNER,
+                    notes: vec![],
+                    entries: vec![
+                        ("aws_access_key_id", &key.access_key_id),
+                        ("aws_secret_access_key", key.secret_access_key.expose()),
+                    ],
+                },
                 true,
             )
             .await?;
         files
             .write_profile(
                 FileKind::Config,
-                ADMIN_PROFILE,
-                OWNER,
-                vec![],
-                vec![("region", REGION)],
+                crate::profiles::awsfiles::Section {
+                    profile: ADMIN_PROFILE,
+                    lab: OWNER,
+                    notes: vec![],
+                    entries: vec![("region", REGION)],
+                },
                 true,
             )
             .await

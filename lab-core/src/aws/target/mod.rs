@@ -14,9 +14,9 @@ use crate::aws::faults::InjectErrors;
 use crate::profiles::awsfiles::{AwsFiles, FileKind};
 
 mod clients;
+mod endpoint;
 pub use clients::{Clients, service_endpoint};
-
-use crate::emulator::control::{Control, local_control};
+pub use endpoint::{Clock, Control, Endpoint, Stats, local_control};
 
 /// Attempts of one call of a patient client (a class): with the SDK's backoff of up to 20 s a
 /// retry, minutes of throttling are waited out.
@@ -28,28 +28,6 @@ pub const FALLBACK_REGION: &str = "us-east-1";
 /// The service ids the SDK reads service-specific endpoints under (`AWS_ENDPOINT_URL_<ID>`, the
 /// config file's `services` sections), for the four services the lab calls.
 pub const SERVICE_IDS: [&str; 4] = ["IAM", "STS", "S3", "CloudFormation"];
-
-/// What the lab's calls talk to, decided once when the admin connects: every "is this the
-/// emulator?" asks this, never the endpoint's URL.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Endpoint {
-    /// AWS, as the SDK resolves it (AWS_ENDPOINT_URL or a profile's `endpoint_url` included: an
-    /// endpoint that is not sts-lab's emulator is treated as AWS is, its clock this machine's).
-    Aws,
-    /// sts-lab's emulator: its AWS endpoint and its own control endpoints (the clock) at one
-    /// address.
-    Emulator(Control),
-}
-
-impl Endpoint {
-    /// The emulator's control endpoints, when the target is the emulator.
-    pub fn emulator(&self) -> Option<&Control> {
-        match self {
-            Endpoint::Emulator(control) => Some(control),
-            Endpoint::Aws => None,
-        }
-    }
-}
 
 /// Where the lab's AWS calls go and which files hold its profiles.
 #[derive(Debug, Clone)]
@@ -254,32 +232,6 @@ impl Target {
     fn clients(&self, config: &SdkConfig, admin: bool) -> Clients {
         let faults = if admin { &self.admin_faults } else { &self.faults };
         Clients::build(config, self.patient).with_faults(faults)
-    }
-
-    /// Recognises, once, an endpoint the SDK resolves for the admin (AWS_ENDPOINT_URL, a profile's
-    /// `endpoint_url` or `services`) that is sts-lab's emulator on this machine: it is then the
-    /// emulator's target, its clock the emulator's.
-    pub async fn recognize_endpoint(&mut self) -> Result<()> {
-        if self.endpoint != Endpoint::Aws {
-            return Ok(());
-        }
-        let config = self.load(self.admin_profile.as_deref()).await?;
-        let endpoint = SERVICE_IDS.iter().find_map(|id| service_endpoint(&config, id));
-        if let Some(control) = endpoint.as_deref().and_then(local_control)
-            && control.answers().await
-        {
-            self.endpoint = Endpoint::Emulator(control);
-        }
-        Ok(())
-    }
-
-    /// The time the endpoint decides by: the emulator's clock (which a learner may move), else
-    /// this machine's, which AWS's agrees with.
-    pub async fn now(&self) -> Result<i64> {
-        match &self.endpoint {
-            Endpoint::Emulator(control) => Ok(control.clock().await?.epoch as i64),
-            Endpoint::Aws => Ok(crate::model::expiry::machine_now()),
-        }
     }
 
     /// Clients of the admin identity, after checking that it has credentials at all.

@@ -1,10 +1,15 @@
-//! Talking to a running emulator's own endpoints (not AWS's), asynchronously: moto's reset API,
-//! the layers' counts of the calls served and throttled, and the emulator's clock.
+//! What a target talks to (`Endpoint`: AWS, or sts-lab's emulator) and the emulator's own
+//! endpoints (not AWS's), asked asynchronously through one client (`Control`): moto's reset API,
+//! the layers' counts of the calls served and throttled, and the emulator's clock. The target's
+//! time and clock moves are asked of the target (`Target::now`, `Target::move_clock_to`), never
+//! of the emulator module.
 
 use std::sync::OnceLock;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
+
+use super::{SERVICE_IDS, service_endpoint};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
@@ -165,53 +170,80 @@ pub fn local_control(endpoint: &str) -> Option<Control> {
     matches!(host, "127.0.0.1" | "localhost" | "[::1]").then(|| Control::new(&format!("http://{host}:{port}")))
 }
 
-/// How `emulator clock` moves the emulator's time: forward by a duration, or back to now.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum ClockMove {
-    Forward(std::time::Duration),
-    Now,
+/// What the lab's calls talk to, decided once when the admin connects: every "is this the
+/// emulator?" asks this, never the endpoint's URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    /// AWS, as the SDK resolves it (AWS_ENDPOINT_URL or a profile's `endpoint_url` included: an
+    /// endpoint that is not sts-lab's emulator is treated as AWS is, its clock this machine's).
+    Aws,
+    /// sts-lab's emulator: its AWS endpoint and its own control endpoints (the clock) at one
+    /// address.
+    Emulator(Control),
 }
 
-impl ClockMove {
-    /// The clock's new offset from the machine's time, from its offset now.
-    pub fn offset_from(self, current: f64) -> f64 {
+impl Endpoint {
+    /// The emulator's control endpoints, when the target is the emulator.
+    pub fn emulator(&self) -> Option<&Control> {
         match self {
-            ClockMove::Forward(by) => current + by.as_secs_f64(),
-            ClockMove::Now => 0.0,
+            Endpoint::Emulator(control) => Some(control),
+            Endpoint::Aws => None,
         }
     }
 }
 
-impl std::str::FromStr for ClockMove {
-    type Err = anyhow::Error;
-
-    fn from_str(text: &str) -> Result<Self> {
-        let fix = "use +DURATION (e.g. +90m, +2h, +8d) to move it forward, or `now` to put it back";
-        if text.trim() == "now" {
-            return Ok(ClockMove::Now);
+impl super::Target {
+    /// Recognises, once, an endpoint the SDK resolves for the admin (AWS_ENDPOINT_URL, a profile's
+    /// `endpoint_url` or `services`) that is sts-lab's emulator on this machine: it is then the
+    /// emulator's target, its clock the emulator's.
+    pub async fn recognize_endpoint(&mut self) -> Result<()> {
+        if self.endpoint != Endpoint::Aws {
+            return Ok(());
         }
-        let Some(span) = text.trim().strip_prefix('+') else {
-            bail!("{text:?} is not a move of the clock; {fix}");
+        let config = self.load(self.admin_profile.as_deref()).await?;
+        let endpoint = SERVICE_IDS.iter().find_map(|id| service_endpoint(&config, id));
+        if let Some(control) = endpoint.as_deref().and_then(local_control)
+            && control.answers().await
+        {
+            self.endpoint = Endpoint::Emulator(control);
+        }
+        Ok(())
+    }
+
+    /// The time the endpoint decides by: the emulator's clock (which a learner may move), else
+    /// this machine's, which AWS's agrees with.
+    pub async fn now(&self) -> Result<i64> {
+        match &self.endpoint {
+            Endpoint::Emulator(control) => Ok(control.clock().await?.epoch as i64),
+            Endpoint::Aws => Ok(crate::model::expiry::machine_now()),
+        }
+    }
+
+    /// Moves the emulator's clock forward to `at` (Unix seconds; never back): its new time, or
+    /// None on AWS, whose clock nobody moves.
+    pub async fn move_clock_to(&self, at: i64) -> Result<Option<String>> {
+        let Some(control) = self.endpoint.emulator() else {
+            return Ok(None);
         };
-        match humantime::parse_duration(span) {
-            Ok(by) => Ok(ClockMove::Forward(by)),
-            Err(_) => bail!("{text:?} is not a duration; {fix}"),
+        let clock = control.clock().await?;
+        let forward = (at as f64 - clock.epoch).max(0.0);
+        Ok(Some(control.set_clock(clock.offset + forward).await?.now))
+    }
+
+    /// How far ahead of this machine the emulator's clock is (None on AWS), to put it back with
+    /// [`Target::set_clock_offset`].
+    pub async fn clock_offset(&self) -> Result<Option<f64>> {
+        match self.endpoint.emulator() {
+            Some(control) => Ok(Some(control.clock().await?.offset)),
+            None => Ok(None),
         }
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_clock_moves_forward_or_back_to_now() {
-        let two_hours = "+2h".parse::<ClockMove>().unwrap();
-        assert_eq!(two_hours.offset_from(60.0), 7260.0);
-        assert_eq!("now".parse::<ClockMove>().unwrap().offset_from(7260.0), 0.0);
-        for bad in ["2h", "-2h", "+", "+2x", "later"] {
-            let err = bad.parse::<ClockMove>().unwrap_err().to_string();
-            assert!(err.contains("use +DURATION"), "{bad}: {err}");
+    /// Sets the emulator's clock to this machine's time plus `offset` seconds (nothing on AWS).
+    pub async fn set_clock_offset(&self, offset: f64) -> Result<()> {
+        if let Some(control) = self.endpoint.emulator() {
+            control.set_clock(offset).await?;
         }
+        Ok(())
     }
 }
