@@ -13,11 +13,6 @@ use crate::model::expiry::format_utc;
 use crate::ops::{iam, policies};
 use crate::output::{Answered, Check, WhyDoc};
 
-/// `role/NAME` of a role ARN.
-fn role_name(arn: &str) -> Option<&str> {
-    arn.split_once(":role/").map(|(_, n)| n.rsplit('/').next().unwrap_or(n))
-}
-
 fn named(kind: PolicyKind, docs: Vec<policies::NamedDocument>) -> impl Iterator<Item = Document> {
     docs.into_iter().map(move |d| Document {
         name: d.name,
@@ -80,7 +75,7 @@ impl Lab {
 
     /// The trust of the role `resource` names, for AssumeRole.
     async fn trust_document(&self, resource: &str) -> Result<Option<Document>> {
-        let Some(target) = role_name(resource) else {
+        let Some(target) = crate::model::policy::role_name(resource) else {
             return Ok(None);
         };
         Ok(iam::role_trust(&self.admin.iam, target).await?.map(|json| Document {

@@ -36,7 +36,13 @@ pub(super) async fn deploy_stack(
     let mut retries = lab.backoff.delays();
     loop {
         let creating = existing.is_none();
-        submit(lab, existing.as_ref(), &params, &tags).await?;
+        let request = cfn::StackRequest {
+            stack: &names.stack,
+            template: policy::TEMPLATE,
+            params: &params,
+            tags: &tags,
+        };
+        submit(lab, existing.as_ref(), &request).await?;
         let settled = wait(lab, steps).await?;
         let info = settled.ok_or_else(|| anyhow!("stack {} vanished while it was being deployed", names.stack))?;
         // An update that rolled back left the stack working, but not with our change: it failed.
@@ -115,11 +121,11 @@ async fn settle_existing(lab: &Lab, existing: Option<StackInfo>, steps: Steps<'_
 }
 
 /// Creates the stack, or updates the working one of the lab's.
-async fn submit(lab: &Lab, existing: Option<&StackInfo>, params: &[(&str, &str)], tags: &[(&str, &str)]) -> Result<()> {
+async fn submit(lab: &Lab, existing: Option<&StackInfo>, request: &cfn::StackRequest<'_>) -> Result<()> {
     let (client, stack) = (&lab.admin.cfn, &lab.names.stack);
     lab.cfn_turn().await;
     match existing {
-        None => cfn::create_stack(client, stack, policy::TEMPLATE, params, tags).await,
+        None => cfn::create_stack(client, request).await,
         Some(s) => {
             lab.refuse_foreign("stack", stack, s.lab_tag.as_deref())?;
             if cfn::phase(&s.status) != Phase::Ready {
@@ -128,9 +134,7 @@ async fn submit(lab: &Lab, existing: Option<&StackInfo>, params: &[(&str, &str)]
                     stack_state(stack, s, None)
                 );
             }
-            cfn::update_stack(client, stack, policy::TEMPLATE, params, tags)
-                .await
-                .map(drop)
+            cfn::update_stack(client, request).await.map(drop)
         }
     }
 }
@@ -148,7 +152,7 @@ pub(super) fn stack_state(stack: &str, info: &StackInfo, reason: Option<&str>) -
 /// Checks that the deployed trust names the user that exists now (its ARN, and its unique id in
 /// the Sid): a trust written for an earlier user of the same name lets nobody in.
 async fn check_trust(lab: &Lab, role_arn: &str, user_id: &str) -> Result<()> {
-    let role = role_arn.rsplit('/').next().unwrap_or_default();
+    let role = crate::model::policy::role_name(role_arn).unwrap_or_default();
     let trust = iam::role_trust(&lab.admin.iam, role)
         .await?
         .ok_or_else(|| anyhow!("role {role_arn} of stack {} is gone", lab.names.stack))?;

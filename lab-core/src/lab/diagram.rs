@@ -12,10 +12,21 @@ use crate::output::diagram::{self, Arrow, Nodes};
 
 /// The Mermaid source of the lab as it is now.
 pub async fn diagram(lab: &Lab) -> Result<String> {
-    let inventory = super::inventory(lab).await?;
     let role_arn = lab.role_arn().await?;
-    let role = role_arn.rsplit('/').next().unwrap_or(&role_arn).to_owned();
-    let trust = crate::ops::iam::role_trust(&lab.admin.iam, &role)
+    let role = crate::model::policy::role_name(&role_arn)
+        .unwrap_or(&role_arn)
+        .to_owned();
+    let nodes = nodes(lab, &role).await?;
+    let chained = nodes.chained.clone();
+    arrows(lab, &role_arn, role, chained.as_deref())
+        .await
+        .map(|arrows| diagram::mermaid(&nodes, &arrows))
+}
+
+/// The diagram's nodes: the lab's parts as its inventory finds them, the trust's conditions.
+async fn nodes(lab: &Lab, role: &str) -> Result<Nodes> {
+    let inventory = super::inventory(lab).await?;
+    let trust = crate::ops::iam::role_trust(&lab.admin.iam, role)
         .await?
         .unwrap_or_default();
     let trust_doc = serde_json::from_str::<serde_json::Value>(&trust).unwrap_or_default();
@@ -33,10 +44,10 @@ pub async fn diagram(lab: &Lab) -> Result<String> {
         },
     );
     let parts = &inventory.lesson;
-    let nodes = Nodes {
+    Ok(Nodes {
         user: lab.names.user.clone(),
         key,
-        role: role.clone(),
+        role: role.to_owned(),
         trust: trust_sid,
         trust_conditions: condition_keys(&trust_doc),
         buckets: lab.bucket_prefix(),
@@ -44,12 +55,16 @@ pub async fn diagram(lab: &Lab) -> Result<String> {
         role_policies: parts
             .role_policies
             .iter()
-            .filter(|(r, _)| *r == role)
+            .filter(|(r, _)| r == role)
             .map(|(_, p)| p.clone())
             .collect(),
         chained: parts.chained_role.clone(),
         mfa: parts.mfa_device.clone(),
-    };
+    })
+}
+
+/// The requests of `verify` (and a chained role's AssumeRole), each decided offline.
+async fn arrows(lab: &Lab, role_arn: &str, role: String, chained: Option<&str>) -> Result<Vec<Arrow>> {
     let session_arn = format!(
         "arn:{}:sts::{}:assumed-role/{role}/{DEFAULT_SESSION_NAME}",
         lab.admin_identity.partition(),
@@ -60,7 +75,7 @@ pub async fn diagram(lab: &Lab) -> Result<String> {
     let outside = lab.names.outside_bucket(lab.account());
     let partition = lab.admin_identity.partition();
     let mut asks: Vec<(Ask, &'static str)> = vec![
-        (Ask::new(&user, "sts:AssumeRole", role_arn.as_str()), "role"),
+        (Ask::new(&user, "sts:AssumeRole", role_arn), "role"),
         (Ask::new(&user, "s3:ListAllMyBuckets", "*"), "s3"),
         (Ask::new(&user, "iam:ListUsers", "*"), "iam"),
         (
@@ -78,7 +93,7 @@ pub async fn diagram(lab: &Lab) -> Result<String> {
         ),
         (Ask::new(&session, "iam:ListUsers", "*"), "iam"),
     ];
-    if let Some(chained) = &parts.chained_role {
+    if let Some(chained) = chained {
         let arn = format!("arn:{partition}:iam::{}:role/{chained}", lab.account());
         asks.push((Ask::new(&session, "sts:AssumeRole", arn), "chained"));
     }
@@ -95,7 +110,7 @@ pub async fn diagram(lab: &Lab) -> Result<String> {
             decided_by: decision.decided_by,
         })
         .collect();
-    Ok(diagram::mermaid(&nodes, &arrows))
+    Ok(arrows)
 }
 
 /// `Operator key` of each condition of a trust's statements, but the lab's own expiry (every

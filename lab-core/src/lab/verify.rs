@@ -9,7 +9,6 @@ use crate::ops::iam;
 use crate::ops::s3;
 use crate::ops::sts;
 use crate::output::report::{Report, Steps};
-use crate::profiles::awsfiles::FileKind;
 
 use crate::model::decide::{Ask, Caller};
 pub use crate::output::{Answered, Check};
@@ -201,7 +200,7 @@ async fn role_identity(
     now: i64,
 ) -> Result<(Result<Clients>, Check)> {
     let role = &lab.names.assumed_profile;
-    let role_name = role_arn.and_then(|arn| arn.rsplit('/').next());
+    let role_name = role_arn.and_then(crate::model::policy::role_name);
     let expected_prefix = format!(
         "arn:{}:sts::{}:assumed-role/{}/",
         lab.admin_identity.partition(),
@@ -209,12 +208,9 @@ async fn role_identity(
         role_name.unwrap_or("<no stack>")
     );
     // A session past the end `assume` recorded is not tried: its error would only say so.
-    let expired = lab
-        .target
-        .files
-        .read_profile(FileKind::Credentials, role)?
-        .and_then(|p| p.note("expires").map(str::to_owned))
-        .filter(|at| crate::model::expiry::has_passed(at, now) == Some(true));
+    let expired = super::recorded_session_end(&lab.target, &lab.names)?
+        .filter(|end| crate::model::expiry::has_ended(*end, now))
+        .map(crate::model::expiry::format_utc);
     let as_role = match (session, &expired) {
         (Some(clients), _) => Ok(clients),
         (None, Some(at)) => Err(anyhow!("the session expired at {at}; run `cargo xtask assume` again")),

@@ -64,6 +64,13 @@ pub fn is_role_arn(arn: &str) -> bool {
             .is_some_and(|name| !name.is_empty() && name.chars().all(name_ok))
 }
 
+/// The name of the role `arn` names (`arn:aws:iam::A:role/path/NAME` → `NAME`), None for an ARN
+/// that names no role: the one place a role's name is read from its ARN.
+pub fn role_name(arn: &str) -> Option<&str> {
+    let (_, rest) = arn.split_once(":role/")?;
+    rest.rsplit('/').next().filter(|n| !n.is_empty())
+}
+
 /// A policy document, as far as the lab reads one back.
 #[derive(Debug, Deserialize)]
 struct PolicyDocument {

@@ -3,7 +3,7 @@
 use anyhow::Result;
 use aws_sdk_iam::Client;
 use aws_sdk_iam::error::ProvideErrorMetadata;
-use aws_sdk_iam::types::{StatusType, Tag};
+use aws_sdk_iam::types::StatusType;
 use aws_smithy_types::DateTime;
 
 use super::Deleted;
@@ -75,19 +75,13 @@ pub async fn get_user(iam: &Client, user: &str) -> Result<Option<UserInfo>> {
     }
 }
 
-fn tag_list(tags: &[(&str, &str)]) -> Result<Vec<Tag>> {
-    tags.iter()
-        .map(|(k, v)| Ok(Tag::builder().key(*k).value(*v).build()?))
-        .collect()
-}
-
 /// Creates `user` with `tags` in the same call, so that no crash leaves it untagged; returns the
 /// new user's unique id, or None when a user of that name exists.
 pub async fn create_user(iam: &Client, user: &str, tags: &[(&str, &str)]) -> Result<Option<String>> {
     match iam
         .create_user()
         .user_name(user)
-        .set_tags(Some(tag_list(tags)?))
+        .set_tags(Some(super::tags::Tags(tags).iam()?))
         .send()
         .await
     {
@@ -101,7 +95,7 @@ pub async fn create_user(iam: &Client, user: &str, tags: &[(&str, &str)]) -> Res
 pub async fn tag_user(iam: &Client, user: &str, tags: &[(&str, &str)]) -> Result<()> {
     iam.tag_user()
         .user_name(user)
-        .set_tags(Some(tag_list(tags)?))
+        .set_tags(Some(super::tags::Tags(tags).iam()?))
         .send()
         .await
         .map_err(aws("TagUser"))?;

@@ -8,6 +8,7 @@ pub mod policies;
 pub mod s3;
 pub mod stack_board;
 pub mod sts;
+pub mod tags;
 
 /// What a create call found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -183,10 +183,7 @@ pub async fn create_role(
     max_session: i32,
     tags: &[(&str, &str)],
 ) -> Result<bool> {
-    let tags = tags
-        .iter()
-        .map(|(k, v)| aws_sdk_iam::types::Tag::builder().key(*k).value(*v).build())
-        .collect::<Result<Vec<_>, _>>()?;
+    let tags = super::tags::Tags(tags).iam()?;
     match iam
         .create_role()
         .role_name(role)

@@ -5,10 +5,10 @@
 use anyhow::Result;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration, Delete, ObjectIdentifier, Tag, Tagging};
+use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration, Delete, ObjectIdentifier, Tagging};
 
 use super::{Created, Deleted};
-use crate::aws::error::aws;
+use crate::aws::error::{aws, xml_text};
 use crate::model::names::LAB_TAG_KEY;
 
 pub async fn list_buckets(s3: &Client) -> Result<Vec<String>> {
@@ -106,23 +106,19 @@ where
     let raw = err.raw_response()?;
     // Only a redirect names the bucket's region: S3 sends the header on other errors too (a 403).
     let body = raw.body_text().unwrap_or_default();
+    let code = xml_text(&body, "Code");
     let redirect = raw.status() == 301
-        || [
-            "AuthorizationHeaderMalformed",
-            "PermanentRedirect",
-            "IllegalLocationConstraintException",
-        ]
-        .iter()
-        .any(|code| body.contains(&format!("<Code>{code}</Code>")));
+        || matches!(
+            code.as_deref(),
+            Some("AuthorizationHeaderMalformed" | "PermanentRedirect" | "IllegalLocationConstraintException")
+        );
     if !redirect {
         return None;
     }
     if let Some(region) = raw.header("x-amz-bucket-region").filter(|r| !r.is_empty()) {
         return Some(region.to_owned());
     }
-    let start = body.find("<Region>")? + "<Region>".len();
-    let len = body[start..].find("</Region>")?;
-    Some(body[start..start + len].trim().to_owned()).filter(|r| !r.is_empty())
+    xml_text(&body, "Region")
 }
 
 /// What [`wrong_region`] reads of a raw response (a trait so that tests can pass their own).
@@ -142,7 +138,7 @@ impl RawResponse for aws_smithy_runtime_api::http::Response {
     }
 
     fn body_text(&self) -> Option<String> {
-        self.body().bytes().map(|b| String::from_utf8_lossy(b).into_owned())
+        crate::aws::error::body_text(self)
     }
 }
 
@@ -182,16 +178,10 @@ fn tags_refused(code: Option<&str>) -> bool {
     )
 }
 
-fn tag_list(tags: &[(&str, &str)]) -> Result<Vec<Tag>> {
-    tags.iter()
-        .map(|(k, v)| Ok(Tag::builder().key(*k).value(*v).build()?))
-        .collect()
-}
-
 async fn create_bucket_with(s3: &Client, bucket: &str, region: &str, tags: &[(&str, &str)]) -> Result<Created> {
     let mut config = CreateBucketConfiguration::builder();
     if !tags.is_empty() {
-        config = config.set_tags(Some(tag_list(tags)?));
+        config = config.set_tags(Some(super::tags::Tags(tags).s3()?));
     }
     if region != "us-east-1" {
         config = config.location_constraint(BucketLocationConstraint::from(region));
@@ -210,7 +200,9 @@ async fn create_bucket_with(s3: &Client, bucket: &str, region: &str, tags: &[(&s
 }
 
 pub async fn tag_bucket(s3: &Client, bucket: &str, tags: &[(&str, &str)]) -> Result<()> {
-    let tagging = Tagging::builder().set_tag_set(Some(tag_list(tags)?)).build()?;
+    let tagging = Tagging::builder()
+        .set_tag_set(Some(super::tags::Tags(tags).s3()?))
+        .build()?;
     s3.put_bucket_tagging()
         .bucket(bucket)
         .tagging(tagging)

@@ -111,11 +111,8 @@ fn tags(tags: &[(String, String)]) -> Result<Option<Vec<aws_sdk_sts::types::Tag>
     if tags.is_empty() {
         return Ok(None);
     }
-    let built = tags
-        .iter()
-        .map(|(k, v)| aws_sdk_sts::types::Tag::builder().key(k).value(v).build())
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Some(built))
+    let pairs: Vec<(&str, &str)> = tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    Ok(Some(super::tags::Tags(&pairs).sts()?))
 }
 
 #[cfg(test)]

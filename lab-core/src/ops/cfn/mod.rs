@@ -9,9 +9,10 @@ use tokio::time::Instant;
 use anyhow::{Result, bail};
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::error::ProvideErrorMetadata;
-use aws_sdk_cloudformation::types::{Capability, Parameter, Stack, StackEvent, StackStatus, Tag};
+use aws_sdk_cloudformation::types::{Capability, Parameter, Stack, StackEvent, StackStatus};
 
 use crate::aws::error::aws;
+use crate::aws::retry::Backoff;
 use crate::model::names::LAB_TAG_KEY;
 
 /// What DescribeStacks says of a stack.
@@ -126,25 +127,30 @@ fn parameters(params: &[(&str, &str)]) -> Vec<Parameter> {
         .collect()
 }
 
-fn tag_list(tags: &[(&str, &str)]) -> Vec<Tag> {
-    tags.iter()
-        .map(|(k, v)| Tag::builder().key(*k).value(*v).build())
-        .collect()
+/// The lab's stack as CreateStack and UpdateStack both ask for it: one request, two verbs.
+#[derive(Debug, Clone, Copy)]
+pub struct StackRequest<'a> {
+    pub stack: &'a str,
+    pub template: &'a str,
+    pub params: &'a [(&'a str, &'a str)],
+    pub tags: &'a [(&'a str, &'a str)],
 }
 
-pub async fn create_stack(
-    cfn: &Client,
-    stack: &str,
-    template: &str,
-    params: &[(&str, &str)],
-    tags: &[(&str, &str)],
-) -> Result<()> {
-    cfn.create_stack()
-        .stack_name(stack)
-        .template_body(template)
-        .set_parameters(Some(parameters(params)))
-        .capabilities(Capability::CapabilityIam)
-        .set_tags(Some(tag_list(tags)))
+/// Sets `request` on a CreateStack or UpdateStack builder (the SDK's two builders share these
+/// setters but no type).
+macro_rules! with_request {
+    ($builder:expr, $request:expr) => {
+        $builder
+            .stack_name($request.stack)
+            .template_body($request.template)
+            .set_parameters(Some(parameters($request.params)))
+            .capabilities(Capability::CapabilityIam)
+            .set_tags(Some(crate::ops::tags::Tags($request.tags).cfn()))
+    };
+}
+
+pub async fn create_stack(cfn: &Client, request: &StackRequest<'_>) -> Result<()> {
+    with_request!(cfn.create_stack(), request)
         .send()
         .await
         .map_err(aws("CreateStack"))?;
@@ -152,22 +158,8 @@ pub async fn create_stack(
 }
 
 /// Updates the stack; `Ok(false)` when there was nothing to change.
-pub async fn update_stack(
-    cfn: &Client,
-    stack: &str,
-    template: &str,
-    params: &[(&str, &str)],
-    tags: &[(&str, &str)],
-) -> Result<bool> {
-    let res = cfn
-        .update_stack()
-        .stack_name(stack)
-        .template_body(template)
-        .set_parameters(Some(parameters(params)))
-        .capabilities(Capability::CapabilityIam)
-        .set_tags(Some(tag_list(tags)))
-        .send()
-        .await;
+pub async fn update_stack(cfn: &Client, request: &StackRequest<'_>) -> Result<bool> {
+    let res = with_request!(cfn.update_stack(), request).send().await;
     match res {
         Ok(_) => Ok(true),
         Err(e) if e.code() == Some("ValidationError") && e.message().is_some_and(|m| m.contains("No updates")) => {
@@ -221,40 +213,22 @@ pub async fn delete_stack(cfn: &Client, stack: &str) -> Result<()> {
     Ok(())
 }
 
-/// How a wait polls: every `first` while the wait is young (twice a second: CloudFormation allows
-/// the whole account a few requests a second), then an eighth of the time waited, at most `max`
-/// (readiness is seen within 12.5 % of the wait, 2 s at most), and gives up after `timeout`.
-/// Throttling is waited out, with longer pauses.
-#[derive(Debug, Clone, Copy)]
-pub struct Poll {
-    pub first: Duration,
-    pub max: Duration,
-    pub timeout: Duration,
-}
-
-impl Default for Poll {
-    fn default() -> Self {
-        Self {
-            first: Duration::from_millis(500),
-            max: Duration::from_secs(2),
-            timeout: Duration::from_secs(30 * 60),
-        }
-    }
-}
-
-impl Poll {
-    /// The pause after `waited`.
-    pub fn pause(&self, waited: Duration) -> Duration {
-        (waited / 8).clamp(self.first, self.max)
-    }
-}
+/// How a stack is waited for: asked at once, then every eighth of the time waited, between half
+/// a second and two (readiness is seen within 12.5 % of the wait, 2 s at most, with few calls to
+/// CloudFormation, which allows the whole account a few a second), for half an hour at most;
+/// throttling is waited out with longer pauses (the one [`Backoff`] rule).
+pub const STACK_WAIT: Backoff = Backoff {
+    first: Duration::from_millis(500),
+    max_delay: Duration::from_secs(2),
+    budget: Duration::from_secs(30 * 60),
+};
 
 /// Waits until the stack leaves `*_IN_PROGRESS`, over any way to describe it (one call, a shared
 /// [`StackBoard`], or a simulated stack in tests); returns it, or None when it is gone.
 /// `on_poll` hears the status and the time waited after each poll.
 pub async fn wait_until_settled<Fut>(
     stack: &str,
-    poll: Poll,
+    poll: Backoff,
     mut describe: impl FnMut() -> Fut,
     mut on_poll: impl FnMut(&str, Duration),
 ) -> Result<Option<StackInfo>>
@@ -263,16 +237,13 @@ where
 {
     let start = Instant::now();
     loop {
-        let mut pause = poll.pause(start.elapsed());
+        let pause = poll.pause(start.elapsed());
         let info = match describe().await {
             // Throttled (CloudFormation allows a few requests a second to the whole account):
             // the stack is as it was; ask again, later.
-            Err(e)
-                if crate::aws::error::error_code(&e)
-                    .is_some_and(|c| crate::aws::retry::THROTTLING_CODES.contains(&c)) =>
-            {
-                pause = (pause * 4).min(poll.max * 2);
-                if start.elapsed() + pause > poll.timeout {
+            Err(e) if crate::aws::error::error_code(&e).is_some_and(crate::aws::retry::is_throttling) => {
+                let pause = poll.pause_after(start.elapsed(), true);
+                if start.elapsed() + pause > poll.budget {
                     return Err(e);
                 }
                 tokio::time::sleep(pause).await;
@@ -288,7 +259,7 @@ where
             Some(i) if phase(&i.status) == Phase::InProgress => {}
             other => return Ok(other),
         }
-        if start.elapsed() + pause > poll.timeout {
+        if start.elapsed() + pause > poll.budget {
             bail!(
                 "stack {stack} is still {status} after {:.0} s; check it in the CloudFormation console, then run again",
                 start.elapsed().as_secs_f64()

@@ -73,7 +73,7 @@ fn statuses_are_classified() {
 
 #[test]
 fn polls_grow_to_two_seconds_at_most() {
-    let p = Poll::default();
+    let p = STACK_WAIT;
     assert_eq!(p.pause(Duration::ZERO), Duration::from_millis(500));
     assert_eq!(p.pause(Duration::from_secs(6)), Duration::from_millis(750));
     assert_eq!(p.pause(Duration::from_secs(600)), Duration::from_secs(2));
@@ -98,7 +98,7 @@ async fn a_wait_ends_within_two_seconds_of_the_stack_being_ready() {
         let mut polls = 0;
         let info = wait_until_settled(
             "s",
-            Poll::default(),
+            STACK_WAIT,
             || {
                 polls += 1;
                 let status = if start.elapsed() >= ready_at {
@@ -141,7 +141,7 @@ async fn a_throttled_wait_asks_again_later() {
     let calls = std::cell::Cell::new(0);
     let info = wait_until_settled(
         "s",
-        Poll::default(),
+        STACK_WAIT,
         || {
             calls.set(calls.get() + 1);
             let n = calls.get();
@@ -163,9 +163,9 @@ async fn a_throttled_wait_asks_again_later() {
 
 #[tokio::test(start_paused = true)]
 async fn a_wait_gives_up_at_its_timeout_and_a_deleted_stack_ends_it() {
-    let poll = Poll {
-        timeout: Duration::from_secs(60),
-        ..Poll::default()
+    let poll = Backoff {
+        budget: Duration::from_secs(60),
+        ..STACK_WAIT
     };
     let start = Instant::now();
     let err = wait_until_settled("s", poll, || async { Ok(Some(stack("DELETE_IN_PROGRESS"))) }, |_, _| {})
