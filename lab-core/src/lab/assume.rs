@@ -1,62 +1,84 @@
 //! `assume`: AssumeRole with the user profile, the temporary credentials written as the assumed
 //! profile, and the session's duration and time left.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
 
 use super::*;
 use crate::aws::retry::{Backoff, retry_codes};
 use crate::aws::target::Target;
-use crate::model::names::LabNames;
+use crate::model::expiry::SessionSeconds;
+use crate::model::names::{LabNames, SessionName};
 use crate::ops::sts::{self, AssumedCredentials};
 use crate::output::explain;
 use crate::output::report::{Report, Steps};
 
-/// Assumes the role with the user profile and writes the assumed profile; the role ARN is the one
-/// setup recorded, or the stack's.
-pub async fn assume(
-    lab: &Lab,
-    session_name: &str,
-    duration: Option<i32>,
+/// What `assume` is asked for: the session's name and length (each checked when it was read),
+/// and whether to overwrite an assumed profile sts-lab did not write.
+#[derive(Debug, Clone, Default)]
+pub struct AssumeOptions {
+    pub session_name: SessionName,
+    pub duration: Option<SessionSeconds>,
+    pub force: bool,
+}
+
+/// `assume` as the guide runs it: with the role ARN setup recorded beside the user profile, the
+/// user profile alone (`aws sts assume-role --profile sts`, no admin call); without it, the
+/// admin finds the stack's role. Refused at once when the lab has expired, on the endpoint's
+/// clock.
+pub async fn assume_as_guide(
+    target: &Target,
+    names: &LabNames,
+    options: &AssumeOptions,
     report: &dyn Report,
 ) -> Result<AssumedCredentials> {
-    let (role_arn, expires) = match recorded_role_arn(&lab.target, &lab.names)? {
-        Some(arn) => (arn, recorded_expiry(&lab.target, &lab.names)?),
-        None => {
-            let (stack, arn) = lab.ready_stack().await?;
-            (arn, stack.tag(crate::model::names::EXPIRES_TAG_KEY).map(str::to_owned))
-        }
-    };
-    check_not_expired(expires.as_deref(), lab.now().await?)?;
-    assume_role_as_user(
-        &lab.target,
-        &lab.names,
-        &role_arn,
-        session_name,
-        duration,
-        lab.backoff,
-        lab.force,
+    let mut target = target.clone();
+    // The user profile is called in the lab's region, whatever AWS_REGION says.
+    settle_region_from_files(&mut target, names)?;
+    if let Some(role_arn) = recorded_role_arn(&target, names)? {
+        let expires = recorded_expiry(&target, names)?;
+        check_not_expired(expires.as_deref(), target.now().await?)?;
+        return assume_role_as_user(&target, names, &role_arn, options, Backoff::default(), report).await;
+    }
+    let lab = Lab::connect(
+        target,
+        names.clone(),
+        LabOptions::default().force(options.force),
         report,
     )
-    .await
+    .await?;
+    assume(&lab, options, report).await
+}
+
+/// Assumes the role with the user profile and writes the assumed profile; the role ARN is the one
+/// setup recorded, or the stack's.
+pub async fn assume(lab: &Lab, options: &AssumeOptions, report: &dyn Report) -> Result<AssumedCredentials> {
+    let role_arn = match recorded_role_arn(&lab.target, &lab.names)? {
+        Some(arn) => arn,
+        None => lab.role_arn().await?,
+    };
+    let expires = lab.expires().await?.map(crate::model::expiry::format_utc);
+    check_not_expired(expires.as_deref(), lab.now().await?)?;
+    let options = AssumeOptions {
+        force: lab.force,
+        ..options.clone()
+    };
+    assume_role_as_user(&lab.target, &lab.names, &role_arn, &options, lab.backoff, report).await
 }
 
 /// Assumes `role_arn` with the user profile alone (no admin call) and writes the assumed profile.
-#[allow(clippy::too_many_arguments)]
 pub async fn assume_role_as_user(
     target: &Target,
     names: &LabNames,
     role_arn: &str,
-    session_name: &str,
-    duration: Option<i32>,
+    options: &AssumeOptions,
     backoff: Backoff,
-    force: bool,
     report: &dyn Report,
 ) -> Result<AssumedCredentials> {
     let steps = Steps::new(report);
-    crate::model::names::validate_session_name(session_name)?;
-    check_duration(duration)?;
+    let session_name = options.session_name.as_str();
+    let duration = options.duration.map(SessionSeconds::seconds);
     let as_user = target.profile(&names.user_profile).await?;
     // AssumeRole is denied for up to ~30 s after the role or the user's policy appears on AWS.
     let assumed = retry_codes(
@@ -72,25 +94,20 @@ pub async fn assume_role_as_user(
     .await?;
     steps.explain(&explain::assume(names, role_arn, session_name, duration));
     let expires = creds.expiration.fmt(Format::DateTime).context("expiration time")?;
+    let profile = LabProfile {
+        profile: &names.assumed_profile,
+        region: &as_user.region,
+        notes: vec![format!("expires {expires}")],
+        entries: vec![
+            ("aws_access_key_id", &creds.access_key_id),
+            ("aws_secret_access_key", creds.secret_access_key.expose()),
+            ("aws_session_token", creds.session_token.expose()),
+        ],
+    };
     step(
         steps,
         "write assumed profile",
-        async {
-            write_lab_profile(
-                target,
-                names,
-                &names.assumed_profile,
-                &as_user.region,
-                vec![format!("expires {expires}")],
-                vec![
-                    ("aws_access_key_id", &creds.access_key_id),
-                    ("aws_secret_access_key", creds.secret_access_key.expose()),
-                    ("aws_session_token", creds.session_token.expose()),
-                ],
-                force,
-            )
-            .await
-        },
+        write_lab_profile(target, names, profile, options.force),
         |_| {
             format!(
                 "wrote profile [{}] in {}",
@@ -109,6 +126,47 @@ pub async fn assume_role_as_user(
     Ok(creds)
 }
 
+/// The lab's role assumed with the user's key, held in memory (nothing written): AssumeRole
+/// asked again while AWS does not yet know the key or the role (IAM propagates), each wait told.
+pub async fn assume_in_memory(lab: &Lab, role_arn: &str, session_name: &str, report: &dyn Report) -> Result<Clients> {
+    let steps = Steps::new(report);
+    let as_user = lab.target.profile(&lab.names.user_profile).await?;
+    let creds = retry_codes(
+        lab.backoff,
+        &["AccessDenied", "InvalidClientTokenId"],
+        |w| waiting(steps, "the key to assume the role", w),
+        || sts::assume_role(&as_user.sts, role_arn, session_name, None),
+    )
+    .await?;
+    lab.target.session(&creds).await
+}
+
+/// When the assumed profile's session ends, as `assume` recorded it beside its keys (a profile
+/// sts-lab wrote), in Unix seconds.
+pub fn recorded_session_end(target: &Target, names: &LabNames) -> Result<Option<i64>> {
+    Ok(target
+        .files
+        .read_profile(FileKind::Credentials, &names.assumed_profile)?
+        .filter(|p| p.owned)
+        .and_then(|p| p.note("expires").and_then(crate::model::expiry::parse_utc)))
+}
+
+impl Lab {
+    /// When the lab expires (Unix seconds): as setup recorded it beside the user profile, else
+    /// as the stack's tag says; None when neither knows (a lab from before `--ttl`).
+    pub async fn expires(&self) -> Result<Option<i64>> {
+        if let Some(at) =
+            recorded_expiry(&self.target, &self.names)?.and_then(|at| crate::model::expiry::parse_utc(&at))
+        {
+            return Ok(Some(at));
+        }
+        let (stack, _) = self.ready_stack().await?;
+        Ok(stack
+            .tag(crate::model::names::EXPIRES_TAG_KEY)
+            .and_then(crate::model::expiry::parse_utc))
+    }
+}
+
 /// Says what to do when AWS refuses the session's length: DurationSeconds above the role's
 /// MaxSessionDuration answers ValidationError.
 pub fn explain_assume_failure(err: anyhow::Error, duration: Option<i32>) -> anyhow::Error {
@@ -120,29 +178,11 @@ pub fn explain_assume_failure(err: anyhow::Error, duration: Option<i32>) -> anyh
     crate::aws::error::hint(
         err,
         format!(
-            "the role allows shorter sessions than {} s (its MaxSessionDuration); pass a smaller --duration, e.g. --duration {MIN_SESSION_SECONDS}",
-            duration.unwrap_or(MAX_SESSION_SECONDS)
+            "the role allows shorter sessions than {} s (its MaxSessionDuration); pass a smaller --duration, e.g. --duration {}",
+            duration.unwrap_or(SessionSeconds::MAX),
+            SessionSeconds::MIN
         ),
     )
-}
-
-/// Checks `--duration` before any call: STS's minimum and the role's maximum.
-pub fn check_duration(duration: Option<i32>) -> Result<()> {
-    match duration {
-        Some(d) if !(MIN_SESSION_SECONDS..=MAX_SESSION_SECONDS).contains(&d) => bail!(
-            "--duration {d} is out of range: use {MIN_SESSION_SECONDS} to {MAX_SESSION_SECONDS} seconds (the role's maximum session)"
-        ),
-        _ => Ok(()),
-    }
-}
-
-/// `--duration` as the command line gives it: whole seconds, in range.
-pub fn parse_duration(text: &str) -> Result<i32> {
-    let Ok(seconds) = text.trim().parse::<i32>() else {
-        bail!("--duration {text:?} is not a number of seconds: use {MIN_SESSION_SECONDS} to {MAX_SESSION_SECONDS}");
-    };
-    check_duration(Some(seconds))?;
-    Ok(seconds)
 }
 
 /// "47 min left", "30 s left" or "expired".
@@ -158,17 +198,6 @@ pub fn time_left(expiration: &DateTime, now: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_are_checked_against_sts_and_the_role() {
-        check_duration(None).unwrap();
-        check_duration(Some(900)).unwrap();
-        check_duration(Some(3600)).unwrap();
-        for bad in [0, 899, 3601, -5] {
-            let err = check_duration(Some(bad)).unwrap_err().to_string();
-            assert!(err.contains("900 to 3600"), "{err}");
-        }
-    }
 
     #[test]
     fn time_left_reads_well() {

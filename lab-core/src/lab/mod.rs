@@ -13,6 +13,7 @@ pub use diagram::diagram;
 mod deploy;
 mod inventory;
 pub mod plan;
+mod profiles;
 mod region;
 mod setup;
 pub mod status;
@@ -21,6 +22,7 @@ mod verify;
 pub use assume::*;
 pub use cleanup::*;
 pub use inventory::*;
+pub use profiles::*;
 pub use region::*;
 pub use setup::*;
 pub use verify::*;
@@ -39,11 +41,7 @@ use crate::ops::iam::{self, UserInfo};
 use crate::ops::sts::{self, Identity};
 use crate::output::explain;
 use crate::output::report::{Report, Steps};
-use crate::profiles::awsfiles::{AwsFiles, FileKind};
-/// The most the role allows a session to last (the template's `MaxSessionDuration`).
-pub const MAX_SESSION_SECONDS: i32 = 3600;
-/// The least STS allows.
-pub const MIN_SESSION_SECONDS: i32 = 900;
+use crate::profiles::awsfiles::FileKind;
 
 /// A lab bound to a target, with the admin's clients and identity.
 pub struct Lab {
@@ -64,7 +62,12 @@ pub struct Lab {
 impl Lab {
     /// Connects as the admin and learns the account, in the lab's region: `--region`, else the
     /// one the lab recorded (in the files, else on its user), else the admin's.
-    pub async fn connect(mut target: Target, names: LabNames, report: &dyn Report) -> Result<Self> {
+    pub async fn connect(
+        mut target: Target,
+        names: LabNames,
+        options: LabOptions,
+        report: &dyn Report,
+    ) -> Result<Self> {
         let steps = Steps::new(report);
         let started = Instant::now();
         let asked = target.region.clone();
@@ -89,24 +92,30 @@ impl Lab {
         if admin_identity.is_root() {
             steps.note("warning: the admin identity is the account's root user; prefer an IAM admin or SSO role");
         }
-        Self::with_admin(target, names, admin, admin_identity)
+        Ok(Self::with_admin(target, names, admin, admin_identity, options))
     }
 
     /// A lab on an admin connection made already (a class connects once for all its labs), in
     /// the admin clients' region: the lab's own profiles use it too, so every call goes to one
     /// place.
-    pub fn with_admin(mut target: Target, names: LabNames, admin: Clients, admin_identity: Identity) -> Result<Self> {
+    pub fn with_admin(
+        mut target: Target,
+        names: LabNames,
+        admin: Clients,
+        admin_identity: Identity,
+        options: LabOptions,
+    ) -> Self {
         target.region = Some(admin.region.clone());
-        Ok(Self {
+        Self {
             names,
             target,
             admin,
             admin_identity,
-            force: false,
-            backoff: Backoff::default(),
-            ttl_seconds: crate::model::expiry::Ttl::default().seconds(),
-            stack_board: None,
-        })
+            force: options.force,
+            backoff: options.backoff,
+            ttl_seconds: options.ttl.seconds(),
+            stack_board: options.stack_board,
+        }
     }
 
     /// Shows `commands` as the admin runs them, when `--explain` is on.
@@ -217,16 +226,13 @@ impl Lab {
     }
 
     async fn write_profile(&self, profile: &str, notes: Vec<String>, entries: Vec<(&str, &str)>) -> Result<()> {
-        write_lab_profile(
-            &self.target,
-            &self.names,
+        let profile = LabProfile {
             profile,
-            &self.admin.region,
+            region: &self.admin.region,
             notes,
             entries,
-            self.force,
-        )
-        .await
+        };
+        write_lab_profile(&self.target, &self.names, profile, self.force).await
     }
 
     /// Writes the config section of the assumed profile ahead of `assume` (its region and
@@ -237,59 +243,14 @@ impl Lab {
     }
 
     async fn write_profile_config(&self, profile: &str, notes: Vec<String>) -> Result<()> {
-        write_lab_config(
-            &self.target,
-            &self.names,
+        let profile = LabProfile {
             profile,
-            &self.admin.region,
+            region: &self.admin.region,
             notes,
-            self.force,
-        )
-        .await
+            entries: Vec::new(),
+        };
+        write_lab_config(&self.target, &self.names, profile, self.force).await
     }
-}
-
-/// Writes a lab profile: its keys in the credentials file, its region in the config file.
-async fn write_lab_profile(
-    target: &Target,
-    names: &LabNames,
-    profile: &str,
-    region: &str,
-    notes: Vec<String>,
-    entries: Vec<(&str, &str)>,
-    force: bool,
-) -> Result<()> {
-    let files = &target.files;
-    files
-        .write_profile(FileKind::Credentials, profile, &names.lab, notes, entries, force)
-        .await?;
-    // Keep what the config section already notes (the role ARN) when only the keys change.
-    let kept = files
-        .read_profile(FileKind::Config, profile)?
-        .filter(|p| p.owned)
-        .map(|p| p.notes)
-        .unwrap_or_default();
-    write_lab_config(target, names, profile, region, kept, force).await
-}
-
-/// Writes a lab profile's config section: its region, and the admin profile's endpoint settings
-/// (`endpoint_url`, `services`), so that the lab's profiles reach the same endpoints as the admin,
-/// for sts-lab and the aws CLI alike.
-async fn write_lab_config(
-    target: &Target,
-    names: &LabNames,
-    profile: &str,
-    region: &str,
-    notes: Vec<String>,
-    force: bool,
-) -> Result<()> {
-    let endpoints = target.endpoint_settings()?;
-    let mut entries = vec![("region", region)];
-    entries.extend(endpoints.iter().map(|(k, v)| (*k, v.as_str())));
-    target
-        .files
-        .write_profile(FileKind::Config, profile, &names.lab, notes, entries, force)
-        .await
 }
 
 /// Adds what to do to the admin's first call failing: unreachable, or expired credentials.
@@ -379,36 +340,11 @@ async fn wait(lab: &Lab, steps: Steps<'_>) -> Result<Option<StackInfo>> {
             None => cfn::describe_stack(client, stack).await,
         }
     };
-    cfn::wait_until_settled(stack, cfn::Poll::default(), describe, |status, waited| {
+    cfn::wait_until_settled(stack, cfn::STACK_WAIT, describe, |status, waited| {
         if status != last {
             steps.waiting(format!("stack {stack}: {status} after {:.1} s", waited.as_secs_f64()));
             last = status.to_owned();
         }
     })
     .await
-}
-
-/// The sections the lab writes, in the order it writes them: each lab profile in the
-/// credentials file, then in the config file, then the lessons' profiles (config only). In a
-/// class's handout the assumed profile's keys are the student's own (the README has them pasted
-/// in by hand): not the lab's to write or remove.
-pub(crate) fn profile_sections(names: &LabNames, files: &AwsFiles) -> Vec<(FileKind, String)> {
-    let mut sections = setup_sections(names, files);
-    sections.extend(names.lesson_profiles().into_iter().map(|p| (FileKind::Config, p)));
-    sections
-}
-
-/// The sections `setup` and `assume` write (the lessons' are theirs to check).
-pub(crate) fn setup_sections(names: &LabNames, files: &AwsFiles) -> Vec<(FileKind, String)> {
-    let (user, role) = (&names.user_profile, &names.assumed_profile);
-    let mut sections = vec![
-        (FileKind::Credentials, user.clone()),
-        (FileKind::Config, user.clone()),
-        (FileKind::Credentials, role.clone()),
-        (FileKind::Config, role.clone()),
-    ];
-    if files.is_handout() {
-        sections.retain(|(kind, profile)| !(*kind == FileKind::Credentials && profile == role));
-    }
-    sections
 }

@@ -8,7 +8,6 @@ use serde_json::Value as Json;
 
 use crate::aws::error::{aws_error, one_line};
 use crate::aws::target::Clients;
-use crate::emulator::Control;
 use crate::lab::Lab;
 use crate::model::decide::{Ask, Caller};
 use crate::model::expiry::format_utc;
@@ -26,6 +25,13 @@ pub struct Cx<'a> {
     pub lab: &'a Lab,
     pub steps: Steps<'a>,
     pub role_arn: &'a str,
+}
+
+impl Cx<'_> {
+    /// The name of the stack's role.
+    pub fn role(&self) -> &str {
+        crate::model::policy::role_name(self.role_arn).unwrap_or(self.role_arn)
+    }
 }
 
 /// One request of a lesson's check: what it is called, what must come of it, the request's
@@ -242,10 +248,12 @@ pub async fn write_role_profile(
         .files
         .write_profile(
             FileKind::Config,
-            profile,
-            &lab.names.lab,
-            vec![note.to_owned()],
-            entries,
+            crate::profiles::awsfiles::Section {
+                profile,
+                lab: &lab.names.lab,
+                notes: vec![note.to_owned()],
+                entries,
+            },
             lab.force,
         )
         .await?;
@@ -256,6 +264,16 @@ pub async fn write_role_profile(
         &lines.join("\n"),
     );
     Ok(())
+}
+
+/// Removes the lesson profile `profile` from the config file (nothing when it is not there).
+pub async fn remove_profile(cx: Cx<'_>, profile: &str) -> Result<()> {
+    cx.lab
+        .target
+        .files
+        .remove_profile(FileKind::Config, profile)
+        .await
+        .map(drop)
 }
 
 /// A session of the lab's role, open while a lesson runs.
@@ -281,12 +299,7 @@ impl Open {
 pub async fn open_session(cx: Cx<'_>, now: i64) -> Result<Open> {
     let lab = cx.lab;
     let profile = &lab.names.assumed_profile;
-    let recorded = lab
-        .target
-        .files
-        .read_profile(FileKind::Credentials, profile)?
-        .filter(|p| p.owned)
-        .and_then(|p| p.note("expires").and_then(crate::model::expiry::parse_utc));
+    let recorded = crate::lab::recorded_session_end(&lab.target, &lab.names)?;
     if let Some(ends) = recorded.filter(|end| !crate::model::expiry::has_ended(*end, now))
         && let Ok(clients) = lab.target.profile(profile).await
         && let Ok(identity) = sts::caller_identity(&clients.sts).await
@@ -321,28 +334,29 @@ pub async fn assume_for_lesson(cx: Cx<'_>, session_name: &str, duration: Option<
     })
 }
 
-/// The emulator's clock, for a lesson that needs time to pass; None on AWS.
-pub fn clock(cx: Cx<'_>) -> Option<&Control> {
-    cx.lab.target.endpoint.emulator()
+/// Whether the lab's clock can be moved: on the emulator, for a lesson that needs time to pass.
+pub fn clock_moves(cx: Cx<'_>) -> bool {
+    cx.lab.target.endpoint.emulator().is_some()
 }
 
 /// Moves the emulator's clock forward to `at` (Unix seconds; never back), saying so and `why`.
-pub async fn move_clock_to(cx: Cx<'_>, control: &Control, at: i64, why: &str) -> Result<()> {
-    let clock = control.clock().await?;
-    let forward = (at as f64 - clock.epoch).max(0.0);
-    let moved = control.set_clock(clock.offset + forward).await?;
-    cx.steps
-        .note(format!("moved the emulator's clock to {}, {why}", moved.now));
+pub async fn move_clock_to(cx: Cx<'_>, at: i64, why: &str) -> Result<()> {
+    if let Some(now) = cx.lab.target.move_clock_to(at).await? {
+        cx.steps.note(format!("moved the emulator's clock to {now}, {why}"));
+    }
     Ok(())
 }
 
 /// Runs `work`, which may move the emulator's clock forward, and puts the clock back where it
 /// was, whatever `work` did.
-pub async fn keeping_clock<T>(cx: Cx<'_>, control: &Control, work: impl Future<Output = Result<T>>) -> Result<T> {
-    let was = control.clock().await?.offset;
+pub async fn keeping_clock<T>(cx: Cx<'_>, work: impl Future<Output = Result<T>>) -> Result<T> {
+    let target = &cx.lab.target;
+    let was = target.clock_offset().await?;
     let result = work.await;
-    control.set_clock(was).await?;
-    cx.steps.note("put the emulator's clock back");
+    if let Some(was) = was {
+        target.set_clock_offset(was).await?;
+        cx.steps.note("put the emulator's clock back");
+    }
     result
 }
 

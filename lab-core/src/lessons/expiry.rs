@@ -7,9 +7,8 @@
 use anyhow::{Result, anyhow, bail};
 
 use super::checks::{self, ACCESS_DENIED, Cx, Open, Probe, check};
-use crate::emulator::Control;
 use crate::model::decide::{Ask, Caller};
-use crate::model::expiry::{format_utc, parse_utc};
+use crate::model::expiry::{format_utc, has_ended};
 use crate::ops::{s3, sts};
 use crate::output::{Expect, LessonCheck};
 
@@ -19,26 +18,22 @@ const BY_EXPIRY: &str = "DateLessThan aws:CurrentTime";
 /// that it is still open after the expiry.
 const BEFORE: i64 = 30 * 60;
 /// A session of the role lasts this long (the role's MaxSessionDuration).
-const SESSION: i64 = crate::lab::MAX_SESSION_SECONDS as i64;
+const SESSION: i64 = crate::model::expiry::SessionSeconds::MAX as i64;
 
-/// When the lab expires: as setup recorded it beside the user profile, else as the stack's tag says.
+/// When the lab expires (Unix seconds), or an error saying how to give it an expiry.
 pub async fn lab_expiry(cx: Cx<'_>) -> Result<i64> {
-    let lab = cx.lab;
-    if let Some(at) = crate::lab::recorded_expiry(&lab.target, &lab.names)?.and_then(|at| parse_utc(&at)) {
-        return Ok(at);
-    }
-    let (stack, _) = lab.ready_stack().await?;
-    stack
-        .tag(crate::model::names::EXPIRES_TAG_KEY)
-        .and_then(parse_utc)
+    cx.lab
+        .expires()
+        .await?
         .ok_or_else(|| anyhow!("the lab recorded no expiry; run `cargo xtask setup` to give it one"))
 }
 
 pub async fn prove(cx: Cx<'_>) -> Result<Vec<LessonCheck>> {
     let lab_end = lab_expiry(cx).await?;
-    match checks::clock(cx) {
-        Some(control) => checks::keeping_clock(cx, control, on_emulator(cx, control, lab_end)).await,
-        None => on_aws(cx, lab_end).await,
+    if checks::clock_moves(cx) {
+        checks::keeping_clock(cx, on_emulator(cx, lab_end)).await
+    } else {
+        on_aws(cx, lab_end).await
     }
 }
 
@@ -51,20 +46,20 @@ fn too_late(lab_end: i64) -> anyhow::Error {
 
 /// On the emulator: a session assumed half an hour before the lab's expiry, the clock moved a
 /// minute past the expiry (the session still has half an hour), and the refusals.
-async fn on_emulator(cx: Cx<'_>, control: &Control, lab_end: i64) -> Result<Vec<LessonCheck>> {
+async fn on_emulator(cx: Cx<'_>, lab_end: i64) -> Result<Vec<LessonCheck>> {
     let now = cx.lab.now().await?;
-    if now >= lab_end - 60 {
+    if has_ended(lab_end - 60, now) {
         return Err(too_late(lab_end));
     }
-    if now < lab_end - BEFORE {
-        checks::move_clock_to(cx, control, lab_end - BEFORE, "half an hour before the lab's expiry").await?;
+    if !has_ended(lab_end - BEFORE, now) {
+        checks::move_clock_to(cx, lab_end - BEFORE, "half an hour before the lab's expiry").await?;
     }
     let session = checks::assume_for_lesson(cx, "before-expiry", None).await?;
     let why = format!(
         "a minute past the lab's expiry; the session is open until {}",
         format_utc(session.ends)
     );
-    checks::move_clock_to(cx, control, lab_end + 60, &why).await?;
+    checks::move_clock_to(cx, lab_end + 60, &why).await?;
     refusals(cx, &session).await
 }
 
@@ -73,7 +68,7 @@ async fn on_emulator(cx: Cx<'_>, control: &Control, lab_end: i64) -> Result<Vec<
 async fn on_aws(cx: Cx<'_>, lab_end: i64) -> Result<Vec<LessonCheck>> {
     let lab = cx.lab;
     let now = lab.now().await?;
-    if now >= lab_end {
+    if has_ended(lab_end, now) {
         return Err(too_late(lab_end));
     }
     if lab_end - now > SESSION - 120 {
@@ -84,7 +79,7 @@ async fn on_aws(cx: Cx<'_>, lab_end: i64) -> Result<Vec<LessonCheck>> {
     }
     let session = checks::assume_for_lesson(cx, "before-expiry", None).await?;
     let mut now = lab.now().await?;
-    while now <= lab_end {
+    while !has_ended(lab_end, now) {
         cx.steps.waiting(format!(
             "the lab's expiry at {} ({} s left; the session is open until {})",
             format_utc(lab_end),

@@ -8,7 +8,7 @@ use anyhow::{Context, Result, anyhow};
 use serde_json::json;
 
 use super::checks::{ACCESS_DENIED, Cx, Probe, check, put_policy, until_allowed, until_refused};
-use super::trust::{chained_arn, edit_trust, ensure_chained, role_name, set_action, set_condition};
+use super::trust::{chained_arn, edit_trust, ensure_chained, set_action, set_condition};
 use crate::aws::target::Clients;
 use crate::model::decide::{Ask, Caller};
 use crate::model::secret::{AssumedCredentials, Secret};
@@ -95,7 +95,7 @@ pub async fn apply_mfa(cx: Cx<'_>) -> Result<(String, Secret)> {
     };
     cx.steps
         .note(format!("a virtual MFA device {serial} for {user} ({kept})"));
-    edit_trust(cx, role_name(cx.role_arn), |doc| {
+    edit_trust(cx, cx.role(), |doc| {
         set_condition(doc, "Bool", "aws:MultiFactorAuthPresent", Some(json!("true")));
     })
     .await?;
@@ -162,7 +162,7 @@ async fn remove_device(cx: Cx<'_>) -> Result<()> {
 }
 
 pub async fn undo_mfa(cx: Cx<'_>) -> Result<()> {
-    edit_trust(cx, role_name(cx.role_arn), |doc| {
+    edit_trust(cx, cx.role(), |doc| {
         set_condition(doc, "Bool", "aws:MultiFactorAuthPresent", None)
     })
     .await?;
@@ -175,7 +175,7 @@ const WHO: &str = "learner-alice";
 /// Lesson source-identity's change: the trust requires a source identity and lets it be set, and
 /// the stack's role may pass it on to the chained role.
 pub async fn apply_source_identity(cx: Cx<'_>) -> Result<()> {
-    edit_trust(cx, role_name(cx.role_arn), |doc| {
+    edit_trust(cx, cx.role(), |doc| {
         set_condition(doc, "StringLike", "sts:SourceIdentity", Some(json!("*")));
         set_action(doc, "sts:SetSourceIdentity", true);
     })
@@ -185,7 +185,7 @@ pub async fn apply_source_identity(cx: Cx<'_>) -> Result<()> {
     let pass = json!({"Version": "2012-10-17", "Statement": [{"Sid": "PassItOn", "Effect": "Allow",
         "Action": "sts:SetSourceIdentity", "Resource": chained_arn}]})
     .to_string();
-    put_policy(cx, role_name(cx.role_arn), cx.lab.names.source_identity_policy(), &pass).await
+    put_policy(cx, cx.role(), cx.lab.names.source_identity_policy(), &pass).await
 }
 
 /// The chained session made from `first`, if it kept the source identity.
@@ -244,12 +244,12 @@ pub async fn prove_source_identity(cx: Cx<'_>) -> Result<Vec<LessonCheck>> {
 }
 
 pub async fn undo_source_identity(cx: Cx<'_>) -> Result<()> {
-    edit_trust(cx, role_name(cx.role_arn), |doc| {
+    edit_trust(cx, cx.role(), |doc| {
         set_condition(doc, "StringLike", "sts:SourceIdentity", None);
         set_action(doc, "sts:SetSourceIdentity", false);
     })
     .await?;
-    let role = role_name(cx.role_arn);
+    let role = cx.role();
     policies::delete_role_policy(&cx.lab.admin.iam, role, cx.lab.names.source_identity_policy()).await?;
     super::trust::undo_role_chaining(cx).await
 }
@@ -258,7 +258,7 @@ pub async fn undo_source_identity(cx: Cx<'_>) -> Result<()> {
 /// only their team's buckets, and the chained role lists for team blue.
 pub async fn apply_session_tags(cx: Cx<'_>) -> Result<()> {
     let lab = cx.lab;
-    let (prefix, role) = (lab.bucket_prefix(), role_name(cx.role_arn));
+    let (prefix, role) = (lab.bucket_prefix(), cx.role());
     edit_trust(cx, role, |doc| set_action(doc, "sts:TagSession", true)).await?;
     let team_buckets = json!({"Version": "2012-10-17", "Statement": [{"Sid": "OwnTeamsBucketsOnly", "Effect": "Deny",
         "Action": "s3:CreateBucket", "NotResource": format!("arn:{}:s3:::{prefix}${{aws:PrincipalTag/team}}-*", lab.admin_identity.partition()),
@@ -338,7 +338,7 @@ async fn list_from_chained(cx: Cx<'_>, session: &Clients) -> Result<Vec<String>>
 }
 
 pub async fn undo_session_tags(cx: Cx<'_>) -> Result<()> {
-    let role = role_name(cx.role_arn);
+    let role = cx.role();
     edit_trust(cx, role, |doc| set_action(doc, "sts:TagSession", false)).await?;
     policies::delete_role_policy(&cx.lab.admin.iam, role, cx.lab.names.team_policy()).await?;
     super::trust::undo_role_chaining(cx).await

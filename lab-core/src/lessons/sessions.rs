@@ -9,12 +9,10 @@ use super::checks::{
     self, ACCESS_DENIED, Cx, Open, Probe, check, put_policy, show_diff, until_allowed, until_refused,
     write_role_profile,
 };
-use super::trust::role_name;
 use crate::model::decide::{Ask, Caller};
 use crate::model::expiry::{format_utc, parse_utc};
 use crate::ops::{policies, s3, sts};
 use crate::output::{Expect, LessonCheck};
-use crate::profiles::awsfiles::FileKind;
 
 /// The session policy of the lesson: listing the buckets, nothing else.
 const LIST_ONLY: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"ListOnly","Effect":"Allow","Action":"s3:ListAllMyBuckets","Resource":"*"}]}"#;
@@ -80,13 +78,14 @@ pub async fn apply_revoke(cx: Cx<'_>) -> Result<Open> {
     let policy = json!({"Version": "2012-10-17", "Statement": [{"Sid": "RevokeOlderSessions", "Effect": "Deny",
         "Action": "*", "Resource": "*", "Condition": {"DateLessThan": {"aws:TokenIssueTime": format_utc(cutoff)}}}]})
     .to_string();
-    put_policy(cx, role_name(cx.role_arn), lab.names.revoke_policy(), &policy).await?;
+    put_policy(cx, cx.role(), lab.names.revoke_policy(), &policy).await?;
     // A session issued from here on is issued after the cutoff.
     let mut now = lab.now().await?;
-    if now <= cutoff {
+    let after = |now| crate::model::expiry::has_ended(cutoff + 1, now);
+    if !after(now) {
         cx.steps.waiting("the cutoff second to pass");
     }
-    while now <= cutoff {
+    while !after(now) {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         now = lab.now().await?;
     }
@@ -97,7 +96,7 @@ pub async fn apply_revoke(cx: Cx<'_>) -> Result<Open> {
 async fn recorded_cutoff(cx: Cx<'_>) -> Result<i64> {
     let lab = cx.lab;
     let name = lab.names.revoke_policy();
-    let documents = policies::role_inline(&lab.admin.iam, role_name(cx.role_arn)).await?;
+    let documents = policies::role_inline(&lab.admin.iam, cx.role()).await?;
     documents
         .iter()
         .find(|d| d.name == name)
@@ -127,7 +126,7 @@ pub async fn prove_revoke(cx: Cx<'_>, open: Option<&Open>) -> Result<Vec<LessonC
         None => {
             // Proving again (class verify) can make no session from before the cutoff: the
             // documents decide one offline.
-            let role = role_name(cx.role_arn);
+            let role = cx.role();
             let arn = format!(
                 "arn:{}:sts::{}:assumed-role/{role}/before-the-cutoff",
                 lab.admin_identity.partition(),
@@ -158,7 +157,7 @@ pub async fn prove_revoke(cx: Cx<'_>, open: Option<&Open>) -> Result<Vec<LessonC
 }
 
 pub async fn undo_revoke(cx: Cx<'_>) -> Result<()> {
-    let role = role_name(cx.role_arn);
+    let role = cx.role();
     let name = cx.lab.names.revoke_policy();
     if policies::delete_role_policy(&cx.lab.admin.iam, role, name).await? {
         cx.steps
@@ -183,7 +182,7 @@ pub async fn apply_auto_refresh(cx: Cx<'_>) -> Result<()> {
 pub async fn prove_auto_refresh(cx: Cx<'_>) -> Result<Vec<LessonCheck>> {
     let lab = cx.lab;
     let profile = lab.names.auto_profile();
-    let Some(control) = checks::clock(cx) else {
+    if !checks::clock_moves(cx) {
         cx.steps.note(
             "on AWS a static session's keys end with it (an hour); the auto profile goes on: try both after an hour",
         );
@@ -195,10 +194,10 @@ pub async fn prove_auto_refresh(cx: Cx<'_>) -> Result<Vec<LessonCheck>> {
         let probe = Probe::new(name, Expect::Allowed, &listed, format!("aws s3 ls --profile {profile}"))
             .limit("the role's own policy, through a session the SDK makes");
         return Ok(vec![check(cx, probe).await?]);
-    };
+    }
     let open = checks::open_session(cx, lab.now().await?).await?;
     let lab_end = super::expiry::lab_expiry(cx).await?;
-    if open.ends + 60 >= lab_end {
+    if crate::model::expiry::has_ended(lab_end, open.ends + 60) {
         bail!("the lab expires before the open session ends; run `cargo xtask setup --ttl 8h`, then this lesson");
     }
     let later = async {
@@ -218,20 +217,14 @@ pub async fn prove_auto_refresh(cx: Cx<'_>) -> Result<Vec<LessonCheck>> {
         out.push(check(cx, fresh).await?);
         Ok(out)
     };
-    checks::keeping_clock(cx, control, async {
+    checks::keeping_clock(cx, async {
         let why = "a minute past the open session's end, short of the lab's expiry";
-        checks::move_clock_to(cx, control, open.ends + 60, why).await?;
+        checks::move_clock_to(cx, open.ends + 60, why).await?;
         later.await
     })
     .await
 }
 
 pub async fn undo_auto_refresh(cx: Cx<'_>) -> Result<()> {
-    let profile = cx.lab.names.auto_profile();
-    cx.lab
-        .target
-        .files
-        .remove_profile(FileKind::Config, &profile)
-        .await
-        .map(drop)
+    checks::remove_profile(cx, &cx.lab.names.auto_profile()).await
 }

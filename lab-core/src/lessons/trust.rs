@@ -14,12 +14,6 @@ use crate::model::names::LAB_TAG_KEY;
 use crate::ops::sts::{self, AssumeOptions};
 use crate::ops::{iam, policies};
 use crate::output::{Expect, LessonCheck};
-use crate::profiles::awsfiles::FileKind;
-
-/// The name of the stack's role, from its ARN.
-pub(super) fn role_name(role_arn: &str) -> &str {
-    role_arn.rsplit('/').next().unwrap_or(role_arn)
-}
 
 /// The ExternalId the lesson's trust requires: what a partner would be told, not a secret.
 fn partner_id(lab: &Lab) -> String {
@@ -112,7 +106,7 @@ pub(super) async fn edit_trust(cx: Cx<'_>, role: &str, edit: impl FnOnce(&mut Js
 }
 
 async fn set_external_id(cx: Cx<'_>, id: Option<&str>) -> Result<()> {
-    edit_trust(cx, role_name(cx.role_arn), |doc| {
+    edit_trust(cx, cx.role(), |doc| {
         set_condition(doc, "StringEquals", "sts:ExternalId", id.map(|i| json!(i)))
     })
     .await
@@ -172,13 +166,7 @@ pub async fn prove_external_id(cx: Cx<'_>) -> Result<Vec<LessonCheck>> {
 
 pub async fn undo_external_id(cx: Cx<'_>) -> Result<()> {
     set_external_id(cx, None).await?;
-    let profile = cx.lab.names.external_id_profile();
-    cx.lab
-        .target
-        .files
-        .remove_profile(FileKind::Config, &profile)
-        .await
-        .map(drop)
+    checks::remove_profile(cx, &cx.lab.names.external_id_profile()).await
 }
 
 /// The chained role's trust: the stack's role (its sessions) may assume it, with `extra` actions

@@ -21,6 +21,11 @@ impl Ttl {
     pub fn seconds(self) -> i64 {
         self.0
     }
+
+    /// A time to live of `seconds`, within the bounds (a demo's half hour).
+    pub fn of_seconds(seconds: i64) -> Self {
+        Self(seconds.clamp(MIN_TTL_SECONDS, MAX_TTL_SECONDS))
+    }
 }
 
 impl Default for Ttl {
@@ -43,6 +48,37 @@ impl std::str::FromStr for Ttl {
         }
         if seconds < MIN_TTL_SECONDS {
             bail!("{text} is shorter than 5 minutes; {fix}");
+        }
+        Ok(Self(seconds))
+    }
+}
+
+/// A session's length, AssumeRole's DurationSeconds, checked once when it is read: from STS's
+/// least (900 s) to the role's MaxSessionDuration (3600 s, the template's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionSeconds(i32);
+
+impl SessionSeconds {
+    /// The least STS allows.
+    pub const MIN: i32 = 900;
+    /// The most the role allows (the template's `MaxSessionDuration`).
+    pub const MAX: i32 = 3600;
+
+    pub fn seconds(self) -> i32 {
+        self.0
+    }
+}
+
+impl std::str::FromStr for SessionSeconds {
+    type Err = anyhow::Error;
+
+    fn from_str(text: &str) -> Result<Self> {
+        let (min, max) = (Self::MIN, Self::MAX);
+        let Ok(seconds) = text.trim().parse::<i32>() else {
+            bail!("--duration {text:?} is not a number of seconds: use {min} to {max}");
+        };
+        if !(min..=max).contains(&seconds) {
+            bail!("--duration {seconds} is out of range: use {min} to {max} seconds (the role's maximum session)");
         }
         Ok(Self(seconds))
     }
@@ -141,6 +177,16 @@ mod tests {
                 .contains("shorter than 5 minutes")
         );
         assert!("99999999999999999999d".parse::<Ttl>().is_err());
+    }
+
+    #[test]
+    fn session_lengths_are_checked_once_against_sts_and_the_role() {
+        assert_eq!("900".parse::<SessionSeconds>().unwrap().seconds(), 900);
+        assert_eq!(" 3600 ".parse::<SessionSeconds>().unwrap().seconds(), 3600);
+        for bad in ["0", "899", "3601", "-5", "1h", ""] {
+            let err = bad.parse::<SessionSeconds>().unwrap_err().to_string();
+            assert!(err.contains("900 to 3600"), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -191,6 +191,38 @@ pub fn validate_lab_name(name: &str) -> Result<()> {
 }
 
 /// Checks an STS role session name: 2 to 64 of `[\w+=,.@-]`.
+/// A role session name, checked once when it is read (as STS checks `RoleSessionName`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionName(String);
+
+impl SessionName {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for SessionName {
+    /// The guide's.
+    fn default() -> Self {
+        Self(DEFAULT_SESSION_NAME.to_owned())
+    }
+}
+
+impl std::str::FromStr for SessionName {
+    type Err = anyhow::Error;
+
+    fn from_str(name: &str) -> Result<Self> {
+        validate_session_name(name)?;
+        Ok(Self(name.to_owned()))
+    }
+}
+
+impl std::fmt::Display for SessionName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 pub fn validate_session_name(name: &str) -> Result<()> {
     let ok_char = |c: char| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c);
     if !(2..=64).contains(&name.len()) || !name.chars().all(ok_char) {

@@ -74,7 +74,7 @@ impl Expiry {
         Self {
             at: at.to_owned(),
             seconds_left: secs.map(|s| (s - now).max(0)),
-            expired: secs.is_some_and(|s| s <= now),
+            expired: crate::model::expiry::has_passed(at, now) == Some(true),
         }
     }
 }
@@ -139,6 +139,20 @@ pub struct LessonPartsDoc {
     pub role_policies: Vec<RolePolicy>,
     pub chained_role: Option<String>,
     pub mfa_device: Option<String>,
+}
+
+impl LessonPartsDoc {
+    /// A student's lesson in a table's cell: its name, or `none`, with what lessons left beyond it.
+    pub fn cell(&self) -> String {
+        let left = self.role_policies.len()
+            + usize::from(self.chained_role.is_some())
+            + usize::from(self.mfa_device.is_some());
+        match (&self.applied, left) {
+            (Some(lesson), _) => lesson.clone(),
+            (None, 0) => "none".to_owned(),
+            (None, n) => format!("none ({n} parts left)"),
+        }
+    }
 }
 
 /// An inline policy of a role.

@@ -25,6 +25,50 @@ pub struct AwsFiles {
 pub const LAB_REMOVER: &str = "cargo xtask cleanup";
 pub const CLASS_REMOVER: &str = "cargo xtask class cleanup";
 
+/// A section a lab writes: its profile, the lab it belongs to, the notes above its entries (what
+/// it records: an expiry, the role's ARN), the entries.
+#[derive(Debug, Clone)]
+pub struct Section<'a> {
+    pub profile: &'a str,
+    pub lab: &'a str,
+    pub notes: Vec<String>,
+    pub entries: Vec<(&'a str, &'a str)>,
+}
+
+/// A [`Section`] that owns its text, to cross to the blocking threads.
+struct OwnedText {
+    profile: String,
+    lab: String,
+    notes: Vec<String>,
+    entries: Vec<(String, String)>,
+}
+
+impl Section<'_> {
+    fn owned(&self) -> OwnedText {
+        OwnedText {
+            profile: self.profile.to_owned(),
+            lab: self.lab.to_owned(),
+            notes: self.notes.clone(),
+            entries: self
+                .entries
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        }
+    }
+}
+
+impl OwnedText {
+    fn borrowed(&self) -> Section<'_> {
+        Section {
+            profile: &self.profile,
+            lab: &self.lab,
+            notes: self.notes.clone(),
+            entries: self.entries.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect(),
+        }
+    }
+}
+
 /// Which of the two files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileKind {
@@ -103,26 +147,14 @@ impl AwsFiles {
         credfile::read(&text, &Self::section_name(kind, profile)).map_err(|m| malformed(path, m.line, m.reason))
     }
 
-    /// Writes the lab's section for `profile` (see [`credfile::upsert`]), on the runtime's
+    /// Writes the lab's section of `section.profile` (see [`credfile::upsert`]), on the runtime's
     /// blocking threads: the edit waits for the folder's lock, which another process may hold.
-    pub async fn write_profile(
-        &self,
-        kind: FileKind,
-        profile: &str,
-        lab: &str,
-        notes: Vec<String>,
-        entries: Vec<(&str, &str)>,
-        force: bool,
-    ) -> Result<()> {
+    pub async fn write_profile(&self, kind: FileKind, section: Section<'_>, force: bool) -> Result<()> {
         let files = self.clone();
-        let (profile, lab) = (profile.to_owned(), lab.to_owned());
-        let entries: Vec<(String, String)> = entries.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
-        tokio::task::spawn_blocking(move || {
-            let entries = entries.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-            files.write_profile_blocking(kind, &profile, &lab, notes, entries, force)
-        })
-        .await
-        .context("the file edit stopped")?
+        let owned = section.owned();
+        tokio::task::spawn_blocking(move || files.write_profile_blocking(kind, owned.borrowed(), force))
+            .await
+            .context("the file edit stopped")?
     }
 
     /// Removes the lab's section for `profile` (`Ok(false)` when it was not there), on the
@@ -135,25 +167,17 @@ impl AwsFiles {
     }
 
     /// [`AwsFiles::write_profile`], on this thread.
-    pub fn write_profile_blocking(
-        &self,
-        kind: FileKind,
-        profile: &str,
-        lab: &str,
-        notes: Vec<String>,
-        entries: Vec<(&str, &str)>,
-        force: bool,
-    ) -> Result<()> {
-        let name = Self::section_name(kind, profile);
-        let section = OwnedSection {
+    pub fn write_profile_blocking(&self, kind: FileKind, section: Section<'_>, force: bool) -> Result<()> {
+        let name = Self::section_name(kind, section.profile);
+        let owned = OwnedSection {
             name: &name,
-            lab,
+            lab: section.lab,
             remover: self.remover,
-            notes,
-            entries,
+            notes: section.notes,
+            entries: section.entries,
         };
         edit(self.path(kind), |text, existed| {
-            credfile::upsert_in(text, &section, force, existed).map(Some)
+            credfile::upsert_in(text, &owned, force, existed).map(Some)
         })
     }
 
@@ -272,137 +296,4 @@ fn remove_stale_temp_files(dir: &Path, file_name: &str) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn scratch(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("sts-lab-awsfiles-{name}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        dir
-    }
-
-    #[test]
-    fn write_and_remove_keep_the_users_bytes_and_set_0600() {
-        let dir = scratch("roundtrip");
-        let files = AwsFiles::in_dir(&dir.join("aws"));
-        let original = "# mine\n[default]\naws_access_key_id = A\n";
-        fs::create_dir_all(dir.join("aws")).unwrap();
-        fs::write(&files.credentials, original).unwrap();
-        fs::set_permissions(&files.credentials, fs::Permissions::from_mode(0o644)).unwrap();
-
-        files
-            .write_profile_blocking(
-                FileKind::Credentials,
-                "sts",
-                "default",
-                vec![],
-                vec![("aws_access_key_id", "AKIA1")],
-                false,
-            )
-            .unwrap();
-        let mode = fs::metadata(&files.credentials).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o600);
-        let view = files.read_profile(FileKind::Credentials, "sts").unwrap().unwrap();
-        assert_eq!(view.get("aws_access_key_id"), Some("AKIA1"));
-        assert!(files.remove_profile_blocking(FileKind::Credentials, "sts").unwrap());
-        assert!(!files.remove_profile_blocking(FileKind::Credentials, "sts").unwrap());
-        assert_eq!(fs::read_to_string(&files.credentials).unwrap(), original);
-        let leftovers: Vec<_> = fs::read_dir(dir.join("aws")).unwrap().collect();
-        assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
-        fs::remove_dir_all(&dir).unwrap();
-    }
-
-    #[test]
-    fn a_tilde_is_the_home_folder() {
-        assert_eq!(expand_home("~/.aws/credentials"), Some(".aws/credentials"));
-        assert_eq!(expand_home("~"), Some(""));
-        assert_eq!(expand_home("~other/x"), None);
-        assert_eq!(expand_home("/abs/~/x"), None);
-    }
-
-    #[test]
-    fn temp_files_of_a_killed_run_are_removed_by_the_next_edit() {
-        let dir = scratch("stale");
-        fs::create_dir_all(&dir).unwrap();
-        let files = AwsFiles::in_dir(&dir);
-        let stale = dir.join(".credentials.sts-lab-999999.tmp");
-        fs::write(&stale, "[sts]\naws_secret_access_key = leaked\n").unwrap();
-        files.remove_profile_blocking(FileKind::Credentials, "sts").unwrap();
-        assert!(!stale.exists());
-        fs::remove_dir_all(&dir).unwrap();
-    }
-
-    #[test]
-    fn a_new_folder_is_0700_and_an_emptied_file_is_removed() {
-        let dir = scratch("fresh");
-        let files = AwsFiles::in_dir(&dir.join("aws"));
-        files
-            .write_profile_blocking(
-                FileKind::Config,
-                "sts",
-                "default",
-                vec![],
-                vec![("region", "us-east-1")],
-                false,
-            )
-            .unwrap();
-        let text = fs::read_to_string(&files.config).unwrap();
-        assert!(text.starts_with("[profile sts]\n"), "{text}");
-        let mode = fs::metadata(dir.join("aws")).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o700);
-        files.remove_profile_blocking(FileKind::Config, "sts").unwrap();
-        assert!(!files.config.exists());
-        // An empty file the user had stays, empty.
-        fs::write(&files.credentials, "").unwrap();
-        files
-            .write_profile_blocking(FileKind::Credentials, "sts", "default", vec![], vec![("k", "v")], false)
-            .unwrap();
-        files.remove_profile_blocking(FileKind::Credentials, "sts").unwrap();
-        assert_eq!(fs::read_to_string(&files.credentials).unwrap(), "");
-        fs::remove_dir_all(&dir).unwrap();
-    }
-
-    #[test]
-    fn a_malformed_file_is_named_and_left_untouched() {
-        let dir = scratch("malformed");
-        fs::create_dir_all(&dir).unwrap();
-        let files = AwsFiles::in_dir(&dir);
-        fs::write(&files.credentials, "[a]\nbroken line\n").unwrap();
-        let err = files
-            .write_profile_blocking(FileKind::Credentials, "sts", "default", vec![], vec![("k", "v")], false)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("credentials:2") && err.contains("fix that line"), "{err}");
-        assert_eq!(fs::read_to_string(&files.credentials).unwrap(), "[a]\nbroken line\n");
-        fs::remove_dir_all(&dir).unwrap();
-    }
-
-    #[test]
-    fn concurrent_writers_do_not_lose_each_others_sections() {
-        let dir = scratch("concurrent");
-        let files = AwsFiles::in_dir(&dir);
-        std::thread::scope(|s| {
-            for i in 0..8 {
-                let files = files.clone();
-                s.spawn(move || {
-                    let name = format!("p{i}");
-                    files
-                        .write_profile_blocking(
-                            FileKind::Credentials,
-                            &name,
-                            "default",
-                            vec![],
-                            vec![("k", "v")],
-                            false,
-                        )
-                        .unwrap();
-                });
-            }
-        });
-        let text = fs::read_to_string(&files.credentials).unwrap();
-        for i in 0..8 {
-            assert!(text.contains(&format!("[p{i}]")), "{text}");
-        }
-        fs::remove_dir_all(&dir).unwrap();
-    }
-}
+mod tests;
