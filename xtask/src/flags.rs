@@ -143,14 +143,26 @@ pub struct DryRunArgs {
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct SetupArgs {
-    /// Show the plan (what would be created, updated or deleted, by name) and change nothing.
-    #[arg(long)]
-    pub dry_run: bool,
-    /// How long the lab lives (90m, 8h, 2d; at most 7 days): every Allow it writes holds only
-    /// until then, so on AWS a forgotten lab disarms itself. Running setup again renews it.
+pub struct TtlArgs {
+    /// How long the lab lives (90m, 8h, 2d; 5 minutes to 7 days): every Allow it writes holds
+    /// only until then, so on AWS a forgotten lab disarms itself. Running setup again renews it.
     #[arg(long, value_name = "DURATION", default_value = lab_core::model::expiry::DEFAULT_TTL)]
     pub ttl: Ttl,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct JobsArgs {
+    /// How many students at once.
+    #[arg(long, default_value_t = 8)]
+    pub jobs: usize,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SetupArgs {
+    #[command(flatten)]
+    pub dry_run: DryRunArgs,
+    #[command(flatten)]
+    pub ttl: TtlArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -158,12 +170,10 @@ pub struct SweepArgs {
     /// Only labs whose expiry (sts-lab-expires on the user or the stack) is past.
     #[arg(long)]
     pub expired: bool,
-    /// List every lab it would remove, with what it holds and when it expires; change nothing.
-    #[arg(long)]
-    pub dry_run: bool,
-    /// Print one JSON document on stdout and nothing else there (steps go to stderr).
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub dry_run: DryRunArgs,
+    #[command(flatten)]
+    pub json: JsonArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -185,24 +195,20 @@ pub enum ClassAction {
         /// How many students (1 to 200).
         #[arg(long)]
         students: usize,
-        /// How long the labs live (90m, 8h, 2d; 5 minutes to 7 days).
-        #[arg(long, value_name = "DURATION", default_value = lab_core::model::expiry::DEFAULT_TTL)]
-        ttl: Ttl,
-        /// How many labs to set up at once.
-        #[arg(long, default_value_t = 8)]
-        jobs: usize,
+        #[command(flatten)]
+        ttl: TtlArgs,
+        #[command(flatten)]
+        jobs: JobsArgs,
     },
     /// Every student's checks (their role assumed in memory, nothing written), and that each
     /// student's key is denied the other students' roles; exits 1 when anything fails.
     Verify {
         #[command(flatten)]
         class: ClassArgs,
-        /// One JSON document on stdout.
-        #[arg(long)]
-        json: bool,
-        /// How many students to verify at once.
-        #[arg(long, default_value_t = 8)]
-        jobs: usize,
+        #[command(flatten)]
+        json: JsonArgs,
+        #[command(flatten)]
+        jobs: JobsArgs,
     },
     /// Apply a lesson to every student's lab and add its page (lesson-NAME.md) to each handout;
     /// `--undo` takes it back. `class verify` then checks the lesson for those students.
@@ -215,25 +221,22 @@ pub enum ClassAction {
         /// Take the lesson back for every student, and its page.
         #[arg(long)]
         undo: bool,
-        /// How many students at once.
-        #[arg(long, default_value_t = 8)]
-        jobs: usize,
+        #[command(flatten)]
+        jobs: JobsArgs,
     },
     /// A row per student: user, key age, stack, expiry, handout.
     Status {
         #[command(flatten)]
         class: ClassArgs,
-        /// One JSON document on stdout.
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        json: JsonArgs,
     },
     /// Remove every student's lab (found by its tags) and every handout.
     Cleanup {
         #[command(flatten)]
         class: ClassArgs,
-        /// How many labs to clean up at once.
-        #[arg(long, default_value_t = 8)]
-        jobs: usize,
+        #[command(flatten)]
+        jobs: JobsArgs,
     },
 }
 
@@ -246,12 +249,12 @@ pub struct JsonArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct StatusArgs {
-    /// Print one JSON document on stdout and nothing else there (steps go to stderr).
-    #[arg(long, conflicts_with = "diagram")]
-    pub json: bool,
+    #[command(flatten)]
+    pub json: JsonArgs,
     /// Print the lab as a Mermaid diagram (GitHub and editors render it): the user, its key, the
-    /// role and its trust, the buckets, and each request of verify, allowed or denied and why.
-    #[arg(long)]
+    /// role and its trust, the buckets, what a lesson added, and each request of verify, allowed
+    /// or denied and why.
+    #[arg(long, conflicts_with = "json")]
     pub diagram: bool,
 }
 
@@ -263,9 +266,8 @@ pub struct LessonArgs {
     /// Take the lesson back: the lab as setup left it.
     #[arg(long)]
     pub undo: bool,
-    /// Print one JSON document on stdout and nothing else there (steps go to stderr).
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub json: JsonArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -279,19 +281,18 @@ pub struct WhyArgs {
     /// The resource's ARN (default `*`, for an action without one).
     #[arg(value_name = "RESOURCE_ARN")]
     pub resource: Option<String>,
-    /// Print one JSON document on stdout and nothing else there.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub json: JsonArgs,
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct AssumeArgs {
     /// The role session name, as in `aws sts assume-role --role-session-name`.
     #[arg(long, default_value = lab_core::model::names::DEFAULT_SESSION_NAME)]
-    pub session_name: String,
+    pub session_name: lab_core::model::names::SessionName,
     /// How long the temporary credentials last, in seconds (900 to 3600).
-    #[arg(long, value_name = "SECONDS", value_parser = lab_core::lab::parse_duration)]
-    pub duration: Option<i32>,
+    #[arg(long, value_name = "SECONDS")]
+    pub duration: Option<lab_core::model::expiry::SessionSeconds>,
 }
 
 #[derive(Debug, Clone, Subcommand)]

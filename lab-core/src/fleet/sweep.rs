@@ -1,12 +1,19 @@
 //! Every lab in the account, found by its tags whether or not any local file still knows it: IAM
 //! users tagged `sts-lab=<lab>` whose name is that lab's user name (a user of a lab's name without
-//! the tag, or with another lab's tag, is not a lab and is never touched).
+//! the tag, or with another lab's tag, is not a lab and is never touched); and `sweep`, which
+//! cleans each up as `cleanup` does, one lab's failure its own row, never the sweep's end.
 
 use anyhow::Result;
 use aws_sdk_iam::Client;
 
+use crate::aws::error::one_line;
+use crate::aws::target::Target;
+use crate::lab::{self, Lab, LabOptions};
+use crate::model::expiry;
 use crate::model::names::{EXPIRES_TAG_KEY, LabNames, REGION_TAG_KEY};
 use crate::ops::iam;
+use crate::output::report::Report;
+use crate::output::{Expiry, SweepAction as Action, SweepDoc, SweepRow};
 
 /// The user name every lab's user starts with.
 const USER_PREFIX: &str = "sts-machine-user";
@@ -45,6 +52,104 @@ pub fn lab_of(user_name: &str, user: &iam::UserInfo) -> Option<FoundLab> {
         region: user.tag(REGION_TAG_KEY).map(str::to_owned),
         expires: user.tag(EXPIRES_TAG_KEY).map(str::to_owned),
     })
+}
+
+/// What `sweep` is asked: only the labs past their expiry, a plan only, and whether to take over
+/// profiles sts-lab did not write.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SweepOptions {
+    pub expired_only: bool,
+    pub dry_run: bool,
+    pub force: bool,
+}
+
+/// Sweeps every lab of the account, each in its own region; a row per lab as it is done.
+pub async fn sweep(target: &Target, options: SweepOptions, report: &dyn Report) -> Result<SweepDoc> {
+    let admin = target.admin().await?;
+    let mut labs = Vec::new();
+    for found in find_labs(&admin.iam).await? {
+        labs.push(sweep_one(target, options, &found, report).await);
+    }
+    Ok(SweepDoc {
+        dry_run: options.dry_run,
+        expired_only: options.expired_only,
+        labs,
+    })
+}
+
+/// Sweeps one lab in its own region; any failure is this lab's row.
+async fn sweep_one(target: &Target, options: SweepOptions, found: &FoundLab, report: &dyn Report) -> SweepRow {
+    // The endpoint's time; when it cannot be read the lab's row says why.
+    let (now, clock) = match target.now().await {
+        Ok(now) => (now, Ok(())),
+        Err(e) => (expiry::machine_now(), Err(e)),
+    };
+    let mut holds = Vec::new();
+    let mut expires = found.expires.clone();
+    let result: Result<Action> = async {
+        clock?;
+        // Each lab in its own region, whatever --region says.
+        let mut lab_target = target.clone();
+        lab_target.region = found.region.clone();
+        let lab = Lab::connect(
+            lab_target,
+            found.names.clone(),
+            LabOptions::default().force(options.force),
+            report,
+        )
+        .await?;
+        let inventory = lab::inventory(&lab).await?;
+        holds = inventory.lines(&lab.names);
+        expires = inventory.expires().map(str::to_owned).or(expires.clone());
+        let expired = expires.as_deref().and_then(|at| expiry::has_passed(at, now)) == Some(true);
+        Ok(if options.expired_only && !expired {
+            Action::KeptNotExpired
+        } else if options.dry_run {
+            Action::WouldRemove
+        } else {
+            lab::cleanup(&lab, report).await?;
+            Action::Removed
+        })
+    }
+    .await;
+    let (action, error) = match result {
+        Ok(a) => (a, None),
+        Err(e) => (Action::Failed, Some(one_line(&e))),
+    };
+    let row = SweepRow {
+        lab: found.names.lab.clone(),
+        region: found.region.clone(),
+        expires: expires.as_deref().map(|at| Expiry::new(at, now)),
+        holds,
+        action,
+        error,
+    };
+    report_row(&row, expires.as_deref(), now, report);
+    row
+}
+
+/// `• lab NAME in REGION, expires …: ACTION; holds …`, or ✗ with why it failed.
+fn report_row(row: &SweepRow, expires: Option<&str>, now: i64, report: &dyn Report) {
+    let when = expiry::text(expires, now);
+    let what = match &row.error {
+        Some(e) => format!("failed: {e}"),
+        None => row.action.text().to_owned(),
+    };
+    let holds = if row.holds.is_empty() {
+        "unknown".to_owned()
+    } else {
+        row.holds.join(", ")
+    };
+    let line = format!(
+        "lab {} in {}, {when}: {what}; holds {holds}",
+        row.lab,
+        row.region.as_deref().unwrap_or("an unrecorded region"),
+    );
+    if row.action == Action::Failed {
+        report.outcome(false, &line);
+    } else {
+        report.line(&format!("• {line}"));
+    }
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use crate::ui::Ui;
 
 pub async fn run(global: &Global, args: DryRunArgs) -> Result<()> {
     let ui = Ui::new(global.explain, false);
-    let lab = super::connect(global, &ui).await?;
+    let lab = super::connect(global, Default::default(), &ui).await?;
     if args.dry_run {
         let plan = lab_core::lab::plan::plan_cleanup(&lab)
             .await

@@ -6,9 +6,9 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use lab_core::emulator::{Home, Running};
-use lab_core::lab::{self, Lab};
+use lab_core::lab::{self, AssumeOptions, Lab, LabOptions};
 use lab_core::lessons::{self, Lesson};
-use lab_core::model::names::DEFAULT_SESSION_NAME;
+use lab_core::model::expiry::Ttl;
 use lab_core::output::report::{Report, fmt_elapsed};
 
 use crate::flags::{DemoArgs, Global};
@@ -47,11 +47,11 @@ async fn phases(
     disarm: bool,
 ) -> Result<()> {
     ui.line("== connect");
-    let mut lab = Lab::connect(home.target(running), names, ui).await?;
-    lab.force = global.force;
+    let mut options = LabOptions::default().force(global.force);
     if disarm {
-        lab.ttl_seconds = DISARM_TTL_SECONDS;
+        options = options.ttl(Ttl::of_seconds(DISARM_TTL_SECONDS));
     }
+    let lab = Lab::connect(home.target(running), names, options, ui).await?;
     ui.line("== setup");
     let setup = lab::setup(&lab, ui).await.context("setup failed");
     let rest = match setup {
@@ -99,7 +99,7 @@ async fn disarms_itself(lab: &Lab, ui: &Ui) -> Result<()> {
 
 async fn assume_and_verify(lab: &Lab, ui: &Ui) -> Result<()> {
     ui.line("== assume");
-    lab::assume(lab, DEFAULT_SESSION_NAME, None, ui)
+    lab::assume(lab, &AssumeOptions::default(), ui)
         .await
         .context("assume failed")?;
     ui.line("== verify");

@@ -19,15 +19,15 @@ pub async fn run(global: &Global, args: LessonArgs) -> Result<()> {
         }
         return Ok(());
     };
-    let ui = Ui::new(global.explain, args.json);
-    let lab = super::connect(global, &ui).await?;
+    let ui = Ui::new(global.explain, args.json.json);
+    let lab = super::connect(global, Default::default(), &ui).await?;
     ui.line(&format!("== lesson {}: {}", lesson.name(), lesson.summary()));
     let doc = if args.undo {
         lessons::undo(&lab, lesson, &ui).await?
     } else {
         lessons::run(&lab, lesson, &ui).await?
     };
-    if args.json {
+    if args.json.json {
         println!("{:#}", serde_json::to_value(&doc)?);
     }
     let failed = doc.checks.iter().filter(|c| !c.ok).count();

@@ -15,19 +15,18 @@ pub mod why;
 
 use anyhow::Result;
 use lab_core::aws::target::Target;
-use lab_core::lab::Lab;
+use lab_core::lab::{Lab, LabOptions};
 use lab_core::output::report::Report;
 
 use crate::flags::Global;
 use crate::project;
 
-/// Checks the lab name, resolves the target and connects as the admin.
-pub async fn connect(global: &Global, report: &dyn Report) -> Result<Lab> {
+/// Checks the lab name, resolves the target and connects as the admin, the lab built whole
+/// with `options` and the global `--force`.
+pub async fn connect(global: &Global, options: LabOptions, report: &dyn Report) -> Result<Lab> {
     let names = project::lab_names(global)?;
     let target = crate::tasks::target(global).await?;
-    let mut lab = Lab::connect(target, names, report).await?;
-    lab.force = global.force;
-    Ok(lab)
+    Lab::connect(target, names, options.force(global.force), report).await
 }
 
 /// Prints a plan of `--dry-run`.

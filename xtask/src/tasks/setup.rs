@@ -3,18 +3,16 @@
 
 use anyhow::{Context, Result};
 use lab_core::aws::error::hint;
+use lab_core::lab::LabOptions;
 use lab_core::output::report::Report;
 
 use crate::flags::{Global, SetupArgs};
 use crate::ui::Ui;
 
 pub async fn run(global: &Global, args: SetupArgs) -> Result<()> {
-    // Bad input is refused before any call.
-    let ttl_seconds = args.ttl.seconds();
     let ui = Ui::new(global.explain, false);
-    let mut lab = super::connect(global, &ui).await?;
-    lab.ttl_seconds = ttl_seconds;
-    if args.dry_run {
+    let lab = super::connect(global, LabOptions::default().ttl(args.ttl.ttl), &ui).await?;
+    if args.dry_run.dry_run {
         let plan = lab_core::lab::plan::plan_setup(&lab)
             .await
             .context("cannot plan setup")?;

@@ -9,7 +9,7 @@ use crate::ui::Ui;
 
 pub async fn run(global: &Global, args: JsonArgs) -> Result<()> {
     let ui = Ui::new(global.explain, args.json);
-    let lab = super::connect(global, &ui).await?;
+    let lab = super::connect(global, Default::default(), &ui).await?;
     let checks = lab_core::lab::verify(&lab, &ui).await?;
     let failed = checks.iter().filter(|c| !c.passed).count();
     if args.json {

@@ -10,8 +10,8 @@ use crate::flags::{Global, WhyArgs};
 use crate::ui::Ui;
 
 pub async fn run(global: &Global, args: WhyArgs) -> Result<()> {
-    let ui = Ui::new(global.explain, args.json);
-    let lab = super::connect(global, &ui).await?;
+    let ui = Ui::new(global.explain, args.json.json);
+    let lab = super::connect(global, Default::default(), &ui).await?;
     let clients = lab.target.profile(&args.as_profile).await?;
     let identity = lab_core::ops::sts::caller_identity(&clients.sts)
         .await
@@ -25,7 +25,7 @@ pub async fn run(global: &Global, args: WhyArgs) -> Result<()> {
     })?;
     let ask = Ask::new(&caller, &args.action, args.resource.as_deref().unwrap_or("*"));
     let explained = lab_core::lab::explain_request(&lab, &ask).await?;
-    if args.json {
+    if args.json.json {
         println!("{:#}", serde_json::to_value(&explained)?);
     } else {
         for line in lab_core::lab::why_lines(&explained) {

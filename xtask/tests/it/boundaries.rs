@@ -285,9 +285,14 @@ async fn a_root_admin_is_warned_about() {
         1,
     )];
     let out = Captured::default();
-    let lab = lab::Lab::connect(target, lab_core::model::names::LabNames::new(None).unwrap(), &out)
-        .await
-        .unwrap();
+    let lab = lab::Lab::connect(
+        target,
+        lab_core::model::names::LabNames::new(None).unwrap(),
+        Default::default(),
+        &out,
+    )
+    .await
+    .unwrap();
     assert!(lab.admin_identity.is_root());
     assert!(
         out.text()
@@ -298,8 +303,13 @@ async fn a_root_admin_is_warned_about() {
 
     let out = Captured::default();
     emu.lab(None).await;
-    let lab = lab::Lab::connect(emu.target(), lab_core::model::names::LabNames::new(None).unwrap(), &out)
-        .await
-        .unwrap();
+    let lab = lab::Lab::connect(
+        emu.target(),
+        lab_core::model::names::LabNames::new(None).unwrap(),
+        Default::default(),
+        &out,
+    )
+    .await
+    .unwrap();
     assert!(!lab.admin_identity.is_root() && !out.text().contains("warning"));
 }

@@ -6,7 +6,7 @@ use crate::common;
 use crate::common::{TestEmulator, assert_ok, setup_and_assume, stderr, stdout};
 use lab_core::aws::error::{aws_error, error_code};
 use lab_core::lab::{self, Lab};
-use lab_core::model::names::{DEFAULT_SESSION_NAME, LabNames};
+use lab_core::model::names::LabNames;
 use lab_core::ops::{iam, s3, sts};
 use lab_core::output::report::Captured;
 use lab_core::profiles::awsfiles::FileKind;
@@ -137,7 +137,7 @@ async fn enforced_denials() {
     assert_eq!(error_code(&err), Some("AccessDenied"), "{err:#}");
 
     // The role: S3 inside the lab prefix only, no IAM.
-    lab::assume(&lab, DEFAULT_SESSION_NAME, None, &out).await.unwrap();
+    lab::assume(&lab, &lab::AssumeOptions::default(), &out).await.unwrap();
     let as_role = lab.target.profile("assumed").await.unwrap();
     let err = s3::create_bucket(
         &as_role.s3,
@@ -196,12 +196,20 @@ async fn reruns_converge() {
     assert_eq!(keys.len(), 1);
     assert_eq!(keys[0].access_key_id, replaced.new_key.unwrap().access_key_id);
 
-    let a = lab::assume(&lab, DEFAULT_SESSION_NAME, None, &Captured::default())
+    let a = lab::assume(&lab, &lab::AssumeOptions::default(), &Captured::default())
         .await
         .unwrap();
-    let b = lab::assume(&lab, "second-session", Some(900), &Captured::default())
-        .await
-        .unwrap();
+    let b = lab::assume(
+        &lab,
+        &lab::AssumeOptions {
+            session_name: "second-session".parse().unwrap(),
+            duration: Some("900".parse().unwrap()),
+            ..Default::default()
+        },
+        &Captured::default(),
+    )
+    .await
+    .unwrap();
     assert_ne!(a.access_key_id, b.access_key_id);
     let profile = lab
         .target
@@ -272,7 +280,7 @@ async fn users_files_are_byte_identical_after_cleanup() {
 #[tokio::test]
 async fn foreign_profile_is_not_overwritten() {
     let emu = TestEmulator::start().await;
-    let mut lab = emu.lab(None).await;
+    let lab = emu.lab(None).await;
     let path = lab.target.files.credentials.clone();
     let mut text = std::fs::read_to_string(&path).unwrap();
     text.push_str("\n[sts]\naws_access_key_id = MINE\naws_secret_access_key = mine\n");
@@ -289,7 +297,15 @@ async fn foreign_profile_is_not_overwritten() {
         "no key was left behind"
     );
 
-    lab.force = true;
+    let names = lab.names.clone();
+    let lab = Lab::connect(
+        emu.target(),
+        names,
+        lab_core::lab::LabOptions::default().force(true),
+        &Captured::default(),
+    )
+    .await
+    .unwrap();
     lab::setup(&lab, &Captured::default()).await.unwrap();
     assert!(!std::fs::read_to_string(&path).unwrap().contains("MINE"));
     lab::cleanup(&lab, &Captured::default()).await.unwrap();

@@ -166,13 +166,7 @@ fn iam_writes(stats: &Json) -> Vec<(String, u64)> {
 async fn class_verify_writes_nothing_of_iam() {
     let emu = TestEmulator::start().await;
     let out_dir = emu.scratch.0.join("handouts");
-    let out = out_dir.to_str().unwrap();
-    let class = |args: &[&str]| {
-        let mut all = vec!["class"];
-        all.extend_from_slice(args);
-        all.extend_from_slice(&["--class", "ver", "--out", out]);
-        emu.xtask(&all)
-    };
+    let class = |args: &[&str]| emu.class("ver", &out_dir, args);
     assert_ok(&class(&["setup", "--students", "2"]), "class setup");
     assert_ok(&class(&["lesson", "mfa"]), "class lesson mfa");
     let before: Json = serde_json::from_str(&emulator_get(&emu, "/sts-lab/stats")).unwrap();
@@ -198,13 +192,7 @@ async fn a_classs_labs_ask_the_emulators_clock_side_by_side() {
     })
     .await;
     let out_dir = emu.scratch.0.join("handouts");
-    let out = out_dir.to_str().unwrap();
-    let class = |args: &[&str]| {
-        let mut all = vec!["class"];
-        all.extend_from_slice(args);
-        all.extend_from_slice(&["--class", "par", "--out", out]);
-        emu.xtask(&all)
-    };
+    let class = |args: &[&str]| emu.class("par", &out_dir, args);
     assert_ok(&class(&["setup", "--students", "4", "--jobs", "4"]), "class setup");
     assert_ok(&class(&["verify", "--jobs", "4"]), "class verify");
     let stats: Json = serde_json::from_str(&emulator_get(&emu, "/sts-lab/stats")).unwrap();

@@ -111,13 +111,7 @@ async fn an_unknown_lesson_says_which_there_are() {
 async fn a_class_takes_a_lesson_with_a_page_each_and_class_verify_checks_it() {
     let emu = TestEmulator::start().await;
     let out_dir = emu.scratch.0.join("handouts");
-    let out = out_dir.to_str().unwrap();
-    let class = |args: &[&str]| {
-        let mut all = vec!["class"];
-        all.extend_from_slice(args);
-        all.extend_from_slice(&["--class", "les", "--out", out]);
-        emu.xtask(&all)
-    };
+    let class = |args: &[&str]| emu.class("les", &out_dir, args);
     assert_ok(&class(&["setup", "--students", "2"]), "class setup");
     let readme = std::fs::read_to_string(out_dir.join("les-01/README.md")).unwrap();
     assert!(

@@ -11,7 +11,6 @@ use std::time::Duration;
 use crate::common::{TestEmulator, admin_role, assert_ok, move_clock, setup_and_assume, stderr};
 use lab_core::aws::error::one_line;
 use lab_core::lab::{self, Lab};
-use lab_core::model::names::DEFAULT_SESSION_NAME;
 use lab_core::ops::{cfn, iam, s3, sts};
 use lab_core::output::report::Captured;
 
@@ -341,10 +340,12 @@ async fn stack_states_that_aws_reaches() {
     assert!(
         cfn::update_stack(
             &lab.admin.cfn,
-            &names.stack,
-            lab_core::model::policy::TEMPLATE,
-            &params,
-            &[("sts-lab", "default")]
+            &cfn::StackRequest {
+                stack: &names.stack,
+                template: lab_core::model::policy::TEMPLATE,
+                params: &params,
+                tags: &[("sts-lab", "default")],
+            }
         )
         .await
         .unwrap()
@@ -402,7 +403,7 @@ async fn expired_sessions_and_too_long_durations_say_what_to_do() {
         "{row:?}"
     );
     assert!(move_clock(&emu, "now").contains("this machine's time"));
-    lab::assume(&lab, DEFAULT_SESSION_NAME, None, &Captured::default())
+    lab::assume(&lab, &lab::AssumeOptions::default(), &Captured::default())
         .await
         .unwrap();
 

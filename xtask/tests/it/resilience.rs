@@ -13,7 +13,7 @@ use lab_core::aws::error::error_code;
 use lab_core::aws::faults::InjectErrors;
 use lab_core::aws::retry::Backoff;
 use lab_core::lab::{self, Lab};
-use lab_core::model::names::{DEFAULT_SESSION_NAME, LabNames};
+use lab_core::model::names::LabNames;
 use lab_core::output::report::Captured;
 use lab_core::profiles::awsfiles::FileKind;
 
@@ -27,11 +27,14 @@ async fn lab_with(emu: &TestEmulator, faults: Vec<InjectErrors>, admin_faults: V
     let mut target = emu.target();
     target.faults = faults;
     target.admin_faults = admin_faults;
-    let mut lab = Lab::connect(target, LabNames::new(None).unwrap(), &Captured::default())
-        .await
-        .unwrap();
-    lab.backoff = FAST;
-    lab
+    Lab::connect(
+        target,
+        LabNames::new(None).unwrap(),
+        lab_core::lab::LabOptions::default().backoff(FAST),
+        &Captured::default(),
+    )
+    .await
+    .unwrap()
 }
 
 async fn assert_lab_gone(emu: &TestEmulator, name: Option<&str>) {
@@ -57,7 +60,7 @@ async fn eventual_consistency_is_waited_out_at_exactly_those_steps() {
     lab::setup(&lab, &out)
         .await
         .unwrap_or_else(|e| panic!("{e:#}\n{}", out.text()));
-    lab::assume(&lab, DEFAULT_SESSION_NAME, None, &out)
+    lab::assume(&lab, &lab::AssumeOptions::default(), &out)
         .await
         .unwrap_or_else(|e| panic!("{e:#}\n{}", out.text()));
     assert_eq!(
@@ -96,7 +99,7 @@ async fn other_codes_and_other_steps_are_not_retried() {
     let forever = InjectErrors::new("AssumeRole", "AccessDenied", 1000);
     let lab = lab_with(&emu, vec![forever], vec![]).await;
     lab::setup(&lab, &Captured::default()).await.unwrap();
-    let err = lab::assume(&lab, DEFAULT_SESSION_NAME, None, &Captured::default())
+    let err = lab::assume(&lab, &lab::AssumeOptions::default(), &Captured::default())
         .await
         .unwrap_err();
     assert_eq!(error_code(&err), Some("AccessDenied"));
@@ -171,7 +174,7 @@ async fn expired_session_is_reported_and_assume_renews_it() {
         !row.passed && row.seen.contains("expired at 2020-01-01T00:00:00Z") && row.seen.contains("assume"),
         "{row:?}"
     );
-    lab::assume(&lab, DEFAULT_SESSION_NAME, None, &Captured::default())
+    lab::assume(&lab, &lab::AssumeOptions::default(), &Captured::default())
         .await
         .unwrap();
     assert!(common::all_checks_pass(&lab).await);

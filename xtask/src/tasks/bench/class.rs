@@ -4,7 +4,7 @@
 //! CloudFormation calls a second and the throttled calls; on the plain emulator, 30 against one.
 
 use anyhow::Result;
-use lab_core::emulator::{self, EMULATOR_REQUIREMENTS, Home, Options, Running};
+use lab_core::emulator::{EMULATOR_REQUIREMENTS, Home, Options, Running};
 
 use crate::project;
 
@@ -12,18 +12,12 @@ use crate::project;
 const STUDENTS: usize = 30;
 
 pub async fn run(rounds: usize) -> Result<()> {
-    let venv = project::venv();
-    lab_core::emulator::install::install_async(&venv, &EMULATOR_REQUIREMENTS).await?;
     let realistic = Options::realistic(&[("STS_LAB_IAM_RATE", "25"), ("STS_LAB_CFN_RATE", "5")]);
     for options in [realistic, Options::default()] {
-        let home = Home {
-            dir: project::project_root().join(".lab").join("bench-class"),
-        };
-        let port = emulator::free_port()?;
-        let (running, mut child) = home.start(&venv, port, &options).await?;
+        let (home, running, child) =
+            super::start(&project::venv(), "bench-class", &EMULATOR_REQUIREMENTS, &options).await?;
         let result = measure(&home, running, rounds).await;
-        let _ = child.kill();
-        let _ = child.wait();
+        super::stop(child).await;
         result?;
     }
     Ok(())
@@ -39,7 +33,7 @@ struct Round {
 async fn measure(home: &Home, running: Running, rounds: usize) -> Result<()> {
     let timed = super::timed::Timed::new(home, running)?;
     let out = home.dir.join("handouts").display().to_string();
-    let run = |args: &[&str]| timed.run(args).map(|d| d.as_secs_f64());
+    let run = async |args: &[&str]| timed.run(args).await.map(|d| d.as_secs_f64());
     let mode = if running.realistic {
         "the realistic emulator (AWS's delays), IAM throttled at 25 requests/s, CloudFormation at 5"
     } else {
@@ -51,13 +45,13 @@ async fn measure(home: &Home, running: Running, rounds: usize) -> Result<()> {
     // Round 0 warms the emulator up; not counted.
     for round in 0..=rounds {
         home.reset(running).await?;
-        let setup = run(&["setup"])?;
-        let verify = run(&["assume"])? + run(&["verify"])?;
-        let cleanup = run(&["cleanup"])?;
+        let setup = run(&["setup"]).await?;
+        let verify = run(&["assume"]).await? + run(&["verify"]).await?;
+        let cleanup = run(&["cleanup"]).await?;
         let before = running.control().stats().await?;
-        let class_setup = run(&["class", "setup", "--students", &n, "--out", &out])?;
-        let class_verify = run(&["class", "verify", "--out", &out])?;
-        let class_cleanup = run(&["class", "cleanup", "--out", &out])?;
+        let class_setup = run(&["class", "setup", "--students", &n, "--out", &out]).await?;
+        let class_verify = run(&["class", "verify", "--out", &out]).await?;
+        let class_cleanup = run(&["class", "cleanup", "--out", &out]).await?;
         let after = running.control().stats().await?;
         if round == 0 {
             continue;

@@ -3,7 +3,7 @@
 //! (the stack's delay, then the trust's), and `cleanup` against the stack's deletion.
 
 use anyhow::Result;
-use lab_core::emulator::{self, EMULATOR_REQUIREMENTS, Home, Options, Running};
+use lab_core::emulator::{EMULATOR_REQUIREMENTS, Home, Options, Running};
 
 use crate::project;
 
@@ -16,28 +16,23 @@ const TRUST: f64 = 3.0;
 const TARGET: f64 = 1.15;
 
 pub async fn run(rounds: usize) -> Result<()> {
-    let venv = project::venv();
-    lab_core::emulator::install::install_async(&venv, &EMULATOR_REQUIREMENTS).await?;
-    let home = Home {
-        dir: project::project_root().join(".lab").join("bench-realistic"),
-    };
     let settings = [
         ("STS_LAB_KEY_DELAY", KEY.to_string()),
         ("STS_LAB_STACK_DELAY", STACK.to_string()),
         ("STS_LAB_PROPAGATION_DELAY", TRUST.to_string()),
     ];
     let settings: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let port = emulator::free_port()?;
-    let (running, mut child) = home.start(&venv, port, &Options::realistic(&settings)).await?;
+    let options = Options::realistic(&settings);
+    let (home, running, child) =
+        super::start(&project::venv(), "bench-realistic", &EMULATOR_REQUIREMENTS, &options).await?;
     let result = measure(&home, running, rounds).await;
-    let _ = child.kill();
-    let _ = child.wait();
+    super::stop(child).await;
     result
 }
 
 async fn measure(home: &Home, running: Running, rounds: usize) -> Result<()> {
     let timed = super::timed::Timed::new(home, running)?;
-    let task = |name: &str| timed.run(&[name]);
+    let task = async |name: &str| timed.run(&[name]).await;
     let (setup_path, cleanup_path) = (STACK + TRUST, STACK);
     println!(
         "bench --realistic: {rounds} rounds on the realistic emulator ({}), a new key refused for {KEY} s, stacks in progress for {STACK} s, AssumeRole denied until {TRUST} s after the stack and the user policy",
@@ -47,9 +42,9 @@ async fn measure(home: &Home, running: Running, rounds: usize) -> Result<()> {
     // Round 0 warms the emulator up (moto loads each service's code on first use); not counted.
     for round in 0..=rounds {
         home.reset(running).await?;
-        let setup = task("setup")?;
-        let assume = task("assume")?;
-        let cleanup = task("cleanup")?;
+        let setup = task("setup").await?;
+        let assume = task("assume").await?;
+        let cleanup = task("cleanup").await?;
         if round > 0 {
             println!(
                 "  round {round}: setup {:.2} s + assume {:.2} s = {:.2} s; cleanup {:.2} s",
@@ -62,11 +57,7 @@ async fn measure(home: &Home, running: Running, rounds: usize) -> Result<()> {
             down.push(cleanup.as_secs_f64());
         }
     }
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    let (up, down) = (median(&mut up), median(&mut down));
+    let (up, down) = (super::median(&mut up), super::median(&mut down));
     println!(
         "setup+assume: median {up:.2} s against a critical path of {setup_path:.1} s (stack {STACK} s, then the trust {TRUST} s; the key's {KEY} s overlaps the stack): {:.3}x",
         up / setup_path

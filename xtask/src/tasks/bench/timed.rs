@@ -28,15 +28,15 @@ impl Timed {
     }
 
     /// Runs `xtask args` and returns how long it took; a failure is an error with its stderr.
-    pub(super) fn run(&self, args: &[&str]) -> Result<Duration> {
-        let mut cmd = std::process::Command::new(&self.exe);
+    pub(super) async fn run(&self, args: &[&str]) -> Result<Duration> {
+        let mut cmd = tokio::process::Command::new(&self.exe);
         for (k, _) in std::env::vars() {
             if k.starts_with("AWS_") || k.starts_with("STS_LAB_") {
                 cmd.env_remove(k);
             }
         }
         let started = Instant::now();
-        let output = cmd.args(args).envs(self.env.iter().cloned()).output()?;
+        let output = cmd.args(args).envs(self.env.iter().cloned()).output().await?;
         if !output.status.success() {
             bail!(
                 "xtask {} failed: {}",

@@ -12,7 +12,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use lab_core::aws::target::{Clients, Target};
 use lab_core::emulator::{self, Home, Running, Venv};
 use lab_core::lab::Lab;
-use lab_core::model::names::DEFAULT_SESSION_NAME;
 use lab_core::model::names::LabNames;
 use lab_core::output::report::Captured;
 
@@ -121,7 +120,9 @@ impl TestEmulator {
 
     pub async fn lab(&self, lab: Option<&str>) -> Lab {
         let names = LabNames::new(lab).unwrap();
-        Lab::connect(self.target(), names, &Captured::default()).await.unwrap()
+        Lab::connect(self.target(), names, Default::default(), &Captured::default())
+            .await
+            .unwrap()
     }
 
     pub async fn admin(&self) -> Clients {
@@ -152,6 +153,15 @@ impl TestEmulator {
     }
 
     /// The command `xtask` would run, to spawn it.
+    /// Runs `xtask class ARGS --class CLASS --out OUT`, as an instructor runs a class task.
+    pub fn class(&self, class: &str, out: &Path, args: &[&str]) -> Output {
+        let out = out.to_str().unwrap();
+        let mut all = vec!["class"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--class", class, "--out", out]);
+        self.xtask(&all)
+    }
+
     pub fn xtask_cmd(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(xtask_bin());
         clean_env(&mut cmd);
@@ -213,7 +223,7 @@ pub async fn setup_and_assume(lab: &Lab) -> Captured {
     lab_core::lab::setup(lab, &out)
         .await
         .unwrap_or_else(|e| panic!("setup: {e:#}\n{}", out.text()));
-    lab_core::lab::assume(lab, DEFAULT_SESSION_NAME, None, &out)
+    lab_core::lab::assume(lab, &lab_core::lab::AssumeOptions::default(), &out)
         .await
         .unwrap_or_else(|e| panic!("assume: {e:#}\n{}", out.text()));
     out
