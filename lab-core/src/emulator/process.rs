@@ -57,7 +57,9 @@ pub async fn port_open(port: u16) -> bool {
 }
 
 /// A port on 127.0.0.1 that was free a moment ago.
-pub fn free_port() -> Result<u16> {
-    let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).context("cannot bind a local port")?;
+pub async fn free_port() -> Result<u16> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .context("cannot bind a local port")?;
     Ok(listener.local_addr()?.port())
 }

@@ -123,7 +123,7 @@ async fn an_expired_lab_is_refused_by_the_emulators_own_decision() {
 async fn demo_disarm_shows_the_key_and_the_session_refused() {
     let emu = TestEmulator::start().await;
     let scratch = crate::common::Scratch::new("disarm");
-    let port = lab_core::emulator::free_port().unwrap().to_string();
+    let port = lab_core::emulator::free_port().await.unwrap().to_string();
     let mut cmd = std::process::Command::new(crate::common::xtask_bin());
     crate::common::clean_env(&mut cmd);
     let out = cmd

@@ -466,7 +466,7 @@ async fn bad_input_gives_one_clear_line() {
     assert_nothing_left(&lab).await;
 
     // An endpoint where nothing listens.
-    let port = lab_core::emulator::free_port().unwrap();
+    let port = lab_core::emulator::free_port().await.unwrap();
     let mut cmd = std::process::Command::new(common::xtask_bin());
     common::clean_env(&mut cmd);
     let out = cmd
@@ -485,7 +485,7 @@ async fn bad_input_gives_one_clear_line() {
 #[test]
 fn demo_runs_the_whole_lab_and_stops_its_emulator() {
     let scratch = common::Scratch::new("demo");
-    let port = lab_core::emulator::free_port().unwrap();
+    let port = common::free_port();
     let mut cmd = std::process::Command::new(common::xtask_bin());
     common::clean_env(&mut cmd);
     let out = cmd
@@ -583,7 +583,7 @@ async fn works_from_environment_credentials_without_any_aws_folder() {
 fn emulator_task_and_local_flag() {
     common::ensure_installed();
     let scratch = common::Scratch::new("local");
-    let port = lab_core::emulator::free_port().unwrap().to_string();
+    let port = crate::common::free_port().to_string();
     let run = |args: &[&str]| {
         let mut cmd = std::process::Command::new(common::xtask_bin());
         common::clean_env(&mut cmd);

@@ -255,7 +255,7 @@ async fn a_dry_run_plans_a_new_key_when_the_secret_is_gone() {
 fn a_started_emulator_keeps_stdout_for_json() {
     common::ensure_installed();
     let scratch = common::Scratch::new("local-json");
-    let port = lab_core::emulator::free_port().unwrap().to_string();
+    let port = crate::common::free_port().to_string();
     let run = |args: &[&str]| {
         let mut cmd = std::process::Command::new(common::xtask_bin());
         common::clean_env(&mut cmd);

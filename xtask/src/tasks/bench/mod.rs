@@ -40,7 +40,7 @@ async fn start(
     let home = Home {
         dir: project::project_root().join(".lab").join(name),
     };
-    let port = emulator::free_port()?;
+    let port = emulator::free_port().await?;
     let (running, child) = home.start(venv, port, options).await?;
     Ok((home, running, child))
 }

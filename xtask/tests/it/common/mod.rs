@@ -48,6 +48,12 @@ pub fn ensure_installed() {
     });
 }
 
+/// A port on 127.0.0.1 that was free a moment ago, for a test that is not async.
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    listener.local_addr().unwrap().port()
+}
+
 /// A fresh, empty folder under the system's temp folder, removed on drop.
 pub struct Scratch(pub PathBuf);
 
@@ -98,7 +104,7 @@ impl TestEmulator {
         // A port can be taken between free_port and the server's bind: try a few.
         let mut last_err = None;
         for _ in 0..5 {
-            let port = emulator::free_port().unwrap();
+            let port = emulator::free_port().await.unwrap();
             match home.start(&venv(), port, &options).await {
                 Ok((running, child)) => {
                     return Self {
