@@ -3,37 +3,15 @@
 //! between runs; prints medians, spreads, ratios and API request counts.
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use lab_core::emulator::{Home, Running};
 use lab_core::output::report::fmt_elapsed;
 use tokio::process::Command;
 
+use super::ways::{Samples, Way};
 use crate::project;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Way {
-    Xtask,
-    Cli,
-    Boto3,
-}
-
-impl Way {
-    pub(super) fn label(self) -> &'static str {
-        match self {
-            Way::Xtask => "(a) sts-lab: 4 xtask processes",
-            Way::Cli => "(b) the guide: aws CLI script",
-            Way::Boto3 => "(c) the same calls: one boto3 process",
-        }
-    }
-}
-
-#[derive(Debug, Default)]
-pub(super) struct Samples {
-    pub(super) times: Vec<Duration>,
-    pub(super) requests: Vec<usize>,
-}
 
 /// The three ways, `rounds` times each, on the emulator started for the bench.
 pub(super) async fn run(rounds: usize) -> Result<()> {
@@ -167,5 +145,5 @@ async fn run_rounds(home: &Home, running: Running, rounds: usize) -> Result<()> 
             }
         }
     }
-    super::guide_report::report(&ways, &mut samples, &mut phase_requests, rounds)
+    super::ways::report(&ways, &mut samples, &mut phase_requests, rounds)
 }

@@ -4,9 +4,9 @@
 
 mod class;
 mod guide;
-mod guide_report;
 mod realistic;
 mod timed;
+mod ways;
 
 use std::process::Child;
 

@@ -1,11 +1,36 @@
-//! The default bench's summary: each way's median, spread and requests, the ratios, and the
-//! targets met or missed.
+//! The default bench's three ways (sts-lab, the guide's aws CLI script, one boto3 process), the
+//! samples each gives, and their summary: each way's median, spread and requests, the ratios, and
+//! the targets met or missed.
 
 use anyhow::Result;
+use std::time::Duration;
+
 use lab_core::output::report::fmt_elapsed;
 
-use super::guide::{Samples, Way};
 use super::median;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Way {
+    Xtask,
+    Cli,
+    Boto3,
+}
+
+impl Way {
+    pub(super) fn label(self) -> &'static str {
+        match self {
+            Way::Xtask => "(a) sts-lab: 4 xtask processes",
+            Way::Cli => "(b) the guide: aws CLI script",
+            Way::Boto3 => "(c) the same calls: one boto3 process",
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub(super) struct Samples {
+    pub(super) times: Vec<Duration>,
+    pub(super) requests: Vec<usize>,
+}
 
 /// Requests of the guide's verify steps (two identities, the user's S3 denial, a bucket made and
 /// listed), which `cargo xtask verify` also makes; the rest of verify's requests are its extra
