@@ -35,7 +35,8 @@ answers GET /sts-lab/clock that late, so that a test sees whether its clients as
 never reaches, e.g. UPDATE_ROLLBACK_COMPLETE); `GET /sts-lab/stats` counts the requests served, by
 "service:Action" (S3: by method), and those throttled, and the most /sts-lab/clock requests answered at once:
 {"since", "now", "calls", "throttled", "clock_in_flight_max"};
-`GET /sts-lab/clock` is the emulator's time {"now", "epoch", "offset"}, `POST /sts-lab/clock` with
+`GET /sts-lab/info` says the mode {"realistic", "propagation_delay"} (a client waits out IAM's propagation only
+where there is one); `GET /sts-lab/clock` is the emulator's time {"now", "epoch", "offset"}, `POST /sts-lab/clock` with
 {"offset": seconds} sets it to the machine's time plus that; `POST /sts-lab/decide` with {"cases":
 [{"policies": [{"name", "kind": "identity"|"session"|"trust", "document"}], "request": {"principal",
 "action", "resource", "context": {key: str or [str]}}}]} answers {"decisions": [{"effect":
@@ -194,6 +195,9 @@ class App:
                 with self.realistic.lock:
                     self.realistic.forced[q["name"][0]] = q["status"][0]
             return self.reply(start_response, (200, "text/plain", "ok"))
+        if path == "/sts-lab/info":
+            info = {"realistic": self.realistic is not None, "propagation_delay": self.realistic.s.propagation if self.realistic else 0}
+            return self.reply(start_response, (200, "application/json", json.dumps(info)))
         if path == "/sts-lab/stats":
             return self.reply(start_response, (200, "application/json", json.dumps(self.stats.snapshot())))
         if path == "/sts-lab/clock":

@@ -178,12 +178,35 @@ pub struct SweepArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct ClassArgs {
-    /// The class: its labs are NAME-01 … NAME-N.
-    #[arg(long, value_name = "NAME", default_value = lab_core::fleet::class::DEFAULT_CLASS)]
-    pub class: String,
+    /// The class: its labs are NAME-01 … NAME-N (default: the one class in the account; a new
+    /// class with `class setup` is named `class`).
+    #[arg(long, value_name = "NAME")]
+    pub class: Option<String>,
     /// Where the handouts go (default: .lab/class/NAME in this project).
     #[arg(long, value_name = "DIR")]
     pub out: Option<std::path::PathBuf>,
+}
+
+impl Task {
+    /// A class command's own flags (`--class`, `--out`), for the commands it suggests.
+    pub fn class_args(&self) -> Option<&ClassArgs> {
+        match self {
+            Task::Class { action } => Some(action.class_args()),
+            _ => None,
+        }
+    }
+}
+
+impl ClassAction {
+    pub fn class_args(&self) -> &ClassArgs {
+        match self {
+            ClassAction::Setup { class, .. }
+            | ClassAction::Verify { class, .. }
+            | ClassAction::Lesson { class, .. }
+            | ClassAction::Status { class, .. }
+            | ClassAction::Cleanup { class, .. } => class,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Subcommand)]
@@ -276,10 +299,11 @@ pub struct WhyArgs {
     /// reads the documents.
     #[arg(long = "as", value_name = "PROFILE")]
     pub as_profile: String,
-    /// The action, as in a policy: s3:ListAllMyBuckets, s3:CreateBucket, sts:AssumeRole …
+    /// The action, as in a policy (s3:ListAllMyBuckets, sts:AssumeRole …), or the API operation
+    /// an error named (s3:ListBuckets, which needs s3:ListAllMyBuckets).
     pub action: String,
-    /// The resource's ARN (default `*`, for an action without one).
-    #[arg(value_name = "RESOURCE_ARN")]
+    /// The resource's ARN, or a bucket's name (default: the lab's role for sts:AssumeRole, else `*`).
+    #[arg(value_name = "RESOURCE")]
     pub resource: Option<String>,
     #[command(flatten)]
     pub json: JsonArgs,

@@ -1,6 +1,7 @@
 //! `cargo xtask`: the sts-lab command line. This file only parses flags and dispatches to a task.
 
 mod flags;
+mod hints;
 mod local;
 mod project;
 mod tasks;
@@ -18,6 +19,12 @@ fn main() -> ExitCode {
         Err(e) => return usage_error(&e),
     };
     let verbose = cli.global.verbose;
+    let class = cli.task.class_args();
+    hints::set(hints::Carried::new(
+        &cli.global,
+        class.and_then(|c| c.class.as_deref()),
+        class.and_then(|c| c.out.as_deref()),
+    ));
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -47,7 +54,7 @@ fn main() -> ExitCode {
             if verbose {
                 eprintln!("error: {e:?}");
             } else {
-                eprintln!("error: {}", lab_core::aws::error::one_line(&e));
+                eprintln!("error: {}", hints::carry(&lab_core::aws::error::one_line(&e)));
             }
             ExitCode::FAILURE
         }

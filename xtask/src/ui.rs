@@ -107,6 +107,11 @@ fn write_to(out: &Sink, text: &str) {
 
 impl Report for Ui {
     fn line(&self, text: &str) {
+        // Every command suggested carries the user's flags (`hints`).
+        let mut text = crate::hints::carry(text);
+        if let Some(note) = crate::hints::after(&text) {
+            text = format!("{text}\n{note}");
+        }
         let write = || write_to(&self.out, &format!("{text}\n"));
         match &self.bars {
             // The bars step aside for the line, then are drawn again below it.
@@ -132,7 +137,7 @@ impl Report for Ui {
             let bar = ProgressBar::new_spinner().with_style(Self::style("{spinner} {msg} ({elapsed})"));
             self.new_bar(bars, bar)
         });
-        bar.set_message(what.to_owned());
+        bar.set_message(crate::hints::carry(what));
     }
 
     fn wait_done(&self) {

@@ -46,6 +46,13 @@ impl Default for Backoff {
 }
 
 impl Backoff {
+    /// No retry at all: where nothing propagates, a refusal is final.
+    pub const NONE: Backoff = Backoff {
+        first: Duration::from_millis(100),
+        max_delay: Duration::from_millis(100),
+        budget: Duration::ZERO,
+    };
+
     /// The pause after `waited`.
     pub fn pause(&self, waited: Duration) -> Duration {
         (waited / 8).clamp(self.first, self.max_delay)

@@ -6,6 +6,7 @@ use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
 
 use super::*;
+use crate::aws::error::error_code;
 use crate::aws::retry::{Backoff, retry_codes};
 use crate::aws::target::Target;
 use crate::model::expiry::SessionSeconds;
@@ -79,15 +80,34 @@ pub async fn assume_role_as_user(
     let steps = Steps::new(report);
     let session_name = options.session_name.as_str();
     let duration = options.duration.map(SessionSeconds::seconds);
-    let as_user = target.profile(&names.user_profile).await?;
-    // AssumeRole is denied for up to ~30 s after the role or the user's policy appears on AWS.
-    let assumed = retry_codes(
-        backoff,
-        &["AccessDenied", "InvalidClientTokenId"],
-        |w| waiting(steps, "IAM to allow the new role and policy", w),
-        || sts::assume_role(&as_user.sts, role_arn, session_name, duration),
-    );
-    let assumed = async { assumed.await.map_err(|e| explain_assume_failure(e, duration)) };
+    let as_user = profile_clients(target, names, &names.user_profile).await?;
+    let call = || sts::assume_role(&as_user.sts, role_arn, session_name, duration);
+    let assumed = async {
+        let refused = match call().await {
+            Ok(creds) => return Ok(creds),
+            Err(e) => e,
+        };
+        if !matches!(error_code(&refused), Some("AccessDenied" | "InvalidClientTokenId")) {
+            return Err(explain_assume_failure(refused, duration));
+        }
+        // A wait must have a reason: what is gone is said at once, never waited out.
+        if let Some(gone) = gone_from_endpoint(target, names, role_arn).await {
+            return Err(crate::aws::error::hint(
+                anyhow::anyhow!("{gone}"),
+                "make the lab again with `cargo xtask setup`, then assume",
+            ));
+        }
+        // AssumeRole is denied for up to ~30 s after the role or the user's policy appears on AWS.
+        let backoff = target.propagation(backoff).await;
+        retry_codes(
+            backoff,
+            &["AccessDenied", "InvalidClientTokenId"],
+            |w| waiting(steps, "IAM to allow the new role and policy", w),
+            call,
+        )
+        .await
+        .map_err(|e| explain_assume_failure(e, duration))
+    };
     let creds = step(steps, "assume role", assumed, |_| {
         format!("assumed {role_arn} as {} (session {session_name})", names.user_profile)
     })
@@ -130,7 +150,7 @@ pub async fn assume_role_as_user(
 /// asked again while AWS does not yet know the key or the role (IAM propagates), each wait told.
 pub async fn assume_in_memory(lab: &Lab, role_arn: &str, session_name: &str, report: &dyn Report) -> Result<Clients> {
     let steps = Steps::new(report);
-    let as_user = lab.target.profile(&lab.names.user_profile).await?;
+    let as_user = lab.profile(&lab.names.user_profile).await?;
     let creds = retry_codes(
         lab.backoff,
         &["AccessDenied", "InvalidClientTokenId"],
@@ -139,6 +159,43 @@ pub async fn assume_in_memory(lab: &Lab, role_arn: &str, session_name: &str, rep
     )
     .await?;
     lab.target.session(&creds).await
+}
+
+/// What of the lab is gone from the endpoint, asked with the admin's own credentials when
+/// AssumeRole is refused: the user, the profile's key among the user's keys, the role. None when
+/// all are there (IAM is still propagating) or the admin cannot ask.
+async fn gone_from_endpoint(target: &Target, names: &LabNames, role_arn: &str) -> Option<String> {
+    let admin = target.admin().await.ok()?;
+    let endpoint = match target.endpoint.emulator() {
+        Some(control) => format!("the emulator at {} (restarted, its state gone?)", control.base),
+        None => "this account".to_owned(),
+    };
+    let Ok(user) = crate::ops::iam::get_user(&admin.iam, &names.user).await else {
+        return None;
+    };
+    if user.is_none() {
+        return Some(format!("the lab's user {} is not in {endpoint}", names.user));
+    }
+    let key = target
+        .files
+        .read_profile(FileKind::Credentials, &names.user_profile)
+        .ok()??
+        .get("aws_access_key_id")?
+        .to_owned();
+    let keys = crate::ops::iam::list_access_keys(&admin.iam, &names.user).await.ok()?;
+    if !keys.iter().any(|k| k.access_key_id == key) {
+        return Some(format!(
+            "the key of profile [{}] ({}) is no key of user {} in {endpoint}",
+            names.user_profile,
+            crate::model::secret::mask_key_id(&key),
+            names.user
+        ));
+    }
+    let role = crate::model::policy::role_name(role_arn)?;
+    match crate::ops::iam::role_trust(&admin.iam, role).await {
+        Ok(None) => Some(format!("the lab's role {role} is not in {endpoint}")),
+        _ => None,
+    }
 }
 
 /// When the assumed profile's session ends, as `assume` recorded it beside its keys (a profile

@@ -232,7 +232,7 @@ async fn remove_profiles(lab: &Lab, steps: Steps<'_>) -> Result<()> {
         "remove profiles",
         async {
             let mut removed = Vec::new();
-            for (kind, profile) in profile_sections(names, &lab.target.files) {
+            for (kind, profile) in profile_sections(names, &lab.target.files)? {
                 if lab.target.files.remove_profile(kind, &profile).await? {
                     removed.push(format!(
                         "{} [{}]",

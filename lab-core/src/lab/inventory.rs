@@ -92,6 +92,12 @@ impl Inventory {
             && self.lesson.is_empty()
     }
 
+    /// Whether the local profiles name a lab the endpoint no longer has (no user, no stack): an
+    /// emulator restarted, or the lab removed from elsewhere.
+    pub fn profiles_without_lab(&self) -> bool {
+        !self.profiles.is_empty() && self.user.is_none() && self.stack.is_none()
+    }
+
     /// When the lab expires: the earlier of its user's and its stack's tags (AWS refuses the lab
     /// from the first expiry it was given on).
     pub fn expires(&self) -> Option<&str> {
@@ -133,7 +139,7 @@ pub async fn inventory(lab: &Lab) -> Result<Inventory> {
     let c = &lab.admin;
     let user = iam::get_user(&c.iam, &names.user).await?;
     let mut profiles = Vec::new();
-    for (kind, profile) in profile_sections(names, &lab.target.files) {
+    for (kind, profile) in profile_sections(names, &lab.target.files)? {
         if lab.target.files.read_profile(kind, &profile)?.is_some_and(|p| p.owned) {
             let file = if kind == FileKind::Credentials {
                 "credentials"

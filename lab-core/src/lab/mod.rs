@@ -8,7 +8,7 @@ mod cleanup_lessons;
 mod decisions;
 mod diagram;
 pub use crate::output::why::why_lines;
-pub use decisions::explain_request;
+pub use decisions::{explain_request, why};
 pub use diagram::diagram;
 mod deploy;
 mod inventory;
@@ -65,9 +65,13 @@ impl Lab {
     pub async fn connect(
         mut target: Target,
         names: LabNames,
-        options: LabOptions,
+        mut options: LabOptions,
         report: &dyn Report,
     ) -> Result<Self> {
+        // Nothing is waited out where nothing propagates (the plain emulator).
+        if options.backoff == Backoff::default() {
+            options.backoff = target.propagation(options.backoff).await;
+        }
         let steps = Steps::new(report);
         let started = Instant::now();
         let asked = target.region.clone();

@@ -161,7 +161,7 @@ pub async fn plan_cleanup(lab: &Lab) -> Result<Vec<Change>> {
     if inv.user.is_some() {
         plan.push(Change::Delete(format!("IAM user {}", names.user)));
     }
-    for (kind, profile) in profile_sections(names, &lab.target.files) {
+    for (kind, profile) in profile_sections(names, &lab.target.files)? {
         if lab.target.files.read_profile(kind, &profile)?.is_some_and(|p| p.owned) {
             plan.push(Change::Delete(format!(
                 "[{}] from {}",

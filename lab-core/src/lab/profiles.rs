@@ -5,7 +5,7 @@
 use anyhow::Result;
 
 use crate::aws::retry::Backoff;
-use crate::aws::target::Target;
+use crate::aws::target::{Clients, MissingProfile, Target};
 use crate::model::names::LabNames;
 use crate::profiles::awsfiles::{AwsFiles, FileKind, Section};
 
@@ -100,13 +100,22 @@ pub(super) async fn write_lab_config(
 }
 
 /// The sections the lab writes, in the order it writes them: each lab profile in the
-/// credentials file, then in the config file, then the lessons' profiles (config only). In a
+/// credentials file, then in the config file, then every other section the files say the lab
+/// wrote (a lesson's profiles), so that no list of them is kept by hand. In a
 /// class's handout the assumed profile's keys are the student's own (the README has them pasted
 /// in by hand): not the lab's to write or remove.
-pub(crate) fn profile_sections(names: &LabNames, files: &AwsFiles) -> Vec<(FileKind, String)> {
+pub(crate) fn profile_sections(names: &LabNames, files: &AwsFiles) -> Result<Vec<(FileKind, String)>> {
     let mut sections = setup_sections(names, files);
-    sections.extend(names.lesson_profiles().into_iter().map(|p| (FileKind::Config, p)));
-    sections
+    for kind in [FileKind::Credentials, FileKind::Config] {
+        for profile in files.profiles_of_lab(kind, &names.lab)? {
+            // A lesson's (or another) profile the lab wrote; a handout's assumed keys stay the student's.
+            let setup_writes = [&names.user_profile, &names.assumed_profile].contains(&&profile);
+            if !setup_writes && !sections.contains(&(kind, profile.clone())) {
+                sections.push((kind, profile));
+            }
+        }
+    }
+    Ok(sections)
 }
 
 /// The sections `setup` and `assume` write (the lessons' are theirs to check).
@@ -122,4 +131,34 @@ pub(crate) fn setup_sections(names: &LabNames, files: &AwsFiles) -> Vec<(FileKin
         sections.retain(|(kind, profile)| !(*kind == FileKind::Credentials && profile == role));
     }
     sections
+}
+
+/// The command that makes the lab's profile `profile`, for a hint.
+fn maker_of(names: &LabNames, profile: &str) -> &'static str {
+    if profile == names.assumed_profile {
+        "`cargo xtask assume`"
+    } else if profile == names.user_profile {
+        "`cargo xtask setup`"
+    } else {
+        "its lesson (`cargo xtask lesson` lists them)"
+    }
+}
+
+/// Clients of the lab's profile `profile`; one missing from the files says, in one line, what is
+/// missing, where, and the command that makes it.
+pub async fn profile_clients(target: &Target, names: &LabNames, profile: &str) -> Result<Clients> {
+    target.profile(profile).await.map_err(|e| {
+        if e.downcast_ref::<MissingProfile>().is_some() {
+            crate::aws::error::hint(e, format!("make it with {}", maker_of(names, profile)))
+        } else {
+            e
+        }
+    })
+}
+
+impl super::Lab {
+    /// Clients of the lab's profile `profile` (see [`profile_clients`]).
+    pub async fn profile(&self, profile: &str) -> Result<Clients> {
+        profile_clients(&self.target, &self.names, profile).await
+    }
 }

@@ -157,7 +157,7 @@ async fn key_branch(lab: &Lab, user_is_new: bool, steps: Steps<'_>) -> Result<Op
     }
 
     let user_arn = lab.user_arn();
-    let as_user = lab.target.profile(&names.user_profile).await?;
+    let as_user = lab.profile(&names.user_profile).await?;
     step(
         steps,
         "identity as the lab user",

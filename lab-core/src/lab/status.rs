@@ -96,6 +96,15 @@ pub fn status_lines(st: &Status, names: &LabNames) -> Vec<String> {
         out.push(row("lessons", listed(&inv.lesson.lines())));
     }
     out.push(row("profiles", listed(&inv.profiles)));
+    if inv.profiles_without_lab() {
+        out.push(row(
+            "note",
+            format!(
+                "these profiles name lab {}, which the endpoint no longer has (an emulator restarted?); `cargo xtask cleanup` removes them",
+                st.lab
+            ),
+        ));
+    }
     out.push(row("expires", crate::model::expiry::text(inv.expires(), st.now)));
     out.push(row(
         "session",
@@ -154,6 +163,7 @@ pub fn status_doc(st: &Status, names: &LabNames) -> output::StatusDoc {
         bucket_regions: inv.buckets.iter().map(|b| (b.name.clone(), b.region.clone())).collect(),
         profiles: inv.profiles.clone(),
         lesson: inv.lesson.doc(),
+        profiles_without_lab: inv.profiles_without_lab(),
         credentials_file: st.credentials_file.clone(),
         expires: inv.expires().map(|at| output::Expiry::new(at, st.now)),
         assumed_session: st.assumed_expires.and_then(|at| {

@@ -301,7 +301,7 @@ pub async fn open_session(cx: Cx<'_>, now: i64) -> Result<Open> {
     let profile = &lab.names.assumed_profile;
     let recorded = crate::lab::recorded_session_end(&lab.target, &lab.names)?;
     if let Some(ends) = recorded.filter(|end| !crate::model::expiry::has_ended(*end, now))
-        && let Ok(clients) = lab.target.profile(profile).await
+        && let Ok(clients) = lab.profile(profile).await
         && let Ok(identity) = sts::caller_identity(&clients.sts).await
     {
         return Ok(Open {
@@ -318,7 +318,7 @@ pub async fn open_session(cx: Cx<'_>, now: i64) -> Result<Open> {
 /// role's hour), held in memory only; the lesson says so.
 pub async fn assume_for_lesson(cx: Cx<'_>, session_name: &str, duration: Option<i32>) -> Result<Open> {
     let lab = cx.lab;
-    let user = lab.target.profile(&lab.names.user_profile).await?;
+    let user = lab.profile(&lab.names.user_profile).await?;
     let creds = until_allowed(cx, || sts::assume_role(&user.sts, cx.role_arn, session_name, duration)).await?;
     let ends = creds.expiration.secs();
     cx.steps.note(format!(

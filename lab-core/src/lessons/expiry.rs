@@ -12,6 +12,18 @@ use crate::model::expiry::{format_utc, has_ended};
 use crate::ops::{s3, sts};
 use crate::output::{Expect, LessonCheck};
 
+use super::{Applied, Rung};
+
+pub static EXPIRY: Rung = Rung {
+    name: "expiry",
+    summary: "the lab's own TTL: past it a session still open is refused S3 by the lab's aws:CurrentTime condition, and the key AssumeRole",
+    moves_clock: true,
+    changes_lab: false,
+    apply: |_| Box::pin(async { Ok(Applied::default()) }),
+    prove: |cx, _| Box::pin(prove(cx)),
+    undo: |_| Box::pin(async { Ok(()) }),
+};
+
 /// The reason the lab's refusals must give: its expiry condition no longer holds.
 const BY_EXPIRY: &str = "DateLessThan aws:CurrentTime";
 /// How long before the lab's expiry the lesson's session is assumed: well within its hour, so
@@ -96,7 +108,7 @@ async fn on_aws(cx: Cx<'_>, lab_end: i64) -> Result<Vec<LessonCheck>> {
 /// S3, each with AccessDenied by the expiry condition, while the session itself is still valid.
 async fn refusals(cx: Cx<'_>, session: &Open) -> Result<Vec<LessonCheck>> {
     let (lab, role_arn) = (cx.lab, cx.role_arn);
-    let user = lab.target.profile(&lab.names.user_profile).await?;
+    let user = lab.profile(&lab.names.user_profile).await?;
     let me = Caller::User(lab.names.user.clone());
     let assumed = sts::assume_role(&user.sts, role_arn, "after-expiry", None).await;
     let command = format!(

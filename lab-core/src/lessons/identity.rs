@@ -16,6 +16,55 @@ use crate::ops::sts::{self, AssumeOptions};
 use crate::ops::{iam, policies, s3};
 use crate::output::{Expect, LessonCheck};
 
+use super::{Applied, Rung};
+
+pub static SESSION_TAGS: Rung = Rung {
+    name: "session-tags",
+    summary: "attribute-based access: a session tagged team=blue may make blue buckets, not red; the tag survives a chained assume",
+    moves_clock: false,
+    changes_lab: true,
+    apply: |cx| Box::pin(async move { apply_session_tags(cx).await.map(|()| Applied::default()) }),
+    prove: |cx, _| Box::pin(prove_session_tags(cx)),
+    undo: |cx| Box::pin(undo_session_tags(cx)),
+};
+
+pub static SOURCE_IDENTITY: Rung = Rung {
+    name: "source-identity",
+    summary: "the trust requires sts:SourceIdentity, which stays with a chained session",
+    moves_clock: false,
+    changes_lab: true,
+    apply: |cx| Box::pin(async move { apply_source_identity(cx).await.map(|()| Applied::default()) }),
+    prove: |cx, _| Box::pin(prove_source_identity(cx)),
+    undo: |cx| Box::pin(undo_source_identity(cx)),
+};
+
+pub static MFA: Rung = Rung {
+    name: "mfa",
+    summary: "the trust requires aws:MultiFactorAuthPresent: a virtual MFA device, its codes computed",
+    moves_clock: false,
+    changes_lab: true,
+    apply: |cx| {
+        Box::pin(async move {
+            let device = apply_mfa(cx).await?;
+            Ok(Applied {
+                mfa: Some(device),
+                ..Applied::default()
+            })
+        })
+    },
+    prove: |cx, applied| {
+        Box::pin(async move {
+            // Proven again (class verify), the seed is the one the handout keeps.
+            let recorded = match &applied.mfa {
+                Some(_) => None,
+                None => recorded_device(cx).await?,
+            };
+            prove_mfa(cx, applied.mfa.as_ref().or(recorded.as_ref())).await
+        })
+    },
+    undo: |cx| Box::pin(undo_mfa(cx)),
+};
+
 /// The file of a class's handout that holds the student's MFA seed (0600), so that the student
 /// can make codes and `class verify` can prove the lesson again.
 const SEED_FILE: &str = "mfa-seed";
@@ -104,7 +153,7 @@ pub async fn apply_mfa(cx: Cx<'_>) -> Result<(String, Secret)> {
 
 pub async fn prove_mfa(cx: Cx<'_>, device: Option<&(String, Secret)>) -> Result<Vec<LessonCheck>> {
     let (lab, role_arn) = (cx.lab, cx.role_arn);
-    let as_user = lab.target.profile(&lab.names.user_profile).await?;
+    let as_user = lab.profile(&lab.names.user_profile).await?;
     let me = Caller::User(lab.names.user.clone());
     let base = format!(
         "aws sts assume-role --profile {} --role-arn {role_arn} --role-session-name mfa",
@@ -202,7 +251,7 @@ async fn chained_keeps(cx: Cx<'_>, first: &Result<AssumedCredentials>) -> Result
 
 pub async fn prove_source_identity(cx: Cx<'_>) -> Result<Vec<LessonCheck>> {
     let (lab, role_arn) = (cx.lab, cx.role_arn);
-    let as_user = lab.target.profile(&lab.names.user_profile).await?;
+    let as_user = lab.profile(&lab.names.user_profile).await?;
     let me = Caller::User(lab.names.user.clone());
     let base = format!(
         "aws sts assume-role --profile {} --role-arn {role_arn} --role-session-name who",
@@ -275,7 +324,7 @@ pub async fn apply_session_tags(cx: Cx<'_>) -> Result<()> {
 pub async fn prove_session_tags(cx: Cx<'_>) -> Result<Vec<LessonCheck>> {
     let (lab, role_arn) = (cx.lab, cx.role_arn);
     let prefix = lab.bucket_prefix();
-    let as_user = lab.target.profile(&lab.names.user_profile).await?;
+    let as_user = lab.profile(&lab.names.user_profile).await?;
     let options = AssumeOptions {
         tags: vec![("team".to_owned(), "blue".to_owned())],
         transitive_tag_keys: vec!["team".to_owned()],

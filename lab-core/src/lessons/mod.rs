@@ -14,6 +14,7 @@ mod trust;
 use std::str::FromStr;
 
 use anyhow::{Result, bail};
+use futures_util::future::BoxFuture;
 
 use crate::lab::Lab;
 use crate::model::names::LESSON_TAG_KEY;
@@ -25,82 +26,84 @@ use crate::output::{LessonCheck, LessonDoc};
 pub use checks::diff_lines;
 use checks::{Cx, Open};
 
-/// The lessons, in the order the ladder climbs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lesson {
-    ExternalId,
-    SessionPolicy,
-    SessionTags,
-    SourceIdentity,
-    RoleChaining,
-    RevokeSessions,
-    Mfa,
-    AutoRefresh,
-    Expiry,
+/// One rung of the ladder: what it is called and teaches, whether it moves the emulator's clock
+/// (one clock for every lab on it: such lessons run one lab at a time) and whether it changes the
+/// lab (then it is recorded as applied, and `--undo` takes it back), and its three steps. A lesson
+/// is added by writing its `Rung` beside its steps and naming it in [`LADDER`]: nothing else.
+pub struct Rung {
+    pub name: &'static str,
+    pub summary: &'static str,
+    pub moves_clock: bool,
+    pub changes_lab: bool,
+    apply: Apply,
+    prove: Prove,
+    undo: Undo,
 }
 
+/// A lesson's change of the lab, and what it leaves for its checks.
+type Apply = for<'a> fn(Cx<'a>) -> BoxFuture<'a, Result<Applied>>;
+/// A lesson's checks, after it was applied now or before (`applied` is then empty).
+type Prove = for<'a> fn(Cx<'a>, &'a Applied) -> BoxFuture<'a, Result<Vec<LessonCheck>>>;
+/// A lesson taken back.
+type Undo = for<'a> fn(Cx<'a>) -> BoxFuture<'a, Result<()>>;
+
+/// The ladder, in the order it climbs: the one list of the lessons.
+static LADDER: [&Rung; 9] = [
+    &trust::EXTERNAL_ID,
+    &sessions::SESSION_POLICY,
+    &identity::SESSION_TAGS,
+    &identity::SOURCE_IDENTITY,
+    &trust::ROLE_CHAINING,
+    &sessions::REVOKE_SESSIONS,
+    &identity::MFA,
+    &sessions::AUTO_REFRESH,
+    &expiry::EXPIRY,
+];
+
+/// A lesson of the ladder.
+#[derive(Clone, Copy)]
+pub struct Lesson(&'static Rung);
+
+/// Lesson `expiry`, which `demo --disarm` runs.
+pub const EXPIRY: Lesson = Lesson(&expiry::EXPIRY);
+
 impl Lesson {
-    pub const ALL: [Lesson; 9] = [
-        Lesson::ExternalId,
-        Lesson::SessionPolicy,
-        Lesson::SessionTags,
-        Lesson::SourceIdentity,
-        Lesson::RoleChaining,
-        Lesson::RevokeSessions,
-        Lesson::Mfa,
-        Lesson::AutoRefresh,
-        Lesson::Expiry,
-    ];
+    /// Every lesson, in the order the ladder climbs.
+    pub fn all() -> impl Iterator<Item = Lesson> {
+        LADDER.iter().map(|rung| Lesson(rung))
+    }
 
     pub fn name(self) -> &'static str {
-        match self {
-            Lesson::ExternalId => "external-id",
-            Lesson::SessionPolicy => "session-policy",
-            Lesson::SessionTags => "session-tags",
-            Lesson::SourceIdentity => "source-identity",
-            Lesson::Mfa => "mfa",
-            Lesson::RevokeSessions => "revoke-sessions",
-            Lesson::RoleChaining => "role-chaining",
-            Lesson::AutoRefresh => "auto-refresh",
-            Lesson::Expiry => "expiry",
-        }
-    }
-
-    /// Whether the lesson moves an emulator's clock (one clock for every lab on it: such lessons
-    /// run one lab at a time).
-    pub fn moves_clock(self) -> bool {
-        matches!(self, Lesson::AutoRefresh | Lesson::Expiry)
-    }
-
-    /// Whether applying the lesson changes the lab (its trust, policies, roles, device or
-    /// profiles): it is then recorded as applied, and `--undo` takes it back.
-    pub fn changes_lab(self) -> bool {
-        !matches!(self, Lesson::SessionPolicy | Lesson::Expiry)
+        self.0.name
     }
 
     /// What the lesson teaches, in one line.
     pub fn summary(self) -> &'static str {
-        match self {
-            Lesson::ExternalId => {
-                "the trust requires sts:ExternalId: the confused deputy, and a profile with external_id"
-            }
-            Lesson::SessionPolicy => "a session policy narrower than the role: the session may list, not create",
-            Lesson::SessionTags => {
-                "attribute-based access: a session tagged team=blue may make blue buckets, not red; the tag survives a chained assume"
-            }
-            Lesson::SourceIdentity => "the trust requires sts:SourceIdentity, which stays with a chained session",
-            Lesson::Mfa => "the trust requires aws:MultiFactorAuthPresent: a virtual MFA device, its codes computed",
-            Lesson::RevokeSessions => {
-                "revoke active sessions: a Deny on aws:TokenIssueTime refuses the open session, not a new one"
-            }
-            Lesson::RoleChaining => "a role assumed from a role's session: DurationSeconds above 3600 is refused",
-            Lesson::AutoRefresh => {
-                "a role_arn + source_profile profile the SDKs refresh themselves, beside the static keys"
-            }
-            Lesson::Expiry => {
-                "the lab's own TTL: past it a session still open is refused S3 by the lab's aws:CurrentTime condition, and the key AssumeRole"
-            }
-        }
+        self.0.summary
+    }
+
+    /// Whether the lesson moves an emulator's clock.
+    pub fn moves_clock(self) -> bool {
+        self.0.moves_clock
+    }
+
+    /// Whether applying the lesson changes the lab.
+    pub fn changes_lab(self) -> bool {
+        self.0.changes_lab
+    }
+}
+
+impl PartialEq for Lesson {
+    fn eq(&self, other: &Self) -> bool {
+        self.name() == other.name()
+    }
+}
+
+impl Eq for Lesson {}
+
+impl std::fmt::Debug for Lesson {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Lesson({})", self.name())
     }
 }
 
@@ -108,10 +111,10 @@ impl FromStr for Lesson {
     type Err = anyhow::Error;
 
     fn from_str(name: &str) -> Result<Self> {
-        match Lesson::ALL.into_iter().find(|l| l.name() == name) {
+        match Lesson::all().find(|l| l.name() == name) {
             Some(lesson) => Ok(lesson),
             None => {
-                let all: Vec<&str> = Lesson::ALL.iter().map(|l| l.name()).collect();
+                let all: Vec<&str> = Lesson::all().map(Lesson::name).collect();
                 bail!("no lesson {name:?}; the lessons are {}", all.join(", "))
             }
         }
@@ -121,7 +124,7 @@ impl FromStr for Lesson {
 /// What applying a lesson leaves for its checks: the session opened before a revocation, the MFA
 /// device's serial and seed.
 #[derive(Default)]
-struct Applied {
+pub struct Applied {
     open: Option<Open>,
     mfa: Option<(String, Secret)>,
 }
@@ -160,11 +163,11 @@ pub async fn run(lab: &Lab, lesson: Lesson, report: &dyn Report) -> Result<Lesso
         steps: Steps::new(report),
         role_arn: &role_arn,
     };
-    let applied = apply(cx, lesson).await?;
+    let applied = (lesson.0.apply)(cx).await?;
     if lesson.changes_lab() {
         iam::tag_user(&lab.admin.iam, &lab.names.user, &[(LESSON_TAG_KEY, lesson.name())]).await?;
     }
-    let checks = prove(cx, lesson, &applied).await?;
+    let checks = (lesson.0.prove)(cx, &applied).await?;
     Ok(doc(lesson, false, checks))
 }
 
@@ -177,11 +180,7 @@ pub async fn verify(lab: &Lab, lesson: Lesson, report: &dyn Report) -> Result<Le
         steps: Steps::new(report),
         role_arn: &role_arn,
     };
-    let mut applied = Applied::default();
-    if lesson == Lesson::Mfa {
-        applied.mfa = identity::recorded_device(cx).await?;
-    }
-    let checks = prove(cx, lesson, &applied).await?;
+    let checks = (lesson.0.prove)(cx, &Applied::default()).await?;
     Ok(doc(lesson, false, checks))
 }
 
@@ -190,36 +189,6 @@ fn doc(lesson: Lesson, undone: bool, checks: Vec<LessonCheck>) -> LessonDoc {
         lesson: lesson.name().to_owned(),
         undone,
         checks,
-    }
-}
-
-async fn apply(cx: Cx<'_>, lesson: Lesson) -> Result<Applied> {
-    let mut applied = Applied::default();
-    match lesson {
-        Lesson::ExternalId => trust::apply_external_id(cx).await?,
-        Lesson::SessionPolicy => sessions::show_session_policy(cx),
-        Lesson::SessionTags => identity::apply_session_tags(cx).await?,
-        Lesson::SourceIdentity => identity::apply_source_identity(cx).await?,
-        Lesson::Mfa => applied.mfa = Some(identity::apply_mfa(cx).await?),
-        Lesson::RevokeSessions => applied.open = Some(sessions::apply_revoke(cx).await?),
-        Lesson::RoleChaining => trust::apply_role_chaining(cx).await.map(drop)?,
-        Lesson::AutoRefresh => sessions::apply_auto_refresh(cx).await?,
-        Lesson::Expiry => {}
-    }
-    Ok(applied)
-}
-
-async fn prove(cx: Cx<'_>, lesson: Lesson, applied: &Applied) -> Result<Vec<LessonCheck>> {
-    match lesson {
-        Lesson::ExternalId => trust::prove_external_id(cx).await,
-        Lesson::SessionPolicy => sessions::prove_session_policy(cx).await,
-        Lesson::SessionTags => identity::prove_session_tags(cx).await,
-        Lesson::SourceIdentity => identity::prove_source_identity(cx).await,
-        Lesson::Mfa => identity::prove_mfa(cx, applied.mfa.as_ref()).await,
-        Lesson::RevokeSessions => sessions::prove_revoke(cx, applied.open.as_ref()).await,
-        Lesson::RoleChaining => trust::prove_role_chaining(cx).await,
-        Lesson::AutoRefresh => sessions::prove_auto_refresh(cx).await,
-        Lesson::Expiry => expiry::prove(cx).await,
     }
 }
 
@@ -239,16 +208,7 @@ pub async fn undo(lab: &Lab, lesson: Lesson, report: &dyn Report) -> Result<Less
         steps,
         role_arn: &role_arn,
     };
-    match lesson {
-        Lesson::ExternalId => trust::undo_external_id(cx).await?,
-        Lesson::SessionTags => identity::undo_session_tags(cx).await?,
-        Lesson::SourceIdentity => identity::undo_source_identity(cx).await?,
-        Lesson::Mfa => identity::undo_mfa(cx).await?,
-        Lesson::RevokeSessions => sessions::undo_revoke(cx).await?,
-        Lesson::RoleChaining => trust::undo_role_chaining(cx).await?,
-        Lesson::AutoRefresh => sessions::undo_auto_refresh(cx).await?,
-        Lesson::SessionPolicy | Lesson::Expiry => {}
-    }
+    (lesson.0.undo)(cx).await?;
     if applied(lab).await? == Some(lesson) {
         iam::untag_user(&lab.admin.iam, &lab.names.user, LESSON_TAG_KEY).await?;
     }

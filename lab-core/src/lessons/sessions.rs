@@ -14,6 +14,51 @@ use crate::model::expiry::{format_utc, parse_utc};
 use crate::ops::{policies, s3, sts};
 use crate::output::{Expect, LessonCheck};
 
+use super::{Applied, Rung};
+
+pub static SESSION_POLICY: Rung = Rung {
+    name: "session-policy",
+    summary: "a session policy narrower than the role: the session may list, not create",
+    moves_clock: false,
+    changes_lab: false,
+    apply: |cx| {
+        Box::pin(async move {
+            show_session_policy(cx);
+            Ok(Applied::default())
+        })
+    },
+    prove: |cx, _| Box::pin(prove_session_policy(cx)),
+    undo: |_| Box::pin(async { Ok(()) }),
+};
+
+pub static REVOKE_SESSIONS: Rung = Rung {
+    name: "revoke-sessions",
+    summary: "revoke active sessions: a Deny on aws:TokenIssueTime refuses the open session, not a new one",
+    moves_clock: false,
+    changes_lab: true,
+    apply: |cx| {
+        Box::pin(async move {
+            let open = apply_revoke(cx).await?;
+            Ok(Applied {
+                open: Some(open),
+                ..Applied::default()
+            })
+        })
+    },
+    prove: |cx, applied| Box::pin(prove_revoke(cx, applied.open.as_ref())),
+    undo: |cx| Box::pin(undo_revoke(cx)),
+};
+
+pub static AUTO_REFRESH: Rung = Rung {
+    name: "auto-refresh",
+    summary: "a role_arn + source_profile profile the SDKs refresh themselves, beside the static keys",
+    moves_clock: true,
+    changes_lab: true,
+    apply: |cx| Box::pin(async move { apply_auto_refresh(cx).await.map(|()| Applied::default()) }),
+    prove: |cx, _| Box::pin(prove_auto_refresh(cx)),
+    undo: |cx| Box::pin(undo_auto_refresh(cx)),
+};
+
 /// The session policy of the lesson: listing the buckets, nothing else.
 const LIST_ONLY: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"ListOnly","Effect":"Allow","Action":"s3:ListAllMyBuckets","Resource":"*"}]}"#;
 
@@ -28,7 +73,7 @@ pub fn show_session_policy(cx: Cx<'_>) {
 
 pub async fn prove_session_policy(cx: Cx<'_>) -> Result<Vec<LessonCheck>> {
     let (lab, role_arn) = (cx.lab, cx.role_arn);
-    let user = lab.target.profile(&lab.names.user_profile).await?;
+    let user = lab.profile(&lab.names.user_profile).await?;
     let options = sts::AssumeOptions {
         policy: Some(LIST_ONLY.to_owned()),
         ..sts::AssumeOptions::default()
@@ -186,7 +231,7 @@ pub async fn prove_auto_refresh(cx: Cx<'_>) -> Result<Vec<LessonCheck>> {
         cx.steps.note(
             "on AWS a static session's keys end with it (an hour); the auto profile goes on: try both after an hour",
         );
-        let listed = match lab.target.profile(&profile).await {
+        let listed = match lab.profile(&profile).await {
             Ok(c) => s3::list_buckets(&c.s3).await,
             Err(e) => Err(e),
         };
@@ -207,7 +252,7 @@ pub async fn prove_auto_refresh(cx: Cx<'_>) -> Result<Vec<LessonCheck>> {
         let command = format!("aws s3 ls {}", open.how);
         let stale = Probe::new(name, Expect::Refused("ExpiredToken"), &old, command).limit(ended);
         let mut out = vec![check(cx, stale).await?];
-        let auto = lab.target.profile(&profile).await?;
+        let auto = lab.profile(&profile).await?;
         let listed = s3::list_buckets(&auto.s3).await;
         let auto_session = sts::caller_identity(&auto.sts).await?;
         let me = Caller::of_arn(&auto_session.arn).ok_or_else(|| anyhow!("no assumed-role ARN"))?;

@@ -15,6 +15,28 @@ use crate::ops::sts::{self, AssumeOptions};
 use crate::ops::{iam, policies};
 use crate::output::{Expect, LessonCheck};
 
+use super::{Applied, Rung};
+
+pub static EXTERNAL_ID: Rung = Rung {
+    name: "external-id",
+    summary: "the trust requires sts:ExternalId: the confused deputy, and a profile with external_id",
+    moves_clock: false,
+    changes_lab: true,
+    apply: |cx| Box::pin(async move { apply_external_id(cx).await.map(|()| Applied::default()) }),
+    prove: |cx, _| Box::pin(prove_external_id(cx)),
+    undo: |cx| Box::pin(undo_external_id(cx)),
+};
+
+pub static ROLE_CHAINING: Rung = Rung {
+    name: "role-chaining",
+    summary: "a role assumed from a role's session: DurationSeconds above 3600 is refused",
+    moves_clock: false,
+    changes_lab: true,
+    apply: |cx| Box::pin(async move { apply_role_chaining(cx).await.map(|_| Applied::default()) }),
+    prove: |cx, _| Box::pin(prove_role_chaining(cx)),
+    undo: |cx| Box::pin(undo_role_chaining(cx)),
+};
+
 /// The ExternalId the lesson's trust requires: what a partner would be told, not a secret.
 fn partner_id(lab: &Lab) -> String {
     format!("sts-lab-{}-partner", lab.names.lab)
@@ -122,7 +144,7 @@ pub async fn apply_external_id(cx: Cx<'_>) -> Result<()> {
 
 pub async fn prove_external_id(cx: Cx<'_>) -> Result<Vec<LessonCheck>> {
     let (lab, role_arn, id) = (cx.lab, cx.role_arn, partner_id(cx.lab));
-    let user = lab.target.profile(&lab.names.user_profile).await?;
+    let user = lab.profile(&lab.names.user_profile).await?;
     let me = Caller::User(lab.names.user.clone());
     let base = format!(
         "aws sts assume-role --profile {} --role-arn {role_arn} --role-session-name lesson",
@@ -153,7 +175,7 @@ pub async fn prove_external_id(cx: Cx<'_>) -> Result<Vec<LessonCheck>> {
         out.push(check(cx, Probe::new(name, expected, &call, command).asking(ask)).await?);
     }
     let profile = lab.names.external_id_profile();
-    let via_profile = match lab.target.profile(&profile).await {
+    let via_profile = match lab.profile(&profile).await {
         Ok(c) => sts::caller_identity(&c.sts).await,
         Err(e) => Err(e),
     };

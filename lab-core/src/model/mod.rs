@@ -4,5 +4,6 @@
 pub mod decide;
 pub mod expiry;
 pub mod names;
+pub mod operations;
 pub mod policy;
 pub mod secret;

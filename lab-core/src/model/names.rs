@@ -108,11 +108,6 @@ impl LabNames {
         format!("{}-auto", self.assumed_profile)
     }
 
-    /// The profiles lessons write, each in the config file.
-    pub fn lesson_profiles(&self) -> [String; 2] {
-        [self.external_id_profile(), self.auto_profile()]
-    }
-
     /// Prefix of every bucket of this lab in `account`; bucket names are global, so the account
     /// id keeps two accounts running the same lab apart.
     pub fn bucket_prefix(&self, account: &str) -> String {

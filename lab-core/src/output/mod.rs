@@ -125,6 +125,8 @@ pub struct StatusDoc {
     pub profiles: Vec<String>,
     /// What the lessons added.
     pub lesson: LessonPartsDoc,
+    /// The local profiles name a lab the endpoint no longer has (`cleanup` removes them).
+    pub profiles_without_lab: bool,
     pub credentials_file: String,
     pub expires: Option<Expiry>,
     pub assumed_session: Option<Session>,
@@ -271,6 +273,8 @@ pub struct SweepDoc {
 #[derive(Debug, Clone, Serialize)]
 pub struct WhyDoc {
     pub principal: String,
+    /// The API operation asked about (`s3:ListBuckets`) when its action is named otherwise.
+    pub operation: Option<String>,
     pub action: String,
     pub resource: String,
     pub context: BTreeMap<String, Value>,

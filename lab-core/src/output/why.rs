@@ -22,10 +22,17 @@ fn condition_line(c: &ConditionTrace) -> String {
 
 /// The lines of `why`: `(Some(passed), text)` for an outcome (✓/✗), `(None, text)` for the rest.
 pub fn why_lines(doc: &WhyDoc) -> Vec<(Option<bool>, String)> {
-    let mut out = vec![(
+    let mut out = Vec::new();
+    if let Some(operation) = &doc.operation {
+        out.push((
+            None,
+            format!("the API operation {operation} needs the IAM action {}", doc.action),
+        ));
+    }
+    out.push((
         None,
         format!("request: {} {} on {}", doc.principal, doc.action, doc.resource),
-    )];
+    ));
     for (key, value) in &doc.context {
         out.push((None, format!("  {key} = {}", shown(value))));
     }

@@ -18,12 +18,13 @@ pub async fn run(global: &Global, action: ClassAction) -> Result<()> {
             jobs,
         } => {
             // Bad input is refused before any call.
-            let labs = class::student_labs(&class.class, students)?;
-            let (room, ui) = connect(global, &class, false).await?;
+            let name = class.class.as_deref().unwrap_or(class::DEFAULT_CLASS);
+            let labs = class::student_labs(name, students)?;
+            let (room, ui) = connect(global, &class, false, true).await?;
             class::setup(&room, labs, ttl.ttl, jobs.jobs, &ui).await
         }
         ClassAction::Verify { class, json, jobs } => {
-            let (room, ui) = connect(global, &class, json.json).await?;
+            let (room, ui) = connect(global, &class, json.json, false).await?;
             let doc = class::verify(&room, jobs.jobs, &ui).await?;
             if json.json {
                 println!("{:#}", serde_json::to_value(&doc)?);
@@ -40,11 +41,11 @@ pub async fn run(global: &Global, action: ClassAction) -> Result<()> {
             undo,
             jobs,
         } => {
-            let (room, ui) = connect(global, &class, false).await?;
+            let (room, ui) = connect(global, &class, false, false).await?;
             class::lesson(&room, name, undo, jobs.jobs, &ui).await
         }
         ClassAction::Status { class, json } => {
-            let (room, ui) = connect(global, &class, json.json).await?;
+            let (room, ui) = connect(global, &class, json.json, false).await?;
             let (doc, now) = class::status(&room).await?;
             if json.json {
                 println!("{:#}", serde_json::to_value(&doc)?);
@@ -54,25 +55,21 @@ pub async fn run(global: &Global, action: ClassAction) -> Result<()> {
             Ok(())
         }
         ClassAction::Cleanup { class, jobs } => {
-            let (room, ui) = connect(global, &class, false).await?;
+            let (room, ui) = connect(global, &class, false, false).await?;
             class::cleanup(&room, jobs.jobs, &ui).await
         }
     }
 }
 
 /// The class's room on the admin connection, and where its lines go.
-async fn connect(global: &Global, args: &ClassArgs, json: bool) -> Result<(Room, Ui)> {
+async fn connect(global: &Global, args: &ClassArgs, json: bool, new_class: bool) -> Result<(Room, Ui)> {
     let ui = Ui::new(global.explain, json);
-    let handouts = args.out.clone().unwrap_or_else(|| {
-        crate::project::project_root()
-            .join(".lab")
-            .join("class")
-            .join(&args.class)
-    });
     let options = RoomOptions {
         class: args.class.clone(),
-        handouts,
+        out: args.out.clone(),
+        handouts_root: crate::project::project_root().join(".lab").join("class"),
         force: global.force,
+        new_class,
     };
     let target = crate::tasks::target(global).await?;
     let room = Room::connect(target, options, &ui).await?;
@@ -81,10 +78,6 @@ async fn connect(global: &Global, args: &ClassArgs, json: bool) -> Result<(Room,
 
 /// A row per student: user, key age, stack, expiry, lesson, handout.
 fn print_status(doc: &ClassStatusDoc, now: i64, ui: &Ui) {
-    if doc.students.is_empty() {
-        ui.line(&format!("class {} has no labs", doc.class));
-        return;
-    }
     let mut table = comfy_table::Table::new();
     table
         .load_preset(comfy_table::presets::NOTHING)

@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use lab_core::emulator::{Home, Running};
 use lab_core::lab::{self, AssumeOptions, Lab, LabOptions};
-use lab_core::lessons::{self, Lesson};
+use lab_core::lessons;
 use lab_core::model::expiry::Ttl;
 use lab_core::output::report::{Report, fmt_elapsed};
 
@@ -82,9 +82,9 @@ async fn phases(
 async fn disarms_itself(lab: &Lab, ui: &Ui) -> Result<()> {
     ui.line(&format!(
         "== the lab disarms itself (lesson expiry: {})",
-        Lesson::Expiry.summary()
+        lessons::EXPIRY.summary()
     ));
-    let doc = lessons::run(lab, Lesson::Expiry, ui)
+    let doc = lessons::run(lab, lessons::EXPIRY, ui)
         .await
         .context("lesson expiry failed")?;
     let failed = doc.checks.iter().filter(|c| !c.ok).count();

@@ -37,10 +37,22 @@ pub async fn run(_global: &Global, action: EmulatorAction) -> Result<()> {
             );
         }
         EmulatorAction::Stop => {
-            if home.stop().await? {
-                println!("emulator stopped");
-            } else {
+            // Its state lives in its process: say which labs go with it.
+            let labs = match home.running().await {
+                Some(running) => labs_of(&home, running).await,
+                None => Vec::new(),
+            };
+            if !home.stop().await? {
                 println!("no emulator was running");
+                return Ok(());
+            }
+            println!("emulator stopped");
+            if !labs.is_empty() {
+                println!(
+                    "the labs it held are gone with it: {}; their profiles stay in {}: `cargo xtask --local cleanup --lab NAME` removes them (the emulator starts again, empty)",
+                    labs.join(", "),
+                    home.files().credentials.display()
+                );
             }
         }
         EmulatorAction::Status => match home.running().await {
@@ -99,6 +111,17 @@ fn export_lines(vars: &[(&str, String)]) -> Vec<String> {
     vars.iter()
         .map(|(k, v)| format!("export {k}={}", lab_core::output::shell::quote(v)))
         .collect()
+}
+
+/// The labs the running emulator holds (none when it cannot be asked).
+async fn labs_of(home: &lab_core::emulator::Home, running: lab_core::emulator::Running) -> Vec<String> {
+    let Ok(admin) = home.target(running).admin().await else {
+        return Vec::new();
+    };
+    lab_core::fleet::sweep::find_labs(&admin.iam)
+        .await
+        .map(|labs| labs.into_iter().map(|l| l.names.lab).collect())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -11,9 +11,7 @@ use crate::ui::Ui;
 
 pub async fn run(global: &Global, args: LessonArgs) -> Result<()> {
     let Some(lesson) = args.name else {
-        let table = Lesson::ALL
-            .iter()
-            .map(|l| format!("  {:<16} {}", l.name(), l.summary()));
+        let table = Lesson::all().map(|l| format!("  {:<16} {}", l.name(), l.summary()));
         for line in std::iter::once("the lessons (cargo xtask lesson NAME, then --undo):".to_owned()).chain(table) {
             println!("{line}");
         }

@@ -1,9 +1,9 @@
 //! `cargo xtask why --as PROFILE ACTION [RESOURCE]`: how AWS decides one request of a profile,
-//! offline from the documents the admin reads: every policy, statement and condition, and the
-//! decision, as lines or one JSON document.
+//! offline from the documents the admin reads (`lab_core::lab::why`): every policy, statement and
+//! condition, and the decision, as lines or one JSON document. ACTION may be the API operation an
+//! error named (`s3:ListBuckets`); RESOURCE a bare bucket name, or none for the lab's role.
 
-use anyhow::{Context, Result, anyhow};
-use lab_core::model::decide::{Ask, Caller};
+use anyhow::Result;
 use lab_core::output::report::Report;
 
 use crate::flags::{Global, WhyArgs};
@@ -12,19 +12,7 @@ use crate::ui::Ui;
 pub async fn run(global: &Global, args: WhyArgs) -> Result<()> {
     let ui = Ui::new(global.explain, args.json.json);
     let lab = super::connect(global, Default::default(), &ui).await?;
-    let clients = lab.target.profile(&args.as_profile).await?;
-    let identity = lab_core::ops::sts::caller_identity(&clients.sts)
-        .await
-        .with_context(|| format!("cannot tell who profile {} is", args.as_profile))?;
-    let caller = Caller::of_arn(&identity.arn).ok_or_else(|| {
-        anyhow!(
-            "profile {} is {}, neither a user nor an assumed role; pass --as sts or --as assumed",
-            args.as_profile,
-            identity.arn
-        )
-    })?;
-    let ask = Ask::new(&caller, &args.action, args.resource.as_deref().unwrap_or("*"));
-    let explained = lab_core::lab::explain_request(&lab, &ask).await?;
+    let explained = lab_core::lab::why(&lab, &args.as_profile, &args.action, args.resource.as_deref()).await?;
     if args.json.json {
         println!("{:#}", serde_json::to_value(&explained)?);
     } else {

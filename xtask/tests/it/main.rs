@@ -13,6 +13,7 @@ mod decisions;
 mod decisions_cli;
 mod emulator_layers;
 mod expiry;
+mod first_hour;
 mod lab;
 mod lesson_truths;
 mod lessons;

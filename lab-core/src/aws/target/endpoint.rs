@@ -98,6 +98,19 @@ impl Control {
         serde_json::from_str(&body).context("the emulator's /sts-lab/clock is not the JSON expected")
     }
 
+    /// Whether the emulator reproduces IAM's propagation (its realistic mode): the plain one has
+    /// none, so nothing is worth waiting out there.
+    pub async fn propagates(&self) -> Result<bool> {
+        #[derive(serde::Deserialize)]
+        struct Info {
+            realistic: bool,
+        }
+        let body = self.http("GET", "/sts-lab/info", "").await?;
+        let info: Info =
+            serde_json::from_str(&body).context("the emulator's /sts-lab/info is not the JSON expected")?;
+        Ok(info.realistic)
+    }
+
     /// What the emulator counted since it started or was reset.
     pub async fn stats(&self) -> Result<Stats> {
         let body = self.http("GET", "/sts-lab/stats", "").await?;
@@ -216,6 +229,25 @@ impl super::Target {
         match &self.endpoint {
             Endpoint::Emulator(control) => Ok(control.clock().await?.epoch as i64),
             Endpoint::Aws => Ok(crate::model::expiry::machine_now()),
+        }
+    }
+
+    /// Whether IAM's changes take a while to arrive where the lab runs: on AWS, and on the
+    /// realistic emulator; not on the plain one (a refusal there is final, never waited out).
+    pub async fn propagates(&self) -> bool {
+        match &self.endpoint {
+            Endpoint::Aws => true,
+            Endpoint::Emulator(control) => control.propagates().await.unwrap_or(true),
+        }
+    }
+
+    /// The backoff of IAM's propagation where the lab runs: `backoff`, or no wait at all where
+    /// nothing propagates.
+    pub async fn propagation(&self, backoff: crate::aws::retry::Backoff) -> crate::aws::retry::Backoff {
+        if self.propagates().await {
+            backoff
+        } else {
+            crate::aws::retry::Backoff::NONE
         }
     }
 

@@ -310,22 +310,47 @@ impl Target {
     }
 
     /// Clients that use the lab's profile `profile` from the credentials file, as `--profile` would.
+    /// A profile in neither file is a [`MissingProfile`], said in one line; one there that gives
+    /// no credentials says the SDK's first reason.
     pub async fn profile(&self, profile: &str) -> Result<Clients> {
+        let written = |kind| self.files.read_profile(kind, profile).map(|p| p.is_some());
+        if !written(FileKind::Credentials)? && !written(FileKind::Config)? {
+            return Err(anyhow::Error::new(MissingProfile {
+                profile: profile.to_owned(),
+                file: self.files.credentials.display().to_string(),
+            }));
+        }
         let config = self.load(Some(profile)).await?;
-        config
+        let provider = config
             .credentials_provider()
-            .ok_or_else(|| anyhow!("no credential provider is configured"))?
-            .provide_credentials()
-            .await
-            .with_context(|| {
-                format!(
-                    "profile {profile} is missing or incomplete in {}; run `cargo xtask setup` (and `assume` for the assumed profile)",
-                    self.files.credentials.display()
-                )
-            })?;
+            .ok_or_else(|| anyhow!("no credential provider is configured"))?;
+        if let Err(e) = provider.provide_credentials().await {
+            let why = crate::aws::error::chain_text(&e);
+            let first = why.split(": ").last().unwrap_or(&why);
+            bail!(
+                "profile [{profile}] in {} gives no credentials: {first}",
+                self.files.credentials.display()
+            );
+        }
         Ok(self.clients(&config, false))
     }
 }
+
+/// A lab profile that is in neither AWS file (a step not run yet, or removed): what is missing and
+/// where; the lab adds the command that makes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissingProfile {
+    pub profile: String,
+    pub file: String,
+}
+
+impl std::fmt::Display for MissingProfile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "profile [{}] is not in {}", self.profile, self.file)
+    }
+}
+
+impl std::error::Error for MissingProfile {}
 
 /// The profile in `profile`'s chain (itself, or a `source_profile` it names) that assumes a role
 /// with `mfa_serial`, if any.

@@ -26,7 +26,11 @@ pub struct Handout<'a> {
 pub fn handout_readme(h: &Handout<'_>) -> String {
     let endpoint = h
         .endpoint
-        .map(|e| format!("export AWS_ENDPOINT_URL={e}   # the class runs on this endpoint, not on AWS\n"))
+        .map(|e| {
+            format!(
+                "export AWS_ENDPOINT_URL={e}   # the class runs on this endpoint, not on AWS; this address works on the instructor's machine only\n"
+            )
+        })
         .unwrap_or_default();
     format!(
         r#"# Your STS lab: {lab}
@@ -44,7 +48,7 @@ region of profiles `sts` and `assumed` (`config`). Point the aws CLI at them, or
 into `~/.aws/credentials` and `~/.aws/config`:
 
 ```sh
-cd {folder}
+cd {folder}   # the folder on the instructor's machine; on yours, wherever you put your copy
 export AWS_SHARED_CREDENTIALS_FILE="$PWD/credentials" AWS_CONFIG_FILE="$PWD/config"
 {endpoint}```
 
@@ -77,6 +81,10 @@ aws s3 rb s3://{prefix}yourname --profile assumed --region {region}
 (`--region`: a region in your shell, `AWS_REGION` as CloudShell sets it, would otherwise win over
 the file's.) Your role may use buckets named `{prefix}…` only; the bucket stays until you remove it
 or the class ends.
+
+`aws s3 ls` lists every bucket of the account, your classmates' too: ListAllMyBuckets is
+account-wide, names only. Your role may use only the buckets under your prefix; another's answers
+AccessDenied.
 
 Your key may assume your role only: another student's role answers AccessDenied.
 Your instructor removes everything, these files' keys included, with `cargo xtask class cleanup`.

@@ -15,7 +15,7 @@ mod verify;
 pub use cleanup::cleanup;
 pub use handout::{Handout, handout_readme};
 pub use lesson::{lesson, page_name};
-pub use names::{DEFAULT_CLASS, MAX_STUDENTS, is_student_lab, isolation_pairs, student_labs, student_names};
+pub use names::{DEFAULT_CLASS, MAX_STUDENTS, class_of, is_student_lab, isolation_pairs, student_labs, student_names};
 pub use setup::setup;
 pub use status::status;
 pub use verify::verify;
@@ -43,12 +43,51 @@ const STACK_POLL_INTERVAL: Duration = Duration::from_secs(1);
 /// allows the whole account, so that a burst of labs is paced, not throttled.
 const CFN_CALLS_PER_SECOND: u32 = 3;
 
-/// Which class, where its handouts go, and whether to take over profiles sts-lab did not write.
+/// Which class (None: the one class of the account, or for a new class `DEFAULT_CLASS`), where its
+/// handouts go (None: `handouts_root/NAME`), and whether to take over profiles sts-lab did not
+/// write.
 #[derive(Debug, Clone)]
 pub struct RoomOptions {
-    pub class: String,
-    pub handouts: PathBuf,
+    pub class: Option<String>,
+    pub out: Option<PathBuf>,
+    pub handouts_root: PathBuf,
     pub force: bool,
+    /// The class is being set up: without a name it is a new one, `DEFAULT_CLASS`.
+    pub new_class: bool,
+}
+
+/// The class named, or the one the account has: with several, they are listed and one must be
+/// named; with none, the command that makes one is said.
+async fn resolve_class(admin: &Clients, options: &RoomOptions) -> Result<String> {
+    if let Some(name) = &options.class {
+        return Ok(name.clone());
+    }
+    if options.new_class {
+        return Ok(DEFAULT_CLASS.to_owned());
+    }
+    let classes = classes(admin).await?;
+    match classes.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => anyhow::bail!("there is no class in this account; make one with `cargo xtask class setup --students N`"),
+        many => anyhow::bail!(
+            "{} classes in this account ({}); name one with --class NAME",
+            many.len(),
+            many.join(", ")
+        ),
+    }
+}
+
+/// The names of the account's classes: the name before `-NN` of each lab found that is a
+/// student's.
+pub async fn classes(admin: &Clients) -> Result<Vec<String>> {
+    let mut names: Vec<String> = crate::fleet::sweep::find_labs(&admin.iam)
+        .await?
+        .into_iter()
+        .filter_map(|lab| names::class_of(&lab.names.lab).map(str::to_owned))
+        .collect();
+    names.sort();
+    names.dedup();
+    Ok(names)
 }
 
 /// The class: its name, its handouts' folder, and the instructor's admin connection, made once.
@@ -63,33 +102,41 @@ pub struct Room {
     asked_region: Option<String>,
     /// One view of the stacks for the whole class: a DescribeStacks a second at most, for any size.
     stack_board: Arc<StackBoard>,
+    /// How long IAM's propagation is waited out where the class runs (not at all on the plain
+    /// emulator).
+    backoff: crate::aws::retry::Backoff,
 }
 
 impl Room {
     /// Connects as the admin once for the whole class, with patient clients (throttling is
     /// waited out, never failed).
     pub async fn connect(mut target: Target, options: RoomOptions, report: &dyn Report) -> Result<Self> {
-        crate::model::names::validate_lab_name(&options.class).context("invalid --class")?;
+        if let Some(name) = &options.class {
+            crate::model::names::validate_lab_name(name).context("invalid --class")?;
+        }
         let asked_region = target.region.clone();
         target.patient = true;
         let admin = target.admin().await?;
+        let name = resolve_class(&admin, &options).await?;
+        let handouts = options.out.clone().unwrap_or_else(|| options.handouts_root.join(&name));
         let identity = sts::caller_identity(&admin.sts).await?;
+        let backoff = target.propagation(Default::default()).await;
         report.line(&format!(
-            "class {} as {} (region {}); handouts in {}",
-            options.class,
+            "class {name} as {} (region {}); handouts in {}",
             identity.arn,
             admin.region,
-            options.handouts.display()
+            handouts.display()
         ));
         Ok(Self {
-            name: options.class,
-            handouts: options.handouts,
+            name,
+            handouts,
             target,
             admin,
             identity,
             force: options.force,
             asked_region,
             stack_board: Arc::new(StackBoard::new(STACK_POLL_INTERVAL, CFN_CALLS_PER_SECOND)),
+            backoff,
         })
     }
 
@@ -115,6 +162,7 @@ impl Room {
             _ => self.admin.clone(),
         };
         let options = LabOptions::default()
+            .backoff(self.backoff)
             .force(self.force)
             .ttl(ttl)
             .stack_board(Arc::clone(&self.stack_board));
@@ -150,11 +198,20 @@ impl Room {
             .collect())
     }
 
-    /// The class's labs that exist, or an error saying how to make them.
+    /// The class's labs that exist, or an error saying which classes there are and how to make
+    /// this one.
     async fn existing_or_hint(&self) -> Result<Vec<FoundLab>> {
         let found = self.existing().await?;
         if found.is_empty() {
-            anyhow::bail!("class {} has no labs; run `cargo xtask class setup` first", self.name);
+            let others = classes(&self.admin).await?;
+            let there = match others.as_slice() {
+                [] => "there is no class in this account".to_owned(),
+                some => format!("the classes here are {}", some.join(", ")),
+            };
+            anyhow::bail!(
+                "class {} has no labs ({there}); make it with `cargo xtask class setup --students N`",
+                self.name
+            );
         }
         Ok(found)
     }

@@ -29,6 +29,12 @@ pub fn student_labs(class: &str, students: usize) -> Result<Vec<String>> {
     Ok(labs)
 }
 
+/// The class a student's lab belongs to: the name before `-NN` (two digits at least).
+pub fn class_of(lab: &str) -> Option<&str> {
+    let (class, number) = lab.rsplit_once('-')?;
+    (number.len() >= 2 && number.bytes().all(|b| b.is_ascii_digit()) && !class.is_empty()).then_some(class)
+}
+
 /// Whether `lab` is one of class `class`'s labs: `class-` then digits only.
 pub fn is_student_lab(class: &str, lab: &str) -> bool {
     lab.strip_prefix(class)
@@ -80,6 +86,9 @@ mod tests {
         assert!(long.contains("at most 17 characters"), "{long}");
         assert!(is_student_lab("class", "class-07"));
         assert!(!is_student_lab("class", "class-07x") && !is_student_lab("class", "classroom-01"));
+        assert_eq!(class_of("room-a-07"), Some("room-a"));
+        assert_eq!(class_of("default"), None);
+        assert_eq!(class_of("team-7"), None);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::output::{self, ClassStatusDoc};
 pub async fn status(room: &Room) -> Result<(ClassStatusDoc, i64)> {
     let now = room.target.now().await?;
     let mut students = Vec::new();
-    for found in room.existing().await? {
+    for found in room.existing_or_hint().await? {
         let student = room.student(&found.names.lab, found.region.as_deref())?;
         let inv = lab::inventory(&student).await?;
         let key_age = inv

@@ -147,7 +147,7 @@ async fn verify_student(
     applied: Option<Lesson>,
     lines: &dyn Report,
 ) -> Result<Verified> {
-    let as_user = student.target.profile("sts").await?;
+    let as_user = student.profile(&student.names.user_profile).await?;
     let mut checks = Vec::new();
     if let Some(applied) = applied {
         // A student on a lesson is proven by the lesson's own checks: a lesson may change who

@@ -140,6 +140,20 @@ impl AwsFiles {
         }
     }
 
+    /// The profiles of the sections the lab `lab` wrote in that file (its own, its lessons').
+    pub fn profiles_of_lab(&self, kind: FileKind, lab: &str) -> Result<Vec<String>> {
+        let path = self.path(kind);
+        let text = read_or_empty(path)?;
+        let names = credfile::sections_of_lab(&text, lab).map_err(|m| malformed(path, m.line, m.reason))?;
+        Ok(names
+            .into_iter()
+            .map(|name| match kind {
+                FileKind::Config => name.strip_prefix("profile ").map_or(name.clone(), str::to_owned),
+                FileKind::Credentials => name,
+            })
+            .collect())
+    }
+
     /// What the file says of `profile`, if anything.
     pub fn read_profile(&self, kind: FileKind, profile: &str) -> Result<Option<SectionView>> {
         let path = self.path(kind);

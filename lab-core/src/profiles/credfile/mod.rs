@@ -218,6 +218,18 @@ fn is_owned(lines: &[(&str, Line<'_>)], header: usize) -> bool {
         .is_some_and(|(raw, _)| raw.trim_start().starts_with(MARKER_PREFIX))
 }
 
+/// The names of the sections the lab `lab` wrote (its marker names it), in the file's order.
+pub fn sections_of_lab(text: &str, lab: &str) -> Result<Vec<String>, Malformed> {
+    let lines = lines(text)?;
+    let own = format!("(lab {lab})");
+    Ok((0..lines.len())
+        .filter_map(|i| match lines[i].1 {
+            Line::Header(name) if is_owned(&lines, i) && lines[i + 1].0.contains(&own) => Some(name.to_owned()),
+            _ => None,
+        })
+        .collect())
+}
+
 /// What the file says of section `name`, if it is there.
 pub fn read(text: &str, name: &str) -> Result<Option<SectionView>, Malformed> {
     let lines = lines(text)?;

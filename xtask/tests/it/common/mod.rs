@@ -83,6 +83,7 @@ pub struct TestEmulator {
     pub running: Running,
     child: Child,
     pub scratch: Scratch,
+    options: emulator::Options,
 }
 
 impl TestEmulator {
@@ -101,23 +102,24 @@ impl TestEmulator {
         let home = Home {
             dir: scratch.0.join("emulator"),
         };
-        // A port can be taken between free_port and the server's bind: try a few.
-        let mut last_err = None;
-        for _ in 0..5 {
-            let port = emulator::free_port().await.unwrap();
-            match home.start(&venv(), port, &options).await {
-                Ok((running, child)) => {
-                    return Self {
-                        home,
-                        running,
-                        child,
-                        scratch,
-                    };
-                }
-                Err(e) => last_err = Some(e),
-            }
+        let (running, child) = start_in(&home, &options).await;
+        Self {
+            home,
+            running,
+            child,
+            scratch,
+            options,
         }
-        panic!("cannot start the emulator: {:#}", last_err.unwrap());
+    }
+
+    /// Stops the emulator and starts it again in its folder, as `emulator stop` then `start`
+    /// do: its state (every lab) is gone, its lab-local AWS files are kept.
+    pub async fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let (running, child) = start_in(&self.home, &self.options).await;
+        self.running = running;
+        self.child = child;
     }
 
     pub fn target(&self) -> Target {
@@ -195,6 +197,20 @@ pub fn clean_env(cmd: &mut Command) {
             cmd.env_remove(&key);
         }
     }
+}
+
+/// An emulator started in `home`; a port can be taken between free_port and the server's bind:
+/// a few are tried.
+async fn start_in(home: &Home, options: &emulator::Options) -> (Running, Child) {
+    let mut last_err = None;
+    for _ in 0..5 {
+        let port = emulator::free_port().await.unwrap();
+        match home.start(&venv(), port, options).await {
+            Ok(started) => return started,
+            Err(e) => last_err = Some(e),
+        }
+    }
+    panic!("cannot start the emulator: {:#}", last_err.unwrap());
 }
 
 impl Drop for TestEmulator {
