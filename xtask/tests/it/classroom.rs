@@ -286,7 +286,7 @@ async fn an_expired_class_says_expired_at_once() {
     for n in 1..=3 {
         assert!(
             text.contains(&format!(
-                "✗ class-0{n}: expired at 2020-01-01T00:00:00Z; run `cargo xtask class setup`"
+                "✗ class-0{n}: expired at 2020-01-01T00:00:00Z; run `cargo xtask class setup --students 3 --out {out}` to renew the class"
             )),
             "{text}"
         );

@@ -150,7 +150,10 @@ mod tests {
             folder: "/home/i/class/class-03",
             diagram: "```mermaid\nflowchart LR\n```",
         });
-        assert!(text.contains("cd /home/i/class/class-03\n"), "{text}");
+        assert!(
+            text.contains("cd /home/i/class/class-03   # the folder on the instructor's machine"),
+            "{text}"
+        );
         assert!(text.contains("--role-arn arn:aws:iam::123456789012:role/sts-stack-aws-prep-class-03-StsRole-X"));
         assert!(
             text.contains("aws s3 mb s3://sts-lab-class-03-123456789012-yourname --profile assumed --region us-east-1")

@@ -41,8 +41,9 @@ async fn students(room: &Room, found: &[crate::fleet::sweep::FoundLab]) -> Resul
         let lab = lab::check_not_expired(f.expires.as_deref(), now)
             .map_err(|_| {
                 anyhow!(
-                    "expired at {}; run `cargo xtask class setup` to renew the class",
-                    f.expires.as_deref().unwrap_or_default()
+                    "expired at {}; run `cargo xtask class setup --students {}` to renew the class",
+                    f.expires.as_deref().unwrap_or_default(),
+                    found.len()
                 )
             })
             .and_then(|()| room.student(&f.names.lab, f.region.as_deref()));
