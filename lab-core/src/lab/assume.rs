@@ -40,7 +40,8 @@ pub async fn assume_as_guide(
     if let Some(role_arn) = recorded_role_arn(&target, names)? {
         let expires = recorded_expiry(&target, names)?;
         check_not_expired(expires.as_deref(), target.now().await?)?;
-        return assume_role_as_user(&target, names, &role_arn, options, Backoff::default(), report).await;
+        let backoff = target.propagation(Backoff::default()).await;
+        return assume_role_as_user(&target, names, &role_arn, options, backoff, report).await;
     }
     let lab = Lab::connect(
         target,
@@ -98,7 +99,6 @@ pub async fn assume_role_as_user(
             ));
         }
         // AssumeRole is denied for up to ~30 s after the role or the user's policy appears on AWS.
-        let backoff = target.propagation(backoff).await;
         retry_codes(
             backoff,
             &["AccessDenied", "InvalidClientTokenId"],
