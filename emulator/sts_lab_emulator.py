@@ -35,8 +35,8 @@ answers GET /sts-lab/clock that late, so that a test sees whether its clients as
 never reaches, e.g. UPDATE_ROLLBACK_COMPLETE); `GET /sts-lab/stats` counts the requests served, by
 "service:Action" (S3: by method), and those throttled, and the most /sts-lab/clock requests answered at once:
 {"since", "now", "calls", "throttled", "clock_in_flight_max"};
-`GET /sts-lab/info` says the mode {"realistic", "propagation_delay"} (a client waits out IAM's propagation only
-where there is one); `GET /sts-lab/clock` is the emulator's time {"now", "epoch", "offset"}, `POST /sts-lab/clock` with
+`GET /sts-lab/info` says the mode {"realistic", "propagation_delay", "rates": {"iam", "cloudformation"}} (a client
+waits out IAM's propagation only where there is one, and keeps to the request rates it enforces; 0: none); `GET /sts-lab/clock` is the emulator's time {"now", "epoch", "offset"}, `POST /sts-lab/clock` with
 {"offset": seconds} sets it to the machine's time plus that; `POST /sts-lab/decide` with {"cases":
 [{"policies": [{"name", "kind": "identity"|"session"|"trust", "document"}], "request": {"principal",
 "action", "resource", "context": {key: str or [str]}}}]} answers {"decisions": [{"effect":
@@ -60,6 +60,7 @@ from collections import Counter
 # The sibling modules, wherever this file was copied with them.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import speed
 from authorize import begin_request, patch_authorization
 from clock import CLOCK, expired_session, patch_session_clock
 from documents import check_cases, patch_document_checks
@@ -196,7 +197,12 @@ class App:
                     self.realistic.forced[q["name"][0]] = q["status"][0]
             return self.reply(start_response, (200, "text/plain", "ok"))
         if path == "/sts-lab/info":
-            info = {"realistic": self.realistic is not None, "propagation_delay": self.realistic.s.propagation if self.realistic else 0}
+            real = self.realistic
+            info = {
+                "realistic": real is not None,
+                "propagation_delay": real.s.propagation if real else 0,
+                "rates": {"iam": real.s.iam_rate if real else 0, "cloudformation": real.s.cfn_rate if real else 0},
+            }
             return self.reply(start_response, (200, "application/json", json.dumps(info)))
         if path == "/sts-lab/stats":
             return self.reply(start_response, (200, "application/json", json.dumps(self.stats.snapshot())))
@@ -304,6 +310,7 @@ def main():
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import run_simple
 
+    speed.patch_all()
     patch_role_updates()
     patch_unsigned_sts()
     patch_session_clock()
@@ -314,7 +321,7 @@ def main():
         patch_trust_binding()
         realistic = Realistic(Settings())
     app = App(DomainDispatcherApplication(create_backend_app), realistic, unimplemented_actions())
-    run_simple(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
+    run_simple(args.host, args.port, app, threaded=True, request_handler=speed.quick_log(MotoRequestHandler))
 
 
 if __name__ == "__main__":

@@ -130,9 +130,14 @@ pub struct BenchArgs {
     /// On AWS's clock: setup+assume and cleanup on the realistic emulator against their critical paths.
     #[arg(long)]
     pub realistic: bool,
-    /// A classroom against one lab: 12 students on the realistic emulator (IAM throttled), 30 on the plain one.
+    /// Classrooms against their floor on AWS's clock (one lab's own time, or the class's
+    /// requests at IAM's and CloudFormation's rates): on the realistic emulator with AWS's stack
+    /// times and with its defaults, and on the plain one.
     #[arg(long)]
     pub class: bool,
+    /// The class sizes of `--class` (1 to 50).
+    #[arg(long, value_delimiter = ',', default_value = "30", value_parser = clap::value_parser!(u16).range(1..=50))]
+    pub students: Vec<u16>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -152,9 +157,17 @@ pub struct TtlArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct JobsArgs {
-    /// How many students at once.
-    #[arg(long, default_value_t = 8)]
-    pub jobs: usize,
+    /// At most this many students at once (default: all of them; the class keeps to AWS's
+    /// request rates however many are in flight).
+    #[arg(long, value_name = "J")]
+    pub jobs: Option<std::num::NonZeroUsize>,
+}
+
+impl JobsArgs {
+    /// The cap, if the instructor set one.
+    pub fn cap(&self) -> Option<usize> {
+        self.jobs.map(std::num::NonZeroUsize::get)
+    }
 }
 
 #[derive(Debug, Clone, Args)]

@@ -7,5 +7,6 @@ pub mod error;
 pub mod faults;
 pub mod form_encoding;
 pub mod http;
+pub mod pace;
 pub mod retry;
 pub mod target;

@@ -29,9 +29,9 @@ use crate::ops::iam;
 use crate::profiles::awsfiles::{AwsFiles, FileKind};
 
 /// The server (`emulator/` in the repo), compiled in and written beside the emulator's state:
-/// moto's app, its fidelity fixes, its policy evaluation and clock, and the realistic layer
+/// moto's app, its fidelity and speed fixes, its policy evaluation and clock, and the realistic layer
 /// (`--realistic`).
-pub const SERVER_FILES: [(&str, &str); 11] = [
+pub const SERVER_FILES: [(&str, &str); 12] = [
     (
         "sts_lab_emulator.py",
         include_str!("../../../emulator/sts_lab_emulator.py"),
@@ -45,6 +45,7 @@ pub const SERVER_FILES: [(&str, &str); 11] = [
     ("fidelity.py", include_str!("../../../emulator/fidelity.py")),
     ("policy.py", include_str!("../../../emulator/policy.py")),
     ("realistic.py", include_str!("../../../emulator/realistic.py")),
+    ("speed.py", include_str!("../../../emulator/speed.py")),
     ("stacks.py", include_str!("../../../emulator/stacks.py")),
 ];
 /// Requests moto serves before it enforces IAM: exactly the admin bootstrap below.
@@ -227,7 +228,7 @@ impl Home {
     /// to the lab-local files as profile `lab-admin`.
     async fn bootstrap(&self, running: Running) -> Result<()> {
         let config = aws_config::defaults(BehaviorVersion::latest())
-            .http_client(crate::aws::http::shared_https_client())
+            .http_client(crate::aws::http::shared_emulator_client())
             .region(Region::from_static(REGION))
             .endpoint_url(running.endpoint())
             .credentials_provider(Credentials::new(

@@ -26,7 +26,6 @@ async fn delete_stack(lab: &Lab, steps: Steps<'_>) -> Result<()> {
             }
         }
         if stack.status != StackStatus::DeleteInProgress {
-            lab.cfn_turn().await;
             cfn::delete_stack(&c.cfn, &names.stack).await?;
         }
         match wait(lab, steps).await? {
@@ -256,12 +255,26 @@ async fn remove_profiles(lab: &Lab, steps: Steps<'_>) -> Result<()> {
     r.map(drop)
 }
 
+/// The lab's roles still there: those named asked one by one (a GetRole each), else every role
+/// under the lab's prefix.
+async fn roles_left(lab: &Lab, named: Option<&[String]>) -> Result<Vec<String>> {
+    let Some(named) = named else {
+        return iam::roles_named(&lab.admin.iam, &lab.names.role_name_prefix()).await;
+    };
+    let mut left = Vec::new();
+    for role in named {
+        if iam::role_trust(&lab.admin.iam, role).await?.is_some() {
+            left.push(role.clone());
+        }
+    }
+    Ok(left)
+}
+
 /// Deletes everything of the lab, each step whatever the others did; a second run finds nothing
 /// to do. Fails, after trying every step, when any step failed or anything is left.
 pub async fn cleanup(lab: &Lab, report: &dyn Report) -> Result<()> {
     let steps = Steps::new(report);
     let names = &lab.names;
-    let c = &lab.admin;
     let mut failures: Vec<String> = Vec::new();
     let mut record = |r: Result<()>, what: &str| {
         if let Err(e) = r {
@@ -269,17 +282,22 @@ pub async fn cleanup(lab: &Lab, report: &dyn Report) -> Result<()> {
         }
     };
 
-    let buckets = delete_buckets(lab, steps).await;
+    // The buckets, the stack (the longest wait) and the user's disarming are independent: side
+    // by side. The lessons' additions go before the stack: CloudFormation cannot delete a role
+    // that holds a policy it did not make.
+    let stack_side = async {
+        let roles = super::cleanup_lessons::lab_roles(lab).await;
+        let lessons = match &roles {
+            Ok(roles) => super::cleanup_lessons::remove_lesson_additions(lab, roles, steps).await,
+            Err(e) => Err(anyhow::anyhow!("{}", crate::aws::error::one_line(e))),
+        };
+        (roles.ok(), lessons, delete_stack(lab, steps).await)
+    };
+    let (buckets, (roles, lessons, stack), (user_found, user_failures)) =
+        tokio::join!(delete_buckets(lab, steps), stack_side, disarm_user(lab, steps));
     let buckets_ok = buckets.is_ok();
     record(buckets, "buckets");
-    // Before the stack: CloudFormation cannot delete a role that holds a policy it did not make.
-    record(
-        super::cleanup_lessons::remove_lesson_additions(lab, steps).await,
-        "lessons",
-    );
-
-    // The stack's deletion (the longest wait) and the user's disarming are independent: side by side.
-    let (stack, (user_found, user_failures)) = tokio::join!(delete_stack(lab, steps), disarm_user(lab, steps));
+    record(lessons, "lessons");
     let stack_ok = stack.is_ok();
     record(stack, "stack");
     for (what, e) in user_failures {
@@ -308,7 +326,7 @@ pub async fn cleanup(lab: &Lab, report: &dyn Report) -> Result<()> {
     let left = step(
         steps,
         "check nothing is left",
-        iam::roles_named(&c.iam, &names.role_name_prefix()),
+        roles_left(lab, roles.as_deref()),
         |roles| {
             if roles.is_empty() {
                 "no role of the lab is left".to_owned()

@@ -8,15 +8,27 @@ use super::inventory::lesson_parts;
 use crate::ops::{iam, policies};
 use crate::output::report::Steps;
 
+/// The lab's roles: the stack's, by the name its output gives (a DescribeStacks the stack's
+/// deletion makes anyway, and a class's board answers for all), else every role under the lab's
+/// prefix (a ListRoles, which pages through the account's roles).
+pub(super) async fn lab_roles(lab: &Lab) -> Result<Vec<String>> {
+    let stack = lab.describe_stack().await?;
+    let named = stack
+        .as_ref()
+        .and_then(|s| s.output(super::OUTPUT_ROLE_ARN))
+        .and_then(crate::model::policy::role_name);
+    match named {
+        Some(role) => Ok(vec![role.to_owned()]),
+        None => iam::roles_named(&lab.admin.iam, &lab.names.role_name_prefix()).await,
+    }
+}
+
 /// Deletes the lessons' parts: the inline policies of the lab's roles beyond the stack's own (a
 /// role holding one cannot be deleted by CloudFormation), the chained role, the MFA device. Each
 /// item whatever the others did; the errors together.
-pub(super) async fn remove_lesson_additions(lab: &Lab, steps: Steps<'_>) -> Result<()> {
+pub(super) async fn remove_lesson_additions(lab: &Lab, roles: &[String], steps: Steps<'_>) -> Result<()> {
     let iam_client = &lab.admin.iam;
-    // The stack's role by its name (a ListRoles, no DescribeStacks: the stack's own deletion
-    // follows and reads the stack itself).
-    let roles = iam::roles_named(iam_client, &lab.names.role_name_prefix()).await?;
-    let parts = lesson_parts(lab, None, &roles).await?;
+    let parts = lesson_parts(lab, None, roles, None).await?;
     let mut errors: Vec<String> = Vec::new();
     let mut keep = |r: Result<()>| {
         if let Err(e) = r {

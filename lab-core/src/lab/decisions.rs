@@ -4,12 +4,14 @@
 //! checks with it and `why` explains one request.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use anyhow::Result;
 
 use super::Lab;
 use crate::model::decide::{self, Ask, Caller, Decision, Document, Effect, PolicyKind, Request, Value};
 use crate::model::expiry::format_utc;
+use crate::ops::account_documents::{AccountDocuments, Principal};
 use crate::ops::{iam, policies};
 use crate::output::{Answered, Check, WhyDoc};
 
@@ -28,26 +30,85 @@ impl Lab {
         self.target.now().await
     }
 
-    /// A caller's own policies and its part of the request context, read with the admin.
-    async fn caller_documents(&self, caller: &Caller) -> Result<(Vec<Document>, BTreeMap<String, Value>)> {
+    /// The account's documents in one reading (the class's, when it shares one); None when the
+    /// admin may not read them so.
+    pub(crate) async fn account_documents(&self) -> Result<Option<Arc<AccountDocuments>>> {
+        match &self.documents {
+            Some(shared) => shared.board.get(&self.admin.iam, shared.since).await,
+            None => Ok(AccountDocuments::read(&self.admin.iam).await?.map(Arc::new)),
+        }
+    }
+
+    /// The class's reading of the account's documents, when the lab shares one (None alone: a
+    /// lab on its own asks for each thing it needs).
+    pub(crate) async fn shared_documents(&self) -> Result<Option<Arc<AccountDocuments>>> {
+        match &self.documents {
+            Some(_) => self.account_documents().await,
+            None => Ok(None),
+        }
+    }
+
+    /// A user's or a role's documents: from the account's reading when there is one, else read
+    /// one by one (None: it does not exist).
+    async fn principal(&self, read: Option<&AccountDocuments>, caller: &Caller) -> Result<Option<Principal>> {
         let iam_client = &self.admin.iam;
-        let mut context = BTreeMap::new();
-        let mut docs = Vec::new();
-        match caller {
+        if let Some(read) = read {
+            let found = match caller {
+                Caller::User(user) => read.user(user),
+                Caller::Session { role, .. } => read.role(role),
+            };
+            let Some(found) = found else { return Ok(None) };
+            let mut found = found.clone();
+            let attached = read.attached_documents(iam_client, &found).await?;
+            let from_groups = std::mem::take(&mut found.from_groups);
+            found.inline.extend(from_groups.into_iter().chain(attached));
+            found.attached.clear();
+            return Ok(Some(found));
+        }
+        let principal = match caller {
             Caller::User(user) => {
                 let (inline, attached, info) = tokio::try_join!(
                     policies::user_inline(iam_client, user),
                     policies::attached(iam_client, Some(user), None),
                     iam::get_user(iam_client, user),
                 )?;
-                docs.extend(named(PolicyKind::Identity, inline));
-                docs.extend(named(PolicyKind::Identity, attached));
-                if let Some(info) = info {
+                info.map(|info| Principal {
+                    arn: info.arn,
+                    id: info.id,
+                    inline: inline.into_iter().chain(attached).collect(),
+                    tags: info.tags,
+                    ..Principal::default()
+                })
+            }
+            Caller::Session { role, .. } => {
+                let (inline, attached, tags) = tokio::try_join!(
+                    policies::role_inline(iam_client, role),
+                    policies::attached(iam_client, None, Some(role)),
+                    policies::role_tags(iam_client, role),
+                )?;
+                Some(Principal {
+                    inline: inline.into_iter().chain(attached).collect(),
+                    tags,
+                    ..Principal::default()
+                })
+            }
+        };
+        Ok(principal)
+    }
+
+    /// A caller's own policies and its part of the request context, read with the admin.
+    async fn caller_documents(
+        &self,
+        read: Option<&AccountDocuments>,
+        caller: &Caller,
+    ) -> Result<(Vec<Document>, BTreeMap<String, Value>)> {
+        let mut context = BTreeMap::new();
+        let principal = self.principal(read, caller).await?;
+        match caller {
+            Caller::User(user) => {
+                if let Some(info) = &principal {
                     context.insert("aws:PrincipalArn".to_owned(), Value::One(info.arn.clone()));
                     context.insert("aws:userid".to_owned(), Value::One(info.id.clone()));
-                    for (k, v) in &info.tags {
-                        context.insert(format!("aws:PrincipalTag/{k}"), Value::One(v.clone()));
-                    }
                 }
                 context.insert("aws:username".to_owned(), Value::One(user.clone()));
             }
@@ -58,27 +119,27 @@ impl Lab {
                     self.account()
                 );
                 context.insert("aws:PrincipalArn".to_owned(), Value::One(role_arn));
-                let (inline, attached, tags) = tokio::try_join!(
-                    policies::role_inline(iam_client, role),
-                    policies::attached(iam_client, None, Some(role)),
-                    policies::role_tags(iam_client, role),
-                )?;
-                docs.extend(named(PolicyKind::Identity, inline));
-                docs.extend(named(PolicyKind::Identity, attached));
-                for (k, v) in tags {
-                    context.insert(format!("aws:PrincipalTag/{k}"), Value::One(v));
-                }
             }
         }
-        Ok((docs, context))
+        let Some(principal) = principal else {
+            return Ok((Vec::new(), context));
+        };
+        for (k, v) in &principal.tags {
+            context.insert(format!("aws:PrincipalTag/{k}"), Value::One(v.clone()));
+        }
+        Ok((named(PolicyKind::Identity, principal.inline).collect(), context))
     }
 
     /// The trust of the role `resource` names, for AssumeRole.
-    async fn trust_document(&self, resource: &str) -> Result<Option<Document>> {
+    async fn trust_document(&self, read: Option<&AccountDocuments>, resource: &str) -> Result<Option<Document>> {
         let Some(target) = crate::model::policy::role_name(resource) else {
             return Ok(None);
         };
-        Ok(iam::role_trust(&self.admin.iam, target).await?.map(|json| Document {
+        let trust = match read {
+            Some(read) => read.role(target).and_then(|r| r.trust.clone()),
+            None => iam::role_trust(&self.admin.iam, target).await?,
+        };
+        Ok(trust.map(|json| Document {
             name: format!("the trust of role {target}"),
             kind: PolicyKind::Trust,
             json,
@@ -121,18 +182,22 @@ impl Lab {
 }
 
 /// Reads the documents of many requests at one time, each caller's and each trust once.
-struct Reader<'a> {
+pub(super) struct Reader<'a> {
     lab: &'a Lab,
     now: i64,
+    /// The account's documents in one reading, when the admin may read them so.
+    read: Option<Arc<AccountDocuments>>,
     callers: HashMap<Caller, (Vec<Document>, BTreeMap<String, Value>)>,
     trusts: HashMap<String, Option<Document>>,
 }
 
 impl<'a> Reader<'a> {
-    async fn new(lab: &'a Lab) -> Result<Self> {
+    pub(super) async fn new(lab: &'a Lab) -> Result<Self> {
+        let (now, read) = tokio::try_join!(lab.now(), lab.account_documents())?;
         Ok(Self {
             lab,
-            now: lab.now().await?,
+            now,
+            read,
             callers: HashMap::new(),
             trusts: HashMap::new(),
         })
@@ -140,8 +205,8 @@ impl<'a> Reader<'a> {
 
     async fn request_for(&mut self, ask: &Ask) -> Result<(Vec<Document>, Request)> {
         if !self.callers.contains_key(&ask.caller) {
-            let read = self.lab.caller_documents(&ask.caller).await?;
-            self.callers.insert(ask.caller.clone(), read);
+            let docs = self.lab.caller_documents(self.read.as_deref(), &ask.caller).await?;
+            self.callers.insert(ask.caller.clone(), docs);
         }
         let (mut docs, mut context) = self.callers.get(&ask.caller).cloned().unwrap_or_default();
         context.insert("aws:CurrentTime".to_owned(), Value::One(format_utc(self.now)));
@@ -150,7 +215,7 @@ impl<'a> Reader<'a> {
         docs.extend(ask.session.iter().cloned());
         if ask.action.eq_ignore_ascii_case("sts:AssumeRole") {
             if !self.trusts.contains_key(&ask.resource) {
-                let trust = self.lab.trust_document(&ask.resource).await?;
+                let trust = self.lab.trust_document(self.read.as_deref(), &ask.resource).await?;
                 self.trusts.insert(ask.resource.clone(), trust);
             }
             docs.extend(self.trusts.get(&ask.resource).cloned().flatten());
@@ -212,8 +277,14 @@ impl Lab {
     /// Gives each check that makes a request what the lab's documents decide for it, and
     /// whether the endpoint answered the same.
     pub async fn judge(&self, checks: &mut [Check]) -> Result<()> {
+        let reader = Reader::new(self).await?;
+        self.judge_with(reader, checks).await;
+        Ok(())
+    }
+
+    /// [`Lab::judge`] with the documents read already.
+    pub(super) async fn judge_with(&self, mut reader: Reader<'_>, checks: &mut [Check]) {
         let emulator = self.target.endpoint.emulator().is_some();
-        let mut reader = Reader::new(self).await?;
         for check in checks.iter_mut() {
             let Some(ask) = check.ask.clone() else {
                 check.agrees = true;
@@ -240,7 +311,6 @@ impl Lab {
                 }
             }
         }
-        Ok(())
     }
 }
 

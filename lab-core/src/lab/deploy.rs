@@ -59,7 +59,6 @@ pub(super) async fn deploy_stack(
             check_trust(lab, &role_arn, user_id).await?;
             return Ok(role_arn);
         }
-        lab.cfn_turn().await;
         let reasons = cfn::failure_reasons(cfn_client, &names.stack).await.unwrap_or_default();
         let invalid = reasons.iter().find(|r| r.contains("Invalid principal")).cloned();
         if let Some(invalid) = &invalid
@@ -78,7 +77,6 @@ pub(super) async fn deploy_stack(
             ));
             existing = Some(info);
             if creating {
-                lab.cfn_turn().await;
                 cfn::delete_stack(cfn_client, &names.stack).await?;
                 wait(lab, steps).await?;
                 existing = None;
@@ -113,7 +111,6 @@ async fn settle_existing(lab: &Lab, existing: Option<StackInfo>, steps: Steps<'_
             "stack {} is REVIEW_IN_PROGRESS (a change set never executed) and would never move on: deleting it, then creating it",
             lab.names.stack
         ));
-        lab.cfn_turn().await;
         cfn::delete_stack(&lab.admin.cfn, &lab.names.stack).await?;
         existing = wait(lab, steps).await?;
     }
@@ -123,7 +120,6 @@ async fn settle_existing(lab: &Lab, existing: Option<StackInfo>, steps: Steps<'_
 /// Creates the stack, or updates the working one of the lab's.
 async fn submit(lab: &Lab, existing: Option<&StackInfo>, request: &cfn::StackRequest<'_>) -> Result<()> {
     let (client, stack) = (&lab.admin.cfn, &lab.names.stack);
-    lab.cfn_turn().await;
     match existing {
         None => cfn::create_stack(client, request).await,
         Some(s) => {

@@ -26,9 +26,11 @@ pub async fn diagram(lab: &Lab) -> Result<String> {
 /// The diagram's nodes: the lab's parts as its inventory finds them, the trust's conditions.
 async fn nodes(lab: &Lab, role: &str) -> Result<Nodes> {
     let inventory = super::inventory(lab).await?;
-    let trust = crate::ops::iam::role_trust(&lab.admin.iam, role)
-        .await?
-        .unwrap_or_default();
+    let trust = match lab.shared_documents().await? {
+        Some(read) => read.role(role).and_then(|r| r.trust.clone()),
+        None => crate::ops::iam::role_trust(&lab.admin.iam, role).await?,
+    }
+    .unwrap_or_default();
     let trust_doc = serde_json::from_str::<serde_json::Value>(&trust).unwrap_or_default();
     let trust_sid = trust_doc["Statement"][0]["Sid"]
         .as_str()

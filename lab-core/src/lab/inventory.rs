@@ -7,6 +7,7 @@ use anyhow::Result;
 
 use super::*;
 use crate::model::names::LabNames;
+use crate::ops::account_documents::{AccountDocuments, Principal};
 use crate::ops::cfn::StackInfo;
 use crate::ops::iam::{self, AccessKeyInfo, UserInfo};
 use crate::ops::s3;
@@ -137,7 +138,6 @@ impl Inventory {
 pub async fn inventory(lab: &Lab) -> Result<Inventory> {
     let names = &lab.names;
     let c = &lab.admin;
-    let user = iam::get_user(&c.iam, &names.user).await?;
     let mut profiles = Vec::new();
     for (kind, profile) in profile_sections(names, &lab.target.files)? {
         if lab.target.files.read_profile(kind, &profile)?.is_some_and(|p| p.owned) {
@@ -152,23 +152,58 @@ pub async fn inventory(lab: &Lab) -> Result<Inventory> {
             ));
         }
     }
-    let roles = iam::roles_named(&c.iam, &names.role_name_prefix()).await?;
-    let lesson = lesson_parts(lab, user.as_ref(), &roles).await?;
+    // What does not wait on another answer is asked side by side; a lab of a class reads the
+    // user, its policies and the roles from the class's reading of the account's documents.
+    let role_prefix = names.role_name_prefix();
+    let read = lab.shared_documents().await?;
+    let from_reading = read.as_deref().map(|r| {
+        let user = r.user(&names.user);
+        (
+            user.map(Principal::user_info),
+            r.roles_named(&role_prefix),
+            user.map(Principal::inline_names).unwrap_or_default(),
+        )
+    });
+    let (user, roles, stack, buckets) = tokio::try_join!(
+        async {
+            match &from_reading {
+                Some((user, ..)) => Ok(user.clone()),
+                None => iam::get_user(&c.iam, &names.user).await,
+            }
+        },
+        async {
+            match &from_reading {
+                Some((_, roles, _)) => Ok(roles.clone()),
+                None => iam::roles_named(&c.iam, &role_prefix).await,
+            }
+        },
+        lab.describe_stack(),
+        lab_buckets(lab),
+    )?;
+    let exists = user.is_some();
+    let (lesson, access_keys, user_policies) = tokio::try_join!(
+        lesson_parts(lab, user.as_ref(), &roles, read.as_deref()),
+        async {
+            match exists {
+                true => iam::list_access_keys(&c.iam, &names.user).await,
+                false => Ok(vec![]),
+            }
+        },
+        async {
+            match (&from_reading, exists) {
+                (Some((_, _, policies)), _) => Ok(policies.clone()),
+                (None, true) => iam::list_user_policies(&c.iam, &names.user).await,
+                (None, false) => Ok(vec![]),
+            }
+        },
+    )?;
     Ok(Inventory {
-        access_keys: if user.is_some() {
-            iam::list_access_keys(&c.iam, &names.user).await?
-        } else {
-            vec![]
-        },
-        user_policies: if user.is_some() {
-            iam::list_user_policies(&c.iam, &names.user).await?
-        } else {
-            vec![]
-        },
+        access_keys,
+        user_policies,
         user,
-        stack: lab.describe_stack().await?,
+        stack,
         roles,
-        buckets: lab_buckets(lab).await?,
+        buckets,
         profiles,
         lesson,
     })
@@ -177,25 +212,48 @@ pub async fn inventory(lab: &Lab) -> Result<Inventory> {
 /// What the lessons added: the lesson recorded on `user`, the chained role (only with the lab's
 /// tag), the inline policies of `roles` and of the chained role beyond the stack's own, the MFA
 /// device.
-pub(super) async fn lesson_parts(lab: &Lab, user: Option<&UserInfo>, roles: &[String]) -> Result<LessonParts> {
+pub(super) async fn lesson_parts(
+    lab: &Lab,
+    user: Option<&UserInfo>,
+    roles: &[String],
+    read: Option<&AccountDocuments>,
+) -> Result<LessonParts> {
     let names = &lab.names;
     let c = &lab.admin;
     let chained = names.chained_role();
-    let tags = crate::ops::policies::role_tags(&c.iam, &chained).await?;
+    let serial = names.mfa_serial(lab.admin_identity.partition(), lab.account());
+    // A role's tags and inline policies: from the class's reading, else asked.
+    let role_tags = async |role: &str| match read {
+        Some(r) => Ok(r.role(role).map(|p| p.tags.clone()).unwrap_or_default()),
+        None => crate::ops::policies::role_tags(&c.iam, role).await,
+    };
+    let policy_names = async |role: &str| match read {
+        Some(r) => Ok(r.role(role).map(Principal::inline_names).unwrap_or_default()),
+        None => crate::ops::policies::role_policy_names(&c.iam, role).await,
+    };
+    // Three independent reads, side by side: the chained role's tags, the MFA device, and the
+    // inline policies of the lab's roles.
+    let stack_roles = futures_util::future::try_join_all(roles.iter().map(|role| policy_names(role)));
+    let (tags, mfa_device, stack_role_policies) = tokio::try_join!(
+        role_tags(&chained),
+        iam::virtual_mfa_device_exists(&c.iam, &serial),
+        stack_roles,
+    )?;
     let chained_role = tags
         .iter()
         .any(|(k, v)| k == crate::model::names::LAB_TAG_KEY && *v == names.lab)
         .then_some(chained);
     let mut role_policies = Vec::new();
-    for role in roles.iter().chain(chained_role.iter()) {
-        for policy in crate::ops::policies::role_policy_names(&c.iam, role).await? {
-            if policy != crate::model::names::STACK_ROLE_POLICY {
-                role_policies.push((role.clone(), policy));
-            }
+    for (role, policies) in roles.iter().zip(stack_role_policies) {
+        role_policies.extend(policies.into_iter().map(|p| (role.clone(), p)));
+    }
+    if let Some(chained) = &chained_role {
+        for policy in policy_names(chained).await? {
+            role_policies.push((chained.clone(), policy));
         }
     }
-    let serial = names.mfa_serial(lab.admin_identity.partition(), lab.account());
-    let mfa_device = iam::virtual_mfa_device_exists(&c.iam, &serial).await?.then_some(serial);
+    role_policies.retain(|(_, policy)| policy != crate::model::names::STACK_ROLE_POLICY);
+    let mfa_device = mfa_device.then_some(serial);
     Ok(LessonParts {
         applied: user
             .and_then(|u| u.tag(crate::model::names::LESSON_TAG_KEY))

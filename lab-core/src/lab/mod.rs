@@ -57,6 +57,8 @@ pub struct Lab {
     pub ttl_seconds: i64,
     /// A view of the stacks shared with other labs (a class), polled in one call for all.
     pub stack_board: Option<std::sync::Arc<crate::ops::stack_board::StackBoard>>,
+    /// One reading of the account's documents shared with other labs (a class's verify).
+    pub documents: Option<crate::ops::account_documents::SharedReading>,
 }
 
 impl Lab {
@@ -119,6 +121,7 @@ impl Lab {
             backoff: options.backoff,
             ttl_seconds: options.ttl.seconds(),
             stack_board: options.stack_board,
+            documents: options.documents,
         }
     }
 
@@ -197,13 +200,6 @@ impl Lab {
         match &self.stack_board {
             Some(board) => board.describe(client, &self.admin.region, stack, None).await,
             None => cfn::describe_stack(client, stack).await,
-        }
-    }
-
-    /// Waits for a CloudFormation call's turn when the lab is one of a class's.
-    pub(crate) async fn cfn_turn(&self) {
-        if let Some(board) = &self.stack_board {
-            board.turn().await;
         }
     }
 

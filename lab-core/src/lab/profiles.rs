@@ -10,13 +10,15 @@ use crate::model::names::LabNames;
 use crate::profiles::awsfiles::{AwsFiles, FileKind, Section};
 
 /// How a lab works, given whole when it is connected: whether to overwrite profiles it did not
-/// write, how long to wait out IAM, its time to live, and a class's shared view of its stacks.
+/// write, how long to wait out IAM, its time to live, and a class's shared view of its stacks
+/// and of the account's documents.
 #[derive(Debug, Clone, Default)]
 pub struct LabOptions {
     pub force: bool,
     pub backoff: Backoff,
     pub ttl: crate::model::expiry::Ttl,
     pub stack_board: Option<std::sync::Arc<crate::ops::stack_board::StackBoard>>,
+    pub documents: Option<crate::ops::account_documents::SharedReading>,
 }
 
 impl LabOptions {
@@ -37,6 +39,11 @@ impl LabOptions {
 
     pub fn stack_board(mut self, board: std::sync::Arc<crate::ops::stack_board::StackBoard>) -> Self {
         self.stack_board = Some(board);
+        self
+    }
+
+    pub fn documents(mut self, reading: crate::ops::account_documents::SharedReading) -> Self {
+        self.documents = Some(reading);
         self
     }
 }

@@ -103,10 +103,16 @@ pub async fn verify(lab: &Lab, report: &dyn Report) -> Result<Vec<Check>> {
 /// [`verify`], with the assumed role's clients given (a session held in memory, nothing written)
 /// rather than read from the assumed profile.
 pub async fn verify_with(lab: &Lab, session: Option<Clients>, report: &dyn Report) -> Result<Vec<Check>> {
-    let mut checks = user_checks(lab).await;
-    let now = lab.now().await?;
-    let stack = lab.ready_stack().await;
-    // The lab's expiry, as setup tagged the stack: past it, AWS refuses every Allow the lab wrote.
+    // What does not wait on another answer is asked side by side: the user's checks, the clock,
+    // the stack, and the documents every prediction reads.
+    let (mut checks, now, stack, reader) = tokio::join!(
+        user_checks(lab),
+        lab.now(),
+        lab.ready_stack(),
+        super::decisions::Reader::new(lab)
+    );
+    let now = now?;
+    // The lab's expiry, as setup tagged the stack: past it, AWS refuses every Allow it wrote.
     let lab_expires = stack
         .as_ref()
         .ok()
@@ -114,28 +120,37 @@ pub async fn verify_with(lab: &Lab, session: Option<Clients>, report: &dyn Repor
         .map(str::to_owned);
     checks.push(expiry_check(lab, lab_expires.as_deref(), now));
     let role_arn = stack.map(|(_, arn)| arn).ok();
-    let (as_role, identity) = role_identity(lab, session, role_arn.as_deref(), now).await?;
-    let me = Caller::of_arn(&identity.seen);
-    checks.push(identity);
-    if let Ok(c) = &as_role {
-        checks.extend(role_checks(lab, c, me.as_ref(), lab_expires.as_deref(), report).await);
-    }
-    if let Some(arn) = &role_arn {
-        let admin_try = sts::assume_role(&lab.admin.sts, arn, "sts-lab-verify-admin", None).await;
-        let admin = Caller::of_arn(&lab.admin_identity.arn);
-        checks.push(
-            denied_row(
-                "the admin may not assume the role (trust is the lab user only)".to_owned(),
-                admin_try,
-            )
-            .command(format!(
-                "aws sts assume-role --role-arn {arn} --role-session-name sts-lab-verify-admin"
-            ))
-            .asking(admin.map(|a| Ask::new(&a, "sts:AssumeRole", arn.as_str()))),
-        );
-    }
-    lab.judge(&mut checks).await?;
+    let as_the_role = async {
+        let (as_role, identity) = role_identity(lab, session, role_arn.as_deref(), now).await?;
+        let me = Caller::of_arn(&identity.seen);
+        let mut checks = vec![identity];
+        if let Ok(c) = &as_role {
+            checks.extend(role_checks(lab, c, me.as_ref(), lab_expires.as_deref(), report).await);
+        }
+        Ok::<_, anyhow::Error>(checks)
+    };
+    let (role_rows, admin_row) = tokio::join!(as_the_role, admin_check(lab, role_arn.as_deref()));
+    checks.extend(role_rows?);
+    checks.extend(admin_row);
+    lab.judge_with(reader?, &mut checks).await;
     Ok(checks)
+}
+
+/// That the admin may not assume the role: its trust names the lab's user only.
+async fn admin_check(lab: &Lab, role_arn: Option<&str>) -> Option<Check> {
+    let arn = role_arn?;
+    let admin_try = sts::assume_role(&lab.admin.sts, arn, "sts-lab-verify-admin", None).await;
+    let admin = Caller::of_arn(&lab.admin_identity.arn);
+    Some(
+        denied_row(
+            "the admin may not assume the role (trust is the lab user only)".to_owned(),
+            admin_try,
+        )
+        .command(format!(
+            "aws sts assume-role --role-arn {arn} --role-session-name sts-lab-verify-admin"
+        ))
+        .asking(admin.map(|a| Ask::new(&a, "sts:AssumeRole", arn))),
+    )
 }
 
 /// Who the user profile is, and that it may use neither S3 nor IAM.
@@ -153,21 +168,16 @@ async fn user_checks(lab: &Lab) -> Vec<Check> {
             .asking(Some(Ask::new(&me, "sts:GetCallerIdentity", "*"))),
     ];
     if let Ok(c) = &as_user {
+        let (s3_call, iam_call) = tokio::join!(s3::list_buckets(&c.s3), iam::list_users(&c.iam));
         checks.push(
-            denied_row(
-                format!("profile {user} is denied s3 ListBuckets"),
-                s3::list_buckets(&c.s3).await,
-            )
-            .command(format!("aws s3 ls --profile {user}"))
-            .asking(Some(Ask::new(&me, "s3:ListAllMyBuckets", "*"))),
+            denied_row(format!("profile {user} is denied s3 ListBuckets"), s3_call)
+                .command(format!("aws s3 ls --profile {user}"))
+                .asking(Some(Ask::new(&me, "s3:ListAllMyBuckets", "*"))),
         );
         checks.push(
-            denied_row(
-                format!("profile {user} is denied iam ListUsers"),
-                iam::list_users(&c.iam).await,
-            )
-            .command(format!("aws iam list-users --profile {user}"))
-            .asking(Some(Ask::new(&me, "iam:ListUsers", "*"))),
+            denied_row(format!("profile {user} is denied iam ListUsers"), iam_call)
+                .command(format!("aws iam list-users --profile {user}"))
+                .asking(Some(Ask::new(&me, "iam:ListUsers", "*"))),
         );
     }
     checks

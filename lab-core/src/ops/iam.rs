@@ -53,14 +53,24 @@ pub async fn get_user(iam: &Client, user: &str) -> Result<Option<UserInfo>> {
     match iam.get_user().user_name(user).send().await {
         Ok(out) => {
             let Some(u) = out.user else { return Ok(None) };
-            // GetUser returns tags on AWS; ListUserTags is the documented source, so ask it.
-            let tags = iam
-                .list_user_tags()
-                .user_name(user)
-                .send()
-                .await
-                .map_err(aws("ListUserTags"))?;
-            let tags: Vec<(String, String)> = tags.tags.into_iter().map(|t| (t.key, t.value)).collect();
+            // GetUser returns the user's tags (ListUsers is the call that leaves them out); a
+            // user without any is asked again with ListUserTags, the documented source, so that
+            // no lab user is ever taken for a foreign one.
+            let mut tags: Vec<(String, String)> = u
+                .tags
+                .unwrap_or_default()
+                .into_iter()
+                .map(|t| (t.key, t.value))
+                .collect();
+            if tags.is_empty() {
+                let listed = iam
+                    .list_user_tags()
+                    .user_name(user)
+                    .send()
+                    .await
+                    .map_err(aws("ListUserTags"))?;
+                tags = listed.tags.into_iter().map(|t| (t.key, t.value)).collect();
+            }
             let lab_tag = tags.iter().find(|(k, _)| k == LAB_TAG_KEY).map(|(_, v)| v.clone());
             Ok(Some(UserInfo {
                 arn: u.arn,

@@ -1,6 +1,7 @@
 //! Thin async wrappers, one per AWS operation the lab uses. Creating what exists and deleting
 //! what is gone are not errors.
 
+pub mod account_documents;
 pub mod attachments;
 pub mod cfn;
 pub mod iam;

@@ -18,7 +18,7 @@ pub struct NamedDocument {
     pub json: String,
 }
 
-fn decoded(document: &str) -> String {
+pub(crate) fn decoded(document: &str) -> String {
     percent_encoding::percent_decode_str(document)
         .decode_utf8_lossy()
         .into_owned()
@@ -97,32 +97,35 @@ pub async fn attached(iam: &Client, user: Option<&str>, role: Option<&str>) -> R
         let (Some(name), Some(arn)) = (policy.policy_name, policy.policy_arn) else {
             continue;
         };
-        let got = iam
-            .get_policy()
-            .policy_arn(&arn)
-            .send()
-            .await
-            .map_err(aws("GetPolicy"))?;
-        let Some(version) = got.policy.and_then(|p| p.default_version_id) else {
-            continue;
-        };
-        let document = iam
-            .get_policy_version()
-            .policy_arn(&arn)
-            .version_id(version)
-            .send()
-            .await
-            .map_err(aws("GetPolicyVersion"))?
-            .policy_version
-            .and_then(|v| v.document);
-        if let Some(document) = document {
-            out.push(NamedDocument {
-                name,
-                json: decoded(&document),
-            });
-        }
+        out.extend(managed_document(iam, name, &arn).await?);
     }
     Ok(out)
+}
+
+/// A managed policy's document at its default version (None when it has none).
+pub async fn managed_document(iam: &Client, name: String, arn: &str) -> Result<Option<NamedDocument>> {
+    let got = iam
+        .get_policy()
+        .policy_arn(arn)
+        .send()
+        .await
+        .map_err(aws("GetPolicy"))?;
+    let Some(version) = got.policy.and_then(|p| p.default_version_id) else {
+        return Ok(None);
+    };
+    let document = iam
+        .get_policy_version()
+        .policy_arn(arn)
+        .version_id(version)
+        .send()
+        .await
+        .map_err(aws("GetPolicyVersion"))?
+        .policy_version
+        .and_then(|v| v.document);
+    Ok(document.map(|d| NamedDocument {
+        name,
+        json: decoded(&d),
+    }))
 }
 
 /// The names of a role's inline policies (none when the role is gone).

@@ -1,6 +1,7 @@
 //! One view of a region's stacks for a whole class: every lab's DescribeStacks answered from one
-//! paginated call a second at most, and the class's other CloudFormation calls paced, so that 30
-//! labs at once stay below the few requests a second CloudFormation allows an account.
+//! paginated call a second at most, so that 30 labs waiting for their stacks spend a fraction of
+//! the few requests a second CloudFormation allows an account (the class's clients keep to that
+//! rate, `aws::pace`).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -20,10 +21,6 @@ type StackView = (Instant, HashMap<String, StackInfo>);
 #[derive(Debug)]
 pub struct StackBoard {
     min_interval: Duration,
-    /// The least time between two CloudFormation calls of the class, of any kind.
-    spacing: Duration,
-    /// When the next call may go.
-    next_turn: std::sync::Mutex<Option<Instant>>,
     /// The admin may not list every stack: each is described by its name.
     by_name: std::sync::atomic::AtomicBool,
     /// Per region: when the view was taken, and the stacks it showed.
@@ -31,28 +28,13 @@ pub struct StackBoard {
 }
 
 impl StackBoard {
-    /// A view at most every `min_interval`, and `rate` CloudFormation calls a second in all.
-    pub fn new(min_interval: Duration, rate: u32) -> Self {
+    /// A view at most every `min_interval`.
+    pub fn new(min_interval: Duration) -> Self {
         Self {
             min_interval,
-            spacing: Duration::from_secs(1) / rate.max(1),
-            next_turn: std::sync::Mutex::new(None),
             by_name: std::sync::atomic::AtomicBool::new(false),
             views: tokio::sync::Mutex::new(HashMap::new()),
         }
-    }
-
-    /// Waits for this call's turn: the class's CloudFormation calls go one per `spacing`, so
-    /// that a burst of labs (30 preflights, 30 CreateStacks) is never throttled.
-    pub async fn turn(&self) {
-        let slot = {
-            let Ok(mut next) = self.next_turn.lock() else { return };
-            let now = Instant::now();
-            let slot = next.map_or(now, |n| n.max(now));
-            *next = Some(slot + self.spacing);
-            slot
-        };
-        tokio::time::sleep_until(slot).await;
     }
 
     /// The stack as a view younger than `min_interval` shows it, taken at or after `since` when
@@ -77,10 +59,8 @@ impl StackBoard {
             }
             if self.by_name.load(std::sync::atomic::Ordering::Relaxed) {
                 drop(views);
-                self.turn().await;
                 return describe_stack(cfn, stack).await;
             }
-            self.turn().await;
             let taken = Instant::now();
             let stacks = match describe_all_stacks(cfn).await {
                 Ok(stacks) => stacks,

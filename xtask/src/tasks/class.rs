@@ -21,11 +21,11 @@ pub async fn run(global: &Global, action: ClassAction) -> Result<()> {
             let name = class.class.as_deref().unwrap_or(class::DEFAULT_CLASS);
             let labs = class::student_labs(name, students)?;
             let (room, ui) = connect(global, &class, false, true).await?;
-            class::setup(&room, labs, ttl.ttl, jobs.jobs, &ui).await
+            class::setup(&room, labs, ttl.ttl, jobs.cap(), &ui).await
         }
         ClassAction::Verify { class, json, jobs } => {
             let (room, ui) = connect(global, &class, json.json, false).await?;
-            let doc = class::verify(&room, jobs.jobs, &ui).await?;
+            let doc = class::verify(&room, jobs.cap(), &ui).await?;
             if json.json {
                 println!("{:#}", serde_json::to_value(&doc)?);
             }
@@ -42,7 +42,7 @@ pub async fn run(global: &Global, action: ClassAction) -> Result<()> {
             jobs,
         } => {
             let (room, ui) = connect(global, &class, false, false).await?;
-            class::lesson(&room, name, undo, jobs.jobs, &ui).await
+            class::lesson(&room, name, undo, jobs.cap(), &ui).await
         }
         ClassAction::Status { class, json } => {
             let (room, ui) = connect(global, &class, json.json, false).await?;
@@ -56,7 +56,7 @@ pub async fn run(global: &Global, action: ClassAction) -> Result<()> {
         }
         ClassAction::Cleanup { class, jobs } => {
             let (room, ui) = connect(global, &class, false, false).await?;
-            class::cleanup(&room, jobs.jobs, &ui).await
+            class::cleanup(&room, jobs.cap(), &ui).await
         }
     }
 }

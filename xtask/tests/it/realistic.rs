@@ -513,10 +513,11 @@ async fn the_keys_wait_overlaps_the_stacks() {
         text.find("✓ deleted stack").unwrap(),
         text.find("✓ deleted IAM user").unwrap(),
     );
-    // The user is disarmed while the stack goes; the user itself goes once nothing else is left
+    // The user is disarmed while the stack goes (its keys are gone before the stack's deletion
+    // ends: the two do not wait for each other); the user itself goes once nothing else is left
     // (labs are found through their users).
     assert!(
-        deleting < keys_gone && keys_gone < stack_gone && stack_gone < user_gone,
+        keys_gone < stack_gone && deleting < stack_gone && stack_gone < user_gone,
         "{text}"
     );
     assert_only_admin_left(&lab).await;

@@ -133,8 +133,9 @@ async fn stack_delete_failed_is_reported_and_the_rest_is_cleaned() {
     let emu = TestEmulator::start().await;
     let lab = emu.lab(None).await;
     lab::setup(&lab, &Captured::default()).await.unwrap();
-    // The first look and the wait after DeleteStack both see DELETE_FAILED.
-    let stuck = InjectErrors::reply("DescribeStacks", 200, stack_reply("DELETE_FAILED"), 2);
+    // The look for the stack's role, the first look at the stack and the wait after DeleteStack
+    // all see DELETE_FAILED.
+    let stuck = InjectErrors::reply("DescribeStacks", 200, stack_reply("DELETE_FAILED"), 3);
     let failing = lab_with(&emu, vec![], vec![stuck]).await;
     let out = Captured::default();
     let err = format!("{:#}", lab::cleanup(&failing, &out).await.unwrap_err());

@@ -1,6 +1,8 @@
 //! The four SDK clients of one identity: built from its config with the lab's form encoding,
-//! path-style S3 on custom endpoints, patient retries for a class, and (tests only) injected
-//! faults; the endpoint a service resolves to.
+//! path-style S3 on custom endpoints, patient retries and AWS's request rates for a class, and
+//! (tests only) injected faults; the endpoint a service resolves to.
+
+use std::sync::Arc;
 
 use aws_config::{Region, SdkConfig};
 use aws_smithy_runtime::client::retries::{RetryPartition, TokenBucket};
@@ -9,6 +11,7 @@ use aws_types::service_config::ServiceConfigKey;
 #[cfg(feature = "test-util")]
 use crate::aws::faults::InjectErrors;
 use crate::aws::form_encoding::FormSpacesAsPlus;
+use crate::aws::pace::{Pace, ThrottleSignal, paced};
 
 use super::{FALLBACK_REGION, SERVICE_IDS};
 
@@ -26,15 +29,17 @@ pub struct Clients {
     #[cfg(feature = "test-util")]
     faults: Vec<InjectErrors>,
     patient: bool,
+    pace: Option<Arc<Pace>>,
 }
 
 impl Clients {
     pub fn new(config: &SdkConfig) -> Self {
-        Self::build(config, false)
+        Self::build(config, false, None)
     }
 
-    /// Clients from `config`; `patient` ones (a class) retry throttling until it passes.
-    pub(super) fn build(config: &SdkConfig, patient: bool) -> Self {
+    /// Clients from `config`; `patient` ones (a class) retry throttling until it passes; with a
+    /// `pace`, IAM's and CloudFormation's requests keep to the account's rates.
+    pub(super) fn build(config: &SdkConfig, patient: bool, pace: Option<Arc<Pace>>) -> Self {
         let form = FormSpacesAsPlus;
         let mut iam = aws_sdk_iam::config::Builder::from(config).interceptor(form);
         let mut sts = aws_sdk_sts::config::Builder::from(config).interceptor(form);
@@ -49,6 +54,14 @@ impl Clients {
             cfn.set_retry_partition(Some(partition.clone()));
             s3.set_retry_partition(Some(partition));
         }
+        if let (Some(pace), Some(http)) = (&pace, config.http_client()) {
+            iam = iam
+                .http_client(paced(http.clone(), Arc::clone(&pace.iam)))
+                .interceptor(ThrottleSignal(Arc::clone(&pace.iam)));
+            cfn = cfn
+                .http_client(paced(http, Arc::clone(&pace.cloudformation)))
+                .interceptor(ThrottleSignal(Arc::clone(&pace.cloudformation)));
+        }
         Self {
             iam: aws_sdk_iam::Client::from_conf(iam.build()),
             sts: aws_sdk_sts::Client::from_conf(sts.build()),
@@ -60,6 +73,7 @@ impl Clients {
             #[cfg(feature = "test-util")]
             faults: Vec::new(),
             patient,
+            pace,
         }
     }
 
@@ -67,14 +81,14 @@ impl Clients {
     #[cfg(not(feature = "test-util"))]
     pub fn in_region(&self, region: &str) -> Self {
         let config = self.config.to_builder().region(Region::new(region.to_owned())).build();
-        Self::build(&config, self.patient)
+        Self::build(&config, self.patient, self.pace.clone())
     }
 
     /// The same identity's clients in `region`, with the same injected faults.
     #[cfg(feature = "test-util")]
     pub fn in_region(&self, region: &str) -> Self {
         let config = self.config.to_builder().region(Region::new(region.to_owned())).build();
-        Self::build(&config, self.patient).with_faults(&self.faults)
+        Self::build(&config, self.patient, self.pace.clone()).with_faults(&self.faults)
     }
 
     /// These clients, with every call also passing through `faults` (tests only).

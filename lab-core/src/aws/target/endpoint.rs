@@ -98,17 +98,16 @@ impl Control {
         serde_json::from_str(&body).context("the emulator's /sts-lab/clock is not the JSON expected")
     }
 
+    /// What the emulator reproduces of AWS: its mode and the request rates it enforces.
+    pub async fn info(&self) -> Result<Info> {
+        let body = self.http("GET", "/sts-lab/info", "").await?;
+        serde_json::from_str(&body).context("the emulator's /sts-lab/info is not the JSON expected")
+    }
+
     /// Whether the emulator reproduces IAM's propagation (its realistic mode): the plain one has
     /// none, so nothing is worth waiting out there.
     pub async fn propagates(&self) -> Result<bool> {
-        #[derive(serde::Deserialize)]
-        struct Info {
-            realistic: bool,
-        }
-        let body = self.http("GET", "/sts-lab/info", "").await?;
-        let info: Info =
-            serde_json::from_str(&body).context("the emulator's /sts-lab/info is not the JSON expected")?;
-        Ok(info.realistic)
+        Ok(self.info().await?.realistic)
     }
 
     /// What the emulator counted since it started or was reset.
@@ -123,6 +122,19 @@ impl Control {
             .await
             .is_ok_and(|c| c.is_ok())
     }
+}
+
+/// What the emulator reproduces (`GET /sts-lab/info`): the realistic mode (IAM's propagation
+/// among it), and the request rates it throttles past (0: none; an older emulator says none).
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct Info {
+    pub realistic: bool,
+    #[serde(default = "no_rates")]
+    pub rates: crate::aws::pace::Rates,
+}
+
+fn no_rates() -> crate::aws::pace::Rates {
+    crate::aws::pace::Rates::NONE
 }
 
 /// What the emulator counted (`GET /sts-lab/stats`): the calls it served and those it throttled,
@@ -238,6 +250,15 @@ impl super::Target {
         match &self.endpoint {
             Endpoint::Aws => true,
             Endpoint::Emulator(control) => control.propagates().await.unwrap_or(true),
+        }
+    }
+
+    /// The request rates a class keeps to where it runs: AWS's (the part a class spends of them),
+    /// or the ones the emulator enforces (none on the plain one).
+    pub async fn request_rates(&self) -> Result<crate::aws::pace::Rates> {
+        match &self.endpoint {
+            Endpoint::Aws => Ok(crate::aws::pace::Rates::AWS),
+            Endpoint::Emulator(control) => Ok(control.info().await?.rates),
         }
     }
 

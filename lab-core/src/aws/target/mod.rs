@@ -16,7 +16,7 @@ use crate::profiles::awsfiles::{AwsFiles, FileKind};
 mod clients;
 mod endpoint;
 pub use clients::{Clients, service_endpoint};
-pub use endpoint::{Clock, Control, Endpoint, Stats, local_control};
+pub use endpoint::{Clock, Control, Endpoint, Info, Stats, local_control};
 
 /// Attempts of one call of a patient client (a class): with the SDK's backoff of up to 20 s a
 /// retry, minutes of throttling are waited out.
@@ -52,6 +52,9 @@ pub struct Target {
     /// Many labs at once (a class): more retry attempts from a token bucket that never runs
     /// out, so that throttling of bursts ("Rate exceeded") slows the calls and never fails them.
     pub patient: bool,
+    /// The account's request rates, kept by every client of this target (a class); None: not
+    /// paced.
+    pub pace: Option<std::sync::Arc<crate::aws::pace::Pace>>,
 }
 
 /// Whether credentials may go to `endpoint`: HTTPS anywhere, plain HTTP only on loopback
@@ -98,6 +101,7 @@ impl Target {
             admin_faults: Vec::new(),
             allow_insecure_endpoint: false,
             patient: false,
+            pace: None,
         }
     }
 
@@ -124,7 +128,7 @@ impl Target {
     fn profile_provider(&self, profile: &str, region: Option<Region>) -> ProfileFileCredentialsProvider {
         let provider_config = ProviderConfig::without_region()
             .with_region(region)
-            .with_http_client(crate::aws::http::shared_https_client());
+            .with_http_client(self.http_client());
         ProfileFileCredentialsProvider::builder()
             .configure(&provider_config)
             .profile_files(self.profile_files())
@@ -132,10 +136,16 @@ impl Target {
             .build()
     }
 
+    /// The HTTP client for this target's endpoint: the emulator's (no certificates loaded) or
+    /// AWS's.
+    fn http_client(&self) -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+        crate::aws::http::client_for(self.endpoint.emulator().is_some())
+    }
+
     async fn load(&self, profile: Option<&str>) -> Result<SdkConfig> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .profile_files(self.profile_files())
-            .http_client(crate::aws::http::shared_https_client());
+            .http_client(self.http_client());
         if let Some(profile) = profile {
             loader = loader.profile_name(profile);
         }
@@ -224,14 +234,14 @@ impl Target {
     /// Clients from `config` for this target (patient for a class).
     #[cfg(not(feature = "test-util"))]
     fn clients(&self, config: &SdkConfig, _admin: bool) -> Clients {
-        Clients::build(config, self.patient)
+        Clients::build(config, self.patient, self.pace.clone())
     }
 
     /// Clients from `config`, with the admin's or the lab's injected faults.
     #[cfg(feature = "test-util")]
     fn clients(&self, config: &SdkConfig, admin: bool) -> Clients {
         let faults = if admin { &self.admin_faults } else { &self.faults };
-        Clients::build(config, self.patient).with_faults(faults)
+        Clients::build(config, self.patient, self.pace.clone()).with_faults(faults)
     }
 
     /// Clients of the admin identity, after checking that it has credentials at all.

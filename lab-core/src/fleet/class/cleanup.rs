@@ -5,12 +5,12 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-use super::{Room, each, failures};
+use super::{Jobs, Room, each, failures};
 use crate::aws::error::one_line;
 use crate::lab;
 use crate::output::report::{Report, fmt_elapsed};
 
-pub async fn cleanup(room: &Room, jobs: usize, report: &dyn Report) -> Result<()> {
+pub async fn cleanup(room: &Room, jobs: Jobs, report: &dyn Report) -> Result<()> {
     let started = Instant::now();
     let found = room.existing().await?;
     let labs: Vec<(String, Option<String>)> = found.into_iter().map(|f| (f.names.lab, f.region)).collect();

@@ -4,7 +4,7 @@
 
 use anyhow::{Context, Result, bail};
 
-use super::{Room, each};
+use super::{Jobs, Room, each};
 use crate::aws::error::one_line;
 use crate::lessons::{self, Lesson};
 use crate::output::LessonDoc;
@@ -143,11 +143,11 @@ async fn one(room: &Room, lab: &str, region: Option<&str>, lesson: Lesson, undo:
 }
 
 /// Applies `lesson` (or takes it back) for every student, with a line each as it finishes.
-pub async fn lesson(room: &Room, lesson: Lesson, undo: bool, jobs: usize, report: &dyn Report) -> Result<()> {
+pub async fn lesson(room: &Room, lesson: Lesson, undo: bool, jobs: Jobs, report: &dyn Report) -> Result<()> {
     let found = room.existing_or_hint().await?;
     let labs: Vec<(String, Option<String>)> = found.into_iter().map(|f| (f.names.lab, f.region)).collect();
     // A lesson that moves the emulator's clock moves it for every lab: one at a time.
-    let jobs = if lesson.moves_clock() { 1 } else { jobs };
+    let jobs = if lesson.moves_clock() { Some(1) } else { jobs };
     let results = each(report, labs, jobs, |(lab, region)| async move {
         let result = one(room, &lab, region.as_deref(), lesson, undo).await;
         match &result {

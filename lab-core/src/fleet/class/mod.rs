@@ -31,17 +31,15 @@ use crate::aws::target::{Clients, Target};
 use crate::fleet::sweep::FoundLab;
 use crate::lab::{self, Lab, LabOptions};
 use crate::model::expiry::Ttl;
+use crate::ops::account_documents::{DocumentBoard, SharedReading};
 use crate::ops::stack_board::StackBoard;
 use crate::ops::sts::{self, Identity};
 use crate::output::report::{Captured, Report};
 use crate::profiles::awsfiles::AwsFiles;
 
 /// How often a class asks CloudFormation for its stacks while it waits: one DescribeStacks for
-/// all of them, well below CloudFormation's few requests a second.
+/// all of them, a fraction of CloudFormation's few requests a second.
 const STACK_POLL_INTERVAL: Duration = Duration::from_secs(1);
-/// The class's CloudFormation calls of any kind, a second: below the few a second CloudFormation
-/// allows the whole account, so that a burst of labs is paced, not throttled.
-const CFN_CALLS_PER_SECOND: u32 = 3;
 
 /// Which class (None: the one class of the account, or for a new class `DEFAULT_CLASS`), where its
 /// handouts go (None: `handouts_root/NAME`), and whether to take over profiles sts-lab did not
@@ -102,6 +100,10 @@ pub struct Room {
     asked_region: Option<String>,
     /// One view of the stacks for the whole class: a DescribeStacks a second at most, for any size.
     stack_board: Arc<StackBoard>,
+    /// The account's documents read for many students at once.
+    documents: Arc<DocumentBoard>,
+    /// When the class connected: a reading from then on serves work that changes no document.
+    connected: tokio::time::Instant,
     /// How long IAM's propagation is waited out where the class runs (not at all on the plain
     /// emulator).
     backoff: crate::aws::retry::Backoff,
@@ -109,13 +111,15 @@ pub struct Room {
 
 impl Room {
     /// Connects as the admin once for the whole class, with patient clients (throttling is
-    /// waited out, never failed).
+    /// waited out, never failed) that keep, all together, to the account's request rates.
     pub async fn connect(mut target: Target, options: RoomOptions, report: &dyn Report) -> Result<Self> {
         if let Some(name) = &options.class {
             crate::model::names::validate_lab_name(name).context("invalid --class")?;
         }
         let asked_region = target.region.clone();
         target.patient = true;
+        target.recognize_endpoint().await?;
+        target.pace = Some(Arc::new(crate::aws::pace::Pace::new(target.request_rates().await?)));
         let admin = target.admin().await?;
         let name = resolve_class(&admin, &options).await?;
         let handouts = options.out.clone().unwrap_or_else(|| options.handouts_root.join(&name));
@@ -135,7 +139,9 @@ impl Room {
             identity,
             force: options.force,
             asked_region,
-            stack_board: Arc::new(StackBoard::new(STACK_POLL_INTERVAL, CFN_CALLS_PER_SECOND)),
+            stack_board: Arc::new(StackBoard::new(STACK_POLL_INTERVAL)),
+            documents: Arc::default(),
+            connected: tokio::time::Instant::now(),
             backoff,
         })
     }
@@ -148,6 +154,22 @@ impl Room {
     /// files, on the class's admin connection (in `region` when the lab recorded one).
     pub fn student(&self, lab: &str, region: Option<&str>) -> Result<Lab> {
         self.student_for(lab, region, Ttl::default())
+    }
+
+    /// [`Room::student`], reading the account's documents once for the whole class: for work
+    /// that changes none of them (verify), so that 30 students cost one reading, not 30.
+    pub fn student_reading(&self, lab: &str, region: Option<&str>) -> Result<Lab> {
+        let mut student = self.student(lab, region)?;
+        student.documents = Some(self.reading_since(self.connected));
+        Ok(student)
+    }
+
+    /// The class's reading of the account's documents, taken at or after `since`.
+    fn reading_since(&self, since: tokio::time::Instant) -> SharedReading {
+        SharedReading {
+            board: Arc::clone(&self.documents),
+            since,
+        }
     }
 
     fn student_for(&self, lab: &str, region: Option<&str>, ttl: Ttl) -> Result<Lab> {
@@ -217,9 +239,13 @@ impl Room {
     }
 }
 
-/// Runs `work` on every item, `jobs` at a time, and returns the results in the items' order;
-/// the report shows how many students are done.
-pub async fn each<I, T, Fut>(report: &dyn Report, items: Vec<I>, jobs: usize, work: impl Fn(I) -> Fut) -> Vec<(I, T)>
+/// How many students at once: at most `Some(n)` (an instructor's cap), else all of them, the
+/// class's pace (the account's request rates, kept by its clients) bounding it instead.
+pub type Jobs = Option<usize>;
+
+/// Runs `work` on every item, `jobs` at a time (all of them when None), and returns the results
+/// in the items' order; the report shows how many students are done.
+pub async fn each<I, T, Fut>(report: &dyn Report, items: Vec<I>, jobs: Jobs, work: impl Fn(I) -> Fut) -> Vec<(I, T)>
 where
     I: Clone,
     Fut: Future<Output = T>,
@@ -238,7 +264,7 @@ where
                 (item, out)
             }
         })
-        .buffered(jobs.max(1))
+        .buffered(jobs.unwrap_or(total).max(1))
         .collect()
         .await
 }

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::{Result, bail};
 
-use super::{Room, each, failures, handout};
+use super::{Jobs, Room, each, failures, handout};
 use crate::aws::error::one_line;
 use crate::lab;
 use crate::model::expiry::Ttl;
@@ -14,7 +14,7 @@ use crate::output::report::{Report, fmt_elapsed};
 
 /// Sets up `labs`, `jobs` at a time, with a line per student as each finishes; fails, after all,
 /// when any failed.
-pub async fn setup(room: &Room, labs: Vec<String>, ttl: Ttl, jobs: usize, report: &dyn Report) -> Result<()> {
+pub async fn setup(room: &Room, labs: Vec<String>, ttl: Ttl, jobs: Jobs, report: &dyn Report) -> Result<()> {
     let started = Instant::now();
     let recorded: HashMap<String, Option<String>> = room
         .existing()
@@ -30,9 +30,12 @@ pub async fn setup(room: &Room, labs: Vec<String>, ttl: Ttl, jobs: usize, report
         // Run again, a lab goes where it was made, whatever region this shell is in.
         let region = recorded.get(&lab).cloned().flatten();
         let result = async {
-            let student = room.student_for(&lab, region.as_deref(), ttl)?;
+            let mut student = room.student_for(&lab, region.as_deref(), ttl)?;
             let outcome = lab::setup(&student, &steps).await?;
             student.write_assumed_profile_config().await?;
+            // The handout's diagram reads the lab as it is now: from a reading of the account's
+            // documents taken after this setup, shared with the labs that finish about now.
+            student.documents = Some(room.reading_since(tokio::time::Instant::now()));
             handout::write(room, &lab, &student, &outcome).await?;
             anyhow::Ok((student.names.user.clone(), outcome))
         }

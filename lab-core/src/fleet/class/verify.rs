@@ -5,7 +5,7 @@
 
 use anyhow::{Result, anyhow};
 
-use super::{Room, each, isolation_pairs};
+use super::{Jobs, Room, each, isolation_pairs};
 use crate::aws::error::{error_code, one_line};
 use crate::lab::{self, Lab};
 use crate::lessons::{self, Lesson};
@@ -36,8 +36,8 @@ impl Report for StudentLines<'_> {
 /// lesson.
 async fn students(room: &Room, found: &[crate::fleet::sweep::FoundLab]) -> Result<Vec<Student>> {
     let now = room.target.now().await?;
-    let mut out = Vec::new();
-    for f in found {
+    // Each student's lab, role and lesson asked side by side: the class's pace bounds them.
+    let each_student = found.iter().map(|f| async move {
         let lab = lab::check_not_expired(f.expires.as_deref(), now)
             .map_err(|_| {
                 anyhow!(
@@ -46,19 +46,19 @@ async fn students(room: &Room, found: &[crate::fleet::sweep::FoundLab]) -> Resul
                     found.len()
                 )
             })
-            .and_then(|()| room.student(&f.names.lab, f.region.as_deref()));
+            .and_then(|()| room.student_reading(&f.names.lab, f.region.as_deref()));
         let (role, lesson) = match &lab {
             Ok(s) => (s.role_arn().await.ok(), lessons::applied(s).await?),
             Err(_) => (None, None),
         };
-        out.push(Student {
+        anyhow::Ok(Student {
             name: f.names.lab.clone(),
             lab,
             role,
             lesson,
-        });
-    }
-    Ok(out)
+        })
+    });
+    futures_util::future::try_join_all(each_student).await
 }
 
 /// A student of the class as verify finds it.
@@ -70,13 +70,13 @@ struct Student {
 }
 
 /// Verifies every student, `jobs` at a time, a row each as it finishes; the class's document.
-pub async fn verify(room: &Room, jobs: usize, report: &dyn Report) -> Result<ClassVerifyDoc> {
+pub async fn verify(room: &Room, jobs: Jobs, report: &dyn Report) -> Result<ClassVerifyDoc> {
     let found = room.existing_or_hint().await?;
     let students = students(room, &found).await?;
     let pairs = isolation_pairs(students.len());
     // A lesson that moves the emulator's clock moves it for every student: one at a time.
     let clock = students.iter().filter_map(|s| s.lesson).any(Lesson::moves_clock);
-    let jobs = if clock { 1 } else { jobs };
+    let jobs = if clock { Some(1) } else { jobs };
     let (students, pairs) = (&students, &pairs);
     let order: Vec<usize> = (0..students.len()).collect();
     let rows = each(report, order, jobs, |i| async move {

@@ -1,6 +1,6 @@
 //! `cargo xtask bench`: the lab against the guide (`guide`), on AWS's clock (`--realistic`,
-//! `realistic`), and a classroom against one lab (`--class`, `class`); each on an emulator of its
-//! own, started here and stopped after.
+//! `realistic`), and classrooms against their floor (`--class`, `class`); each on an emulator of
+//! its own, started here and stopped after.
 
 mod class;
 mod guide;
@@ -23,7 +23,8 @@ pub async fn run(_global: &Global, args: BenchArgs) -> Result<()> {
     if args.realistic {
         realistic::run(args.rounds).await
     } else if args.class {
-        class::run(args.rounds).await
+        let sizes: Vec<usize> = args.students.iter().map(|&n| usize::from(n)).collect();
+        class::run(args.rounds, &sizes).await
     } else {
         guide::run(args.rounds).await
     }

@@ -409,6 +409,14 @@ pub fn emulator_calls(emu: &TestEmulator, key: &str) -> (u64, u64) {
     )
 }
 
+/// The requests the emulator throttled so far, of every service.
+pub fn emulator_throttled(emu: &TestEmulator) -> u64 {
+    let stats: serde_json::Value = serde_json::from_str(&emulator_get(emu, "/sts-lab/stats")).unwrap();
+    stats["throttled"]
+        .as_object()
+        .map_or(0, |t| t.values().filter_map(serde_json::Value::as_u64).sum())
+}
+
 /// Whether every check of `verify` passes for `lab`.
 pub async fn all_checks_pass(lab: &Lab) -> bool {
     let checks = lab_core::lab::verify(lab, &Captured::default()).await.unwrap();
