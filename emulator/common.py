@@ -9,6 +9,10 @@ from datetime import UTC, datetime
 from xml.sax.saxutils import escape
 
 ACCOUNT = "123456789012"
+# moto's backends are not thread-safe (a request deleting one role while another lists roles can fail with "dictionary
+# changed size during iteration"), and the server answers on many threads: every call into moto holds this lock. Python
+# runs one thread at a time anyway, and moto never waits inside a request, so it costs nothing.
+MOTO_LOCK = threading.RLock()
 QUERY_NS = {
     "iam": "https://iam.amazonaws.com/doc/2010-05-08/",
     "sts": "https://sts.amazonaws.com/doc/2011-06-15/",

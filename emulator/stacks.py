@@ -2,10 +2,11 @@
 
 import json
 import re
+import sys
 from xml.sax.saxutils import escape, unescape
 
 from clock import CLOCK
-from common import ACCOUNT, list_content, now_iso, query_error, query_ok, request_id, user_by_arn, xml_fields
+from common import ACCOUNT, MOTO_LOCK, list_content, now_iso, query_error, query_ok, request_id, user_by_arn, xml_fields
 
 FAILED_TO_UPDATE = "The following resource(s) failed to update: [StsRole]."
 
@@ -79,9 +80,10 @@ class StackLayer:
                 self.forced.pop(name, None)
                 self.rollbacks.pop(name, None)
                 try:
-                    cfn_backends[ACCOUNT][st["region"]].delete_stack(name)
-                except Exception:
-                    pass
+                    with MOTO_LOCK:
+                        cfn_backends[ACCOUNT][st["region"]].delete_stack(name)
+                except Exception as e:  # the stack stays as moto has it: said in the log, not hidden
+                    print(f"sts-lab: moto could not delete stack {name}: {e!r}", file=sys.stderr)
         for name, ph in list(self.phantoms.items()):
             if ph.get("deleting") and now >= ph["until"]:
                 del self.phantoms[name]

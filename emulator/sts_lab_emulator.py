@@ -63,6 +63,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import speed
 from authorize import begin_request, patch_authorization
 from clock import CLOCK, expired_session, patch_session_clock
+from common import MOTO_LOCK
 from documents import check_cases, patch_document_checks
 from fidelity import SERVICE_CREDS, patch_role_updates, patch_unsigned_sts
 from policy import decide_cases
@@ -178,8 +179,18 @@ class App:
             return self.reply(start_response, answer)
         begin_request(environ)
         if self.realistic is None:
-            return self.moto(environ, start_response)
+            return self.moto_locked(environ, start_response)
         return self.through_moto(environ, start_response, req)
+
+    def moto_locked(self, environ, start_response):
+        """moto's answer, made while no other request is inside moto (MOTO_LOCK)."""
+        with MOTO_LOCK:
+            chunks = self.moto(environ, start_response)
+            try:
+                return [b"".join(chunks)]
+            finally:
+                if hasattr(chunks, "close"):
+                    chunks.close()
 
     def control(self, environ, start_response, path):
         """moto's own API (its reset resets this app too) and this app's."""
@@ -210,7 +221,7 @@ class App:
             return self.clock(environ, start_response)
         if path == "/sts-lab/decide":
             return self.reply(start_response, self.decide(environ))
-        return self.moto(environ, start_response)
+        return self.moto_locked(environ, start_response)
 
     @staticmethod
     def decide(environ):
@@ -271,12 +282,7 @@ class App:
             captured["status"], captured["headers"] = status, headers
             return lambda data: None
 
-        chunks = self.moto(environ, capture)
-        try:
-            out = b"".join(chunks)
-        finally:
-            if hasattr(chunks, "close"):
-                chunks.close()
+        out = b"".join(self.moto_locked(environ, capture))
         code = int(captured["status"].split(" ", 1)[0])
         with self.realistic.lock:
             new = self.realistic.after(req, code, out)
