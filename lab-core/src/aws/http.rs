@@ -13,8 +13,8 @@ use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider:
 use aws_smithy_http_client::{Builder, ConnectorBuilder};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
-/// The process's HTTPS client: the SDK's default (hyper 1, rustls with aws-lc, proxy settings
-/// from the environment), built once.
+/// The process's HTTPS client: the SDK's (hyper 1, rustls with ring, proxy settings from the
+/// environment), built once.
 pub fn shared_https_client() -> SharedHttpClient {
     static CLIENT: OnceLock<SharedHttpClient> = OnceLock::new();
     CLIENT.get_or_init(|| build(None)).clone()
@@ -44,7 +44,7 @@ pub fn client_for(emulator: bool) -> SharedHttpClient {
 
 fn build(context: Option<TlsContext>) -> SharedHttpClient {
     Builder::new().build_with_connector_fn(move |settings, runtime_components| {
-        let mut conn = ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc));
+        let mut conn = ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(CryptoMode::Ring));
         if let Some(context) = &context {
             conn.set_tls_context(context.clone());
         }

@@ -3,7 +3,10 @@
 //! for, however many labs are in flight; slower for a while after AWS throttles one anyway.
 //!
 //! Each request reserves its moment (GCRA: a burst, then one every `1/rate`) and sleeps until it
-//! on tokio's clock. `governor` was the crate to reach for, but it answers "not yet, try again"
+//! on tokio's clock. Work off a class's critical path (a key's checks while the stack deploys, the
+//! handouts, a user's disarming while its stack is deleted) runs `in_background`: its requests
+//! take a moment only when it is due and no other request wants it, never one ahead, so that a
+//! lab's next stack goes first. `governor` was the crate to reach for, but it answers "not yet, try again"
 //! instead of reserving a moment, so 30 waiters wake together and race for each slot, and its
 //! clock is not tokio's, so the pace cannot be proven with tokio's paused time.
 
@@ -22,6 +25,20 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use serde::Deserialize;
 use tokio::time::Instant;
+
+tokio::task_local! {
+    /// Set while a future runs `in_background`.
+    static BACKGROUND: ();
+}
+
+/// Runs `work` with its paced requests behind every other request of the process.
+pub async fn in_background<F: Future>(work: F) -> F::Output {
+    BACKGROUND.scope((), work).await
+}
+
+fn in_the_background() -> bool {
+    BACKGROUND.try_with(|_| ()).is_ok()
+}
 
 /// How long a throttled pacer takes to come back from half its rate to all of it.
 const RECOVERY: Duration = Duration::from_secs(10);
@@ -109,6 +126,12 @@ impl Pacer {
 
     /// Reserves the next request's moment, at or after `now`.
     pub fn reserve(&self, now: Instant) -> Instant {
+        self.reserve_by(now, None)
+    }
+
+    /// The next request's moment, reserved when it is no later than `latest` (always, when None);
+    /// else the moment it would have had, nothing reserved.
+    fn reserve_by(&self, now: Instant, latest: Option<Instant>) -> Instant {
         if self.rate <= 0.0 {
             return now;
         }
@@ -119,14 +142,28 @@ impl Pacer {
         // may just have spent it): no burst until it has kept the pace a while.
         let due = state.due.map_or(now + tolerance, |d| d.max(now));
         let slot = due.checked_sub(tolerance).map_or(now, |s| s.max(now));
-        state.due = Some(due + spacing);
+        if latest.is_none_or(|latest| slot <= latest) {
+            state.due = Some(due + spacing);
+        }
         slot
     }
 
-    /// Waits for the next request's moment.
+    /// Waits for the next request's moment: reserved at once, or, in the background, taken only
+    /// when it is due.
     pub async fn wait(&self) {
-        let slot = self.reserve(Instant::now());
-        tokio::time::sleep_until(slot).await;
+        if !in_the_background() {
+            let slot = self.reserve(Instant::now());
+            tokio::time::sleep_until(slot).await;
+            return;
+        }
+        loop {
+            let now = Instant::now();
+            let slot = self.reserve_by(now, Some(now));
+            if slot <= now {
+                return;
+            }
+            tokio::time::sleep_until(slot).await;
+        }
     }
 
     /// AWS throttled a request: half the rate now, back to all of it within `RECOVERY`.
@@ -265,6 +302,39 @@ mod tests {
         assert_eq!(moments(&pacer, start, 2), [200, 400]);
         // Ten seconds on, the full rate again, and its burst.
         assert_eq!(moments(&pacer, start + RECOVERY, 6), [0, 0, 0, 0, 0, 100]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_asked_later_goes_before_the_background() {
+        let pacer = Arc::new(Pacer::new(10.0));
+        let start = Instant::now();
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let request = |name: &'static str| {
+            let (pacer, order) = (Arc::clone(&pacer), Arc::clone(&order));
+            async move {
+                pacer.wait().await;
+                order.lock().unwrap().push((name, (Instant::now() - start).as_millis()));
+            }
+        };
+        let background = in_background(futures_util::future::join_all((0..3).map(|_| request("background"))));
+        let urgent = async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            futures_util::future::join_all((0..2).map(|_| request("urgent"))).await;
+        };
+        tokio::join!(background, urgent);
+        // One background request at 0; the two asked at 50 ms take the next moments (100, 200)
+        // before the other two background ones (300, 400), although these were asked first.
+        let order = order.lock().unwrap().clone();
+        assert_eq!(
+            order,
+            [
+                ("background", 0),
+                ("urgent", 100),
+                ("urgent", 200),
+                ("background", 300),
+                ("background", 400)
+            ]
+        );
     }
 
     #[test]

@@ -56,7 +56,9 @@ pub async fn setup(lab: &Lab, report: &dyn Report) -> Result<SetupOutcome> {
     // written, waited for until AWS knows it, then the user's S3 denial checked) and the stack
     // (deployed, then the user's policy put on the role it made). Both run to their end, so a
     // failure in one never leaves the other half done (a key nobody holds, say).
-    let (key, stack) = tokio::join!(key_branch(lab, created == Created::New, steps), async {
+    // In a class, the key's requests give way to the stacks' (the stack is the longer wait).
+    let key = crate::aws::pace::in_background(key_branch(lab, created == Created::New, steps));
+    let (key, stack) = tokio::join!(key, async {
         stack_branch(lab, pre.stack.clone(), &user_id, expires, steps).await
     });
     let new_key = key?;

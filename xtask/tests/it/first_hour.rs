@@ -60,6 +60,25 @@ async fn emulator_stop_says_which_labs_go_with_it() {
 }
 
 #[tokio::test]
+async fn one_lesson_at_a_time_for_one_lab_too() {
+    let emu = TestEmulator::start().await;
+    assert_ok(&emu.xtask(&["--lab", "one", "setup"]), "setup");
+    assert_ok(
+        &emu.xtask(&["--lab", "one", "lesson", "external-id"]),
+        "lesson external-id",
+    );
+    let second = emu.xtask(&["--lab", "one", "lesson", "mfa"]);
+    assert!(!second.status.success(), "a second lesson was applied");
+    let err = stderr(&second);
+    assert!(
+        err.contains("lesson external-id is applied to lab one")
+            && err.contains("`cargo xtask --lab one lesson external-id --undo`"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
+
+#[tokio::test]
 async fn a_hint_carries_the_flags_typed() {
     let emu = TestEmulator::start().await;
     let out = emu.xtask(&["--lab", "t", "--region", "us-east-1", "assume"]);

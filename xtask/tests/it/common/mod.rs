@@ -72,8 +72,12 @@ impl Scratch {
 }
 
 impl Drop for Scratch {
+    /// Removed, unless STS_LAB_TEST_KEEP is set: then kept, to read an emulator's log after a
+    /// failure.
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        if std::env::var_os("STS_LAB_TEST_KEEP").is_none() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
     }
 }
 
