@@ -28,14 +28,25 @@ async fn delete_stack(lab: &Lab, steps: Steps<'_>) -> Result<()> {
         if stack.status != StackStatus::DeleteInProgress {
             cfn::delete_stack(&c.cfn, &names.stack).await?;
         }
-        match wait(lab, steps).await? {
-            Some(s) if s.status != StackStatus::DeleteComplete => bail!(
-                "stack {} is {}{}; see its events in the CloudFormation console, fix the cause, then run cleanup again",
-                names.stack,
-                s.status,
-                s.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
-            ),
-            _ => Ok(true),
+        // CloudFormation's reads are eventually consistent: right after DeleteStack a stack may
+        // still show its settled state. Seen so, it is asked again (DeleteStack on a stack being
+        // deleted changes nothing), twice at most, before that state is taken as the answer.
+        let mut asked_again = 0;
+        loop {
+            match wait(lab, steps).await? {
+                Some(s) if s.status != StackStatus::DeleteComplete && s.status != StackStatus::DeleteFailed && asked_again < 2 => {
+                    asked_again += 1;
+                    steps.waiting(format!("stack {} still shows {} after DeleteStack: asking again", names.stack, s.status));
+                    cfn::delete_stack(&c.cfn, &names.stack).await?;
+                }
+                Some(s) if s.status != StackStatus::DeleteComplete => bail!(
+                    "stack {} is {}{}; see its events in the CloudFormation console, fix the cause, then run cleanup again",
+                    names.stack,
+                    s.status,
+                    s.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
+                ),
+                _ => return Ok(true),
+            }
         }
     }, |deleted| if *deleted { format!("deleted stack {} and its role", names.stack) } else { format!("no stack {}", names.stack) })
     .await;
