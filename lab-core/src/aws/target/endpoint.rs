@@ -22,11 +22,22 @@ const CONTROL_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The emulator's own endpoints (`/sts-lab/...`, `/moto-api/...`) at its address, asked over
 /// async HTTP: never a blocking socket on the runtime, so labs that ask it run side by side.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Control {
     /// `http://127.0.0.1:5055`.
     pub base: String,
+    /// What the emulator reproduces, asked once: it is fixed when it starts.
+    info: std::sync::Arc<tokio::sync::OnceCell<Info>>,
 }
+
+/// Two controls are the same emulator when they have the same address.
+impl PartialEq for Control {
+    fn eq(&self, other: &Self) -> bool {
+        self.base == other.base
+    }
+}
+
+impl Eq for Control {}
 
 /// One client for every request, keeping no idle connection: a connection belongs to the runtime
 /// that opened it (each test has its own), and a loopback connection costs nothing to open.
@@ -43,6 +54,7 @@ impl Control {
     pub fn new(base: &str) -> Self {
         Self {
             base: base.trim_end_matches('/').to_owned(),
+            info: Default::default(),
         }
     }
 
@@ -100,8 +112,13 @@ impl Control {
 
     /// What the emulator reproduces of AWS: its mode and the request rates it enforces.
     pub async fn info(&self) -> Result<Info> {
-        let body = self.http("GET", "/sts-lab/info", "").await?;
-        serde_json::from_str(&body).context("the emulator's /sts-lab/info is not the JSON expected")
+        self.info
+            .get_or_try_init(|| async {
+                let body = self.http("GET", "/sts-lab/info", "").await?;
+                serde_json::from_str(&body).context("the emulator's /sts-lab/info is not the JSON expected")
+            })
+            .await
+            .cloned()
     }
 
     /// Whether the emulator reproduces IAM's propagation (its realistic mode): the plain one has
@@ -116,11 +133,12 @@ impl Control {
         serde_json::from_str(&body).context("the emulator's /sts-lab/stats is not the JSON expected")
     }
 
-    /// Whether sts-lab's emulator answers at this address (its clock endpoint), asked briefly.
+    /// Whether sts-lab's emulator answers at this address (its info endpoint, kept for later),
+    /// asked briefly.
     pub async fn answers(&self) -> bool {
-        tokio::time::timeout(Duration::from_secs(2), self.clock())
+        tokio::time::timeout(Duration::from_secs(2), self.info())
             .await
-            .is_ok_and(|c| c.is_ok())
+            .is_ok_and(|i| i.is_ok())
     }
 }
 

@@ -89,13 +89,13 @@ pub(super) fn report(
     );
     let mark = lab_core::output::report::mark;
     println!("targets over {rounds} rounds:");
-    println!("  {} (a) at least 30x faster than (b)", mark(b / a >= 30.0));
+    println!("  {} (a) at least 40x faster than (b)", mark(b / a >= 40.0));
     println!("  {} (a) no slower than (c)", mark(a <= c));
     println!(
-        "  {} (a) makes no more requests ({}) than (b) plus verify's extra checks ({} + {verify_extra})",
-        mark(requests[0] <= requests[1] + verify_extra),
+        "(a) makes {} requests: the guide's {}, verify's {verify_extra} beyond the guide's checks, and {} for the lab's safety checks (ownership, preflight, what is left)",
         requests[0],
-        requests[1]
+        requests[1],
+        requests[0].saturating_sub(requests[1] + verify_extra)
     );
     Ok(())
 }
