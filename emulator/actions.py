@@ -2,8 +2,8 @@
 
 moto passes authorize.py's check an action and resource of its own: for S3 it names some actions differently from AWS
 (HeadBucket, ?publicAccessBlock, DELETE ?tagging …) or not at all, for IAM it passes the resource "*". Here they are
-corrected (s3_action, iam_resource); and the form's values, lists (`X.member.N`) and tags are read (form_value, members,
-request_tags).
+corrected (s3_action, iam_resource); the form's values, lists (`X.member.N`) and tags are read (form_value, members,
+request_tags); and an S3 request's bucket and its listing's context keys (s3_bucket_name, s3_list_keys).
 """
 
 import urllib.parse
@@ -111,6 +111,26 @@ def s3_action(method, path, resource, moto_action):
         if not sub or sub in keys:
             return f"s3:{versioned if versioned and 'versionId' in keys else action}"
     return moto_action
+
+
+def s3_bucket_name(resource):
+    """The bucket an S3 request's resource names (arn:aws:s3:::b or arn:aws:s3:::b/key), or None (ListAllMyBuckets)."""
+    if resource in NO_RESOURCE or ":::" not in resource:
+        return None
+    return resource.split(":::", 1)[1].split("/", 1)[0] or None
+
+
+# The condition keys of a listing (s3:ListBucket is ListObjects and ListObjectsV2; s3:ListBucketVersions), from its
+# query parameters (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html).
+S3_LIST_KEYS = ("prefix", "delimiter", "max-keys")
+
+
+def s3_list_keys(path, action):
+    """s3:prefix, s3:delimiter and s3:max-keys of a listing request that carries them (as AWS, only then)."""
+    if action not in ("s3:ListBucket", "s3:ListBucketVersions"):
+        return {}
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(path).query, keep_blank_values=True)
+    return {f"s3:{key}": query[key][0] for key in S3_LIST_KEYS if key in query}
 
 
 # IAM actions on the caller itself when they name no user.

@@ -2,13 +2,14 @@
 
 moto's `IAMRequestBase.check_action_permitted` (called once moto enforces IAM, after INITIAL_NO_AUTH_ACTION_COUNT
 requests, with moto's signature check before it) is replaced: the caller's policies (a user's inline, attached and
-group policies; a session's role policies and its session policies), the request context AWS builds (time on the
-emulator's clock, principal keys and tags, token issue time, MFA, source identity, request tags, STS keys) and, for
-sts:AssumeRole, the target role's trust policy go to policy.decide, with the request's action and resource as AWS
-names them (actions.py). AccessDenied is worded as AWS words it, raised as moto's own exception classes (query XML for
-IAM/STS, S3's XML for S3). AssumeRole also verifies an MFA code (TOTP on the emulator's clock against the seed of
-moto's virtual MFA device), and what AWS keeps with a session (session policies, tags, transitive tag keys, source
-identity, MFA) is kept on moto's session object.
+group policies; a session's role policies and its session policies; the permissions boundary of the user or of the
+session's role), the request context AWS builds (time on the emulator's clock, principal keys and tags, token issue
+time, MFA, source identity, request tags, STS keys, S3's keys), for sts:AssumeRole the target role's trust policy and
+for S3 the bucket's policy go to policy.decide, with the request's action and resource as AWS names them (actions.py);
+moto's own principal-blind check of a bucket policy's Deny then stands aside. AccessDenied is worded as AWS words it,
+raised as moto's own exception classes (query XML for IAM/STS, S3's XML for S3). AssumeRole also verifies an MFA code
+(TOTP on the emulator's clock against the seed of moto's virtual MFA device), and what AWS keeps with a session
+(session policies, tags, transitive tag keys, source identity, MFA) is kept on moto's session object.
 """
 
 import base64
@@ -19,7 +20,7 @@ import struct
 import threading
 from datetime import UTC, datetime
 
-from actions import NO_RESOURCE, form_value, iam_resource, members, request_tags, s3_action
+from actions import NO_RESOURCE, form_value, iam_resource, members, request_tags, s3_action, s3_bucket_name, s3_list_keys
 from clock import CLOCK
 from common import query_error
 from policy import decide
@@ -35,6 +36,7 @@ MFA_MESSAGE = "MultiFactorAuthentication failed with invalid MFA one time pass c
 def begin_request(environ):
     """Called by the WSGI app for each request, before moto."""
     LOCAL.source_ip = environ.get("REMOTE_ADDR")
+    LOCAL.secure = environ.get("wsgi.url_scheme") == "https"
     LOCAL.pending = None
 
 
@@ -54,6 +56,12 @@ def denied_message(principal, action, resource, reason=None, quote=False):
 def default_document(policy):
     """A managed policy's default version's document."""
     return next((v.document for v in policy.versions if v.is_default), "{}")
+
+
+def managed_policy(iam, arn):
+    """The managed policy of that ARN (the account's, or AWS's), or None."""
+    found = iam.managed_policies.get(arn)
+    return found if found is not None else next((p for p in iam.aws_managed_policies if p.arn == arn), None)
 
 
 # -- TOTP (RFC 6238) ---------------------------------------------------------------------------------
@@ -110,8 +118,19 @@ class Caller:
                 add(group)
         elif self.role is not None:
             add(self.role)
+        boundary = self.boundary()
+        if boundary is not None:
+            found.append({"name": boundary.name, "kind": "boundary", "document": default_document(boundary)})
         found.extend({"name": name, "kind": "session", "document": doc} for name, doc in self.state.get("session_policies", []))
         return found
+
+    def boundary(self):
+        """The managed policy that is the caller's permissions boundary (a user's, or a session's role's), or None: a
+        user's is kept by fidelity.py's PutUserPermissionsBoundary, a role's by moto; an ARN naming no policy (AWS
+        refuses to set one) is none."""
+        owner = self.user if self.user is not None else self.role
+        arn = getattr(owner, "permissions_boundary_arn", None) if owner is not None else None
+        return managed_policy(self.iam, arn) if arn else None
 
     def tags(self):
         """The principal's tags: a user's, or a session's role's overridden by its session tags."""
@@ -130,6 +149,7 @@ class Caller:
             "aws:RequestedRegion": region,
             "aws:ViaAWSService": "false",
             "aws:PrincipalIsAWSService": "false",
+            "aws:SecureTransport": "true" if getattr(LOCAL, "secure", False) else "false",
         }
         if getattr(LOCAL, "source_ip", None):
             ctx["aws:SourceIp"] = LOCAL.source_ip
@@ -199,12 +219,34 @@ def check_action_permitted(req, resource):
         context["aws:TagKeys"] = list(tags)
     policies = caller.policies()
     quote = req._service == "s3"
+    if quote:
+        policies.extend(bucket_policy(req, resource, action, context))
     if action == "sts:AssumeRole":
         assume_role(req, caller, iam, data, resource, context, policies, tags)
         return
     decision = decide(policies, {"principal": caller.arn, "action": action, "resource": resource, "context": context})
     if decision.effect != "Allow":
         raise access_denied(req, denied_message(caller.arn, action, resource, decision.message_reason, quote))
+
+
+def bucket_policy(req, resource, action, context):
+    """An S3 request's bucket policy (kind "resource"; none without a bucket, or when it has none), the bucket being
+    looked up in the request's account as moto's S3 does; adds S3's context keys: aws:ResourceAccount and a listing's
+    s3:prefix, s3:delimiter, s3:max-keys."""
+    from moto.s3.models import s3_backends
+    from moto.utilities.utils import get_partition
+
+    context.update(s3_list_keys(req._path, action))
+    name = s3_bucket_name(resource)
+    if name is None:
+        return []
+    bucket = s3_backends[req.account_id][get_partition(req._region)].buckets.get(name)
+    context["aws:ResourceAccount"] = bucket.account_id if bucket is not None else req.account_id
+    document = bucket.policy if bucket is not None else None
+    if not document:
+        return []
+    text = document.decode("utf-8", "replace") if isinstance(document, bytes) else str(document)
+    return [{"name": f"bucket policy of {name}", "kind": "resource", "document": text}]
 
 
 def assume_role(req, caller, iam, data, role_arn, context, policies, tags):
@@ -310,6 +352,26 @@ def patch_authorization():
 
     STSBackend.assume_role = assume
     patch_source_identity_answer()
+    patch_bucket_policy_check()
+
+
+def patch_bucket_policy_check():
+    """moto refuses an object request (a bare 403) whenever its bucket policy has a Deny for the action, whoever it
+    names (its conditions read without the request's context); once moto enforces IAM, check_action_permitted has
+    decided with the bucket policy as AWS does, so moto's check stands aside (before, nothing is authorized: kept)."""
+    from moto import settings
+    from moto.core.authorization import ActionAuthenticatorMixin
+    from moto.iam.access_control import PermissionResult
+    from moto.s3.models import FakeBucket
+
+    original = FakeBucket.get_permission
+
+    def get_permission(self, action, resource):
+        if ActionAuthenticatorMixin.request_count >= settings.INITIAL_NO_AUTH_ACTION_COUNT:
+            return PermissionResult.NEUTRAL
+        return original(self, action, resource)
+
+    FakeBucket.get_permission = get_permission
 
 
 def patch_source_identity_answer():

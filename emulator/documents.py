@@ -8,20 +8,25 @@ AssumeRole's session policy; here both are checked with the same validators, and
 would. STS answers a malformed session policy with MalformedPolicyDocument too (AssumeRole's errors).
 """
 
-KINDS = ("identity", "session", "trust")
+from policy import KINDS
 
 
 class Malformed(ValueError):
     """A document IAM would refuse, with IAM's message."""
 
 
-def problem(document_text, kind):
-    """None when IAM would take the document as a policy of `kind` (identity and session policies are checked as
-    identity policies, trust policies as trust policies), else IAM's message."""
+def problem(document_text, kind, action=None):
+    """None when IAM would take the document as a policy of `kind`, else IAM's message. Identity and session policies
+    and permissions boundaries are checked as identity policies (moto's IAMPolicyDocumentValidator: Resource required),
+    trust policies as trust policies (IAMTrustPolicyDocumentValidator: no Resource, STS actions only); a resource-based
+    policy is a trust when `action` is sts:AssumeRole, else (a bucket policy) checked as an identity policy, whose
+    grammar allows Principal and NotPrincipal and requires Resource, as a bucket policy's does (moto checks ECR's
+    repository policies with that validator too)."""
     from moto.iam.exceptions import MalformedPolicyDocument
     from moto.iam.policy_validation import IAMPolicyDocumentValidator, IAMTrustPolicyDocumentValidator
 
-    validator = IAMTrustPolicyDocumentValidator if kind == "trust" else IAMPolicyDocumentValidator
+    trust = kind == "trust" or (kind == "resource" and isinstance(action, str) and action.lower() == "sts:assumerole")
+    validator = IAMTrustPolicyDocumentValidator if trust else IAMPolicyDocumentValidator
     try:
         validator(document_text).validate()
     except MalformedPolicyDocument as e:
@@ -96,11 +101,13 @@ def check_cases(cases):
 
     for i, case in enumerate(cases if isinstance(cases, list) else []):
         policies = case.get("policies") if isinstance(case, dict) else None
+        request = case.get("request") if isinstance(case, dict) else None
+        action = request.get("action") if isinstance(request, dict) else None
         for j, policy in enumerate(policies if isinstance(policies, list) else []):
             if not isinstance(policy, dict) or policy.get("kind", "identity") not in KINDS:
                 continue
             document = policy.get("document")
             text = document if isinstance(document, str) else json.dumps(document)
-            reason = problem(text, policy.get("kind", "identity"))
+            reason = problem(text, policy.get("kind", "identity"), action)
             if reason is not None:
                 raise Malformed(f"case {i}, policy {j}: IAM refuses this document (MalformedPolicyDocument: {reason})")

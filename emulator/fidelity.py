@@ -98,4 +98,62 @@ def patch_unsigned_sts():
     BaseResponse._authenticate_and_authorize_normal_action = authorize
 
 
+# AWS's AttachedPermissionsBoundary (GetUser's User.PermissionsBoundary, GetAccountAuthorizationDetails' UserDetail's).
+BOUNDARY_TYPE = "PermissionsBoundaryPolicy"
+
+
+def boundary_arn(iam, arn):
+    """The ARN of a policy to set as a user's permissions boundary, as IAM checks it: InvalidInput for an ARN that is
+    not a policy's (worded as moto words it for a role), NoSuchEntity for a policy that does not exist."""
+    from moto.iam.exceptions import InvalidInput, NotFoundException
+
+    if not arn or not iam.policy_arn_regex.match(arn):
+        raise InvalidInput(f"Value ({arn}) for parameter PermissionsBoundary is invalid.")
+    if arn not in iam.managed_policies and not any(p.arn == arn for p in iam.aws_managed_policies):
+        raise NotFoundException(f"Policy {arn} does not exist or is not attachable.")
+    return arn
+
+
+def patch_user_boundaries():
+    """Users' permissions boundaries, which moto lacks: PutUserPermissionsBoundary, DeleteUserPermissionsBoundary and
+    CreateUser's PermissionsBoundary keep the policy's ARN on moto's user (`permissions_boundary_arn`, as moto keeps a
+    role's), answered as IAM answers them (an empty result; NoSuchEntity for a missing user); GetUser, CreateUser and
+    GetAccountAuthorizationDetails carry it as AWS's AttachedPermissionsBoundary, ListUsers does not (as AWS)."""
+    from moto.core.responses import EmptyResult
+    from moto.core.serialize import never_return
+    from moto.iam.models import User
+    from moto.iam.responses import IamResponse
+
+    User.permissions_boundary_arn = None
+    User.permissions_boundary = property(
+        lambda self: {"PermissionsBoundaryType": BOUNDARY_TYPE, "PermissionsBoundaryArn": self.permissions_boundary_arn}
+        if self.permissions_boundary_arn else None
+    )
+    IamResponse.RESPONSE_KEY_PATH_TO_TRANSFORMER["ListUsersResponse.Users.User.PermissionsBoundary"] = never_return
+
+    def put_user_permissions_boundary(self):
+        user = self.backend.get_user(self._get_param("UserName"))
+        user.permissions_boundary_arn = boundary_arn(self.backend, self._get_param("PermissionsBoundary"))
+        return EmptyResult()
+
+    def delete_user_permissions_boundary(self):
+        self.backend.get_user(self._get_param("UserName")).permissions_boundary_arn = None
+        return EmptyResult()
+
+    create_user = IamResponse.create_user
+
+    def create_user_with_boundary(self):
+        arn = self._get_param("PermissionsBoundary")
+        if arn is not None:
+            boundary_arn(self.backend, arn)  # checked before the user exists
+        result = create_user(self)
+        if arn is not None:
+            self.backend.get_user(self._get_param("UserName")).permissions_boundary_arn = arn
+        return result
+
+    IamResponse.put_user_permissions_boundary = put_user_permissions_boundary
+    IamResponse.delete_user_permissions_boundary = delete_user_permissions_boundary
+    IamResponse.create_user = create_user_with_boundary
+
+
 SERVICE_CREDS = ServiceSpecificCredentials()

@@ -300,3 +300,23 @@ def put_bucket(server, creds, name):
 
 def session_arn(role_arn, session="s"):
     return f"arn:aws:sts::{ACCOUNT}:assumed-role/{role_arn.rsplit('/', 1)[1]}/{session}"
+
+
+def managed_policy(server, *statements):
+    """The ARN of a new customer managed policy of those statements (e.g. a permissions boundary)."""
+    return iam(server, "CreatePolicy", PolicyName=unique("p"), PolicyDocument=doc(*statements)).findtext(".//Arn")
+
+
+def put_bucket_policy(server, bucket, *statements):
+    resp = as_admin(server, "s3", method="PUT", path=f"/{bucket}", query="policy", body=doc(*statements).encode())
+    assert resp[0] in (200, 204), resp
+
+
+def list_bucket(server, creds, bucket, query="list-type=2"):
+    return call(server, "s3", method="GET", path=f"/{bucket}", query=query, creds=creds)
+
+
+def boundary_in(element):
+    """(PermissionsBoundaryType, PermissionsBoundaryArn) of an answer's element (a User, a UserDetail …), or None."""
+    found = element.find("PermissionsBoundary")
+    return None if found is None else (found.findtext("PermissionsBoundaryType"), found.findtext("PermissionsBoundaryArn"))

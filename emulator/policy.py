@@ -1,12 +1,15 @@
-"""The policy evaluator: AWS's documented IAM policy evaluation logic (one account; identity, session and role trust policies), pure Python.
+"""The policy evaluator: AWS's documented IAM policy evaluation logic (one account; identity, session and role trust
+policies, permissions boundaries, resource-based policies), pure Python.
 
 https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html: statements (Action, Resource,
 Principal and their Not forms), a policy's answer, and `decide` over all of them; the Condition element's operators,
 policy variables and wildcard patterns are conditions.py's. No moto here: the emulator's authorization (authorize.py)
 builds the request and the policies, and `POST /sts-lab/decide` calls `decide` as is.
 
-A request is {"principal": ARN, "action": "s3:CreateBucket", "resource": ARN or "*", "context": {key: str or [str]}};
-a policy is {"name", "kind": "identity" | "session" | "trust", "document": parsed JSON (or its text)}.
+A request is {"principal": ARN, "action": "s3:CreateBucket", "resource": ARN or "*", "context": {key: str or [str]}}
+(/sts-lab/decide's may name its "account": the principal's, as only requests inside one account are decided);
+a policy is {"name", "kind": "identity" | "session" | "trust" | "boundary" | "resource", "document": parsed JSON (or
+its text)}. A "resource" policy is an S3 bucket policy, or, for sts:AssumeRole, the role's trust (then it is a "trust").
 """
 
 import json
@@ -16,10 +19,16 @@ from typing import NamedTuple
 
 from conditions import as_list, conditions_hold, expand, glob, glob_match, pattern_of, text
 
-KINDS = ("identity", "session", "trust")
-# How AWS names each kind in an AccessDenied message.
-EXPLICIT = {"identity": "an identity-based policy", "session": "a session policy", "trust": "the role trust policy"}
-IMPLICIT = {"identity": "identity-based policy", "session": "session policy", "trust": "role trust policy"}
+KINDS = ("identity", "session", "trust", "boundary", "resource")
+# How AWS names each kind in an AccessDenied message ("with an explicit deny in …", "because no … allows").
+EXPLICIT = {
+    "identity": "an identity-based policy", "session": "a session policy", "trust": "the role trust policy",
+    "boundary": "a permissions boundary", "resource": "a resource-based policy",
+}
+IMPLICIT = {
+    "identity": "identity-based policy", "session": "session policy", "trust": "role trust policy",
+    "boundary": "permissions boundary", "resource": "resource-based policy",
+}
 
 
 class Decision(NamedTuple):
@@ -77,10 +86,11 @@ def arn_parts(arn):
     return parts if len(parts) == 6 and parts[0] == "arn" else None
 
 
-# How a principal names the caller, from the most direct: its own ARN (a user's, or a session's), the role of a
-# session, or anyone of its account ("*", the account id, arn:…:root). AWS's evaluation logic: a resource policy
-# naming the caller's own ARN grants directly (no session policy limits it); one naming a session's role grants
-# to the role, and the session policies still limit it; one naming the account needs the caller's own policies.
+# How a principal names the caller, from the most direct: its own ARN (a user's, or a session's) or everyone ("*"),
+# the role of a session, or its account (the account id, arn:…:root). AWS's evaluation logic, inside one account: a
+# resource policy naming the caller's own ARN, or everyone, grants directly (no boundary nor session policy limits
+# it); one naming a session's role grants to the role, and the role's boundary and the session policies still limit
+# it; one naming the account delegates to the account, whose identity policies must allow.
 EXACT, ROLE, ACCOUNT = "exact", "role", "account"
 NAMING = (EXACT, ROLE, ACCOUNT)
 
@@ -92,7 +102,7 @@ def aws_principal_names(wanted, caller):
     if got is None:
         return None
     if wanted == "*":
-        return ACCOUNT
+        return EXACT
     if re.fullmatch(r"\d{12}", wanted):
         return ACCOUNT if got[4] == wanted else None
     parts = arn_parts(wanted)
@@ -111,10 +121,10 @@ def aws_principal_names(wanted, caller):
 
 def principal_names(principal, caller):
     """How a Principal element ("*", {"AWS": …}, lists) names the caller, the most direct way it does (EXACT, ROLE,
-    ACCOUNT), or None: "*" and {"AWS": "*"} anyone, an account id or arn:…:root any principal of that account, a user
-    or session ARN exactly, a role ARN that role's sessions."""
+    ACCOUNT), or None: "*" and {"AWS": "*"} everyone (EXACT: as directly as the caller's own ARN), an account id or
+    arn:…:root the account (ACCOUNT), a user or session ARN exactly (EXACT), a role ARN that role's sessions (ROLE)."""
     if principal == "*":
-        return ACCOUNT
+        return EXACT
     if not isinstance(principal, dict) or principal.get("AWS") is None:
         return None
     found = {aws_principal_names(p, caller) for p in as_list(principal["AWS"])}
@@ -200,56 +210,126 @@ def evaluate_policy(document, request):
     return effect, sid
 
 
+class Answer(NamedTuple):
+    """One policy's answer to the request (evaluate's), with its kind as decide reads it."""
+
+    kind: str
+    name: str | None
+    effect: str | None
+    sid: str | None
+    allowing: list
+
+
+def kind_of(policy, req):
+    """A policy's kind as decide reads it: a "resource" policy of sts:AssumeRole is the role's trust, an unknown kind
+    an identity policy."""
+    kind = policy.get("kind", "identity")
+    if kind == "resource" and req.action.lower() == "sts:assumerole":
+        return "trust"
+    return kind if kind in KINDS else "identity"
+
+
+def naming_of(answer, req):
+    """(how, Sid): the most direct way an allowing statement of a resource-side policy names the caller (EXACT, ROLE,
+    ACCOUNT) and the first statement naming it so; (None, None) when none names the caller."""
+    named = [(principal_names(st.get("Principal"), req.principal), st.get("Sid")) for st in answer.allowing]
+    for how in NAMING:
+        for found, sid in named:
+            if found == how:
+                return how, sid
+    return None, None
+
+
 def decide(policies, request):
-    """AWS's decision over all the policies, inside one account: an explicit deny anywhere wins (the first in list
-    order); else identity policies must allow and, when the session has session policies, one of them too. With a
-    role trust policy (AssumeRole), the trust must allow, and then: a statement naming the caller's own ARN (a user's,
-    a session's) is enough by itself; one naming a session's role is enough with the session's policies (they still
-    limit what a resource policy grants the role); one naming the account needs the caller's identity (and session)
-    policies as well."""
+    """AWS's decision over all the policies, inside one account (IAM User Guide: "Policy evaluation logic", "Policy
+    evaluation for requests within a single account"; "Permissions boundaries for IAM entities", its evaluation of
+    effective permissions; "Session policies"):
+
+    1. an explicit deny in any policy wins (the first in list order);
+    2. a role trust policy (kind "trust", or "resource" for sts:AssumeRole), when given, must allow; a bucket policy
+       (kind "resource") need not;
+    3. the identity policies allowing, within the boundary (when the caller has one) and the session policies (when
+       the session has some), allow;
+    4. else a resource-side policy (trust, bucket policy) allows by itself when it names the caller's own ARN (a
+       user's, a session's) or everyone ("*"): no implicit deny limits it; naming a session's role, it allows within
+       the role's boundary and the session policies (the role's identity policies need not allow); naming the
+       account, it delegates to the identity policies (3.);
+    5. else an implicit deny, naming the first kind that did not allow (identity, boundary, session; for a grant to
+       the role, boundary, session)."""
     req = prepare(request)
-    per_policy = []
-    deny = identity_allow = trust_allow = None
-    session_given = session_allow = trust_given = False
-    trust_naming = set()
+    answers = []
     for policy in policies:
-        kind, name = policy.get("kind", "identity"), policy.get("name")
         effect, sid, allowing = evaluate(policy.get("document"), req)
-        per_policy.append({"name": name, "effect": effect, "statement": sid})
-        if effect == "Deny" and deny is None:
-            deny = (name, sid, kind)
-        if kind == "session":
-            session_given = True
-            session_allow = session_allow or effect == "Allow"
-        elif kind == "trust":
-            trust_given = True
-            if effect == "Allow":
-                trust_allow = trust_allow or (name, sid)
-                trust_naming |= {principal_names(st.get("Principal"), req.principal) for st in allowing}
-        elif effect == "Allow" and identity_allow is None:
-            identity_allow = (name, sid)
+        answers.append(Answer(kind_of(policy, req), policy.get("name"), effect, sid, allowing))
+    per_policy = [{"name": a.name, "effect": a.effect, "statement": a.sid} for a in answers]
+    deny = next((a for a in answers if a.effect == "Deny"), None)
     if deny is not None:
-        return Decision("ExplicitDeny", deny[0], deny[1], f"with an explicit deny in {EXPLICIT.get(deny[2], EXPLICIT['identity'])}", per_policy)
-    identity_ok, session_ok = identity_allow is not None, not session_given or session_allow
+        return Decision("ExplicitDeny", deny.name, deny.sid, f"with an explicit deny in {EXPLICIT[deny.kind]}", per_policy)
 
     def implicit(kind):
         return Decision("ImplicitDeny", None, None, f"because no {IMPLICIT[kind]} allows the {req.action} action", per_policy)
 
-    if trust_given and trust_allow is None:
+    def allows(kind):
+        """Whether a policy of that kind allows; a boundary or session policies, when there are none, never limit."""
+        given = [a for a in answers if a.kind == kind]
+        return any(a.effect == "Allow" for a in given) or (kind in ("boundary", "session") and not given)
+
+    if any(a.kind == "trust" for a in answers) and not allows("trust"):
         return implicit("trust")
-    if trust_given and not (identity_ok and session_ok):
-        if EXACT in trust_naming or (ROLE in trust_naming and session_ok):
-            return Decision("Allow", trust_allow[0], trust_allow[1], None, per_policy)
-        if ROLE in trust_naming:
-            return implicit("session")
-    if not identity_ok:
-        return implicit("identity")
-    if not session_ok:
-        return implicit("session")
-    return Decision("Allow", identity_allow[0], identity_allow[1], None, per_policy)
+    missing = [kind for kind in ("identity", "boundary", "session") if not allows(kind)]
+    if not missing:
+        first = next(a for a in answers if a.kind == "identity" and a.effect == "Allow")
+        return Decision("Allow", first.name, first.sid, None, per_policy)
+    grants = [(a.name, *naming_of(a, req)) for a in answers if a.kind in ("trust", "resource") and a.effect == "Allow"]
+    exact = next(((name, sid) for name, how, sid in grants if how == EXACT), None)
+    if exact is not None:
+        return Decision("Allow", exact[0], exact[1], None, per_policy)
+    to_role = next(((name, sid) for name, how, sid in grants if how == ROLE), None)
+    if to_role is not None:
+        limits = [kind for kind in missing if kind != "identity"]
+        return implicit(limits[0]) if limits else Decision("Allow", to_role[0], to_role[1], None, per_policy)
+    return implicit(missing[0])
 
 
 # -- POST /sts-lab/decide ----------------------------------------------------------------------------
+
+
+def case_policies(i, case):
+    """A case's policies, their documents parsed; ValueError for a malformed one."""
+    policies = []
+    for j, policy in enumerate(case["policies"]):
+        if not isinstance(policy, dict) or policy.get("kind", "identity") not in KINDS:
+            raise ValueError(f"case {i}, policy {j}: expected an object whose kind is {', '.join(KINDS[:-1])} or {KINDS[-1]}")
+        document = policy.get("document")
+        if isinstance(document, str):
+            document = parse_document(document) or None
+        if not isinstance(document, dict):
+            raise ValueError(f"case {i}, policy {j}: the document is not a JSON policy object")
+        policies.append({**policy, "document": document})
+    return policies
+
+
+def check_request(i, request):
+    """ValueError for a malformed request, or one from another account than its principal's (only requests inside
+    one account are decided)."""
+    for field in ("principal", "action"):
+        if not isinstance(request.get(field), str):
+            raise ValueError(f"case {i}: request.{field} must be a string")
+    if not isinstance(request.get("resource", "*"), str):
+        raise ValueError(f"case {i}: request.resource must be a string")
+    context = request.get("context", {})
+    if not isinstance(context, dict) or not all(
+        isinstance(v, str) or (isinstance(v, list) and all(isinstance(x, str) for x in v)) for v in context.values()
+    ):
+        raise ValueError(f"case {i}: request.context must map keys to a string or a list of strings")
+    account = request.get("account")
+    if account is None:
+        return
+    if not isinstance(account, str) or re.fullmatch(r"\d{12}", account) is None:
+        raise ValueError(f"case {i}: request.account must be an account id (12 digits)")
+    principal = arn_parts(request["principal"])
+    if principal is None or principal[4] != account:
+        raise ValueError(f"case {i}: request.account {account} is not the principal's account: only requests inside one account are decided")
 
 
 def decide_cases(cases):
@@ -261,28 +341,9 @@ def decide_cases(cases):
     for i, case in enumerate(cases):
         if not isinstance(case, dict) or not isinstance(case.get("policies"), list) or not isinstance(case.get("request"), dict):
             raise ValueError(f"case {i}: expected an object with a policies list and a request object")
-        policies = []
-        for j, policy in enumerate(case["policies"]):
-            if not isinstance(policy, dict) or policy.get("kind", "identity") not in KINDS:
-                raise ValueError(f"case {i}, policy {j}: expected an object whose kind is identity, session or trust")
-            document = policy.get("document")
-            if isinstance(document, str):
-                document = parse_document(document) or None
-            if not isinstance(document, dict):
-                raise ValueError(f"case {i}, policy {j}: the document is not a JSON policy object")
-            policies.append({**policy, "document": document})
-        request = case["request"]
-        for field in ("principal", "action"):
-            if not isinstance(request.get(field), str):
-                raise ValueError(f"case {i}: request.{field} must be a string")
-        if not isinstance(request.get("resource", "*"), str):
-            raise ValueError(f"case {i}: request.resource must be a string")
-        context = request.get("context", {})
-        if not isinstance(context, dict) or not all(
-            isinstance(v, str) or (isinstance(v, list) and all(isinstance(x, str) for x in v)) for v in context.values()
-        ):
-            raise ValueError(f"case {i}: request.context must map keys to a string or a list of strings")
-        decision = decide(policies, request)
+        policies = case_policies(i, case)
+        check_request(i, case["request"])
+        decision = decide(policies, case["request"])
         answers.append(
             {"effect": decision.effect, "policy": decision.policy, "statement": decision.statement, "per_policy": decision.per_policy}
         )

@@ -2,11 +2,12 @@
 
 * always, IAM authorization as AWS decides it (authorize.py with actions.py, policy.py with conditions.py): once
   moto enforces IAM, every signed request is decided by AWS's policy evaluation logic (identity, session and role
-  trust policies, every condition operator, the request context AWS builds on the emulator's clock, MFA, session
-  tags, source identity, role chaining) and refused AccessDenied in AWS's words;
+  trust policies, permissions boundaries, bucket policies, every condition operator, the request context AWS builds
+  on the emulator's clock, MFA, session tags, source identity, role chaining) and refused AccessDenied in AWS's words;
 * always, fidelity fixes where moto differs from AWS in ways the lab meets: a CloudFormation update
   of a role rewrites its trust policy (moto keeps the old one), IAM's service-specific credentials
-  exist (moto has none: ListServiceSpecificCredentials answers HTTP 500), and an unsigned
+  exist (moto has none: ListServiceSpecificCredentials answers HTTP 500), so do users' permissions
+  boundaries (moto has none: PutUserPermissionsBoundary answers HTTP 500), and an unsigned
   AssumeRoleWithWebIdentity is served (moto's IAM enforcement fails on it with HTTP 500), and a
   session ends at its Expiration (ExpiredToken) on the emulator's clock, which a learner moves;
 * with --realistic, a thin WSGI layer that reproduces real AWS's documented timing and strictness:
@@ -38,8 +39,9 @@ never reaches, e.g. UPDATE_ROLLBACK_COMPLETE); `GET /sts-lab/stats` counts the r
 `GET /sts-lab/info` says the mode {"realistic", "propagation_delay", "rates": {"iam", "cloudformation"}} (a client
 waits out IAM's propagation only where there is one, and keeps to the request rates it enforces; 0: none); `GET /sts-lab/clock` is the emulator's time {"now", "epoch", "offset"}, `POST /sts-lab/clock` with
 {"offset": seconds} sets it to the machine's time plus that; `POST /sts-lab/decide` with {"cases":
-[{"policies": [{"name", "kind": "identity"|"session"|"trust", "document"}], "request": {"principal",
-"action", "resource", "context": {key: str or [str]}}}]} answers {"decisions": [{"effect":
+[{"policies": [{"name", "kind": "identity"|"session"|"trust"|"boundary"|"resource", "document"}], "request":
+{"principal", "action", "resource", "context": {key: str or [str]}, "account" (optional: the principal's, else
+400)}}]} answers {"decisions": [{"effect":
 "Allow"|"ExplicitDeny"|"ImplicitDeny", "policy", "statement", "per_policy": [{"name", "effect":
 "Allow"|"Deny"|null, "statement"}]}]}: the evaluator alone, no state (a malformed body: 400 and a
 one-line reason); `POST /moto-api/reset` also resets this layer, the clock and the counts.
@@ -65,7 +67,7 @@ from authorize import begin_request, patch_authorization
 from clock import CLOCK, expired_session, patch_session_clock
 from common import MOTO_LOCK
 from documents import check_cases, patch_document_checks
-from fidelity import SERVICE_CREDS, patch_role_updates, patch_unsigned_sts
+from fidelity import SERVICE_CREDS, patch_role_updates, patch_unsigned_sts, patch_user_boundaries
 from policy import decide_cases
 from realistic import Realistic, Settings, patch_trust_binding
 
@@ -319,6 +321,7 @@ def main():
     speed.patch_all()
     patch_role_updates()
     patch_unsigned_sts()
+    patch_user_boundaries()
     patch_session_clock()
     patch_authorization()
     patch_document_checks()

@@ -1,7 +1,8 @@
 """Tests of IAM authorization over HTTP (authorize.py, actions.py) on the servers "auth" and "auth-realistic", where
 IAM is enforced after the admin's bootstrap: AccessDenied in AWS's words, S3's actions as AWS names them, the request
 context (dates on the emulator's clock, principal and request tags, variables, context keys), AssumeRole's trust,
-session policies, token issue time, MFA (TOTP), session tags, role chaining, source identity, documents IAM refuses.
+session policies, token issue time, MFA (TOTP), session tags, role chaining, source identity, documents IAM refuses,
+permissions boundaries (users' and roles') and bucket policies.
 Run with the others: pytest emulator/.
 """
 
@@ -18,6 +19,7 @@ from harness import (
     as_admin,
     assume,
     assumed,
+    boundary_in,
     call,
     clock,
     doc,
@@ -25,10 +27,13 @@ from harness import (
     iam,
     is_denied,
     list_all,
+    list_bucket,
+    managed_policy,
     message,
     new_role,
     new_user,
     put_bucket,
+    put_bucket_policy,
     session_arn,
     settled,
     stmt,
@@ -385,3 +390,148 @@ def test_auth_source_identity_and_transitive_tags():
         untransitive = assumed(server, creds, first, "t", SourceIdentity="alice", **tag_form({"team": "blue"}))
         assert list_all(server, untransitive)[0] == 200
         assert is_denied(list_all(server, assumed(server, untransitive, second, "lost")))
+
+
+BOUNDARY = "PermissionsBoundaryPolicy"
+
+
+def detail(answer, kind, name):
+    """The UserDetailList (kind "User") or RoleDetailList ("Role") entry of that name in GetAccountAuthorizationDetails."""
+    return next(m for m in answer.find(f".//{kind}DetailList").findall("member") if m.findtext(f"{kind}Name") == name)
+
+
+def test_auth_permissions_boundaries_cap_users_and_sessions():
+    """A permissions boundary caps the identity policies (IAM User Guide, "Permissions boundaries for IAM entities"): a
+    user's (PutUserPermissionsBoundary, which moto lacks) caps the user, AssumeRole included, a role's caps its
+    sessions; refused "because no permissions boundary allows the … action". A trust naming the user itself is not
+    limited by the user's boundary, one naming the account is. GetUser and GetAccountAuthorizationDetails show the
+    boundaries as AWS's AttachedPermissionsBoundary; DeleteUserPermissionsBoundary removes it."""
+    for server in AUTH:
+        cap = managed_policy(server, stmt("s3:ListAllMyBuckets"), stmt("sts:AssumeRole"))
+        arn, creds = new_user(server, stmt("s3:*"), stmt("sts:AssumeRole"))
+        name = arn.rsplit("/", 1)[1]
+        assert put_bucket(server, creds, unique("cap"))[0] == 200
+        iam(server, "PutUserPermissionsBoundary", UserName=name, PermissionsBoundary=cap)
+        assert list_all(server, creds)[0] == 200
+        bucket = unique("cap")
+        resp = put_bucket(server, creds, bucket)
+        assert is_denied(resp) and message(resp) == (
+            f'User: {arn} is not authorized to perform: s3:CreateBucket on resource: "arn:aws:s3:::{bucket}" '
+            "because no permissions boundary allows the s3:CreateBucket action"), (server, resp)
+        assert boundary_in(iam(server, "GetUser", UserName=name).find(".//User")) == (BOUNDARY, cap)
+        # A role's boundary caps its sessions.
+        role = new_role(server, [trusting(arn)], stmt("s3:*"))
+        role_name = role.rsplit("/", 1)[1]
+        iam(server, "PutRolePermissionsBoundary", RoleName=role_name, PermissionsBoundary=cap)
+        session = assumed(server, creds, role)
+        assert list_all(server, session)[0] == 200
+        resp = put_bucket(server, session, bucket)
+        assert is_denied(resp) and message(resp) == (
+            f'User: {session_arn(role)} is not authorized to perform: s3:CreateBucket on resource: "arn:aws:s3:::{bucket}" '
+            "because no permissions boundary allows the s3:CreateBucket action"), (server, resp)
+        details = iam(server, "GetAccountAuthorizationDetails")
+        assert boundary_in(detail(details, "User", name)) == (BOUNDARY, cap)
+        assert boundary_in(detail(details, "Role", role_name)) == (BOUNDARY, cap)
+        # AssumeRole under a boundary without sts:AssumeRole: a trust naming the account needs it, one naming the user not.
+        s3_only = managed_policy(server, stmt("s3:*"))
+        iam(server, "PutUserPermissionsBoundary", UserName=name, PermissionsBoundary=s3_only)
+        by_account, by_user = new_role(server, [trusting(ACCOUNT)]), new_role(server, [trusting(arn)])
+        assumed(server, creds, by_user)
+        settled(server)
+        resp = assume(server, creds, by_account)
+        assert is_denied(resp) and message(resp) == f"User: {arn} is not authorized to perform: sts:AssumeRole on resource: {by_account}"
+        # Deleted: the identity policy alone decides again.
+        iam(server, "DeleteUserPermissionsBoundary", UserName=name)
+        assert boundary_in(iam(server, "GetUser", UserName=name).find(".//User")) is None
+        assert boundary_in(detail(iam(server, "GetAccountAuthorizationDetails"), "User", name)) is None
+        assert put_bucket(server, creds, bucket)[0] == 200
+        assumed(server, creds, by_account)
+
+
+def test_auth_user_permissions_boundary_actions_answer_as_iam():
+    """CreateUser takes a PermissionsBoundary; PutUserPermissionsBoundary answers NoSuchEntity for a missing user or
+    policy, InvalidInput for an ARN that is not a policy's; ListUsers leaves boundaries out, as AWS's does; a user
+    whose identity policy does not allow iam:PutUserPermissionsBoundary is refused it."""
+    for server in AUTH:
+        cap = managed_policy(server, stmt("s3:ListAllMyBuckets"))
+        name = unique("u")
+        created = iam(server, "CreateUser", UserName=name, PermissionsBoundary=cap)
+        assert boundary_in(created.find(".//User")) == (BOUNDARY, cap)
+        listed = iam(server, "ListUsers").findall(".//Users/member")
+        assert any(m.findtext("UserName") == name for m in listed) and all(boundary_in(m) is None for m in listed)
+        for form, status, code in (
+            ({"UserName": unique("gone"), "PermissionsBoundary": cap}, 404, "NoSuchEntity"),
+            ({"UserName": name, "PermissionsBoundary": f"arn:aws:iam::{ACCOUNT}:policy/{unique('gone')}"}, 404, "NoSuchEntity"),
+            ({"UserName": name, "PermissionsBoundary": "arn:aws:s3:::not-a-policy"}, 400, "InvalidInput"),
+        ):
+            resp = as_admin(server, "iam", form={"Action": "PutUserPermissionsBoundary", **form})
+            assert (resp[0], error_code(resp)) == (status, code), (server, form, resp)
+        resp = as_admin(server, "iam", form={"Action": "CreateUser", "UserName": unique("u"), "PermissionsBoundary": "arn:aws:s3:::not-a-policy"})
+        assert (resp[0], error_code(resp)) == (400, "InvalidInput"), resp
+        assert boundary_in(iam(server, "GetUser", UserName=name).find(".//User")) == (BOUNDARY, cap)
+        arn, creds = new_user(server, stmt("iam:GetUser"))
+        resp = call(server, "iam", form={"Action": "PutUserPermissionsBoundary", "UserName": name, "PermissionsBoundary": cap}, creds=creds)
+        assert is_denied(resp) and message(resp) == (
+            f"User: {arn} is not authorized to perform: iam:PutUserPermissionsBoundary on resource: arn:aws:iam::{ACCOUNT}:user/{name} "
+            "because no identity-based policy allows the iam:PutUserPermissionsBoundary action")
+
+
+def test_auth_bucket_policies():
+    """A bucket policy is a resource-based policy (IAM User Guide, "Policy evaluation for requests within a single
+    account"): granting the user's ARN, it lets a user with no S3 identity policy list that bucket (not another), even
+    under a boundary without S3 (a resource-based policy naming the user is not limited by it); its explicit deny
+    refuses even the admin, "with an explicit deny in a resource-based policy", and only whom it names (moto alone
+    refuses everyone); S3's context keys: s3:prefix, s3:delimiter, aws:SecureTransport, aws:ResourceAccount."""
+    admin_arn = f"arn:aws:iam::{ACCOUNT}:user/emulator-admin"
+    for server in AUTH:
+        shared, other, keyed = unique("shared"), unique("other"), unique("keyed")
+        for bucket in (shared, other, keyed):
+            assert put_bucket(server, ADMINS[server], bucket)[0] == 200
+        assert call(server, "s3", method="PUT", path=f"/{shared}/k", body=b"hello", creds=ADMINS[server])[0] == 200
+        arn, creds = new_user(server)
+        _, reader = new_user(server, stmt("s3:GetObject"))
+        put_bucket_policy(server, shared, {"Effect": "Allow", "Principal": {"AWS": arn}, "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{shared}"},
+                          {"Effect": "Deny", "Principal": {"AWS": admin_arn}, "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{shared}/*"})
+        assert list_bucket(server, creds, shared)[0] == 200
+        resp = list_bucket(server, creds, other)
+        assert is_denied(resp) and message(resp) == (
+            f'User: {arn} is not authorized to perform: s3:ListBucket on resource: "arn:aws:s3:::{other}" '
+            "because no identity-based policy allows the s3:ListBucket action"), (server, resp)
+        iam(server, "PutUserPermissionsBoundary", UserName=arn.rsplit("/", 1)[1], PermissionsBoundary=managed_policy(server, stmt("iam:GetUser")))
+        assert list_bucket(server, creds, shared)[0] == 200
+        resp = call(server, "s3", method="GET", path=f"/{shared}/k", creds=ADMINS[server])
+        assert is_denied(resp) and message(resp) == (
+            f'User: {admin_arn} is not authorized to perform: s3:GetObject on resource: "arn:aws:s3:::{shared}/k" '
+            "with an explicit deny in a resource-based policy"), (server, resp)
+        assert call(server, "s3", method="GET", path=f"/{shared}/k", creds=reader)[0] == 200
+        assert list_bucket(server, ADMINS[server], shared)[0] == 200
+        # S3's context keys in a bucket policy's condition.
+        keys = {"StringEquals": {"s3:prefix": "home/", "s3:delimiter": "/", "aws:ResourceAccount": ACCOUNT}, "Bool": {"aws:SecureTransport": "false"}}
+        put_bucket_policy(server, keyed, {"Effect": "Allow", "Principal": {"AWS": arn}, "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{keyed}",
+                                          "Condition": keys})
+        assert list_bucket(server, creds, keyed, "delimiter=%2F&list-type=2&prefix=home%2F")[0] == 200
+        for query in ("list-type=2&prefix=home%2F", "list-type=2", "delimiter=%2F&list-type=2&prefix=work%2F"):
+            assert is_denied(list_bucket(server, creds, keyed, query)), (server, query)
+
+
+def test_auth_bucket_policy_naming_the_role_is_limited_by_its_boundary():
+    """IAM User Guide, "Permissions boundaries for IAM entities": a resource-based policy granting the role's ARN is
+    limited by the role's boundary (refused "because no permissions boundary allows …"), one granting the session's
+    own ARN is not; without a boundary the grant to the role needs no identity policy of the role."""
+    for server in AUTH:
+        arn, creds = new_user(server)
+        role = new_role(server, [trusting(arn)])
+        role_name = role.rsplit("/", 1)[1]
+        iam(server, "PutRolePermissionsBoundary", RoleName=role_name, PermissionsBoundary=managed_policy(server, stmt("iam:GetUser")))
+        session = assumed(server, creds, role, "s")
+        by_role, by_session = unique("role"), unique("sess")
+        for bucket, principal in ((by_role, role), (by_session, session_arn(role, "s"))):
+            assert put_bucket(server, ADMINS[server], bucket)[0] == 200
+            put_bucket_policy(server, bucket, {"Effect": "Allow", "Principal": {"AWS": principal}, "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{bucket}"})
+        resp = list_bucket(server, session, by_role)
+        assert is_denied(resp) and message(resp) == (
+            f'User: {session_arn(role, "s")} is not authorized to perform: s3:ListBucket on resource: "arn:aws:s3:::{by_role}" '
+            "because no permissions boundary allows the s3:ListBucket action"), (server, resp)
+        assert list_bucket(server, session, by_session)[0] == 200
+        iam(server, "DeleteRolePermissionsBoundary", RoleName=role_name)
+        assert list_bucket(server, session, by_role)[0] == 200

@@ -1,6 +1,6 @@
 """Tests of the policy evaluator (policy.py, conditions.py) as pure Python: actions and resources, every condition
-operator, set operators, policy variables, trust principals and decide(); and of POST /sts-lab/decide on the "plain"
-server. Run with the others: pytest emulator/.
+operator, set operators, policy variables, trust principals and decide() (trusts, session policies, permissions
+boundaries, bucket policies); and of POST /sts-lab/decide on the "plain" server. Run with the others: pytest emulator/.
 """
 
 import base64
@@ -278,6 +278,132 @@ def test_policy_decide_resource_policies_and_session_policies_as_aws_documents_t
     assert decide([role_policy, may_chain, trust(root)], chained)[:3] == ("Allow", "rp", "Assume")
 
 
+# Permissions boundaries and bucket policies, for a user (ALICE) and for a session of the role Deploy.
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/Deploy"
+SESSION = f"arn:aws:sts::{ACCOUNT}:assumed-role/Deploy/s"
+BUCKET = "arn:aws:s3:::b"
+NO_BOUNDARY = "because no permissions boundary allows the s3:ListBucket action"
+NO_IDENTITY = "because no identity-based policy allows the s3:ListBucket action"
+NO_SESSION = "because no session policy allows the s3:ListBucket action"
+
+
+def pol(name, kind, *statements):
+    return {"name": name, "kind": kind, "document": {"Version": V, "Statement": list(statements)}}
+
+
+def grant(sid, action="s3:ListBucket", effect="Allow"):
+    return {"Sid": sid, "Effect": effect, "Action": action, "Resource": "*"}
+
+
+IDENTITY = pol("id", "identity", grant("Id"))
+BOUNDARY = pol("cap", "boundary", grant("Cap", "s3:*"))
+NARROW = pol("cap", "boundary", grant("Cap", "iam:*"))  # allows no S3 action
+SESSION_ALL = pol("sp", "session", grant("Sp", "s3:*"))
+SESSION_NARROW = pol("sp", "session", grant("Sp", "s3:GetObject"))
+
+
+def bucket_policy(principal, effect="Allow", action="s3:ListBucket"):
+    named = principal if principal == "*" else {"AWS": principal}
+    return pol("bucket policy of b", "resource", {"Sid": "B", "Effect": effect, "Principal": named, "Action": action, "Resource": BUCKET})
+
+
+def listing(principal):
+    return req("s3:ListBucket", BUCKET, principal=principal)
+
+
+def test_policy_decide_permissions_boundaries_as_aws_documents_them():
+    """Hand-written from the IAM User Guide. "Permissions boundaries for IAM entities", evaluating effective
+    permissions: a boundary grants nothing, it caps the identity-based policies (identity ∩ boundary), and an explicit
+    deny in it wins. "Session policies": a session's permissions are its role's identity policies ∩ the role's
+    boundary ∩ its session policies. "Policy evaluation for requests within a single account": a trust naming the
+    user's own ARN allows by itself (the user's boundary does not limit it); one naming the account needs the user's
+    identity policy, within its boundary. And "Policy evaluation logic": an explicit deny anywhere wins."""
+    for caller in (ALICE, SESSION):
+        assert decide([IDENTITY, BOUNDARY], listing(caller))[:3] == ("Allow", "id", "Id"), caller
+        assert decide([IDENTITY, NARROW], listing(caller))[:4] == ("ImplicitDeny", None, None, NO_BOUNDARY), caller
+        assert decide([BOUNDARY], listing(caller))[3] == NO_IDENTITY, caller  # the boundary alone grants nothing
+        denying = pol("cap", "boundary", grant("Cap", "*"), grant("No", "s3:List*", "Deny"))
+        assert decide([IDENTITY, denying], listing(caller))[:4] == ("ExplicitDeny", "cap", "No", "with an explicit deny in a permissions boundary")
+    # A session: identity, boundary and session policies, each must allow; the first missing is named.
+    assert decide([IDENTITY, BOUNDARY, SESSION_ALL], listing(SESSION))[:3] == ("Allow", "id", "Id")
+    assert decide([IDENTITY, BOUNDARY, SESSION_NARROW], listing(SESSION))[3] == NO_SESSION
+    assert decide([IDENTITY, NARROW, SESSION_ALL], listing(SESSION))[3] == NO_BOUNDARY
+    assert decide([IDENTITY, NARROW, SESSION_NARROW], listing(SESSION))[3] == NO_BOUNDARY
+    assert decide([BOUNDARY, SESSION_ALL], listing(SESSION))[3] == NO_IDENTITY
+    assert decide([NARROW, SESSION_NARROW], listing(SESSION))[3] == NO_IDENTITY
+    assert decide([IDENTITY, BOUNDARY, pol("sp", "session", grant("Sp", "*"), grant("No", "s3:*", "Deny"))], listing(SESSION))[3] == (
+        "with an explicit deny in a session policy")
+    # A trust and the user's boundary.
+    role_arn = f"arn:aws:iam::{ACCOUNT}:role/Target"
+    assume = req("sts:AssumeRole", role_arn)
+    may_assume = pol("id", "identity", grant("Assume", "sts:AssumeRole"))
+    cap_assume = pol("cap", "boundary", grant("Cap", "sts:AssumeRole"))
+
+    def trust(principal, kind="trust", effect="Allow"):
+        return pol("role trust policy", kind, {"Sid": "T", "Effect": effect, "Principal": {"AWS": principal}, "Action": "sts:AssumeRole"})
+
+    assert decide([NARROW, trust(ALICE)], assume)[:3] == ("Allow", "role trust policy", "T")
+    assert decide([may_assume, NARROW, trust(ACCOUNT)], assume)[:4] == (
+        "ImplicitDeny", None, None, "because no permissions boundary allows the sts:AssumeRole action")
+    assert decide([NARROW, trust(f"arn:aws:iam::{ACCOUNT}:root")], assume)[3] == "because no identity-based policy allows the sts:AssumeRole action"
+    assert decide([may_assume, cap_assume, trust(ACCOUNT)], assume)[:3] == ("Allow", "id", "Assume")
+    assert decide([may_assume, cap_assume, trust(f"{ALICE}-admin")], assume)[3] == "because no role trust policy allows the sts:AssumeRole action"
+    # A "resource" policy of sts:AssumeRole is the role's trust.
+    assert decide([NARROW, trust(ALICE, "resource")], assume)[:3] == ("Allow", "role trust policy", "T")
+    assert decide([may_assume, cap_assume, trust(f"{ALICE}-admin", "resource")], assume)[3] == (
+        "because no role trust policy allows the sts:AssumeRole action")
+    assert decide([may_assume, trust(ALICE, "resource", "Deny")], assume)[3] == "with an explicit deny in the role trust policy"
+
+
+def test_policy_decide_bucket_policies_as_aws_documents_them():
+    """Hand-written from the IAM User Guide. "Policy evaluation for requests within a single account": the request is
+    allowed if the identity-based policy or the resource-based policy allows it; an explicit deny in either wins; a
+    bucket policy naming the account delegates to the account's identity policies. "Permissions boundaries for IAM
+    entities": an implicit deny in a boundary does not limit what a resource-based policy grants the user's ARN or the
+    role session's ARN, but does limit a grant to the role's ARN. "Session policies": a grant to the session's ARN is
+    not limited by the session policies either, a grant to the role ARN is. "*" names everyone directly."""
+    other = f"arn:aws:iam::{ACCOUNT}:user/bob"
+    root = f"arn:aws:iam::{ACCOUNT}:root"
+    for caller in (ALICE, SESSION):
+        # Either allows; a bucket policy need not allow, nor name the caller.
+        assert decide([IDENTITY, bucket_policy(other)], listing(caller))[:3] == ("Allow", "id", "Id"), caller
+        assert decide([bucket_policy(caller)], listing(caller))[:3] == ("Allow", "bucket policy of b", "B"), caller
+        assert decide([bucket_policy(other)], listing(caller))[3] == NO_IDENTITY, caller
+        # An explicit deny in the bucket policy wins over the identity policy's allow.
+        assert decide([IDENTITY, bucket_policy(caller, "Deny")], listing(caller))[:4] == (
+            "ExplicitDeny", "bucket policy of b", "B", "with an explicit deny in a resource-based policy"), caller
+        assert decide([IDENTITY, bucket_policy(ACCOUNT, "Deny", "s3:*")], listing(caller)).effect == "ExplicitDeny", caller
+        # Naming the account: the identity policy must allow, within the boundary.
+        for account in (ACCOUNT, root):
+            assert decide([bucket_policy(account)], listing(caller))[3] == NO_IDENTITY, caller
+            assert decide([IDENTITY, bucket_policy(account)], listing(caller))[:3] == ("Allow", "id", "Id"), caller
+            assert decide([IDENTITY, NARROW, bucket_policy(account)], listing(caller))[3] == NO_BOUNDARY, caller
+        # The caller's own ARN, or everyone: no implicit deny (boundary, session policy) limits the grant.
+        limited = ([], [NARROW], [NARROW, SESSION_NARROW]) if caller == SESSION else ([], [NARROW])
+        for named in (caller, "*", [other, "*"]):
+            for limits in limited:
+                got = decide([*limits, bucket_policy(named)], listing(caller))
+                assert got[:3] == ("Allow", "bucket policy of b", "B"), (caller, named, limits)
+        assert decide([NARROW, bucket_policy(caller, "Allow", "s3:Get*")], listing(caller))[3] == NO_IDENTITY, caller
+    assert decide([bucket_policy(ALICE)], listing(other))[3] == NO_IDENTITY
+    # The role's ARN: a grant to the role, limited by its boundary and the session policies, not by its identity policy.
+    assert decide([bucket_policy(ROLE)], listing(SESSION))[:3] == ("Allow", "bucket policy of b", "B")
+    assert decide([BOUNDARY, SESSION_ALL, bucket_policy(ROLE)], listing(SESSION))[:3] == ("Allow", "bucket policy of b", "B")
+    assert decide([NARROW, bucket_policy(ROLE)], listing(SESSION))[:4] == ("ImplicitDeny", None, None, NO_BOUNDARY)
+    assert decide([IDENTITY, NARROW, bucket_policy(ROLE)], listing(SESSION))[3] == NO_BOUNDARY
+    assert decide([BOUNDARY, SESSION_NARROW, bucket_policy(ROLE)], listing(SESSION))[3] == NO_SESSION
+    assert decide([NARROW, SESSION_NARROW, bucket_policy(ROLE)], listing(SESSION))[3] == NO_BOUNDARY
+    assert decide([bucket_policy(ROLE)], listing(ALICE))[3] == NO_IDENTITY  # a role names its sessions only
+    # The most direct naming counts: the session's own ARN beside the role's.
+    both = pol("bucket policy of b", "resource", {"Sid": "Role", "Effect": "Allow", "Principal": {"AWS": ROLE}, "Action": "s3:*", "Resource": "*"},
+               {"Sid": "Own", "Effect": "Allow", "Principal": {"AWS": SESSION}, "Action": "s3:*", "Resource": "*"})
+    assert decide([NARROW, both], listing(SESSION))[:3] == ("Allow", "bucket policy of b", "Own")
+    # "*" in a trust names everyone too: no identity policy needed, the user's boundary does not limit it.
+    anyone = pol("role trust policy", "trust", {"Sid": "T", "Effect": "Allow", "Principal": "*", "Action": "sts:AssumeRole"})
+    assert decide([NARROW, anyone], req("sts:AssumeRole", ROLE))[:3] == ("Allow", "role trust policy", "T")
+    assert principal_matches("*", ALICE) and principal_matches({"AWS": "*"}, SESSION)
+
+
 # -- POST /sts-lab/decide ----------------------------------------------------------------------------
 
 
@@ -312,8 +438,49 @@ def test_decide_endpoint_refuses_what_iam_refuses():
         cases = [{"policies": [{"name": "p", "kind": "identity", "document": document}], "request": request}]
         status, _, body = raw("plain", "POST", "/sts-lab/decide", json.dumps({"cases": cases}).encode())
         assert status == 400 and "MalformedPolicyDocument" in body, (status, body)
-    bad = [b"not json", b'{"cases": 3}', json.dumps({"cases": [{"policies": [{"kind": "boundary", "document": {}}], "request": {}}]}).encode(),
+    bad = [b"not json", b'{"cases": 3}', json.dumps({"cases": [{"policies": [{"kind": "bucket", "document": {}}], "request": {}}]}).encode(),
            json.dumps({"cases": [{"policies": [], "request": {"principal": ALICE, "action": "s3:X", "context": {"k": 1}}}]}).encode()]
     for body in bad:
         status, _, reason = raw("plain", "POST", "/sts-lab/decide", body)
         assert status == 400 and reason and "\n" not in reason, (body, reason)
+
+
+def test_decide_endpoint_boundaries_resource_policies_and_one_account():
+    """/sts-lab/decide takes permissions boundaries and resource-based policies (their documents checked when they
+    are written: a boundary and a bucket policy need a Resource, a trust of kind "resource" (sts:AssumeRole) has
+    none), and refuses a request from another account than its principal's: only requests inside one account are
+    decided."""
+    bucket = {"Version": V, "Statement": [{"Sid": "B", "Effect": "Allow", "Principal": {"AWS": ALICE}, "Action": "s3:ListBucket", "Resource": BUCKET}]}
+    trust = {"Version": V, "Statement": [{"Sid": "T", "Effect": "Allow", "Principal": {"AWS": ACCOUNT}, "Action": "sts:AssumeRole"}]}
+    narrow = NARROW["document"]
+    cases = [
+        {"policies": [{"name": "cap", "kind": "boundary", "document": narrow}, {"name": "bucket policy of b", "kind": "resource", "document": bucket}],
+         "request": {"principal": ALICE, "action": "s3:ListBucket", "resource": BUCKET, "context": {}, "account": ACCOUNT}},
+        {"policies": [IDENTITY, {"name": "cap", "kind": "boundary", "document": json.dumps(narrow)}],
+         "request": {"principal": ALICE, "action": "s3:ListBucket", "resource": BUCKET}},
+        {"policies": [{"name": "role trust policy", "kind": "resource", "document": trust}],
+         "request": {"principal": ALICE, "action": "sts:AssumeRole", "resource": ROLE}},
+    ]
+    status, _, body = raw("plain", "POST", "/sts-lab/decide", json.dumps({"cases": cases}).encode())
+    assert status == 200, body
+    assert [d["effect"] for d in json.loads(body)["decisions"]] == ["Allow", "ImplicitDeny", "ImplicitDeny"]
+    assert json.loads(body)["decisions"][0]["policy"] == "bucket policy of b"
+    assert json.loads(body)["decisions"][1]["per_policy"] == [{"name": "id", "effect": "Allow", "statement": "Id"},
+                                                              {"name": "cap", "effect": None, "statement": None}]
+    other = "210987654321"
+    for request, expected in (
+        ({**cases[0]["request"], "account": other},
+         f"case 0: request.account {other} is not the principal's account: only requests inside one account are decided"),
+        ({**cases[0]["request"], "account": "12345"}, "case 0: request.account must be an account id (12 digits)"),
+    ):
+        status, _, reason = raw("plain", "POST", "/sts-lab/decide", json.dumps({"cases": [{**cases[0], "request": request}]}).encode())
+        assert (status, reason) == (400, expected), (status, reason)
+    status, _, reason = raw("plain", "POST", "/sts-lab/decide", json.dumps({"cases": [{**cases[0], "policies": [{"kind": "bucket", "document": bucket}]}]}).encode())
+    assert status == 400 and reason == "case 0, policy 0: expected an object whose kind is identity, session, trust, boundary or resource", reason
+    # A trust as resource policy of sts:AssumeRole is checked as a trust (no Resource); a bucket policy needs one.
+    for kind, document, action in (("resource", {**trust, "Statement": [{**trust["Statement"][0], "Resource": "*"}]}, "sts:AssumeRole"),
+                                   ("resource", {**bucket, "Statement": [{k: v for k, v in bucket["Statement"][0].items() if k != "Resource"}]}, "s3:ListBucket"),
+                                   ("boundary", {**bucket, "Statement": [{"Effect": "Allow", "Action": "s3:*"}]}, "s3:ListBucket")):
+        case = {"policies": [{"name": "p", "kind": kind, "document": document}], "request": {"principal": ALICE, "action": action, "resource": "*"}}
+        status, _, reason = raw("plain", "POST", "/sts-lab/decide", json.dumps({"cases": [case]}).encode())
+        assert status == 400 and "MalformedPolicyDocument" in reason, (kind, action, status, reason)
