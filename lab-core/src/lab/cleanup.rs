@@ -293,6 +293,14 @@ pub async fn cleanup(lab: &Lab, report: &dyn Report) -> Result<()> {
         }
     };
 
+    // Lesson bucket-policy's bucket refuses the admin: a session of the lab's role unlocks it
+    // first, with the user's key, which the user's disarming below deletes.
+    record(
+        super::cleanup_lessons::unlock_guarded_bucket(lab, steps)
+            .await
+            .map(drop),
+        "bucket policy",
+    );
     // The buckets, the stack (the longest wait) and the user's disarming are independent: side
     // by side. The lessons' additions go before the stack: CloudFormation cannot delete a role
     // that holds a policy it did not make.

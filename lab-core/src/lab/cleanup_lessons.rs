@@ -5,7 +5,7 @@ use anyhow::Result;
 
 use super::Lab;
 use super::inventory::lesson_parts;
-use crate::ops::{iam, policies};
+use crate::ops::{boundary, bucket_policy, iam, policies, sts};
 use crate::output::report::Steps;
 
 /// The lab's roles: the stack's, by the name its output gives (a DescribeStacks the stack's
@@ -57,6 +57,9 @@ pub(super) async fn remove_lesson_additions(lab: &Lab, roles: &[String], steps: 
             .await,
         );
     }
+    if let Some(arn) = &parts.boundary_policy {
+        keep(remove_boundary(lab, roles, arn, steps).await);
+    }
     if let Some(serial) = &parts.mfa_device {
         keep(
             async {
@@ -72,4 +75,46 @@ pub(super) async fn remove_lesson_additions(lab: &Lab, roles: &[String], steps: 
         true => Ok(()),
         false => Err(anyhow::anyhow!("{}", errors.join("; "))),
     }
+}
+
+/// Takes the boundary `arn` off the lab's roles, then deletes the policy (IAM refuses to delete a
+/// policy in use as a boundary).
+pub(crate) async fn remove_boundary(lab: &Lab, roles: &[String], arn: &str, steps: Steps<'_>) -> Result<()> {
+    let iam_client = &lab.admin.iam;
+    for role in roles {
+        if boundary::remove_role_boundary(iam_client, role).await? {
+            steps.note(format!("took the permissions boundary off role {role}"));
+        }
+    }
+    if boundary::delete_managed_policy(iam_client, arn).await? {
+        steps.note(format!("deleted the boundary policy {arn}"));
+    }
+    Ok(())
+}
+
+/// Lesson bucket-policy's bucket, unlocked: its policy refuses everyone but the lab's role and
+/// user, the admin included, so a session of the role (assumed with the user's key) deletes it.
+/// False when the bucket has no policy (or is gone).
+pub(crate) async fn unlock_guarded_bucket(lab: &Lab, steps: Steps<'_>) -> Result<bool> {
+    let bucket = lab.names.guarded_bucket(lab.account());
+    if bucket_policy::get(&lab.admin.s3, &bucket).await?.is_none() {
+        return Ok(false);
+    }
+    let role_arn = lab.role_arn().await?;
+    let role_arn = role_arn.as_str();
+    let user = lab.profile(&lab.names.user_profile).await.map_err(|e| {
+        anyhow::anyhow!(
+            "bucket {bucket} has a policy that refuses the admin, and only the lab's role may delete it, but the lab's user has no key here ({}); delete the bucket policy as the account's root user",
+            crate::aws::error::one_line(&e)
+        )
+    })?;
+    let backoff = lab.backoff;
+    let assume = || sts::assume_role(&user.sts, role_arn, "unlock-bucket", None);
+    let creds = crate::aws::retry::retry_codes(backoff, &["AccessDenied"], |_| {}, assume).await?;
+    let session = lab.target.session(&creds).await?;
+    bucket_policy::delete(&session.s3, &bucket).await?;
+    steps.note(format!(
+        "a session of the lab's role deleted the policy of bucket {bucket}: the policy let no one else in"
+    ));
+    Ok(true)
 }

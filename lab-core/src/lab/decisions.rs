@@ -12,8 +12,8 @@ use super::Lab;
 use crate::model::decide::{self, Ask, Caller, Decision, Document, Effect, PolicyKind, Request, Value};
 use crate::model::expiry::format_utc;
 use crate::ops::account_documents::{AccountDocuments, Principal};
-use crate::ops::{iam, policies};
-use crate::output::{Answered, Check, WhyDoc};
+use crate::ops::{bucket_policy, iam, policies};
+use crate::output::{Answered, Check};
 
 fn named(kind: PolicyKind, docs: Vec<policies::NamedDocument>) -> impl Iterator<Item = Document> {
     docs.into_iter().map(move |d| Document {
@@ -48,9 +48,13 @@ impl Lab {
         }
     }
 
-    /// A user's or a role's documents: from the account's reading when there is one, else read
-    /// one by one (None: it does not exist).
-    async fn principal(&self, read: Option<&AccountDocuments>, caller: &Caller) -> Result<Option<Principal>> {
+    /// A user's or a role's documents (its boundary's apart): from the account's reading when
+    /// there is one, else read one by one (None: it does not exist).
+    async fn principal(
+        &self,
+        read: Option<&AccountDocuments>,
+        caller: &Caller,
+    ) -> Result<Option<(Principal, Option<policies::NamedDocument>)>> {
         let iam_client = &self.admin.iam;
         if let Some(read) = read {
             let found = match caller {
@@ -59,11 +63,14 @@ impl Lab {
             };
             let Some(found) = found else { return Ok(None) };
             let mut found = found.clone();
-            let attached = read.attached_documents(iam_client, &found).await?;
+            let (attached, boundary) = tokio::try_join!(
+                read.attached_documents(iam_client, &found),
+                read.boundary_document(iam_client, &found),
+            )?;
             let from_groups = std::mem::take(&mut found.from_groups);
             found.inline.extend(from_groups.into_iter().chain(attached));
             found.attached.clear();
-            return Ok(Some(found));
+            return Ok(Some((found, boundary)));
         }
         let principal = match caller {
             Caller::User(user) => {
@@ -77,23 +84,34 @@ impl Lab {
                     id: info.id,
                     inline: inline.into_iter().chain(attached).collect(),
                     tags: info.tags,
+                    boundary: info.boundary,
                     ..Principal::default()
                 })
             }
             Caller::Session { role, .. } => {
-                let (inline, attached, tags) = tokio::try_join!(
+                let (inline, attached, tags, boundary) = tokio::try_join!(
                     policies::role_inline(iam_client, role),
                     policies::attached(iam_client, None, Some(role)),
                     policies::role_tags(iam_client, role),
+                    iam::role_boundary(iam_client, role),
                 )?;
                 Some(Principal {
                     inline: inline.into_iter().chain(attached).collect(),
                     tags,
+                    boundary,
                     ..Principal::default()
                 })
             }
         };
-        Ok(principal)
+        let Some(principal) = principal else { return Ok(None) };
+        let boundary = match &principal.boundary {
+            Some(arn) => {
+                let name = crate::model::policy::policy_name(arn).to_owned();
+                policies::managed_document(iam_client, name, arn).await?
+            }
+            None => None,
+        };
+        Ok(Some((principal, boundary)))
     }
 
     /// A caller's own policies and its part of the request context, read with the admin.
@@ -106,7 +124,7 @@ impl Lab {
         let principal = self.principal(read, caller).await?;
         match caller {
             Caller::User(user) => {
-                if let Some(info) = &principal {
+                if let Some((info, _)) = &principal {
                     context.insert("aws:PrincipalArn".to_owned(), Value::One(info.arn.clone()));
                     context.insert("aws:userid".to_owned(), Value::One(info.id.clone()));
                 }
@@ -121,13 +139,16 @@ impl Lab {
                 context.insert("aws:PrincipalArn".to_owned(), Value::One(role_arn));
             }
         }
-        let Some(principal) = principal else {
+        let Some((principal, boundary)) = principal else {
             return Ok((Vec::new(), context));
         };
         for (k, v) in &principal.tags {
             context.insert(format!("aws:PrincipalTag/{k}"), Value::One(v.clone()));
         }
-        Ok((named(PolicyKind::Identity, principal.inline).collect(), context))
+        let documents = named(PolicyKind::Identity, principal.inline)
+            .chain(named(PolicyKind::Boundary, boundary.into_iter().collect()))
+            .collect();
+        Ok((documents, context))
     }
 
     /// The trust of the role `resource` names, for AssumeRole.
@@ -189,6 +210,8 @@ pub(super) struct Reader<'a> {
     read: Option<Arc<AccountDocuments>>,
     callers: HashMap<Caller, (Vec<Document>, BTreeMap<String, Value>)>,
     trusts: HashMap<String, Option<Document>>,
+    /// Each bucket's policy, by the bucket's name.
+    buckets: HashMap<String, Option<Document>>,
 }
 
 impl<'a> Reader<'a> {
@@ -200,6 +223,7 @@ impl<'a> Reader<'a> {
             read,
             callers: HashMap::new(),
             trusts: HashMap::new(),
+            buckets: HashMap::new(),
         })
     }
 
@@ -211,6 +235,9 @@ impl<'a> Reader<'a> {
         let (mut docs, mut context) = self.callers.get(&ask.caller).cloned().unwrap_or_default();
         context.insert("aws:CurrentTime".to_owned(), Value::One(format_utc(self.now)));
         context.insert("aws:EpochTime".to_owned(), Value::One(self.now.to_string()));
+        // A global key: the SDKs use https on AWS; the emulator is plain http.
+        let secure = self.lab.target.endpoint.emulator().is_none();
+        context.insert("aws:SecureTransport".to_owned(), Value::One(secure.to_string()));
         context.extend(ask.context.clone());
         docs.extend(ask.session.iter().cloned());
         if ask.action.eq_ignore_ascii_case("sts:AssumeRole") {
@@ -219,6 +246,9 @@ impl<'a> Reader<'a> {
                 self.trusts.insert(ask.resource.clone(), trust);
             }
             docs.extend(self.trusts.get(&ask.resource).cloned().flatten());
+        }
+        if ask.action.to_ascii_lowercase().starts_with("s3:") {
+            self.add_s3(&ask.resource, &mut docs, &mut context).await?;
         }
         let request = Request {
             principal: self.lab.caller_arn(&ask.caller),
@@ -230,47 +260,34 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// `why --as PROFILE ACTION [RESOURCE]` as a learner asks it: the profile's caller, the action an
-/// operation needs (`s3:ListBuckets` is `s3:ListAllMyBuckets`), and the resource meant (none for
-/// `sts:AssumeRole`: the lab's role; a bare bucket name: its ARN; else `*`), explained.
-pub async fn why(lab: &Lab, profile: &str, action: &str, resource: Option<&str>) -> Result<WhyDoc> {
-    let asked = crate::model::operations::asked(action)?;
-    let clients = lab.profile(profile).await?;
-    let identity = crate::ops::sts::caller_identity(&clients.sts).await?;
-    let caller = Caller::of_arn(&identity.arn).ok_or_else(|| {
-        anyhow::anyhow!(
-            "profile {profile} is {}, neither a user nor an assumed role; pass --as with the lab's user or assumed profile",
-            identity.arn
-        )
-    })?;
-    let partition = lab.admin_identity.partition();
-    let resource = match resource {
-        None if asked.action.eq_ignore_ascii_case("sts:AssumeRole") => lab.role_arn().await?,
-        None => "*".to_owned(),
-        Some(r) if asked.action.starts_with("s3:") && !r.starts_with("arn:") && r != "*" => {
-            format!("arn:{partition}:s3:::{r}")
+impl Reader<'_> {
+    /// What S3 adds to a request on `resource`: the bucket's policy (a resource-based policy)
+    /// and the account the bucket is in.
+    async fn add_s3(
+        &mut self,
+        resource: &str,
+        docs: &mut Vec<Document>,
+        context: &mut BTreeMap<String, Value>,
+    ) -> Result<()> {
+        let Some(bucket) = bucket_policy::bucket_of(resource) else {
+            return Ok(());
+        };
+        context.insert(
+            "aws:ResourceAccount".to_owned(),
+            Value::One(self.lab.account().to_owned()),
+        );
+        if !self.buckets.contains_key(bucket) {
+            let policy = bucket_policy::get(&self.lab.admin.s3, bucket).await?;
+            let document = policy.map(|json| Document {
+                name: format!("the bucket policy of {bucket}"),
+                kind: PolicyKind::Resource,
+                json,
+            });
+            self.buckets.insert(bucket.to_owned(), document);
         }
-        Some(r) => r.to_owned(),
-    };
-    let mut doc = explain_request(lab, &Ask::new(&caller, &asked.action, resource)).await?;
-    doc.operation = asked.operation;
-    Ok(doc)
-}
-
-/// `why`: one request explained, every policy in play, and the decision.
-pub async fn explain_request(lab: &Lab, ask: &Ask) -> Result<WhyDoc> {
-    let (docs, request) = lab.request_for(ask).await?;
-    let decision = decide::decide(&docs, &request)?;
-    Ok(WhyDoc {
-        operation: None,
-        principal: request.principal,
-        action: request.action,
-        resource: request.resource,
-        context: request.context,
-        decided_by: decision.decided_by,
-        why: decision.why,
-        policies: decision.policies,
-    })
+        docs.extend(self.buckets.get(bucket).cloned().flatten());
+        Ok(())
+    }
 }
 
 impl Lab {

@@ -39,6 +39,8 @@ pub struct LessonParts {
     pub chained_role: Option<String>,
     /// The user's virtual MFA device (lesson mfa), by its serial number.
     pub mfa_device: Option<String>,
+    /// The lab's boundary policy (lesson permission-boundary), by its ARN.
+    pub boundary_policy: Option<String>,
 }
 
 impl LessonParts {
@@ -47,6 +49,7 @@ impl LessonParts {
             && self.role_policies.is_empty()
             && self.chained_role.is_none()
             && self.mfa_device.is_none()
+            && self.boundary_policy.is_none()
     }
 
     /// Its typed view (`status --json`, `class status --json`).
@@ -63,6 +66,7 @@ impl LessonParts {
                 .collect(),
             chained_role: self.chained_role.clone(),
             mfa_device: self.mfa_device.clone(),
+            boundary_policy: self.boundary_policy.clone(),
         }
     }
 
@@ -77,6 +81,11 @@ impl LessonParts {
                 .map(|(role, policy)| format!("role policy {policy} of {role}")),
         );
         out.extend(self.mfa_device.iter().map(|s| format!("MFA device {s}")));
+        out.extend(
+            self.boundary_policy
+                .iter()
+                .map(|p| format!("IAM policy {p} (a boundary)")),
+        );
         out
     }
 }
@@ -231,12 +240,20 @@ pub(super) async fn lesson_parts(
         Some(r) => Ok(r.role(role).map(Principal::inline_names).unwrap_or_default()),
         None => crate::ops::policies::role_policy_names(&c.iam, role).await,
     };
-    // Three independent reads, side by side: the chained role's tags, the MFA device, and the
-    // inline policies of the lab's roles.
+    let boundary = lab.boundary_policy_arn();
+    let boundary_exists = async {
+        match read {
+            Some(r) => Ok(r.has_managed(&boundary)),
+            None => crate::ops::boundary::managed_policy_exists(&c.iam, &boundary).await,
+        }
+    };
+    // Four independent reads, side by side: the chained role's tags, the MFA device, the
+    // boundary policy, and the inline policies of the lab's roles.
     let stack_roles = futures_util::future::try_join_all(roles.iter().map(|role| policy_names(role)));
-    let (tags, mfa_device, stack_role_policies) = tokio::try_join!(
+    let (tags, mfa_device, boundary_exists, stack_role_policies) = tokio::try_join!(
         role_tags(&chained),
         iam::virtual_mfa_device_exists(&c.iam, &serial),
+        boundary_exists,
         stack_roles,
     )?;
     let chained_role = tags
@@ -261,6 +278,7 @@ pub(super) async fn lesson_parts(
         role_policies,
         chained_role,
         mfa_device,
+        boundary_policy: boundary_exists.then_some(boundary),
     })
 }
 

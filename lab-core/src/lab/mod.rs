@@ -5,11 +5,12 @@
 mod assume;
 mod cleanup;
 mod cleanup_lessons;
+pub(crate) use cleanup_lessons::{remove_boundary, unlock_guarded_bucket};
 mod decisions;
 mod diagram;
 pub use crate::output::why::why_lines;
-pub use decisions::{explain_request, why};
 pub use diagram::diagram;
+pub use why::{explain_request, why};
 mod deploy;
 mod inventory;
 pub mod plan;
@@ -18,6 +19,7 @@ mod region;
 mod setup;
 pub mod status;
 mod verify;
+mod why;
 
 pub use assume::*;
 pub use cleanup::*;
@@ -138,6 +140,16 @@ impl Lab {
 
     pub fn user_arn(&self) -> String {
         self.names.user_arn(self.admin_identity.partition(), self.account())
+    }
+
+    /// The ARN of lesson permission-boundary's policy.
+    pub fn boundary_policy_arn(&self) -> String {
+        format!(
+            "arn:{}:iam::{}:policy/{}",
+            self.admin_identity.partition(),
+            self.account(),
+            self.names.boundary_policy()
+        )
     }
 
     pub fn bucket_prefix(&self) -> String {

@@ -134,6 +134,12 @@ pub async fn plan_cleanup(lab: &Lab) -> Result<Vec<Change>> {
             .iter()
             .map(|s| Change::Delete(format!("MFA device {s} (lesson mfa)"))),
     );
+    plan.extend(
+        lesson
+            .boundary_policy
+            .iter()
+            .map(|p| Change::Delete(format!("IAM policy {p} (a boundary), once taken off the lab's roles"))),
+    );
     if let Some(s) = &inv.stack {
         plan.push(Change::Delete(format!(
             "stack {} ({}) and with it role {}",

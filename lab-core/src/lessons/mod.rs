@@ -8,6 +8,7 @@
 mod checks;
 mod expiry;
 mod identity;
+mod policy_kinds;
 mod sessions;
 mod trust;
 
@@ -48,7 +49,7 @@ type Prove = for<'a> fn(Cx<'a>, &'a Applied) -> BoxFuture<'a, Result<Vec<LessonC
 type Undo = for<'a> fn(Cx<'a>) -> BoxFuture<'a, Result<()>>;
 
 /// The ladder, in the order it climbs: the one list of the lessons.
-static LADDER: [&Rung; 9] = [
+static LADDER: [&Rung; 11] = [
     &trust::EXTERNAL_ID,
     &sessions::SESSION_POLICY,
     &identity::SESSION_TAGS,
@@ -57,6 +58,8 @@ static LADDER: [&Rung; 9] = [
     &sessions::REVOKE_SESSIONS,
     &identity::MFA,
     &sessions::AUTO_REFRESH,
+    &policy_kinds::PERMISSION_BOUNDARY,
+    &policy_kinds::BUCKET_POLICY,
     &expiry::EXPIRY,
 ];
 

@@ -88,6 +88,21 @@ impl LabNames {
         "PassSourceIdentity"
     }
 
+    /// The customer managed policy lesson permission-boundary sets as the role's boundary.
+    pub fn boundary_policy(&self) -> String {
+        format!("sts-lab-{}-boundary", self.lab)
+    }
+
+    /// The inline policy lesson permission-boundary puts on the role: broader than the boundary.
+    pub fn broad_policy(&self) -> &'static str {
+        "BroadAccess"
+    }
+
+    /// The bucket lesson bucket-policy guards with a policy (under the lab's prefix).
+    pub fn guarded_bucket(&self, account: &str) -> String {
+        format!("{}guarded", self.bucket_prefix(account))
+    }
+
     /// The second role of lessons role-chaining, session-tags and source-identity.
     pub fn chained_role(&self) -> String {
         format!("sts-lab-{}-chained", self.lab)

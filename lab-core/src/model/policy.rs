@@ -71,6 +71,11 @@ pub fn role_name(arn: &str) -> Option<&str> {
     rest.rsplit('/').next().filter(|n| !n.is_empty())
 }
 
+/// The name of the managed policy `arn` names (`arn:aws:iam::A:policy/path/NAME` → `NAME`).
+pub fn policy_name(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap_or(arn)
+}
+
 /// A policy document, as far as the lab reads one back.
 #[derive(Debug, Deserialize)]
 struct PolicyDocument {

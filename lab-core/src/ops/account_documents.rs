@@ -29,6 +29,8 @@ pub struct Principal {
     pub attached: Vec<(String, String)>,
     pub tags: Vec<(String, String)>,
     pub trust: Option<String>,
+    /// The ARN of its permissions boundary, if it has one.
+    pub boundary: Option<String>,
 }
 
 impl Principal {
@@ -49,6 +51,7 @@ impl Principal {
                 .map(|(_, v)| v.clone()),
             tags: self.tags.clone(),
             create_date: self.create_date,
+            boundary: self.boundary.clone(),
         }
     }
 }
@@ -129,6 +132,7 @@ impl AccountDocuments {
                         inline: inline(u.user_policy_list, None),
                         attached: attached(u.attached_managed_policies),
                         tags: tags(u.tags),
+                        boundary: u.permissions_boundary.and_then(|b| b.permissions_boundary_arn),
                         ..Principal::default()
                     },
                 );
@@ -150,6 +154,7 @@ impl AccountDocuments {
                         attached: attached(r.attached_managed_policies),
                         tags: tags(r.tags),
                         trust: r.assume_role_policy_document.map(|d| decoded(&d)),
+                        boundary: r.permissions_boundary.and_then(|b| b.permissions_boundary_arn),
                         ..Principal::default()
                     },
                 );
@@ -197,6 +202,11 @@ impl AccountDocuments {
         self.roles.get(name)
     }
 
+    /// Whether the customer managed policy `arn` exists.
+    pub fn has_managed(&self, arn: &str) -> bool {
+        self.managed.contains_key(arn)
+    }
+
     /// The names of the roles whose name starts with `prefix`, sorted.
     pub fn roles_named(&self, prefix: &str) -> Vec<String> {
         let mut out: Vec<String> = self.roles.keys().filter(|n| n.starts_with(prefix)).cloned().collect();
@@ -218,6 +228,18 @@ impl AccountDocuments {
             }
         }
         Ok(out)
+    }
+
+    /// The document of `principal`'s permissions boundary, if it has one: a customer managed
+    /// policy from this reading, an AWS managed one read by its ARN.
+    pub async fn boundary_document(&self, iam: &Client, principal: &Principal) -> Result<Option<NamedDocument>> {
+        let Some(arn) = &principal.boundary else {
+            return Ok(None);
+        };
+        match self.managed.get(arn) {
+            Some(doc) => Ok(Some(doc.clone())),
+            None => managed_document(iam, crate::model::policy::policy_name(arn).to_owned(), arn).await,
+        }
     }
 }
 

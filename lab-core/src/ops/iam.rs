@@ -41,6 +41,8 @@ pub struct UserInfo {
     pub lab_tag: Option<String>,
     pub tags: Vec<(String, String)>,
     pub create_date: Option<DateTime>,
+    /// The ARN of its permissions boundary, if it has one.
+    pub boundary: Option<String>,
 }
 
 impl UserInfo {
@@ -78,6 +80,7 @@ pub async fn get_user(iam: &Client, user: &str) -> Result<Option<UserInfo>> {
                 lab_tag,
                 tags,
                 create_date: Some(u.create_date),
+                boundary: u.permissions_boundary.and_then(|b| b.permissions_boundary_arn),
             }))
         }
         Err(e) if e.code() == Some(NO_SUCH_ENTITY) => Ok(None),
@@ -246,6 +249,18 @@ pub async fn role_trust(iam: &Client, role: &str) -> Result<Option<String>> {
                 .decode_utf8_lossy()
                 .into_owned()
         })),
+        Err(e) if e.code() == Some(NO_SUCH_ENTITY) => Ok(None),
+        Err(e) => Err(aws("GetRole")(e)),
+    }
+}
+
+/// The ARN of a role's permissions boundary (None: it has none, or the role is gone).
+pub async fn role_boundary(iam: &Client, role: &str) -> Result<Option<String>> {
+    match iam.get_role().role_name(role).send().await {
+        Ok(out) => Ok(out
+            .role
+            .and_then(|r| r.permissions_boundary)
+            .and_then(|b| b.permissions_boundary_arn)),
         Err(e) if e.code() == Some(NO_SUCH_ENTITY) => Ok(None),
         Err(e) => Err(aws("GetRole")(e)),
     }

@@ -3,6 +3,8 @@
 
 pub mod account_documents;
 pub mod attachments;
+pub mod boundary;
+pub mod bucket_policy;
 pub mod cfn;
 pub mod iam;
 pub mod policies;

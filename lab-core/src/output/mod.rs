@@ -141,6 +141,8 @@ pub struct LessonPartsDoc {
     pub role_policies: Vec<RolePolicy>,
     pub chained_role: Option<String>,
     pub mfa_device: Option<String>,
+    /// The lab's permissions boundary policy (lesson permission-boundary), by its ARN.
+    pub boundary_policy: Option<String>,
 }
 
 impl LessonPartsDoc {
@@ -148,7 +150,8 @@ impl LessonPartsDoc {
     pub fn cell(&self) -> String {
         let left = self.role_policies.len()
             + usize::from(self.chained_role.is_some())
-            + usize::from(self.mfa_device.is_some());
+            + usize::from(self.mfa_device.is_some())
+            + usize::from(self.boundary_policy.is_some());
         match (&self.applied, left) {
             (Some(lesson), _) => lesson.clone(),
             (None, 0) => "none".to_owned(),

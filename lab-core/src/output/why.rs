@@ -44,6 +44,8 @@ pub fn why_lines(doc: &WhyDoc) -> Vec<(Option<bool>, String)> {
             PolicyKind::Identity => "identity policy",
             PolicyKind::Session => "session policy",
             PolicyKind::Trust => "trust policy",
+            PolicyKind::Boundary => "permissions boundary",
+            PolicyKind::Resource => "resource policy",
         };
         out.push((None, format!("{kind} {}", policy.name)));
         for (n, s) in policy.statements.iter().enumerate() {

@@ -308,6 +308,71 @@ fn shape_cases() -> Vec<Case> {
     cases
 }
 
+/// Identity policies × a permissions boundary × a session policy × a bucket policy, for a user
+/// and for a role session: every combination of the kinds, same account.
+fn kind_cases() -> Vec<Case> {
+    let session = "arn:aws:sts::123456789012:assumed-role/lab-role/s";
+    let policy = |statement: Json| json!({"Version": "2012-10-17", "Statement": [statement]});
+    let allow =
+        |sid: &str, action: &str| policy(json!({"Sid": sid, "Effect": "Allow", "Action": action, "Resource": "*"}));
+    let deny =
+        |sid: &str, action: &str| policy(json!({"Sid": sid, "Effect": "Deny", "Action": action, "Resource": "*"}));
+    let identities = [None, Some(allow("IdS3", "s3:*")), Some(deny("IdNo", "s3:ListBucket"))];
+    let boundaries = [
+        None,
+        Some(allow("CapList", "s3:List*")),
+        Some(allow("CapIam", "iam:*")),
+        Some(deny("CapNo", "s3:ListBucket")),
+    ];
+    // The callers: the user, and a session without and with a session policy.
+    let callers = [
+        (USER, None),
+        (session, None),
+        (session, Some(allow("SpList", "s3:ListBucket"))),
+        (session, Some(allow("SpGet", "s3:GetObject"))),
+    ];
+    let grant = |principal: Json, effect: &str| {
+        policy(
+            json!({"Sid": "Bucket", "Effect": effect, "Principal": principal, "Action": "s3:ListBucket", "Resource": BUCKET}),
+        )
+    };
+    let buckets = [
+        None,
+        Some(grant(json!({"AWS": USER}), "Allow")),
+        Some(grant(json!({"AWS": ROLE}), "Allow")),
+        Some(grant(json!({"AWS": session}), "Allow")),
+        Some(grant(json!({"AWS": format!("arn:aws:iam::{ACCOUNT}:root")}), "Allow")),
+        Some(grant(json!("*"), "Allow")),
+        Some(grant(json!({"AWS": "arn:aws:iam::123456789012:user/other"}), "Allow")),
+        Some(grant(json!("*"), "Deny")),
+    ];
+    let mut cases = Vec::new();
+    for (i, identity) in identities.iter().enumerate() {
+        for (b, boundary) in boundaries.iter().enumerate() {
+            for (r, bucket) in buckets.iter().enumerate() {
+                for (c, (caller, session_policy)) in callers.iter().enumerate() {
+                    let kinds = [
+                        (identity, PolicyKind::Identity),
+                        (boundary, PolicyKind::Boundary),
+                        (session_policy, PolicyKind::Session),
+                        (bucket, PolicyKind::Resource),
+                    ];
+                    let documents = kinds
+                        .into_iter()
+                        .filter_map(|(document, kind)| document.as_ref().map(|d| doc("p", kind, d.clone())))
+                        .collect();
+                    cases.push(Case {
+                        label: format!("identity {i} boundary {b} bucket {r} caller {c}"),
+                        documents,
+                        request: request(caller, "s3:ListBucket", BUCKET, &[]),
+                    });
+                }
+            }
+        }
+    }
+    cases
+}
+
 fn wire(case: &Case) -> Json {
     let policies: Vec<Json> = case
         .documents
@@ -340,7 +405,8 @@ async fn the_emulator_decides_as_an_independent_evaluator_does() {
     let emu = TestEmulator::start().await;
     let mut cases = condition_cases();
     cases.extend(shape_cases());
-    assert!(cases.len() >= 500, "only {} cases", cases.len());
+    cases.extend(kind_cases());
+    assert!(cases.len() >= 800, "only {} cases", cases.len());
     let mut disagreements = Vec::new();
     for chunk in cases.chunks(200) {
         let body = json!({"cases": chunk.iter().map(wire).collect::<Vec<_>>()});

@@ -18,6 +18,7 @@ mod lab;
 mod lesson_truths;
 mod lessons;
 mod output;
+mod policy_kinds;
 mod real_admins;
 mod realistic;
 mod resilience;

@@ -1,12 +1,13 @@
 //! AWS's policy evaluation for one request, offline: the decision and the policy and statement
-//! that made it, from the documents in play (identity policies, session policies, a role's trust).
-//! `iam-rs` evaluates each statement and condition; the combination is AWS's documented logic for
-//! a request inside one account: an explicit Deny anywhere wins; else identity and session
-//! policies must both allow; for AssumeRole the trust must allow too, and then a trust naming the
-//! caller's own ARN is enough by itself, one naming a session's role is enough with the session's
-//! policies (which still limit it), one naming the account needs the caller's own policies.
-//! A document IAM would refuse (`grammar`) is never decided on.
-
+//! that made it, from the documents in play (identity policies, a permissions boundary, session
+//! policies, a role's trust, a bucket policy). `iam-rs` evaluates each statement and condition;
+//! the combination is AWS's documented logic for a request inside one account (IAM User Guide,
+//! "Policy evaluation logic", "Permissions boundaries for IAM entities", "Session policies"): an
+//! explicit Deny anywhere wins; else identity policies, the boundary and session policies must
+//! all allow; or a resource policy (a trust, a bucket policy) allows by itself when it names the
+//! caller's own ARN (or everyone, `*`), with the boundary and the session's policies when it names
+//! a session's role, and only with all of the caller's own when it names the account. A trust
+//! must always allow AssumeRole. A document IAM would refuse (`grammar`) is never decided on.
 pub mod grammar;
 mod trace;
 
@@ -27,6 +28,28 @@ pub enum PolicyKind {
     Session,
     /// A role's trust policy, for AssumeRole of that role.
     Trust,
+    /// The caller's permissions boundary: the most its identity policies may grant.
+    Boundary,
+    /// A resource-based policy: a bucket's policy (for AssumeRole, a trust).
+    Resource,
+}
+
+impl PolicyKind {
+    /// Whether the policy belongs to the resource: a trust, or a bucket's policy.
+    fn on_resource(self) -> bool {
+        matches!(self, PolicyKind::Trust | PolicyKind::Resource)
+    }
+
+    /// How AWS's AccessDenied message names the kind (`because no permissions boundary allows …`).
+    pub fn aws_name(self) -> &'static str {
+        match self {
+            PolicyKind::Identity => "identity-based policy",
+            PolicyKind::Session => "session policy",
+            PolicyKind::Trust => "role trust policy",
+            PolicyKind::Boundary => "permissions boundary",
+            PolicyKind::Resource => "resource-based policy",
+        }
+    }
 }
 
 /// A policy document in play, by the name AWS's messages and the lab use for it.
@@ -186,15 +209,21 @@ pub fn decide(documents: &[Document], request: &Request) -> Result<Decision> {
 
 /// The first statement of `kind` whose effect is `deny` (or allow) and that applies.
 fn first(policies: &[PolicyTrace], kind: Option<PolicyKind>, deny: bool) -> Option<(&PolicyTrace, &StatementTrace)> {
-    policies
-        .iter()
-        .filter(|p| kind.is_none_or(|k| p.kind == k))
-        .find_map(|p| {
-            p.statements
-                .iter()
-                .find(|s| s.applies && s.deny == deny)
-                .map(|s| (p, s))
-        })
+    first_of(policies, |p| kind.is_none_or(|k| p.kind == k), deny)
+}
+
+/// The first statement of a policy `keep` keeps whose effect is `deny` (or allow) and that applies.
+fn first_of(
+    policies: &[PolicyTrace],
+    keep: impl Fn(&PolicyTrace) -> bool,
+    deny: bool,
+) -> Option<(&PolicyTrace, &StatementTrace)> {
+    policies.iter().filter(|p| keep(p)).find_map(|p| {
+        p.statements
+            .iter()
+            .find(|s| s.applies && s.deny == deny)
+            .map(|s| (p, s))
+    })
 }
 
 fn by(effect: Effect, found: Option<(&PolicyTrace, &StatementTrace)>) -> DecidedBy {
@@ -210,35 +239,47 @@ fn combine(policies: &[PolicyTrace], request: &Request) -> (DecidedBy, Option<Po
     if let Some(deny) = first(policies, None, true) {
         return (by(Effect::ExplicitDeny, Some(deny)), None);
     }
-    let identity = first(policies, Some(PolicyKind::Identity), false);
-    let has_session = policies.iter().any(|p| p.kind == PolicyKind::Session);
-    let session_ok = !has_session || first(policies, Some(PolicyKind::Session), false).is_some();
+    let allows = |kind| first(policies, Some(kind), false);
+    let given = |kind| policies.iter().any(|p| p.kind == kind);
+    let identity = allows(PolicyKind::Identity);
+    let boundary_ok = !given(PolicyKind::Boundary) || allows(PolicyKind::Boundary).is_some();
+    let session_ok = !given(PolicyKind::Session) || allows(PolicyKind::Session).is_some();
     let denied = |kind| (by(Effect::ImplicitDeny, None), Some(kind));
-    if policies.iter().any(|p| p.kind == PolicyKind::Trust) {
-        let Some(trust) = first(policies, Some(PolicyKind::Trust), false) else {
-            return denied(PolicyKind::Trust);
-        };
-        // The most direct way any allowing statement of the trust names the caller.
-        let naming = policies
-            .iter()
-            .filter(|p| p.kind == PolicyKind::Trust)
-            .flat_map(|p| p.statements.iter())
-            .filter(|s| s.applies && !s.deny)
-            .map(|s| s.naming(&request.principal))
-            .min()
-            .unwrap_or(Naming::Account);
-        return match (identity, session_ok, naming) {
-            (Some(allow), true, _) => (by(Effect::Allow, Some(allow)), None),
-            (_, _, Naming::Exact) | (_, true, Naming::Role) => (by(Effect::Allow, Some(trust)), None),
-            (_, false, Naming::Role) => denied(PolicyKind::Session),
-            (Some(_), false, _) => denied(PolicyKind::Session),
-            (None, _, _) => denied(PolicyKind::Identity),
-        };
+    // A trust must allow AssumeRole (a resource policy of a role is its trust); a bucket's
+    // policy need not allow.
+    let assume = request.action.eq_ignore_ascii_case("sts:AssumeRole");
+    let is_trust = |p: &PolicyTrace| p.kind == PolicyKind::Trust || (assume && p.kind == PolicyKind::Resource);
+    if policies.iter().any(is_trust) && first_of(policies, is_trust, false).is_none() {
+        return denied(PolicyKind::Trust);
     }
-    match (identity, session_ok) {
-        (Some(allow), true) => (by(Effect::Allow, Some(allow)), None),
-        (Some(_), false) => denied(PolicyKind::Session),
-        (None, _) => denied(PolicyKind::Identity),
+    let on_resource = first_of(policies, |p| p.kind.on_resource(), false);
+    if let (Some(allow), true, true) = (identity, boundary_ok, session_ok) {
+        return (by(Effect::Allow, Some(allow)), None);
+    }
+    // The most direct way any allowing statement of a resource policy names the caller.
+    let naming = policies
+        .iter()
+        .filter(|p| p.kind.on_resource())
+        .flat_map(|p| p.statements.iter())
+        .filter(|s| s.applies && !s.deny)
+        .map(|s| s.naming(&request.principal))
+        .min();
+    let missing = [
+        (identity.is_some(), PolicyKind::Identity),
+        (boundary_ok, PolicyKind::Boundary),
+        (session_ok, PolicyKind::Session),
+    ];
+    let first_missing = |from: usize| {
+        missing[from..]
+            .iter()
+            .find(|(ok, _)| !ok)
+            .map_or(PolicyKind::Identity, |(_, kind)| *kind)
+    };
+    match (naming, on_resource) {
+        (Some(Naming::Exact), Some(allow)) => (by(Effect::Allow, Some(allow)), None),
+        (Some(Naming::Role), Some(allow)) if boundary_ok && session_ok => (by(Effect::Allow, Some(allow)), None),
+        (Some(Naming::Role), _) => denied(first_missing(1)),
+        _ => denied(first_missing(0)),
     }
 }
 
@@ -259,15 +300,19 @@ fn why(decided: &DecidedBy, missing: Option<PolicyKind>, policies: &[PolicyTrace
             let (what, kinds) = match missing {
                 Some(PolicyKind::Trust) => (
                     format!("the role's trust does not let this caller call {action}"),
-                    [PolicyKind::Trust; 2],
+                    &[PolicyKind::Trust, PolicyKind::Resource][..],
                 ),
-                Some(PolicyKind::Session) => (format!("no session policy allows {action}"), [PolicyKind::Session; 2]),
+                Some(PolicyKind::Session) => (format!("no session policy allows {action}"), &[PolicyKind::Session][..]),
+                Some(PolicyKind::Boundary) => (
+                    format!("no permissions boundary allows {action}"),
+                    &[PolicyKind::Boundary][..],
+                ),
                 _ => (
                     format!("no statement allows {action}"),
-                    [PolicyKind::Identity, PolicyKind::Trust],
+                    &[PolicyKind::Identity, PolicyKind::Trust, PolicyKind::Resource][..],
                 ),
             };
-            match near_miss(policies, &kinds) {
+            match near_miss(policies, kinds) {
                 Some(miss) => format!("implicit deny: {what}; {miss}"),
                 None => format!("implicit deny: {what}"),
             }
@@ -301,3 +346,6 @@ fn near_miss(policies: &[PolicyTrace], kinds: &[PolicyKind]) -> Option<String> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod kinds_tests;

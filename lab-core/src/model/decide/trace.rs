@@ -49,9 +49,10 @@ pub struct StatementTrace {
 }
 
 /// How a resource policy's statement names the caller, from the most direct: AWS's evaluation
-/// logic lets a statement naming the caller's own ARN (a user's, a session's) grant by itself; one
-/// naming a session's role grant to the role, still limited by the session's policies; one naming
-/// the account (or `*`) only with the caller's own policies.
+/// logic lets a statement naming the caller's own ARN (a user's, a session's) or everyone (`*`)
+/// grant by itself; one naming a session's role grant to the role, still limited by the role's
+/// permissions boundary and the session's policies; one naming the account delegate to the
+/// account, whose principal then needs its own policies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Naming {
     Exact,
@@ -60,14 +61,14 @@ pub enum Naming {
 }
 
 impl StatementTrace {
-    /// How the statement's Principal names `caller`, the most direct way it does (a statement
-    /// that applies and names nobody in particular, `"Principal": "*"`, names the account).
+    /// How the statement's Principal names `caller`, the most direct way it does (`*` names
+    /// everyone as directly as their own ARN; an account id or `:root` names the account).
     pub fn naming(&self, caller: &str) -> Naming {
         let role = session_role(caller);
         self.principals
             .iter()
             .map(|p| {
-                if p == caller {
+                if p == caller || p == "*" {
                     Naming::Exact
                 } else if role.as_deref() == Some(p.as_str()) {
                     Naming::Role
@@ -186,9 +187,13 @@ fn names_account(principal: &str, account: &str) -> bool {
     principal == account || (principal.ends_with(":root") && account_of(principal) == Some(account))
 }
 
-/// The ARNs and accounts a statement's `Principal.AWS` names.
+/// The ARNs and accounts a statement's `Principal.AWS` names (`*` for `"Principal": "*"`).
 fn principals(statement: &Json) -> Vec<String> {
-    match statement.get("Principal").and_then(|p| p.get("AWS")) {
+    let principal = statement.get("Principal");
+    if principal.and_then(Json::as_str) == Some("*") {
+        return vec!["*".to_owned()];
+    }
+    match principal.and_then(|p| p.get("AWS")) {
         Some(Json::String(one)) => vec![one.clone()],
         Some(Json::Array(many)) => many.iter().filter_map(Json::as_str).map(str::to_owned).collect(),
         _ => Vec::new(),
@@ -208,7 +213,8 @@ pub fn evaluate(document: &Document, request: &Request) -> Result<PolicyTrace> {
     for statement in &statements {
         let mut statement = statement.clone();
         // A trust policy is the role's own: its statements name no Resource, the role is it.
-        if document.kind == PolicyKind::Trust
+        let on_resource = matches!(document.kind, PolicyKind::Trust | PolicyKind::Resource);
+        if on_resource
             && let Some(fields) = statement.as_object_mut()
             && !fields.contains_key("Resource")
             && !fields.contains_key("NotResource")
@@ -216,12 +222,13 @@ pub fn evaluate(document: &Document, request: &Request) -> Result<PolicyTrace> {
             fields.insert("Resource".to_owned(), json!("*"));
         }
         let named = principals(&statement);
-        // A trust that names the caller's account (its id or `:root`) trusts every principal of
-        // the account, whose own policies then decide; iam-rs matches it to the root alone.
-        // So does a trust that names the role of a session calling it (role chaining): iam-rs
-        // compares the session's ARN with the role's.
+        // A resource policy (a trust, a bucket's) that names the caller's account (its id or
+        // `:root`) names every principal of the account, whose own policies then decide; iam-rs
+        // matches it to the root alone. So does one that names the role of a session calling it
+        // (role chaining, a bucket policy granting the role): iam-rs compares the session's ARN
+        // with the role's.
         let role = session_role(&request.principal);
-        if document.kind == PolicyKind::Trust
+        if on_resource
             && let Some(account) = account_of(&request.principal)
             && named
                 .iter()
