@@ -359,7 +359,7 @@ fn agreement(answered: &Answered, effect: Effect, emulator: bool) -> (bool, Opti
         Answered::Denied(message) => (
             false,
             Some(format!(
-                "AWS denied what the lab's documents allow: a policy the lab does not know decides, a service control policy, a permission boundary or a resource policy (AWS said: {message})"
+                "AWS denied what the lab's documents allow: a policy the lab does not read decides: a service or resource control policy of an organization (AWS said: {message})"
             )),
         ),
     }

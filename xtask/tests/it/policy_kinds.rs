@@ -14,6 +14,17 @@ fn json_of(emu: &TestEmulator, args: &[&str]) -> Json {
     serde_json::from_str(&stdout(&out)).unwrap()
 }
 
+/// Every check passed, and the lab's documents decide offline what the emulator answered.
+fn same_offline(doc: &Json) {
+    for c in doc["checks"].as_array().unwrap() {
+        assert_eq!(c["ok"], true, "{c}");
+        let allowed = c["seen"] == "allowed";
+        if let Some(effect) = c["decided_by"]["effect"].as_str() {
+            assert_eq!(effect == "Allow", allowed, "offline and the emulator differ: {c}");
+        }
+    }
+}
+
 fn check<'a>(doc: &'a Json, name: &str) -> &'a Json {
     doc["checks"]
         .as_array()
@@ -29,6 +40,7 @@ async fn a_boundary_caps_the_roles_broad_policy_and_says_so() {
     assert_ok(&emu.xtask(&["setup"]), "setup");
     assert_ok(&emu.xtask(&["assume"]), "assume");
     let doc = json_of(&emu, &["lesson", "permission-boundary", "--json"]);
+    same_offline(&doc);
     let roles = check(&doc, "the session lists the account's roles");
     assert_eq!(roles["ok"], true, "{doc}");
     assert!(roles["seen"].as_str().unwrap().starts_with("AccessDenied"), "{roles}");
@@ -87,9 +99,7 @@ async fn a_bucket_policy_locks_the_admin_out_and_lets_the_user_in() {
     let emu = TestEmulator::start().await;
     assert_ok(&emu.xtask(&["setup"]), "setup");
     let doc = json_of(&emu, &["lesson", "bucket-policy", "--json"]);
-    for c in doc["checks"].as_array().unwrap() {
-        assert_eq!(c["ok"], true, "{c}");
-    }
+    same_offline(&doc);
     let admin = check(&doc, "the admin lists the guarded bucket");
     assert!(
         admin["why"]
@@ -136,4 +146,39 @@ async fn a_bucket_policy_locks_the_admin_out_and_lets_the_user_in() {
         stdout(&out)
     );
     assert_eq!(json_of(&emu, &["status", "--json"])["empty"], true);
+}
+
+#[tokio::test]
+async fn a_class_takes_both_and_leaves_nothing() {
+    let emu = TestEmulator::start().await;
+    let out_dir = emu.scratch.0.join("handouts");
+    let class = |args: &[&str]| emu.class("kinds", &out_dir, args);
+    assert_ok(&class(&["setup", "--students", "2"]), "class setup");
+    for lesson in ["permission-boundary", "bucket-policy"] {
+        assert_ok(&class(&["lesson", lesson]), &format!("class lesson {lesson}"));
+        let page = std::fs::read_to_string(out_dir.join("kinds-02").join(format!("lesson-{lesson}.md"))).unwrap();
+        assert!(page.contains(&format!("# Lesson {lesson}")), "{page}");
+        // Proven again by reading only, for every student.
+        let verify = class(&["verify", "--json"]);
+        assert_ok(&verify, &format!("class verify with {lesson}"));
+        let doc: Json = serde_json::from_str(&stdout(&verify)).unwrap();
+        for student in doc["students"].as_array().unwrap() {
+            let checks = student["checks"].as_array().unwrap();
+            assert!(
+                checks
+                    .iter()
+                    .any(|c| c["name"].as_str().unwrap().starts_with(&format!("lesson {lesson}: "))),
+                "{student}"
+            );
+        }
+        if lesson == "permission-boundary" {
+            assert_ok(&class(&["lesson", lesson, "--undo"]), "class lesson --undo");
+        }
+    }
+    // Class cleanup with bucket-policy applied: each lab's bucket unlocked by its own role.
+    assert_ok(&class(&["cleanup"]), "class cleanup");
+    let users = crate::common::user_names(&emu.admin().await).await;
+    assert!(users.iter().all(|u| !u.contains("kinds-")), "{users:?}");
+    let buckets = emu.aws(&["s3", "ls"]);
+    assert!(!stdout(&buckets).contains("guarded"), "{}", stdout(&buckets));
 }
