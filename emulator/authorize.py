@@ -9,7 +9,9 @@ for S3 the bucket's policy go to policy.decide, with the request's action and re
 moto's own principal-blind check of a bucket policy's Deny then stands aside. AccessDenied is worded as AWS words it,
 raised as moto's own exception classes (query XML for IAM/STS, S3's XML for S3). AssumeRole also verifies an MFA code
 (TOTP on the emulator's clock against the seed of moto's virtual MFA device), and what AWS keeps with a session
-(session policies, tags, transitive tag keys, source identity, MFA) is kept on moto's session object.
+(session policies, tags, transitive tag keys, source identity, MFA) is kept on moto's session object. Each decided
+request is left on LOCAL.decided (moto's request, the Caller, the resource, AccessDenied's message when refused) for
+trail.py to record once moto has answered.
 """
 
 import base64
@@ -38,6 +40,7 @@ def begin_request(environ):
     LOCAL.source_ip = environ.get("REMOTE_ADDR")
     LOCAL.secure = environ.get("wsgi.url_scheme") == "https"
     LOCAL.pending = None
+    LOCAL.decided = None
 
 
 def iso(at):
@@ -182,6 +185,9 @@ def access_denied(req, message):
     from moto.iam.access_control import S3IAMRequest
     from moto.s3.exceptions import BucketAccessDeniedError, S3AccessDeniedError
 
+    decided = getattr(LOCAL, "decided", None)
+    if decided is not None:
+        decided["refused"] = message
     if isinstance(req, S3IAMRequest):
         bucket = req._data.get("BucketName")
         error = BucketAccessDeniedError(bucket) if bucket else S3AccessDeniedError()
@@ -201,11 +207,12 @@ def check_action_permitted(req, resource):
 
     LOCAL.pending = None
     action = req._action
-    if action == "sts:GetCallerIdentity":
-        return  # AWS never denies it, even with an explicit deny
     iam = req.backend
     sts = sts_backends[req.account_id][get_partition(req._region)]
     caller = Caller(req, iam, sts)
+    LOCAL.decided = {"request": req, "caller": caller, "resource": resource}
+    if action == "sts:GetCallerIdentity":
+        return  # AWS never denies it, even with an explicit deny
     data = req._data
     if req._service == "s3":
         action = s3_action(req._method, req._path, resource, action)

@@ -1,5 +1,6 @@
 """The emulator tests' shared harness (not a test file): the five servers, started once for all the test files by
-conftest.py's session fixture (pytest emulator/), botocore-signed requests to them, and the authorization tests' helpers.
+conftest.py's session fixture (pytest emulator/), botocore-signed requests to them, the authorization tests' helpers,
+and the CloudTrail tests' LookupEvents.
 
 The servers: "realistic" and "switches" (--realistic, short delays, different switches), "plain", and "auth" and
 "auth-realistic" where IAM is enforced after the admin's bootstrap, as lab-core starts the emulator.
@@ -47,7 +48,7 @@ CONFIGS = {
         {**TIMINGS, "STS_LAB_BUCKET_LIST_LAG": "0", "STS_LAB_IAM_RATE": "5", "STS_LAB_CFN_RATE": "0",
          "STS_LAB_S3_REGION_CHECK": "0", "STS_LAB_LIST_BUCKET_REGION": "0"},
     ),
-    "plain": ([], {"STS_LAB_UNIMPLEMENTED": " ListServiceSpecificCredentials , GetAccountSummary"}),
+    "plain": ([], {"STS_LAB_UNIMPLEMENTED": " ListServiceSpecificCredentials , GetAccountSummary", "STS_LAB_CLOUDTRAIL_RATE": "0"}),
     # IAM enforced after the admin's bootstrap, as lab-core starts the emulator: every later request is authorized.
     "auth": ([], {"INITIAL_NO_AUTH_ACTION_COUNT": "3"}),
     "auth-realistic": (["--realistic"], {**TIMINGS, "INITIAL_NO_AUTH_ACTION_COUNT": "3", "STS_LAB_IAM_RATE": "0", "STS_LAB_CFN_RATE": "0"}),
@@ -320,3 +321,45 @@ def boundary_in(element):
     """(PermissionsBoundaryType, PermissionsBoundaryArn) of an answer's element (a User, a UserDetail …), or None."""
     found = element.find("PermissionsBoundary")
     return None if found is None else (found.findtext("PermissionsBoundaryType"), found.findtext("PermissionsBoundaryArn"))
+
+
+# -- for test_trail.py and test_lookup.py: CloudTrail's LookupEvents ------------------------------------
+
+LOOKUP_TARGET = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents"
+
+
+def lookup_once(server, params=None, creds=None, region="us-east-1"):
+    """(status, headers, JSON answer) of one signed LookupEvents (JSON 1.1), as an SDK sends it (the admin's, by default)."""
+    body = json.dumps(params or {}).encode()
+    headers = {"X-Amz-Target": LOOKUP_TARGET, "Content-Type": "application/x-amz-json-1.1"}
+    request = AWSRequest(method="POST", url=f"http://127.0.0.1:{SERVERS[server][0]}/", data=body, headers=headers)
+    SigV4Auth(creds or ADMINS[server], "cloudtrail", region).add_auth(request)
+    status, answer_headers, text = raw(server, "POST", "/", body, dict(request.headers.items()))
+    return status, answer_headers, json.loads(text) if text else None
+
+
+def lookup(server, params=None, creds=None, region="us-east-1"):
+    """A LookupEvents asked again while throttled (2 a second), as the SDKs retry ThrottlingException."""
+    answer = lookup_once(server, params, creds, region)
+    end = time.time() + 15
+    while answer[0] == 400 and (answer[2] or {}).get("__type") == "ThrottlingException" and time.time() < end:
+        time.sleep(0.25)
+        answer = lookup_once(server, params, creds, region)
+    return answer
+
+
+def trail(server, region="us-east-1", **params):
+    """Every event LookupEvents answers for those parameters, NextToken followed: [(Event, its record)], newest first."""
+    found, token = [], None
+    while True:
+        status, _, answer = lookup(server, {**params, **({"NextToken": token} if token else {})}, region=region)
+        assert status == 200, answer
+        found.extend((e, json.loads(e["CloudTrailEvent"])) for e in answer["Events"])
+        token = answer.get("NextToken")
+        if not token:
+            return found
+
+
+def by(key, value, **params):
+    """LookupEvents' parameters with one lookup attribute."""
+    return {"LookupAttributes": [{"AttributeKey": key, "AttributeValue": value}], **params}

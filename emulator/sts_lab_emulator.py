@@ -18,7 +18,15 @@
   while anything is attached, bucket listings that lag and name each bucket's region, a bucket
   request signed for another region refused (AuthorizationHeaderMalformed), a deleted bucket's name
   held for a while (OperationAborted), Throttling past a request rate (IAM, CloudFormation), and
-  DurationSeconds outside 900 s to the role's maximum refused.
+  DurationSeconds outside 900 s to the role's maximum refused;
+* always, a CloudTrail (trail.py, trail_s3.py): every signed request authorize.py decides (allowed or refused: IAM,
+  STS, S3, CloudFormation, CloudTrail; not the control endpoints below, not unsigned requests, not those answered
+  before moto) is recorded once answered as CloudTrail records it (userIdentity, requestParameters without secrets,
+  responseElements of AssumeRole and CreateAccessKey without secrets, errorCode and errorMessage, the answer's request
+  id, the emulator's clock), in memory per account and region (at most 50,000 each); CloudTrail's LookupEvents
+  (lookup.py; moto has none) answers its management events as AWS does, signed and authorized
+  (cloudtrail:LookupEvents) like every request, and throttled past STS_LAB_CLOUDTRAIL_RATE requests a second per
+  account and region (2; 0: off), in both modes, with HTTP 400 ThrottlingException "Rate exceeded".
 
 Every delay is read from the environment (seconds), so tests set them short:
 STS_LAB_KEY_DELAY (4), STS_LAB_PROPAGATION_DELAY (3), STS_LAB_STACK_DELAY (6),
@@ -36,7 +44,7 @@ answers GET /sts-lab/clock that late, so that a test sees whether its clients as
 never reaches, e.g. UPDATE_ROLLBACK_COMPLETE); `GET /sts-lab/stats` counts the requests served, by
 "service:Action" (S3: by method), and those throttled, and the most /sts-lab/clock requests answered at once:
 {"since", "now", "calls", "throttled", "clock_in_flight_max"};
-`GET /sts-lab/info` says the mode {"realistic", "propagation_delay", "rates": {"iam", "cloudformation"}} (a client
+`GET /sts-lab/info` says the mode {"realistic", "propagation_delay", "rates": {"iam", "cloudformation", "cloudtrail"}} (a client
 waits out IAM's propagation only where there is one, and keeps to the request rates it enforces; 0: none); `GET /sts-lab/clock` is the emulator's time {"now", "epoch", "offset"}, `POST /sts-lab/clock` with
 {"offset": seconds} sets it to the machine's time plus that; `POST /sts-lab/decide` with {"cases":
 [{"policies": [{"name", "kind": "identity"|"session"|"trust"|"boundary"|"resource", "document"}], "request":
@@ -44,7 +52,7 @@ waits out IAM's propagation only where there is one, and keeps to the request ra
 400)}}]} answers {"decisions": [{"effect":
 "Allow"|"ExplicitDeny"|"ImplicitDeny", "policy", "statement", "per_policy": [{"name", "effect":
 "Allow"|"Deny"|null, "statement"}]}]}: the evaluator alone, no state (a malformed body: 400 and a
-one-line reason); `POST /moto-api/reset` also resets this layer, the clock and the counts.
+one-line reason); `POST /moto-api/reset` also resets this layer, the clock, the counts and the trail.
 """
 
 
@@ -68,8 +76,10 @@ from clock import CLOCK, expired_session, patch_session_clock
 from common import MOTO_LOCK
 from documents import check_cases, patch_document_checks
 from fidelity import SERVICE_CREDS, patch_role_updates, patch_unsigned_sts, patch_user_boundaries
+from lookup import Lookups, as_json, cloudtrail_rate, is_lookup
 from policy import decide_cases
 from realistic import Realistic, Settings, patch_trust_binding
+from trail import TRAIL
 
 
 def parse(environ, body):
@@ -79,6 +89,8 @@ def parse(environ, body):
         r"X-Amz-Credential=([^%/&]+)(?:/|%2F)\d+(?:/|%2F)([^/%]+)(?:/|%2F)([^/%]+)", query
     )
     key, region, service = cred.groups() if cred else ("", "us-east-1", "")
+    # A JSON protocol's operation is its X-Amz-Target's last part (CloudTrail's LookupEvents).
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
     # The SDKs add x-id=<Operation> to some S3 requests; it says nothing of the bucket.
     query = "&".join(p for p in query.split("&") if p and not p.startswith("x-id="))
     form = {}
@@ -93,7 +105,8 @@ def parse(environ, body):
         "region": region,
         "key": key,
         "form": form,
-        "action": form.get("Action", ""),
+        "action": form.get("Action", "") or (target.rsplit(".", 1)[-1] if target else ""),
+        "target": target,
         "method": environ.get("REQUEST_METHOD", "GET"),
         "path": path,
         "bucket": bucket,
@@ -124,7 +137,7 @@ class Stats:
     def count(self, req, answer):
         service = req["service"] or ("sts" if req["action"].startswith("AssumeRoleWith") else "unsigned")
         key = f"{service}:{req['method'] if service == 's3' else (req['action'] or req['method'])}"
-        throttled = answer is not None and answer[0] == 400 and "<Code>Throttling</Code>" in answer[2]
+        throttled = answer is not None and answer[0] == 400 and ("<Code>Throttling</Code>" in answer[2] or '"ThrottlingException"' in answer[2])
         with self.lock:
             self.since = time.time() if self.since is None else self.since
             self.calls[key] += 1
@@ -165,6 +178,7 @@ class App:
         self.realistic = realistic
         self.unimplemented = unimplemented
         self.stats = Stats()
+        self.lookups = Lookups(cloudtrail_rate())
         self.clock_delay = float(os.environ.get("STS_LAB_CLOCK_DELAY") or 0)
 
     def __call__(self, environ, start_response):
@@ -175,13 +189,11 @@ class App:
         if path.startswith(("/moto-api/", "/sts-lab/")):
             return self.control(environ, start_response, path)
         req = parse(environ, body)
-        answer = self.first_answer(req)
+        begin_request(environ)
+        answer = self.first_answer(environ, req)
         self.stats.count(req, answer)
         if answer is not None:
             return self.reply(start_response, answer)
-        begin_request(environ)
-        if self.realistic is None:
-            return self.moto_locked(environ, start_response)
         return self.through_moto(environ, start_response, req)
 
     def moto_locked(self, environ, start_response):
@@ -203,6 +215,8 @@ class App:
             SERVICE_CREDS.clear()
             CLOCK.reset()
             self.stats.reset()
+            TRAIL.reset()
+            self.lookups.reset()
         if path == "/sts-lab/stack-status":
             q = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
             if self.realistic is not None:
@@ -214,7 +228,8 @@ class App:
             info = {
                 "realistic": real is not None,
                 "propagation_delay": real.s.propagation if real else 0,
-                "rates": {"iam": real.s.iam_rate if real else 0, "cloudformation": real.s.cfn_rate if real else 0},
+                "rates": {"iam": real.s.iam_rate if real else 0, "cloudformation": real.s.cfn_rate if real else 0,
+                          "cloudtrail": self.lookups.rate},
             }
             return self.reply(start_response, (200, "application/json", json.dumps(info)))
         if path == "/sts-lab/stats":
@@ -260,9 +275,17 @@ class App:
             CLOCK.set_offset(offset)
         return self.reply(start_response, (200, "application/json", json.dumps(CLOCK.state())))
 
-    def first_answer(self, req):
-        """An answer before moto's (unimplemented, a fidelity fix, an ended session, the realistic
-        layer's), or None."""
+    def first_answer(self, environ, req):
+        """An answer before moto's (unimplemented, a fidelity fix, an ended session, the realistic layer's: in the JSON
+        protocol's words for a JSON request; CloudTrail's LookupEvents), or None."""
+        answer = self.refusal(req)
+        if answer is not None:
+            return as_json(answer) if req["target"] else answer
+        if is_lookup(req):
+            return self.lookups.answer(environ, req)
+        return None
+
+    def refusal(self, req):
         if req["action"] in self.unimplemented:
             return not_implemented(req["action"])
         expired = expired_session(req)
@@ -278,6 +301,8 @@ class App:
             return self.realistic.before(req)
 
     def through_moto(self, environ, start_response, req):
+        """moto's answer (as the realistic layer rewrites it, in that mode); then the request, if decided, is recorded
+        in the trail, with the request id the answer carries."""
         captured = {}
 
         def capture(status, headers, exc_info=None):
@@ -286,12 +311,17 @@ class App:
 
         out = b"".join(self.moto_locked(environ, capture))
         code = int(captured["status"].split(" ", 1)[0])
-        with self.realistic.lock:
-            new = self.realistic.after(req, code, out)
-        headers = [(k, v) for k, v in captured["headers"] if k.lower() != "content-length"]
-        headers.append(("Content-Length", str(len(new))))
+        headers = captured["headers"]
+        if self.realistic is not None:
+            with self.realistic.lock:
+                new = self.realistic.after(req, code, out)
+            if new is not out:
+                headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+                headers.append(("Content-Length", str(len(new))))
+                out = new
+        TRAIL.record(environ, code, headers, out)
         start_response(captured["status"], headers)
-        return [new]
+        return [out]
 
     @staticmethod
     def reply(start_response, answer):

@@ -29,9 +29,9 @@ use crate::ops::iam;
 use crate::profiles::awsfiles::{AwsFiles, FileKind};
 
 /// The server (`emulator/` in the repo), compiled in and written beside the emulator's state:
-/// moto's app, its fidelity and speed fixes, its policy evaluation and clock, and the realistic layer
-/// (`--realistic`).
-pub const SERVER_FILES: [(&str, &str); 12] = [
+/// moto's app, its fidelity and speed fixes, its policy evaluation and clock, its CloudTrail, and
+/// the realistic layer (`--realistic`).
+pub const SERVER_FILES: [(&str, &str); 15] = [
     (
         "sts_lab_emulator.py",
         include_str!("../../../emulator/sts_lab_emulator.py"),
@@ -43,10 +43,13 @@ pub const SERVER_FILES: [(&str, &str); 12] = [
     ("conditions.py", include_str!("../../../emulator/conditions.py")),
     ("documents.py", include_str!("../../../emulator/documents.py")),
     ("fidelity.py", include_str!("../../../emulator/fidelity.py")),
+    ("lookup.py", include_str!("../../../emulator/lookup.py")),
     ("policy.py", include_str!("../../../emulator/policy.py")),
     ("realistic.py", include_str!("../../../emulator/realistic.py")),
     ("speed.py", include_str!("../../../emulator/speed.py")),
     ("stacks.py", include_str!("../../../emulator/stacks.py")),
+    ("trail.py", include_str!("../../../emulator/trail.py")),
+    ("trail_s3.py", include_str!("../../../emulator/trail_s3.py")),
 ];
 /// Requests moto serves before it enforces IAM: exactly the admin bootstrap below.
 pub const BOOTSTRAP_REQUESTS: u32 = 3;

@@ -62,3 +62,21 @@ fn every_python_file_says_what_it_is_for() {
         );
     }
 }
+
+/// The emulator the lab installs is every module of `emulator/` but the tests and their harness:
+/// a module left out of `SERVER_FILES` makes `--local` fail at its first import.
+#[test]
+fn the_installed_emulator_has_every_module() {
+    let mut modules: Vec<String> = fs::read_dir(project_root().join("emulator"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".py") && !n.starts_with("test_") && n != "conftest.py" && n != "harness.py")
+        .collect();
+    modules.sort();
+    let mut installed: Vec<String> = lab_core::emulator::SERVER_FILES
+        .iter()
+        .map(|(name, _)| (*name).to_owned())
+        .collect();
+    installed.sort();
+    assert_eq!(installed, modules);
+}
