@@ -39,6 +39,7 @@ pub async fn why(lab: &Lab, profile: &str, action: &str, resource: Option<&str>)
 pub async fn explain_request(lab: &Lab, ask: &Ask) -> Result<WhyDoc> {
     let (docs, request) = lab.request_for(ask).await?;
     let decision = decide::decide(&docs, &request)?;
+    let fixes = decide::fix::fixes(&docs, &request)?;
     Ok(WhyDoc {
         operation: None,
         principal: request.principal,
@@ -48,5 +49,6 @@ pub async fn explain_request(lab: &Lab, ask: &Ask) -> Result<WhyDoc> {
         decided_by: decision.decided_by,
         why: decision.why,
         policies: decision.policies,
+        fixes,
     })
 }

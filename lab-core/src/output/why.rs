@@ -61,5 +61,16 @@ pub fn why_lines(doc: &WhyDoc) -> Vec<(Option<bool>, String)> {
     }
     let allowed = doc.decided_by.effect == Effect::Allow;
     out.push((Some(allowed), format!("decision: {}", doc.why)));
+    out.extend(fix_lines(&doc.fixes, "").into_iter().map(|l| (None, l)));
     out
+}
+
+/// What would change a decision, as lines: the first change, then each one after it.
+pub fn fix_lines(fixes: &[crate::model::decide::fix::Fix], indent: &str) -> Vec<String> {
+    let lead = |n: usize| if n == 0 { "what would change it" } else { "then" };
+    fixes
+        .iter()
+        .enumerate()
+        .map(|(n, fix)| format!("{indent}{}: {}", lead(n), fix.change))
+        .collect()
 }

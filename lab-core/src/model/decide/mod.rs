@@ -8,6 +8,7 @@
 //! caller's own ARN (or everyone, `*`), with the boundary and the session's policies when it names
 //! a session's role, and only with all of the caller's own when it names the account. A trust
 //! must always allow AssumeRole. A document IAM would refuse (`grammar`) is never decided on.
+pub mod fix;
 pub mod grammar;
 mod trace;
 
@@ -171,6 +172,9 @@ pub struct Decision {
     pub decided_by: DecidedBy,
     pub why: String,
     pub policies: Vec<PolicyTrace>,
+    /// On an implicit deny, the kind of policy that must also allow the request.
+    #[serde(skip)]
+    pub missing: Option<PolicyKind>,
 }
 
 /// Decides `request` against `documents` as IAM does inside one account.
@@ -184,6 +188,7 @@ pub fn decide(documents: &[Document], request: &Request) -> Result<Decision> {
             },
             why: "always allowed: no policy can deny sts:GetCallerIdentity".to_owned(),
             policies: Vec::new(),
+            missing: None,
         });
     }
     if let Some((name, problem)) = documents
@@ -204,6 +209,7 @@ pub fn decide(documents: &[Document], request: &Request) -> Result<Decision> {
         decided_by,
         why,
         policies,
+        missing,
     })
 }
 
