@@ -75,6 +75,13 @@ pub enum Task {
         after_help = "Examples:\n  cargo xtask why --as sts s3:ListAllMyBuckets\n  cargo xtask why --as assumed s3:CreateBucket arn:aws:s3:::NAME\n  cargo xtask why --as sts sts:AssumeRole ROLE_ARN --json"
     )]
     Why(WhyArgs),
+    /// The lab's trail in CloudTrail: each request of its user, its role's sessions and the admin
+    /// on its resources, oldest first, allowed or refused; each refusal decided again with what
+    /// would change it.
+    #[command(
+        after_help = "Examples:\n  cargo xtask trail\n  cargo xtask trail --since 2h --denied\n  cargo xtask trail --as assumed --follow\n  cargo xtask trail --json | jq '.events[] | select(.allowed | not)'"
+    )]
+    Trail(TrailArgs),
     /// The STS ladder: list the lessons, or apply one to the lab setup made and prove it with
     /// requests that must be allowed or denied (`--undo` takes it back).
     #[command(
@@ -217,6 +224,7 @@ impl ClassAction {
             | ClassAction::Verify { class, .. }
             | ClassAction::Lesson { class, .. }
             | ClassAction::Status { class, .. }
+            | ClassAction::Trail { class, .. }
             | ClassAction::Cleanup { class, .. } => class,
         }
     }
@@ -264,6 +272,19 @@ pub enum ClassAction {
     Status {
         #[command(flatten)]
         class: ClassArgs,
+        #[command(flatten)]
+        json: JsonArgs,
+    },
+    /// Each student's trail in CloudTrail (one reading for the class), with their refusals counted
+    /// and each explained.
+    Trail {
+        #[command(flatten)]
+        class: ClassArgs,
+        /// Only this student's (the number of their lab, NAME-NN).
+        #[arg(long, value_name = "N")]
+        student: Option<usize>,
+        #[command(flatten)]
+        filter: TrailFilter,
         #[command(flatten)]
         json: JsonArgs,
     },
@@ -320,6 +341,44 @@ pub struct WhyArgs {
     pub resource: Option<String>,
     #[command(flatten)]
     pub json: JsonArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TrailFilter {
+    /// How far back (30s, 15m, 2h, 1d; CloudTrail keeps 90 days).
+    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = parse_since)]
+    pub since: std::time::Duration,
+    /// Only the refusals.
+    #[arg(long)]
+    pub denied: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TrailArgs {
+    #[command(flatten)]
+    pub filter: TrailFilter,
+    /// Only the requests of this profile's identity (`sts`: the user; `assumed`: any session of the role).
+    #[arg(long = "as", value_name = "PROFILE")]
+    pub as_profile: Option<String>,
+    /// Keep reading and show new events as they arrive, until Ctrl-C (with --json: one JSON
+    /// event a line).
+    #[arg(long)]
+    pub follow: bool,
+    #[command(flatten)]
+    pub json: JsonArgs,
+}
+
+/// `--since`: a duration of one second to 90 days (CloudTrail's event history).
+fn parse_since(text: &str) -> Result<std::time::Duration, String> {
+    let span = humantime::parse_duration(text.trim())
+        .map_err(|_| format!("{text:?} is not a duration: use 30s, 15m, 2h or 1d"))?;
+    let most = std::time::Duration::from_secs(90 * 24 * 3600);
+    if span.as_secs() == 0 || span > most {
+        return Err(format!(
+            "{text:?} is out of range: use 1s to 90d (CloudTrail keeps 90 days)"
+        ));
+    }
+    Ok(span)
 }
 
 #[derive(Debug, Clone, Args)]

@@ -41,6 +41,7 @@ fn main() -> ExitCode {
             Task::Status(args) => tasks::status::run(&cli.global, args).await,
             Task::Sweep(args) => tasks::sweep::run(&cli.global, args).await,
             Task::Why(args) => tasks::why::run(&cli.global, args).await,
+            Task::Trail(args) => tasks::trail::run(&cli.global, args).await,
             Task::Lesson(args) => tasks::lesson::run(&cli.global, args).await,
             Task::Class { action } => tasks::class::run(&cli.global, action).await,
             Task::Emulator { action } => tasks::emulator::run(&cli.global, action).await,

@@ -48,20 +48,26 @@ const RECOVERY: Duration = Duration::from_secs(10);
 pub struct Rates {
     pub iam: f64,
     pub cloudformation: f64,
+    /// LookupEvents (an emulator that keeps no trail says nothing: unpaced).
+    #[serde(default)]
+    pub cloudtrail: f64,
 }
 
 impl Rates {
     /// What a class spends of AWS's own rates, which AWS does not publish and shares with
     /// everything else the account runs (the console, other tools): IAM's "about 25 a second"
-    /// less a fifth, CloudFormation's "a few" as 4.
+    /// less a fifth, CloudFormation's "a few" as 4; CloudTrail's LookupEvents is documented as
+    /// two a second per account and region.
     pub const AWS: Rates = Rates {
         iam: 20.0,
         cloudformation: 4.0,
+        cloudtrail: 2.0,
     };
     /// Nothing limits the requests (the plain emulator).
     pub const NONE: Rates = Rates {
         iam: 0.0,
         cloudformation: 0.0,
+        cloudtrail: 0.0,
     };
 }
 
@@ -70,6 +76,7 @@ impl Rates {
 pub struct Pace {
     pub iam: Arc<Pacer>,
     pub cloudformation: Arc<Pacer>,
+    pub cloudtrail: Arc<Pacer>,
 }
 
 impl Pace {
@@ -77,6 +84,7 @@ impl Pace {
         Self {
             iam: Arc::new(Pacer::new(rates.iam)),
             cloudformation: Arc::new(Pacer::new(rates.cloudformation)),
+            cloudtrail: Arc::new(Pacer::new(rates.cloudtrail)),
         }
     }
 }

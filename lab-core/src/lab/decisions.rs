@@ -227,7 +227,7 @@ impl<'a> Reader<'a> {
         })
     }
 
-    async fn request_for(&mut self, ask: &Ask) -> Result<(Vec<Document>, Request)> {
+    pub(super) async fn request_for(&mut self, ask: &Ask) -> Result<(Vec<Document>, Request)> {
         if !self.callers.contains_key(&ask.caller) {
             let docs = self.lab.caller_documents(self.read.as_deref(), &ask.caller).await?;
             self.callers.insert(ask.caller.clone(), docs);

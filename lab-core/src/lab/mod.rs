@@ -18,6 +18,7 @@ mod profiles;
 mod region;
 mod setup;
 pub mod status;
+mod trail;
 mod verify;
 mod why;
 
@@ -27,6 +28,7 @@ pub use inventory::*;
 pub use profiles::*;
 pub use region::*;
 pub use setup::*;
+pub use trail::{FOLLOW_OVERLAP, Trail, TrailOptions, follow_interval, read_events, trail};
 pub use verify::*;
 
 use std::time::Instant;

@@ -100,12 +100,12 @@ pub async fn check<T>(cx: Cx<'_>, probe: Probe<'_, T>) -> Result<LessonCheck> {
         Expect::Allowed => probe.call.is_ok(),
         Expect::Refused(wanted) => code.as_deref() == Some(*wanted),
     };
-    let (decided_by, why) = match probe.ask {
+    let (decided_by, why, asked) = match probe.ask {
         Ok(ask) => {
             let d = cx.lab.predict(&ask).await?;
-            (Some(d.decided_by), Some(d.why))
+            (Some(d.decided_by), Some(d.why), Some(ask))
         }
-        Err(why) => (None, Some(why.to_owned())),
+        Err(why) => (None, Some(why.to_owned()), None),
     };
     if let Some(reason) = probe.because {
         ok = ok && why.as_deref().is_some_and(|w| w.contains(reason));
@@ -133,6 +133,8 @@ pub async fn check<T>(cx: Cx<'_>, probe: Probe<'_, T>) -> Result<LessonCheck> {
         decided_by,
         why,
         command: probe.command,
+        event_id: None,
+        asked,
     })
 }
 
@@ -386,5 +388,7 @@ pub async fn offline_check(cx: Cx<'_>, name: String, ask: Ask, command: String) 
         decided_by: Some(decided.decided_by),
         why: Some(decided.why),
         command,
+        event_id: None,
+        asked: None,
     })
 }

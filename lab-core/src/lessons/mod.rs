@@ -6,6 +6,7 @@
 //! takes a lesson back; `cleanup` removes what any lesson made (the inventory finds it).
 
 mod checks;
+mod evidence;
 mod expiry;
 mod identity;
 mod policy_kinds;
@@ -172,6 +173,20 @@ pub async fn run(lab: &Lab, lesson: Lesson, report: &dyn Report) -> Result<Lesso
     }
     let checks = (lesson.0.prove)(cx, &applied).await?;
     Ok(doc(lesson, false, checks))
+}
+
+/// [`run`], each check with the CloudTrail event of the request that proved it (on the emulator;
+/// AWS delivers events minutes late): one reading of the trail after the checks.
+pub async fn run_with_evidence(lab: &Lab, lesson: Lesson, report: &dyn Report) -> Result<LessonDoc> {
+    let from = lab.now().await?;
+    let mut doc = run(lab, lesson, report).await?;
+    if let Err(e) = evidence::attach(lab, &mut doc.checks, from).await {
+        Steps::new(report).note(format!(
+            "the checks' events were not found in the trail: {}",
+            crate::aws::error::one_line(&e)
+        ));
+    }
+    Ok(doc)
 }
 
 /// Runs the checks of `lesson`, applied to the lab before, reading only: nothing of the lab is

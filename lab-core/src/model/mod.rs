@@ -1,5 +1,6 @@
 //! Pure facts of a lab, no I/O: its names, the policies and template it deploys, how AWS decides a
-//! request from them (`decide`), its time to live and time formats, and secrets that never print.
+//! request from them (`decide`, and what would change a refusal: `decide::fix`), its time to live
+//! and time formats, secrets that never print, and CloudTrail records as the lab reads them.
 
 pub mod decide;
 pub mod expiry;
@@ -7,3 +8,4 @@ pub mod names;
 pub mod operations;
 pub mod policy;
 pub mod secret;
+pub mod trail;

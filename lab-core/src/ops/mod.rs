@@ -6,6 +6,7 @@ pub mod attachments;
 pub mod boundary;
 pub mod bucket_policy;
 pub mod cfn;
+pub mod cloudtrail;
 pub mod iam;
 pub mod policies;
 pub mod s3;

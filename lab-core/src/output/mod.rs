@@ -7,6 +7,7 @@ pub mod diagram;
 pub mod explain;
 pub mod report;
 pub mod shell;
+pub mod trail;
 pub mod why;
 
 use std::collections::BTreeMap;
@@ -284,6 +285,8 @@ pub struct WhyDoc {
     pub decided_by: DecidedBy,
     pub why: String,
     pub policies: Vec<PolicyTrace>,
+    /// For a refusal: the steps that would let it through, first to last.
+    pub fixes: Vec<crate::model::decide::fix::Fix>,
 }
 
 /// The exact outcome a lesson's check expects of its request: allowed, or refused with one error
@@ -328,6 +331,12 @@ pub struct LessonCheck {
     pub why: Option<String>,
     /// The aws CLI command that makes the same request.
     pub command: String,
+    /// The CloudTrail event of the request that proved it (`lesson NAME` on the emulator; on AWS
+    /// CloudTrail delivers it minutes later, and `cargo xtask trail` shows it then).
+    pub event_id: Option<String>,
+    /// Whose request it was and what it asked, to find its event (not in JSON).
+    #[serde(skip)]
+    pub asked: Option<crate::model::decide::Ask>,
 }
 
 /// `lesson NAME --json`.

@@ -1,4 +1,4 @@
-//! `cargo xtask class setup|verify|lesson|status|cleanup`: a classroom of isolated labs
+//! `cargo xtask class setup|verify|lesson|status|trail|cleanup`: a classroom of isolated labs
 //! (`lab_core::fleet::class`): this file parses, connects the class and prints.
 
 use anyhow::{Result, bail};
@@ -51,6 +51,26 @@ pub async fn run(global: &Global, action: ClassAction) -> Result<()> {
                 println!("{:#}", serde_json::to_value(&doc)?);
             } else {
                 print_status(&doc, now, &ui);
+            }
+            Ok(())
+        }
+        ClassAction::Trail {
+            class,
+            student,
+            filter,
+            json,
+        } => {
+            let (room, ui) = connect(global, &class, json.json, false).await?;
+            let options = lab_core::lab::TrailOptions {
+                since: i64::try_from(filter.since.as_secs()).unwrap_or(i64::MAX),
+                as_profile: None,
+                denied: filter.denied,
+            };
+            let doc = class::trail(&room, student, &options).await?;
+            if json.json {
+                println!("{:#}", serde_json::to_value(&doc)?);
+            } else {
+                super::trail::show(&ui, lab_core::output::trail::class_trail_lines(&doc));
             }
             Ok(())
         }

@@ -23,7 +23,7 @@ pub async fn run(global: &Global, args: LessonArgs) -> Result<()> {
     let doc = if args.undo {
         lessons::undo(&lab, lesson, &ui).await?
     } else {
-        lessons::run(&lab, lesson, &ui).await?
+        lessons::run_with_evidence(&lab, lesson, &ui).await?
     };
     if args.json.json {
         println!("{:#}", serde_json::to_value(&doc)?);

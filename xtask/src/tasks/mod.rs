@@ -10,6 +10,7 @@ pub mod lesson;
 pub mod setup;
 pub mod status;
 pub mod sweep;
+pub mod trail;
 pub mod verify;
 pub mod why;
 

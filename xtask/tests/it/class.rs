@@ -1,6 +1,7 @@
 //! A classroom, tried as an instructor would: `class setup`, the handouts with the real aws CLI
 //! (each student is their own user and may assume only their own role), `class verify` with its
-//! isolation check, the instructor's files untouched, `class status`, and `class cleanup`
+//! isolation check, `class trail` counting each student's refusals, the instructor's files
+//! untouched, `class status`, and `class cleanup`
 //! leaving nothing, handouts included, even when the handouts are gone first.
 
 use std::os::unix::fs::PermissionsExt;
@@ -122,6 +123,49 @@ async fn a_class_set_up_verified_and_cleaned_up() {
             }
         }
     }
+
+    // The class's trail: each student's refusals counted (their own requests only, not the
+    // others' on their role), each explained; one more refusal of room-01's shows in its count.
+    let extra = student_aws(&emu, &handout(1), &[], &["s3api", "list-buckets", "--profile", "sts"]);
+    assert!(stderr(&extra).contains("AccessDenied"), "{}", stderr(&extra));
+    let trail = emu.xtask(&["class", "trail", "--class", "room", "--out", out, "--json"]);
+    assert_ok(&trail, "class trail");
+    let doc: Value = serde_json::from_str(&stdout(&trail)).unwrap();
+    let refused: Vec<u64> = doc["students"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["refused"].as_u64().unwrap())
+        .collect();
+    assert_eq!(refused.len(), 4, "{doc:#}");
+    assert!(refused[1] >= 4, "setup's S3 check and three roles: {refused:?}");
+    assert_eq!(refused[0], refused[1] + 1, "{refused:?}");
+    assert_eq!(refused[1..], [refused[1]; 3], "{refused:?}");
+    let one = emu.xtask(&[
+        "class",
+        "trail",
+        "--class",
+        "room",
+        "--out",
+        out,
+        "--student",
+        "2",
+        "--denied",
+    ]);
+    assert_ok(&one, "class trail --student 2");
+    let text = stdout(&one);
+    assert!(
+        text.contains(&format!("room-02: {} of their requests refused", refused[1])),
+        "{text}"
+    );
+    assert!(!text.contains("room-01:"), "{text}");
+    assert!(text.contains("the role's trust does not let this caller"), "{text}");
+    let none = emu.xtask(&["class", "trail", "--class", "room", "--out", out, "--student", "9"]);
+    assert!(
+        stderr(&none).contains("class room has no student 9"),
+        "{}",
+        stderr(&none)
+    );
 
     let verify = emu.xtask(&["class", "verify", "--class", "room", "--out", out, "--json"]);
     assert_ok(&verify, "class verify");

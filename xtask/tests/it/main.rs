@@ -23,3 +23,4 @@ mod real_admins;
 mod realistic;
 mod resilience;
 mod tidy;
+mod trail;

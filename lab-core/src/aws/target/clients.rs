@@ -77,6 +77,21 @@ impl Clients {
         }
     }
 
+    /// A CloudTrail client of the same identity (LookupEvents: the lab's trail), as patient and
+    /// as paced as the others: a class's readings share LookupEvents' two requests a second.
+    pub fn cloudtrail(&self) -> aws_sdk_cloudtrail::Client {
+        let mut trail = aws_sdk_cloudtrail::config::Builder::from(&self.config);
+        if self.patient {
+            trail.set_retry_partition(Some(patient_partition()));
+        }
+        if let (Some(pace), Some(http)) = (&self.pace, self.config.http_client()) {
+            trail = trail
+                .http_client(paced(http, Arc::clone(&pace.cloudtrail)))
+                .interceptor(ThrottleSignal(Arc::clone(&pace.cloudtrail)));
+        }
+        aws_sdk_cloudtrail::Client::from_conf(trail.build())
+    }
+
     /// The same identity's clients in `region` (its credentials and their cache are kept).
     #[cfg(not(feature = "test-util"))]
     pub fn in_region(&self, region: &str) -> Self {

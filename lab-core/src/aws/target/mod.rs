@@ -26,8 +26,8 @@ pub const PATIENT_ATTEMPTS: u32 = 20;
 pub const FALLBACK_REGION: &str = "us-east-1";
 
 /// The service ids the SDK reads service-specific endpoints under (`AWS_ENDPOINT_URL_<ID>`, the
-/// config file's `services` sections), for the four services the lab calls.
-pub const SERVICE_IDS: [&str; 4] = ["IAM", "STS", "S3", "CloudFormation"];
+/// config file's `services` sections), for the services the lab calls.
+pub const SERVICE_IDS: [&str; 5] = ["IAM", "STS", "S3", "CloudFormation", "CloudTrail"];
 
 /// Where the lab's AWS calls go and which files hold its profiles.
 #[derive(Debug, Clone)]

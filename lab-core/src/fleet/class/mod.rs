@@ -10,6 +10,7 @@ mod lesson;
 mod names;
 mod setup;
 mod status;
+mod trail;
 mod verify;
 
 pub use cleanup::cleanup;
@@ -18,6 +19,7 @@ pub use lesson::{lesson, page_name};
 pub use names::{DEFAULT_CLASS, MAX_STUDENTS, class_of, is_student_lab, isolation_pairs, student_labs, student_names};
 pub use setup::setup;
 pub use status::status;
+pub use trail::trail;
 pub use verify::verify;
 
 use std::path::PathBuf;
