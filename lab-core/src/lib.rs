@@ -7,11 +7,13 @@
 //! - `model/`: pure facts of a lab: names, policies, how AWS decides a request, time to live, secrets.
 //! - `lab/`: one lab: its phases (setup, assume, verify, cleanup), inventory, status and plans.
 //! - `lessons/`: the STS ladder: lessons applied to a lab, each proven by allowed and denied requests.
+//! - `challenges/`: goals the learner meets by writing the policy, graded over every request of the goal.
 //! - `fleet/`: many labs: a class, and every lab of an account (sweep).
 //! - `output/`: what is printed: the JSON views, the step lines, the aws CLI commands shown.
 //! - `emulator/`: the local emulator: pins and install, start and stop, bootstrap, its clock.
 
 pub mod aws;
+pub mod challenges;
 pub mod emulator;
 pub mod fleet;
 pub mod lab;

@@ -88,6 +88,13 @@ pub enum Task {
         after_help = "Examples:\n  cargo xtask lesson\n  cargo xtask lesson external-id\n  cargo xtask lesson external-id --undo\n  cargo xtask lesson revoke-sessions --json"
     )]
     Lesson(LessonArgs),
+    /// Challenges: list them, or set one on the lab (the goal, and the aws CLI commands that read
+    /// the starting state as the lab's user); `--check` grades the change over every request of
+    /// the goal, offline, then a sample on the endpoint.
+    #[command(
+        after_help = "Examples:\n  cargo xtask challenge\n  cargo xtask challenge narrow-role\n  cargo xtask challenge narrow-role --check\n  cargo xtask challenge session-policy --check --policy read-one.json\n  cargo xtask challenge narrow-role --giveup"
+    )]
+    Challenge(ChallengeArgs),
     /// Find every lab in the account by its tags (no local file needed) and clean each up as cleanup does.
     #[command(
         after_help = "Examples:\n  cargo xtask sweep --dry-run\n  cargo xtask sweep --expired\n  cargo xtask sweep --json --dry-run | jq '.labs[].lab'"
@@ -223,6 +230,7 @@ impl ClassAction {
             ClassAction::Setup { class, .. }
             | ClassAction::Verify { class, .. }
             | ClassAction::Lesson { class, .. }
+            | ClassAction::Challenge { class, .. }
             | ClassAction::Status { class, .. }
             | ClassAction::Trail { class, .. }
             | ClassAction::Cleanup { class, .. } => class,
@@ -268,7 +276,21 @@ pub enum ClassAction {
         #[command(flatten)]
         jobs: JobsArgs,
     },
-    /// A row per student: user, key age, stack, expiry, handout.
+    /// Give every student the same challenge, its page in each handout; `--check` grades each
+    /// student's lab (`class status` shows who passed what, and when).
+    Challenge {
+        #[command(flatten)]
+        class: ClassArgs,
+        /// The challenge (see `cargo xtask challenge`).
+        #[arg(value_name = "NAME")]
+        name: lab_core::challenges::ChallengeName,
+        /// Grade every student's lab instead of setting the challenge.
+        #[arg(long)]
+        check: bool,
+        #[command(flatten)]
+        jobs: JobsArgs,
+    },
+    /// A row per student: user, key age, stack, expiry, lesson, challenge, what they passed, handout.
     Status {
         #[command(flatten)]
         class: ClassArgs,
@@ -323,6 +345,30 @@ pub struct LessonArgs {
     /// Take the lesson back: the lab as setup left it.
     #[arg(long)]
     pub undo: bool,
+    #[command(flatten)]
+    pub json: JsonArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ChallengeArgs {
+    /// The challenge (none: list them).
+    #[arg(value_name = "NAME")]
+    pub name: Option<lab_core::challenges::ChallengeName>,
+    /// Grade the lab as it is now against the goal.
+    #[arg(long, group = "act")]
+    pub check: bool,
+    /// The goal again, with a hint.
+    #[arg(long, group = "act")]
+    pub hint: bool,
+    /// Back to the starting state (your changes are lost).
+    #[arg(long, group = "act")]
+    pub reset: bool,
+    /// Write one least-privilege answer, shown as a diff of what was there.
+    #[arg(long, group = "act")]
+    pub giveup: bool,
+    /// The session policy you wrote (challenge session-policy's --check).
+    #[arg(long, value_name = "FILE", requires = "check")]
+    pub policy: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub json: JsonArgs,
 }

@@ -43,6 +43,7 @@ fn main() -> ExitCode {
             Task::Why(args) => tasks::why::run(&cli.global, args).await,
             Task::Trail(args) => tasks::trail::run(&cli.global, args).await,
             Task::Lesson(args) => tasks::lesson::run(&cli.global, args).await,
+            Task::Challenge(args) => tasks::challenge::run(&cli.global, args).await,
             Task::Class { action } => tasks::class::run(&cli.global, action).await,
             Task::Emulator { action } => tasks::emulator::run(&cli.global, action).await,
             Task::Demo(args) => tasks::demo::run(&cli.global, args).await,

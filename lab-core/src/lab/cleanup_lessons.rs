@@ -24,7 +24,8 @@ pub(super) async fn lab_roles(lab: &Lab) -> Result<Vec<String>> {
 }
 
 /// Deletes the lessons' parts: the inline policies of the lab's roles beyond the stack's own (a
-/// role holding one cannot be deleted by CloudFormation), the chained role, the MFA device. Each
+/// role holding one cannot be deleted by CloudFormation), the chained role, the MFA device, the
+/// challenges' role and its boundary. Each
 /// item whatever the others did; the errors together.
 pub(super) async fn remove_lesson_additions(lab: &Lab, roles: &[String], steps: Steps<'_>) -> Result<()> {
     let iam_client = &lab.admin.iam;
@@ -59,6 +60,29 @@ pub(super) async fn remove_lesson_additions(lab: &Lab, roles: &[String], steps: 
     }
     if let Some(arn) = &parts.boundary_policy {
         keep(remove_boundary(lab, roles, arn, steps).await);
+    }
+    if let Some(role) = &parts.challenge_role {
+        keep(
+            async {
+                boundary::remove_role_boundary(iam_client, role).await?;
+                if policies::delete_role(iam_client, role).await? {
+                    steps.note(format!("deleted challenge role {role}"));
+                }
+                Ok(())
+            }
+            .await,
+        );
+    }
+    if let Some(arn) = &parts.challenge_boundary {
+        keep(
+            async {
+                if boundary::delete_managed_policy(iam_client, arn).await? {
+                    steps.note(format!("deleted the challenge role's boundary {arn}"));
+                }
+                Ok(())
+            }
+            .await,
+        );
     }
     if let Some(serial) = &parts.mfa_device {
         keep(

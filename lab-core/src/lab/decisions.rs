@@ -190,6 +190,17 @@ impl Lab {
         decide::decide(&docs, &request)
     }
 
+    /// The documents in play and the request as IAM sees it, for each of `asks`: each caller's
+    /// documents, each trust and each bucket's policy read once.
+    pub async fn requests_for(&self, asks: &[Ask]) -> Result<Vec<(Vec<Document>, Request)>> {
+        let mut reader = Reader::new(self).await?;
+        let mut out = Vec::with_capacity(asks.len());
+        for ask in asks {
+            out.push(reader.request_for(ask).await?);
+        }
+        Ok(out)
+    }
+
     /// What the lab's documents decide for each of `asks`, each caller's documents read once.
     pub async fn predict_all(&self, asks: &[Ask]) -> Result<Vec<Decision>> {
         let mut reader = Reader::new(self).await?;
@@ -240,7 +251,13 @@ impl<'a> Reader<'a> {
         context.insert("aws:SecureTransport".to_owned(), Value::One(secure.to_string()));
         context.extend(ask.context.clone());
         docs.extend(ask.session.iter().cloned());
-        if ask.action.eq_ignore_ascii_case("sts:AssumeRole") {
+        // The role's trust decides AssumeRole and the two actions that ride on it (IAM User
+        // Guide, "Passing session tags in AWS STS", "Monitor and control actions taken with
+        // assumed roles": the trust must allow sts:TagSession and sts:SetSourceIdentity too).
+        if ["sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession"]
+            .iter()
+            .any(|a| ask.action.eq_ignore_ascii_case(a))
+        {
             if !self.trusts.contains_key(&ask.resource) {
                 let trust = self.lab.trust_document(self.read.as_deref(), &ask.resource).await?;
                 self.trusts.insert(ask.resource.clone(), trust);

@@ -41,6 +41,9 @@ pub struct LessonParts {
     pub mfa_device: Option<String>,
     /// The lab's boundary policy (lesson permission-boundary), by its ARN.
     pub boundary_policy: Option<String>,
+    /// The challenges' role (tagged with the lab), and the policy that bounds it, by its ARN.
+    pub challenge_role: Option<String>,
+    pub challenge_boundary: Option<String>,
 }
 
 impl LessonParts {
@@ -50,6 +53,8 @@ impl LessonParts {
             && self.chained_role.is_none()
             && self.mfa_device.is_none()
             && self.boundary_policy.is_none()
+            && self.challenge_role.is_none()
+            && self.challenge_boundary.is_none()
     }
 
     /// Its typed view (`status --json`, `class status --json`).
@@ -67,6 +72,8 @@ impl LessonParts {
             chained_role: self.chained_role.clone(),
             mfa_device: self.mfa_device.clone(),
             boundary_policy: self.boundary_policy.clone(),
+            challenge_role: self.challenge_role.clone(),
+            challenge_boundary: self.challenge_boundary.clone(),
         }
     }
 
@@ -75,6 +82,16 @@ impl LessonParts {
         let mut out = Vec::new();
         out.extend(self.applied.iter().map(|l| format!("lesson {l} applied")));
         out.extend(self.chained_role.iter().map(|r| format!("IAM role {r} (a lesson's)")));
+        out.extend(
+            self.challenge_role
+                .iter()
+                .map(|r| format!("IAM role {r} (a challenge's)")),
+        );
+        out.extend(
+            self.challenge_boundary
+                .iter()
+                .map(|p| format!("IAM policy {p} (a challenge's boundary)")),
+        );
         out.extend(
             self.role_policies
                 .iter()
@@ -247,26 +264,38 @@ pub(super) async fn lesson_parts(
             None => crate::ops::boundary::managed_policy_exists(&c.iam, &boundary).await,
         }
     };
-    // Four independent reads, side by side: the chained role's tags, the MFA device, the
-    // boundary policy, and the inline policies of the lab's roles.
+    let challenge = names.challenge_role();
+    let challenge_boundary = crate::challenges::boundary_arn(lab);
+    let challenge_boundary_exists = async {
+        match read {
+            Some(r) => Ok(r.has_managed(&challenge_boundary)),
+            None => crate::ops::boundary::managed_policy_exists(&c.iam, &challenge_boundary).await,
+        }
+    };
+    // Independent reads, side by side: the lessons' and the challenges' roles' tags, the MFA
+    // device, the boundary policies, and the inline policies of the lab's roles.
     let stack_roles = futures_util::future::try_join_all(roles.iter().map(|role| policy_names(role)));
-    let (tags, mfa_device, boundary_exists, stack_role_policies) = tokio::try_join!(
+    let (tags, challenge_tags, mfa_device, boundary_exists, challenge_boundary_exists, stack_role_policies) = tokio::try_join!(
         role_tags(&chained),
+        role_tags(&challenge),
         iam::virtual_mfa_device_exists(&c.iam, &serial),
         boundary_exists,
+        challenge_boundary_exists,
         stack_roles,
     )?;
-    let chained_role = tags
-        .iter()
-        .any(|(k, v)| k == crate::model::names::LAB_TAG_KEY && *v == names.lab)
-        .then_some(chained);
+    let ours = |tags: &[(String, String)]| {
+        tags.iter()
+            .any(|(k, v)| k == crate::model::names::LAB_TAG_KEY && *v == names.lab)
+    };
+    let chained_role = ours(&tags).then_some(chained);
+    let challenge_role = ours(&challenge_tags).then_some(challenge);
     let mut role_policies = Vec::new();
     for (role, policies) in roles.iter().zip(stack_role_policies) {
         role_policies.extend(policies.into_iter().map(|p| (role.clone(), p)));
     }
-    if let Some(chained) = &chained_role {
-        for policy in policy_names(chained).await? {
-            role_policies.push((chained.clone(), policy));
+    for role in chained_role.iter().chain(&challenge_role) {
+        for policy in policy_names(role).await? {
+            role_policies.push((role.clone(), policy));
         }
     }
     role_policies.retain(|(_, policy)| policy != crate::model::names::STACK_ROLE_POLICY);
@@ -279,6 +308,8 @@ pub(super) async fn lesson_parts(
         chained_role,
         mfa_device,
         boundary_policy: boundary_exists.then_some(boundary),
+        challenge_role,
+        challenge_boundary: challenge_boundary_exists.then_some(challenge_boundary),
     })
 }
 

@@ -15,6 +15,7 @@ mod deploy;
 mod inventory;
 pub mod plan;
 mod profiles;
+pub mod progress;
 mod region;
 mod setup;
 pub mod status;

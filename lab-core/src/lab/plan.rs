@@ -117,10 +117,9 @@ pub async fn plan_cleanup(lab: &Lab) -> Result<Vec<Change>> {
     // a policy it did not make.
     let lesson = &inv.lesson;
     plan.extend(
-        lesson
-            .role_policies
-            .iter()
-            .map(|(role, policy)| Change::Delete(format!("policy {policy} of role {role} (a lesson's)"))),
+        lesson.role_policies.iter().map(|(role, policy)| {
+            Change::Delete(format!("policy {policy} of role {role} (a lesson's or a challenge's)"))
+        }),
     );
     plan.extend(
         lesson
@@ -139,6 +138,18 @@ pub async fn plan_cleanup(lab: &Lab) -> Result<Vec<Change>> {
             .boundary_policy
             .iter()
             .map(|p| Change::Delete(format!("IAM policy {p} (a boundary), once taken off the lab's roles"))),
+    );
+    plan.extend(
+        lesson
+            .challenge_role
+            .iter()
+            .map(|r| Change::Delete(format!("IAM role {r} (a challenge's)"))),
+    );
+    plan.extend(
+        lesson
+            .challenge_boundary
+            .iter()
+            .map(|p| Change::Delete(format!("IAM policy {p} (the challenge role's boundary)"))),
     );
     if let Some(s) = &inv.stack {
         plan.push(Change::Delete(format!(

@@ -13,6 +13,17 @@ pub const REGION_TAG_KEY: &str = "sts-lab-region";
 pub const EXPIRES_TAG_KEY: &str = "sts-lab-expires";
 /// The tag key on the lab's user that records the lesson applied to the lab (one at a time).
 pub const LESSON_TAG_KEY: &str = "sts-lab-lesson";
+/// The tag key on the lab's user that records the challenge set on the lab (one at a time).
+pub const CHALLENGE_TAG_KEY: &str = "sts-lab-challenge";
+/// The tag key on the lab's user that records when the challenge was set (UTC).
+pub const CHALLENGE_AT_TAG_KEY: &str = "sts-lab-challenge-at";
+/// The prefix of the tag keys on the lab's user that record what its learner passed, and when:
+/// `sts-lab-passed:challenge:NAME` or `sts-lab-passed:lesson:NAME`, the time (UTC) as the value.
+pub const PASSED_TAG_PREFIX: &str = "sts-lab-passed:";
+/// The inline policy a challenge puts on the lab's user: assume the challenge role, and edit it.
+pub const CHALLENGE_USER_POLICY: &str = "ChallengeAccess";
+/// The inline policy of the challenge role that a challenge starts with and a learner edits.
+pub const CHALLENGE_ROLE_POLICY: &str = "ChallengePolicy";
 /// The inline policy the stack puts on its role (`infra/template.yaml`); any other inline policy
 /// of the lab's roles was put there by a lesson or a learner.
 pub const STACK_ROLE_POLICY: &str = "sts-lab-s3";
@@ -106,6 +117,17 @@ impl LabNames {
     /// The second role of lessons role-chaining, session-tags and source-identity.
     pub fn chained_role(&self) -> String {
         format!("sts-lab-{}-chained", self.lab)
+    }
+
+    /// The role the challenges set up and a learner edits (with the lab's user).
+    pub fn challenge_role(&self) -> String {
+        format!("sts-lab-{}-challenge", self.lab)
+    }
+
+    /// The managed policy that bounds the challenge role: whatever the learner writes on it, its
+    /// sessions reach no further than S3 under the lab's prefix.
+    pub fn challenge_boundary(&self) -> String {
+        format!("sts-lab-{}-challenge-boundary", self.lab)
     }
 
     /// The serial number of the lab user's virtual MFA device (lesson mfa), named after the user.

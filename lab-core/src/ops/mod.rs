@@ -8,6 +8,7 @@ pub mod bucket_policy;
 pub mod cfn;
 pub mod cloudtrail;
 pub mod iam;
+pub mod objects;
 pub mod policies;
 pub mod s3;
 pub mod stack_board;

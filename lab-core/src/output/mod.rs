@@ -3,6 +3,7 @@
 //! `class verify`, `sweep`): one typed view per document, and the same view, so the same field
 //! names, for the same fact wherever it appears (an expiry, a stack, a user, a check).
 
+pub mod challenge;
 pub mod diagram;
 pub mod explain;
 pub mod report;
@@ -144,6 +145,9 @@ pub struct LessonPartsDoc {
     pub mfa_device: Option<String>,
     /// The lab's permissions boundary policy (lesson permission-boundary), by its ARN.
     pub boundary_policy: Option<String>,
+    /// The challenges' role, and the policy that bounds it (by its ARN).
+    pub challenge_role: Option<String>,
+    pub challenge_boundary: Option<String>,
 }
 
 impl LessonPartsDoc {
@@ -152,7 +156,9 @@ impl LessonPartsDoc {
         let left = self.role_policies.len()
             + usize::from(self.chained_role.is_some())
             + usize::from(self.mfa_device.is_some())
-            + usize::from(self.boundary_policy.is_some());
+            + usize::from(self.boundary_policy.is_some())
+            + usize::from(self.challenge_role.is_some())
+            + usize::from(self.challenge_boundary.is_some());
         match (&self.applied, left) {
             (Some(lesson), _) => lesson.clone(),
             (None, 0) => "none".to_owned(),
@@ -178,6 +184,10 @@ pub struct StudentStatus {
     pub expires: Option<Expiry>,
     /// What the lessons added to the student's lab.
     pub lesson: LessonPartsDoc,
+    /// The challenge set on the student's lab, if any.
+    pub challenge: Option<String>,
+    /// Each challenge and lesson the student passed, and when, oldest first.
+    pub passed: Vec<challenge::PassedDoc>,
     /// Whether the student's handout (their key) is still on disk.
     pub handout: bool,
 }

@@ -1,4 +1,4 @@
-//! `cargo xtask class setup|verify|lesson|status|trail|cleanup`: a classroom of isolated labs
+//! `cargo xtask class setup|verify|lesson|challenge|status|trail|cleanup`: a classroom of isolated labs
 //! (`lab_core::fleet::class`): this file parses, connects the class and prints.
 
 use anyhow::{Result, bail};
@@ -43,6 +43,15 @@ pub async fn run(global: &Global, action: ClassAction) -> Result<()> {
         } => {
             let (room, ui) = connect(global, &class, false, false).await?;
             class::lesson(&room, name, undo, jobs.cap(), &ui).await
+        }
+        ClassAction::Challenge {
+            class,
+            name,
+            check,
+            jobs,
+        } => {
+            let (room, ui) = connect(global, &class, false, false).await?;
+            class::challenge(&room, name.0, check, jobs.cap(), &ui).await
         }
         ClassAction::Status { class, json } => {
             let (room, ui) = connect(global, &class, json.json, false).await?;
@@ -96,12 +105,20 @@ async fn connect(global: &Global, args: &ClassArgs, json: bool, new_class: bool)
     Ok((room, ui))
 }
 
-/// A row per student: user, key age, stack, expiry, lesson, handout.
+/// A row per student: user, key age, stack, expiry, lesson, challenge, passed, handout.
 fn print_status(doc: &ClassStatusDoc, now: i64, ui: &Ui) {
     let mut table = comfy_table::Table::new();
-    table
-        .load_preset(comfy_table::presets::NOTHING)
-        .set_header(["lab", "user", "key age", "stack", "expires", "lesson", "handout"]);
+    table.load_preset(comfy_table::presets::NOTHING).set_header([
+        "lab",
+        "user",
+        "key age",
+        "stack",
+        "expires",
+        "lesson",
+        "challenge",
+        "passed",
+        "handout",
+    ]);
     for s in &doc.students {
         table.add_row([
             s.lab.clone(),
@@ -113,6 +130,8 @@ fn print_status(doc: &ClassStatusDoc, now: i64, ui: &Ui) {
                 .map_or_else(|| "none".to_owned(), |st| st.status.clone()),
             lab_core::model::expiry::text(s.expires.as_ref().map(|e| e.at.as_str()), now),
             s.lesson.cell(),
+            s.challenge.clone().unwrap_or_else(|| "-".to_owned()),
+            lab_core::output::challenge::passed_cell(&s.passed),
             (if s.handout { "yes" } else { "gone" }).to_owned(),
         ]);
     }

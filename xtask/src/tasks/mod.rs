@@ -2,6 +2,7 @@
 
 pub mod assume;
 pub mod bench;
+pub mod challenge;
 pub mod class;
 pub mod cleanup;
 pub mod demo;

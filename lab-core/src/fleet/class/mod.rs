@@ -4,6 +4,7 @@
 //! `lesson` and `cleanup`. Students' keys go to their handout folders (0700), never into the
 //! instructor's AWS files.
 
+mod challenge;
 mod cleanup;
 mod handout;
 mod lesson;
@@ -13,6 +14,7 @@ mod status;
 mod trail;
 mod verify;
 
+pub use challenge::{SESSION_POLICY_FILE, challenge};
 pub use cleanup::cleanup;
 pub use handout::{Handout, handout_readme};
 pub use lesson::{lesson, page_name};

@@ -1,5 +1,5 @@
-//! `class status`: a row per student (user, key age, stack, expiry, lesson, handout), from each
-//! lab's inventory, as `class status --json` gives it.
+//! `class status`: a row per student (user, key age, stack, expiry, lesson, challenge, what they
+//! passed and when, handout), from each lab's inventory, as `class status --json` gives it.
 
 use anyhow::Result;
 
@@ -37,6 +37,16 @@ pub async fn status(room: &Room) -> Result<(ClassStatusDoc, i64)> {
             }),
             expires: expires.as_deref().map(|at| output::Expiry::new(at, now)),
             lesson: inv.lesson.doc(),
+            challenge: inv
+                .user
+                .as_ref()
+                .and_then(|u| u.tag(crate::model::names::CHALLENGE_TAG_KEY))
+                .map(str::to_owned),
+            passed: inv
+                .user
+                .as_ref()
+                .map(|u| lab::progress::passed(&u.tags))
+                .unwrap_or_default(),
             handout,
         })
     });

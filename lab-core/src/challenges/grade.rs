@@ -1,0 +1,107 @@
+//! A challenge's case graded: what the documents decide for its request against what the goal
+//! wants of it. Too open (allowed, the goal refuses it): the statement that allows it, to narrow.
+//! Too closed (refused, the goal allows it): what decided it, and the steps that would flip it
+//! (`decide::fix`). Pure.
+
+use anyhow::Result;
+
+use super::Case;
+use crate::model::decide::fix::{self, Fix};
+use crate::model::decide::{Decision, Document, Effect, PolicyKind, Request, Value};
+pub use crate::output::challenge::Target;
+pub use crate::output::challenge::Verdict;
+
+/// A case with its decision, the verdict, and what would change it.
+#[derive(Debug, Clone)]
+pub struct Graded {
+    pub verdict: Verdict,
+    pub decision: Decision,
+    /// Too closed: the steps that would let it through.
+    pub fixes: Vec<Fix>,
+    /// One line: what to change.
+    pub change: Option<String>,
+}
+
+/// Grades `case`, whose request is `request` with `documents` in play.
+pub fn grade(case: &Case, documents: &[Document], request: &Request) -> Result<Graded> {
+    let decision = crate::model::decide::decide(documents, request)?;
+    let allowed = decision.decided_by.effect == Effect::Allow;
+    let verdict = match (case.target, allowed) {
+        (Target::Allowed, true) | (Target::Refused, false) => Verdict::AsWanted,
+        (Target::Refused, true) => Verdict::TooOpen,
+        (Target::Allowed, false) => Verdict::TooClosed,
+    };
+    let (fixes, change) = match verdict {
+        Verdict::AsWanted => (Vec::new(), None),
+        Verdict::TooOpen => (Vec::new(), Some(narrow(&decision, request))),
+        Verdict::TooClosed => {
+            let fixes = fix::fixes(documents, request)?;
+            let change = fixes.first().map(|f| f.change.clone());
+            (fixes, change)
+        }
+    };
+    Ok(Graded {
+        verdict,
+        decision,
+        fixes,
+        change,
+    })
+}
+
+/// What would refuse a request that is allowed: the statement that allows it, narrowed. The
+/// statement named is the one the learner writes: a session policy's, a trust's or a bucket
+/// policy's before an identity policy's (an admin's AdministratorAccess allows AssumeRole of any
+/// role; the role's trust is what lets it through).
+fn narrow(decision: &Decision, request: &Request) -> String {
+    let rank = |kind: PolicyKind| match kind {
+        PolicyKind::Session => 0,
+        PolicyKind::Trust | PolicyKind::Resource => 1,
+        PolicyKind::Identity => 2,
+        PolicyKind::Boundary => 3,
+    };
+    let allowing = decision
+        .policies
+        .iter()
+        .flat_map(|p| p.statements.iter().map(move |st| (p, st)))
+        .filter(|(_, st)| st.applies && !st.deny)
+        .min_by_key(|(p, _)| rank(p.kind));
+    let (statement, policy) = match allowing {
+        Some((p, st)) => (
+            st.sid
+                .as_deref()
+                .map_or_else(|| "the statement".to_owned(), |sid| format!("statement {sid}")),
+            p.name.clone(),
+        ),
+        None => (
+            "the statement".to_owned(),
+            decision
+                .decided_by
+                .policy
+                .clone()
+                .unwrap_or_else(|| "a policy in play".to_owned()),
+        ),
+    };
+    let carried: Vec<String> = request
+        .context
+        .iter()
+        .filter(|(k, _)| asked_key(k))
+        .map(|(k, v)| match v {
+            Value::One(one) => format!("{k}={one}"),
+            Value::Many(many) => format!("{k}={}", many.join(",")),
+        })
+        .collect();
+    let with = match carried.is_empty() {
+        true => String::new(),
+        false => format!(" with {}", carried.join(", ")),
+    };
+    format!(
+        "narrow {statement} of {policy}: it allows {} on {}{with}; name fewer actions, resources or principals, or add the condition the goal asks for",
+        request.action, request.resource
+    )
+}
+
+/// Whether a context key is one the request itself carries (not the lab's: time, caller).
+fn asked_key(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    key.starts_with("sts:") || key == "aws:tokenissuetime" || key.starts_with("s3:")
+}

@@ -1,0 +1,356 @@
+//! The challenges on what a role's sessions may do: `narrow-role` (from `s3:*` on everything to
+//! creating the lab's buckets and listing them), `revoke-old-sessions` (refuse the sessions issued
+//! before the challenge, not the new ones) and `session-policy` (a session that reads one bucket,
+//! the role unchanged). Pure: documents and spaces from the scene.
+
+use serde_json::{Value as Json, json};
+
+use super::{Case, Challenge, Probe, S3Call, Scene, State, Target, document, statement, trust};
+use crate::model::decide::Ask;
+use crate::model::expiry::format_utc;
+use crate::model::names::CHALLENGE_ROLE_POLICY;
+
+/// The bucket narrow-role starts with, under the lab's prefix, with one object.
+const MINE: &str = "mine";
+/// The buckets of session-policy: the one to read, and one beside it.
+const READ_ME: &str = "read-me";
+const NOT_THIS: &str = "not-this";
+/// The object each challenge bucket holds.
+const OBJECT: &str = "hello.txt";
+
+/// The trust of the role-policy challenges: the lab's user, until the lab expires.
+fn user_trust(scene: &Scene) -> Json {
+    trust(&scene.user_arn, &["sts:AssumeRole"], scene.until_expiry())
+}
+
+fn list_buckets(scene: &Scene) -> Json {
+    statement(
+        "ListTheBuckets",
+        "Allow",
+        json!("s3:ListAllMyBuckets"),
+        json!("*"),
+        scene.until_expiry(),
+    )
+}
+
+pub static NARROW_ROLE: Challenge = Challenge {
+    name: "narrow-role",
+    summary: "narrow a role from s3:* on everything to creating the lab's buckets and listing them",
+    goal: |s| {
+        format!(
+            "Sessions of role {} may do anything in S3 (s3:* on *, its policy {CHALLENGE_ROLE_POLICY}). Narrow it: a session may create buckets whose names start with {} and list the account's buckets, and nothing else (no deleting, no objects, no bucket policies or ACLs, no bucket outside the prefix).",
+            s.role, s.prefix
+        )
+    },
+    hint: "s3:ListAllMyBuckets has no resource but \"*\"; s3:CreateBucket's resource is the bucket's ARN, and a wildcard after the prefix names every bucket that starts with it.",
+    start: |s| State {
+        trust: user_trust(s),
+        role_policy: Some(document(vec![statement(
+            "EverythingInS3",
+            "Allow",
+            json!("s3:*"),
+            json!("*"),
+            s.until_expiry(),
+        )])),
+        session_policy: None,
+        buckets: vec![MINE],
+    },
+    answer: |s| State {
+        trust: user_trust(s),
+        role_policy: Some(document(vec![
+            statement(
+                "CreateLabBuckets",
+                "Allow",
+                json!("s3:CreateBucket"),
+                json!(s.bucket_arn(&format!("{}*", s.prefix))),
+                s.until_expiry(),
+            ),
+            list_buckets(s),
+        ])),
+        session_policy: None,
+        buckets: vec![MINE],
+    },
+    space: |s, _| narrow_role_space(s),
+    session_policy: false,
+};
+
+fn narrow_role_space(s: &Scene) -> Vec<Case> {
+    let me = s.session();
+    let mine = s.bucket(MINE);
+    let new = s.bucket("new");
+    let elsewhere = format!("sts-lab-elsewhere-{}", s.account);
+    let ask = |action: &str, resource: String| Ask::new(&me, action, resource);
+    let mut out = vec![
+        Case::new(
+            "a session lists the account's buckets",
+            ask("s3:ListAllMyBuckets", "*".into()),
+            Target::Allowed,
+        )
+        .probed(session(S3Call::ListBuckets)),
+        Case::new(
+            format!("a session creates bucket {new}"),
+            ask("s3:CreateBucket", s.bucket_arn(&new)),
+            Target::Allowed,
+        ),
+        Case::new(
+            format!("a session creates bucket {elsewhere} (outside the prefix)"),
+            ask("s3:CreateBucket", s.bucket_arn(&elsewhere)),
+            Target::Refused,
+        ),
+        Case::new(
+            format!("a session lists bucket {mine}"),
+            ask("s3:ListBucket", s.bucket_arn(&mine)),
+            Target::Refused,
+        )
+        .probed(session(S3Call::ListObjects(mine.clone()))),
+        Case::new(
+            format!("a session reads {mine}/{OBJECT}"),
+            ask("s3:GetObject", s.bucket_arn(&format!("{mine}/{OBJECT}"))),
+            Target::Refused,
+        )
+        .probed(session(S3Call::GetObject(mine.clone(), OBJECT.into()))),
+        Case::new(
+            format!("a session writes {mine}/new.txt"),
+            ask("s3:PutObject", s.bucket_arn(&format!("{mine}/new.txt"))),
+            Target::Refused,
+        )
+        .probed(session(S3Call::PutObject(mine.clone(), "new.txt".into()))),
+    ];
+    for action in [
+        "s3:DeleteBucket",
+        "s3:PutBucketPolicy",
+        "s3:PutBucketAcl",
+        "s3:PutBucketTagging",
+        "s3:PutBucketPublicAccessBlock",
+    ] {
+        for bucket in [&mine, &elsewhere] {
+            out.push(Case::new(
+                format!("a session: {action} on {bucket}"),
+                ask(action, s.bucket_arn(bucket)),
+                Target::Refused,
+            ));
+        }
+    }
+    out.push(Case::new(
+        format!("a session deletes {mine}/{OBJECT}"),
+        ask("s3:DeleteObject", s.bucket_arn(&format!("{mine}/{OBJECT}"))),
+        Target::Refused,
+    ));
+    out
+}
+
+fn session(call: S3Call) -> Probe {
+    Probe::Session {
+        session_policy: false,
+        call,
+    }
+}
+
+pub static REVOKE_OLD_SESSIONS: Challenge = Challenge {
+    name: "revoke-old-sessions",
+    summary: "refuse every session issued before now (leaked keys), not the ones issued after",
+    goal: |s| {
+        format!(
+            "Keys of role {}'s sessions leaked. Every session issued before {} (when the challenge was set) must be refused everything; sessions issued from now on keep their rights (listing the account's buckets). Change the role's policies, not its trust: a session lives on after its role's trust changes.",
+            s.role,
+            format_utc(s.started)
+        )
+    },
+    hint: "aws:TokenIssueTime is when the session was issued; a Deny of everything with DateLessThan on it, set to a time after the old sessions and before the new ones, is what IAM's console writes as AWSRevokeOlderSessions.",
+    start: |s| State {
+        trust: user_trust(s),
+        role_policy: Some(document(vec![list_buckets(s)])),
+        session_policy: None,
+        buckets: Vec::new(),
+    },
+    answer: |s| State {
+        trust: user_trust(s),
+        role_policy: Some(document(vec![
+            list_buckets(s),
+            statement(
+                "RevokeOlderSessions",
+                "Deny",
+                json!("*"),
+                json!("*"),
+                Some(json!({"DateLessThan": {"aws:TokenIssueTime": format_utc(s.now)}})),
+            ),
+        ])),
+        session_policy: None,
+        buckets: Vec::new(),
+    },
+    space: |s, _| revoke_space(s),
+    session_policy: false,
+};
+
+fn revoke_space(s: &Scene) -> Vec<Case> {
+    let me = s.session();
+    let old = format_utc(s.started - 60);
+    let new = format_utc(s.now);
+    let mine = s.bucket_arn(&s.bucket(MINE));
+    let mut out = Vec::new();
+    for (action, resource) in [
+        ("s3:ListAllMyBuckets", "*".to_owned()),
+        ("s3:CreateBucket", mine.clone()),
+        ("s3:ListBucket", mine),
+        ("iam:ListRoles", "*".to_owned()),
+    ] {
+        out.push(Case::new(
+            format!("a session issued at {old}: {action}"),
+            Ask::new(&me, action, resource).with("aws:TokenIssueTime", &old),
+            Target::Refused,
+        ));
+    }
+    out.push(
+        Case::new(
+            format!("a session issued now ({new}) lists the account's buckets"),
+            Ask::new(&me, "s3:ListAllMyBuckets", "*").with("aws:TokenIssueTime", &new),
+            Target::Allowed,
+        )
+        .probed(session(S3Call::ListBuckets)),
+    );
+    out
+}
+
+pub static SESSION_POLICY: Challenge = Challenge {
+    name: "session-policy",
+    summary: "write the session policy that lets a session read one bucket and nothing else",
+    goal: |s| {
+        format!(
+            "Role {} may use every bucket under {}. Leave the role as it is and write a session policy (a JSON file) that lets a session read bucket {} (list it, get its objects) and nothing else: no other bucket, no writing, no listing of the account's buckets. Use it: aws sts assume-role --profile sts --role-arn {} --role-session-name reader --policy file://read-one.json; then check with --check --policy read-one.json.",
+            s.role,
+            s.prefix,
+            s.bucket(READ_ME),
+            s.role_arn
+        )
+    },
+    hint: "A session may do only what both the role's policy and the session policy allow. Listing a bucket is s3:ListBucket on the bucket's ARN; reading an object is s3:GetObject on the object's ARN (the bucket's, then /*).",
+    start: session_policy_start,
+    answer: |s| {
+        let read_me = s.bucket(READ_ME);
+        State {
+            session_policy: Some(document(vec![
+                statement(
+                    "ListTheBucket",
+                    "Allow",
+                    json!("s3:ListBucket"),
+                    json!(s.bucket_arn(&read_me)),
+                    None,
+                ),
+                statement(
+                    "ReadItsObjects",
+                    "Allow",
+                    json!("s3:GetObject"),
+                    json!(s.bucket_arn(&format!("{read_me}/*"))),
+                    None,
+                ),
+            ])),
+            ..session_policy_start(s)
+        }
+    },
+    space: session_policy_space,
+    session_policy: true,
+};
+
+fn session_policy_start(s: &Scene) -> State {
+    let prefix = format!("{}*", s.prefix);
+    State {
+        trust: user_trust(s),
+        role_policy: Some(document(vec![
+            list_buckets(s),
+            statement(
+                "UseLabBuckets",
+                "Allow",
+                json!("s3:*"),
+                json!([s.bucket_arn(&prefix), s.bucket_arn(&format!("{prefix}/*"))]),
+                s.until_expiry(),
+            ),
+        ])),
+        session_policy: None,
+        buckets: vec![READ_ME, NOT_THIS],
+    }
+}
+
+fn session_policy_space(s: &Scene, policy: Option<&Json>) -> Vec<Case> {
+    let me = s.session();
+    let (read_me, not_this) = (s.bucket(READ_ME), s.bucket(NOT_THIS));
+    let object = |b: &str, key: &str| s.bucket_arn(&format!("{b}/{key}"));
+    let with = |action: &str, resource: String| {
+        let ask = Ask::new(&me, action, resource);
+        match policy {
+            Some(p) => ask.in_session(&p.to_string()),
+            None => ask,
+        }
+    };
+    let probe = |call: S3Call| Probe::Session {
+        session_policy: true,
+        call,
+    };
+    let mut out = vec![
+        Case::new(
+            format!("a session lists {read_me}"),
+            with("s3:ListBucket", s.bucket_arn(&read_me)),
+            Target::Allowed,
+        )
+        .probed(probe(S3Call::ListObjects(read_me.clone()))),
+        Case::new(
+            format!("a session reads {read_me}/{OBJECT}"),
+            with("s3:GetObject", object(&read_me, OBJECT)),
+            Target::Allowed,
+        )
+        .probed(probe(S3Call::GetObject(read_me.clone(), OBJECT.into()))),
+        Case::new(
+            format!("a session lists {not_this}"),
+            with("s3:ListBucket", s.bucket_arn(&not_this)),
+            Target::Refused,
+        )
+        .probed(probe(S3Call::ListObjects(not_this.clone()))),
+        Case::new(
+            format!("a session reads {not_this}/{OBJECT}"),
+            with("s3:GetObject", object(&not_this, OBJECT)),
+            Target::Refused,
+        )
+        .probed(probe(S3Call::GetObject(not_this.clone(), OBJECT.into()))),
+        Case::new(
+            format!("a session writes {read_me}/new.txt"),
+            with("s3:PutObject", object(&read_me, "new.txt")),
+            Target::Refused,
+        )
+        .probed(probe(S3Call::PutObject(read_me.clone(), "new.txt".into()))),
+        Case::new(
+            "a session lists the account's buckets",
+            with("s3:ListAllMyBuckets", "*".into()),
+            Target::Refused,
+        )
+        .probed(probe(S3Call::ListBuckets)),
+    ];
+    for (action, resource) in [
+        ("s3:DeleteObject", object(&read_me, OBJECT)),
+        ("s3:PutObject", object(&not_this, "new.txt")),
+        ("s3:DeleteBucket", s.bucket_arn(&read_me)),
+        ("s3:PutBucketPolicy", s.bucket_arn(&read_me)),
+        ("s3:CreateBucket", s.bucket_arn(&s.bucket("new"))),
+        ("s3:GetObject", object(&format!("{read_me}-other"), OBJECT)),
+    ] {
+        out.push(Case::new(
+            format!("a session: {action} on {resource}"),
+            with(action, resource),
+            Target::Refused,
+        ));
+    }
+    // The role itself keeps its rights: the narrowing is the session's, not the role's.
+    let plain = |action: &str, resource: String| Ask::new(&me, action, resource);
+    out.push(
+        Case::new(
+            format!("a session without the session policy lists {not_this}"),
+            plain("s3:ListBucket", s.bucket_arn(&not_this)),
+            Target::Allowed,
+        )
+        .probed(session(S3Call::ListObjects(not_this.clone()))),
+    );
+    out.push(Case::new(
+        format!("a session without the session policy writes {read_me}/new.txt"),
+        plain("s3:PutObject", object(&read_me, "new.txt")),
+        Target::Allowed,
+    ));
+    out
+}
