@@ -31,7 +31,27 @@ def problem(document_text, kind, action=None):
         validator(document_text).validate()
     except MalformedPolicyDocument as e:
         return e.message or "Syntax errors in policy."
+    if kind in ("identity", "session", "boundary") and names_a_principal(document_text):
+        return NO_PRINCIPAL
     return None
+
+
+# IAM's answer to an identity policy (or a session policy, or a boundary) with a Principal: a policy attached to a
+# principal names none (IAM User Guide, "AWS JSON policy elements: Principal"). moto's validator takes it, since it
+# checks bucket policies with the same grammar.
+NO_PRINCIPAL = "Policy document should not specify a principal."
+
+
+def names_a_principal(document_text):
+    """Whether any statement of the document has a Principal or a NotPrincipal."""
+    import json
+
+    try:
+        statements = json.loads(document_text).get("Statement", [])
+    except (ValueError, AttributeError):
+        return False
+    statements = statements if isinstance(statements, list) else [statements]
+    return any(isinstance(s, dict) and ("Principal" in s or "NotPrincipal" in s) for s in statements)
 
 
 def check(document_text, kind):
@@ -74,6 +94,10 @@ def patch_document_checks():
         return create_role(self, role_name, assume_role_policy_document, *args, **kwargs)
 
     IAMBackend.create_role = checked_create_role
+    for name, document_arg in (("put_user_policy", "policy_json"), ("put_role_policy", "policy_json"),
+                                ("put_group_policy", "policy_json"), ("create_policy", "policy_document"),
+                                ("create_policy_version", "policy_document")):
+        setattr(IAMBackend, name, without_principal(getattr(IAMBackend, name), document_arg, MalformedPolicyDocument))
     assume_role = STSBackend.assume_role
 
     def checked_assume_role(self, *args, **kwargs):
@@ -85,6 +109,24 @@ def patch_document_checks():
         return assume_role(self, *args, **kwargs)
 
     STSBackend.assume_role = checked_assume_role
+
+
+def without_principal(method, document_arg, error):
+    """`method` of moto's IAM backend refusing an identity policy that names a principal, as IAM does."""
+    import functools
+    import inspect
+
+    signature = inspect.signature(method)
+
+    @functools.wraps(method)
+    def checked(self, *args, **kwargs):
+        bound = signature.bind(self, *args, **kwargs)
+        document = bound.arguments.get(document_arg)
+        if isinstance(document, str) and names_a_principal(document):
+            raise error(NO_PRINCIPAL)
+        return method(self, *args, **kwargs)
+
+    return checked
 
 
 def quote(value):

@@ -301,8 +301,8 @@ def test_auth_session_policy_limits_a_trust_naming_the_role():
 
 def test_auth_documents_iam_refuses_are_refused_when_written():
     """A trust (CreateRole, UpdateAssumeRolePolicy), an inline policy (PutRolePolicy) or a session policy (AssumeRole)
-    without Effect, with an unknown condition operator or an unknown top-level element: MalformedPolicyDocument, as
-    IAM and STS answer when it is written."""
+    without Effect, with an unknown condition operator or an unknown top-level element, and an identity or session
+    policy with a Principal: MalformedPolicyDocument, as IAM and STS answer when it is written."""
     bad_statements = (
         {"Principal": {"AWS": ACCOUNT}, "Action": "sts:AssumeRole"},
         {**trusting(ACCOUNT), "Condition": {"StringEqualz": {"aws:username": "x"}}},
@@ -317,14 +317,20 @@ def test_auth_documents_iam_refuses_are_refused_when_written():
             assert resp[0] == 400 and error_code(resp) == "MalformedPolicyDocument", (server, trust, resp)
             resp = as_admin(server, "iam", form={"Action": "UpdateAssumeRolePolicy", "RoleName": name, "PolicyDocument": trust})
             assert resp[0] == 400 and error_code(resp) == "MalformedPolicyDocument", (server, trust, resp)
+        named = doc({**stmt("s3:*"), "Principal": {"AWS": ACCOUNT}})
         identity = [doc({"Action": "s3:*", "Resource": "*"}), doc(stmt("s3:*", condition={"StringEqualz": {"a": "b"}})),
-                    json.dumps({"Version": "2012-10-17", "Extra": 1, "Statement": [stmt("s3:*")]})]
+                    json.dumps({"Version": "2012-10-17", "Extra": 1, "Statement": [stmt("s3:*")]}), named]
         for policy in identity:
             resp = as_admin(server, "iam", form={"Action": "PutRolePolicy", "RoleName": name, "PolicyName": "bad", "PolicyDocument": policy})
             assert resp[0] == 400 and error_code(resp) == "MalformedPolicyDocument", (server, policy, resp)
             settled(server)
             resp = assume(server, creds, role, "bad", Policy=policy)
             assert resp[0] == 400 and error_code(resp) == "MalformedPolicyDocument", (server, policy, resp)
+        # A policy attached to a principal names none: IAM's own message, wherever an identity policy is written.
+        for form in ({"Action": "PutUserPolicy", "UserName": arn.rsplit("/", 1)[1], "PolicyName": "bad", "PolicyDocument": named},
+                     {"Action": "CreatePolicy", "PolicyName": unique("bad"), "PolicyDocument": named}):
+            resp = as_admin(server, "iam", form=form)
+            assert resp[0] == 400 and "should not specify a principal" in message(resp), (server, form, resp)
         # IAM takes an unknown operator with nothing under it, and numbers unquoted, and so do we.
         fine = doc(stmt("s3:ListAllMyBuckets", condition={"StringEqualz": {}, "NumericLessThan": {"aws:EpochTime": 9999999999}}))
         resp = as_admin(server, "iam", form={"Action": "PutRolePolicy", "RoleName": name, "PolicyName": "fine", "PolicyDocument": fine})

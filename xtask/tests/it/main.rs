@@ -7,6 +7,7 @@
 mod common;
 
 mod boundaries;
+mod challenges;
 mod class;
 mod classroom;
 mod decisions;
