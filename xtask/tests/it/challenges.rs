@@ -174,7 +174,10 @@ async fn role_policy_challenges_solved_with_the_aws_cli() {
     let closed = check(&emu, "revoke-old-sessions", &[]);
     let too_closed = misses(&closed, "too_closed");
     assert_eq!(too_closed.len(), 1, "{closed}");
-    assert!(too_closed[0]["why"].as_str().unwrap().contains("explicit deny"), "{closed}");
+    assert!(
+        too_closed[0]["why"].as_str().unwrap().contains("explicit deny"),
+        "{closed}"
+    );
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
