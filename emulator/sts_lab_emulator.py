@@ -53,6 +53,7 @@ waits out IAM's propagation only where there is one, and keeps to the request ra
 "Allow"|"ExplicitDeny"|"ImplicitDeny", "policy", "statement", "per_policy": [{"name", "effect":
 "Allow"|"Deny"|null, "statement"}]}]}: the evaluator alone, no state (a malformed body: 400 and a
 one-line reason); `POST /moto-api/reset` also resets this layer, the clock, the counts and the trail.
+STS_LAB_EXIT_WITH_PARENT (any value) ends the emulator when the process that started it ends.
 """
 
 
@@ -337,6 +338,22 @@ class App:
         return [data]
 
 
+def exit_with_parent():
+    """Ends the emulator when the process that started it ends (with STS_LAB_EXIT_WITH_PARENT set): the tests keep
+    their emulators from one test to the next and can no longer kill each one when it is dropped."""
+    import threading
+    import time
+
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-H", "--host", default="127.0.0.1")
@@ -344,6 +361,8 @@ def main():
     parser.add_argument("--realistic", action="store_true", help="AWS's timing and strictness")
     args = parser.parse_args()
     os.environ.setdefault("MOTO_PORT", str(args.port))
+    if os.environ.get("STS_LAB_EXIT_WITH_PARENT"):
+        exit_with_parent()
 
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import run_simple

@@ -1,13 +1,16 @@
 //! Test harness: a private emulator (moto with IAM enforcement) per test, on its own port and with
-//! its own lab-local AWS files, and helpers to run the built `xtask` binary and the aws CLI.
+//! its own lab-local AWS files, and helpers to run the built `xtask` binary and the aws CLI. A
+//! plain emulator is kept when its test ends and handed, reset, to the next test that asks for
+//! one (moto loads each service's code on first use: a warm emulator spares each test that
+//! second or two); each ends with the test run.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test says what failed by panicking
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output};
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 use lab_core::aws::target::{Clients, Target};
 use lab_core::emulator::{self, Home, Running, Venv};
@@ -81,18 +84,60 @@ impl Drop for Scratch {
     }
 }
 
-/// A private emulator, stopped on drop.
+/// A private emulator: a plain one is kept for the next test when dropped, any other stopped.
 pub struct TestEmulator {
     pub home: Home,
     pub running: Running,
-    child: Child,
+    child: Option<Child>,
     pub scratch: Scratch,
     options: emulator::Options,
+    /// Kept for the next test on drop: a plain emulator, not restarted.
+    keep: bool,
+}
+
+/// A plain emulator between two tests, with its folder.
+struct Idle {
+    home: Home,
+    running: Running,
+    child: Child,
+    scratch: Scratch,
+}
+
+/// The plain emulators no test holds now.
+static IDLE: Mutex<Vec<Idle>> = Mutex::new(Vec::new());
+
+/// What every test emulator is started with: it ends with the test run (a kept one outlives its
+/// test, and nothing else would stop it).
+fn with_parent(mut options: emulator::Options) -> emulator::Options {
+    options
+        .settings
+        .push(("STS_LAB_EXIT_WITH_PARENT".to_owned(), "1".to_owned()));
+    options
 }
 
 impl TestEmulator {
+    /// A plain emulator, empty: a kept one reset (its state, its lab-local files, its test's
+    /// files), else a new one.
     pub async fn start() -> Self {
-        Self::start_with(emulator::Options::default()).await
+        let idle = IDLE.lock().unwrap().pop();
+        if let Some(mut idle) = idle {
+            if idle.child.try_wait().ok().flatten().is_none() && idle.home.reset(idle.running).await.is_ok() {
+                empty_but(&idle.scratch.0, "emulator");
+                return Self {
+                    home: idle.home,
+                    running: idle.running,
+                    child: Some(idle.child),
+                    scratch: idle.scratch,
+                    options: with_parent(emulator::Options::default()),
+                    keep: true,
+                };
+            }
+            let _ = idle.child.kill();
+            let _ = idle.child.wait();
+        }
+        let mut emu = Self::start_with(emulator::Options::default()).await;
+        emu.keep = true;
+        emu
     }
 
     /// The realistic emulator with `settings` (delays in seconds, short for tests).
@@ -100,8 +145,10 @@ impl TestEmulator {
         Self::start_with(emulator::Options::realistic(settings)).await
     }
 
+    /// A new emulator with `options`, stopped when dropped.
     pub async fn start_with(options: emulator::Options) -> Self {
         ensure_installed();
+        let options = with_parent(options);
         let scratch = Scratch::new("emu");
         let home = Home {
             dir: scratch.0.join("emulator"),
@@ -110,20 +157,24 @@ impl TestEmulator {
         Self {
             home,
             running,
-            child,
+            child: Some(child),
             scratch,
             options,
+            keep: false,
         }
     }
 
     /// Stops the emulator and starts it again in its folder, as `emulator stop` then `start`
     /// do: its state (every lab) is gone, its lab-local AWS files are kept.
     pub async fn restart(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
         let (running, child) = start_in(&self.home, &self.options).await;
         self.running = running;
-        self.child = child;
+        self.child = Some(child);
+        self.keep = false;
     }
 
     pub fn target(&self) -> Target {
@@ -218,9 +269,34 @@ async fn start_in(home: &Home, options: &emulator::Options) -> (Running, Child) 
 }
 
 impl Drop for TestEmulator {
+    /// A plain emulator still running goes back for the next test; any other is stopped.
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let Some(mut child) = self.child.take() else { return };
+        if self.keep && child.try_wait().ok().flatten().is_none() {
+            let scratch = std::mem::replace(&mut self.scratch, Scratch(PathBuf::new()));
+            let home = std::mem::replace(&mut self.home, Home { dir: PathBuf::new() });
+            IDLE.lock().unwrap().push(Idle {
+                home,
+                running: self.running,
+                child,
+                scratch,
+            });
+            return;
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+/// Removes everything in `dir` but its entry `keep`: a kept emulator's folder, its last test's
+/// files gone.
+fn empty_but(dir: &Path, keep: &str) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if entry.file_name() == keep {
+            continue;
+        }
+        let path = entry.path();
+        let _ = std::fs::remove_dir_all(&path).or_else(|_| std::fs::remove_file(&path));
     }
 }
 
