@@ -231,6 +231,7 @@ impl ClassAction {
             | ClassAction::Verify { class, .. }
             | ClassAction::Lesson { class, .. }
             | ClassAction::Challenge { class, .. }
+            | ClassAction::Watch { class, .. }
             | ClassAction::Status { class, .. }
             | ClassAction::Trail { class, .. }
             | ClassAction::Cleanup { class, .. } => class,
@@ -296,6 +297,15 @@ pub enum ClassAction {
         class: ClassArgs,
         #[command(flatten)]
         json: JsonArgs,
+    },
+    /// The instructor's live page of the class, served on 127.0.0.1 until Ctrl-C: a row per
+    /// student (lab, key and role last used, lesson and challenge, what they passed, refusals in
+    /// the last 15 minutes and the last one explained) and who is on track, stuck, done or broken.
+    Watch {
+        #[command(flatten)]
+        class: ClassArgs,
+        #[command(flatten)]
+        watch: WatchArgs,
     },
     /// Each student's trail in CloudTrail (one reading for the class), with their refusals counted
     /// and each explained.
@@ -371,6 +381,19 @@ pub struct ChallengeArgs {
     pub policy: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub json: JsonArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct WatchArgs {
+    /// The port (0: any free one; the address is printed).
+    #[arg(long, default_value_t = 8765)]
+    pub port: u16,
+    /// The address to serve on: the loopback address unless --public.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub address: std::net::IpAddr,
+    /// Serve on an address that is not loopback (anyone who reaches it sees the class).
+    #[arg(long)]
+    pub public: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -63,6 +63,17 @@ impl Rates {
         cloudformation: 4.0,
         cloudtrail: 2.0,
     };
+    /// `share` (0 to 1) of these rates, for a connection that leaves the rest to others; none
+    /// stays none.
+    pub fn share(self, share: f64) -> Rates {
+        let share = share.clamp(0.01, 1.0);
+        Rates {
+            iam: self.iam * share,
+            cloudformation: self.cloudformation * share,
+            cloudtrail: self.cloudtrail * share,
+        }
+    }
+
     /// Nothing limits the requests (the plain emulator).
     pub const NONE: Rates = Rates {
         iam: 0.0,

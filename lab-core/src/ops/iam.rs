@@ -350,3 +350,24 @@ pub async fn enable_mfa_device(iam: &Client, user: &str, serial: &str, codes: (&
         .map_err(aws("EnableMFADevice"))?;
     Ok(())
 }
+
+/// When an access key was last used (None: never, or AWS has not recorded it yet).
+pub async fn access_key_last_used(iam: &Client, key_id: &str) -> Result<Option<DateTime>> {
+    let out = iam
+        .get_access_key_last_used()
+        .access_key_id(key_id)
+        .send()
+        .await
+        .map_err(aws("GetAccessKeyLastUsed"))?;
+    Ok(out.access_key_last_used.and_then(|u| u.last_used_date))
+}
+
+/// When a role was last used to make a request (None: not in AWS's tracking window, or the role
+/// is gone). AWS updates it with a lag of up to a few hours in some Regions.
+pub async fn role_last_used(iam: &Client, role: &str) -> Result<Option<DateTime>> {
+    match iam.get_role().role_name(role).send().await {
+        Ok(out) => Ok(out.role.and_then(|r| r.role_last_used).and_then(|u| u.last_used_date)),
+        Err(e) if e.code() == Some(NO_SUCH_ENTITY) => Ok(None),
+        Err(e) => Err(aws("GetRole")(e)),
+    }
+}

@@ -9,6 +9,7 @@ pub mod explain;
 pub mod report;
 pub mod shell;
 pub mod trail;
+pub mod watch;
 pub mod why;
 
 use std::collections::BTreeMap;
@@ -180,6 +181,10 @@ pub struct StudentStatus {
     pub lab: String,
     pub user: Option<User>,
     pub key_age_seconds: Option<i64>,
+    /// When the student's key was last used, and their role (UTC; null: never, or not yet
+    /// recorded: AWS updates both with a lag).
+    pub key_last_used: Option<String>,
+    pub role_last_used: Option<String>,
     pub stack: Option<Stack>,
     pub expires: Option<Expiry>,
     /// What the lessons added to the student's lab.

@@ -1,4 +1,4 @@
-//! `cargo xtask class setup|verify|lesson|challenge|status|trail|cleanup`: a classroom of isolated labs
+//! `cargo xtask class setup|verify|lesson|challenge|status|watch|trail|cleanup`: a classroom of isolated labs
 //! (`lab_core::fleet::class`): this file parses, connects the class and prints.
 
 use anyhow::{Result, bail};
@@ -53,6 +53,7 @@ pub async fn run(global: &Global, action: ClassAction) -> Result<()> {
             let (room, ui) = connect(global, &class, false, false).await?;
             class::challenge(&room, name.0, check, jobs.cap(), &ui).await
         }
+        ClassAction::Watch { class, watch } => super::watch::run(global, class, watch).await,
         ClassAction::Status { class, json } => {
             let (room, ui) = connect(global, &class, json.json, false).await?;
             let (doc, now) = class::status(&room).await?;
@@ -92,6 +93,15 @@ pub async fn run(global: &Global, action: ClassAction) -> Result<()> {
 
 /// The class's room on the admin connection, and where its lines go.
 async fn connect(global: &Global, args: &ClassArgs, json: bool, new_class: bool) -> Result<(Room, Ui)> {
+    room(global, args, json, new_class, 1.0).await
+}
+
+/// The class's room keeping to `share` of the account's request rates (the live page's).
+pub async fn connect_with_share(global: &Global, args: &ClassArgs, share: f64) -> Result<(Room, Ui)> {
+    room(global, args, false, false, share).await
+}
+
+async fn room(global: &Global, args: &ClassArgs, json: bool, new_class: bool, share: f64) -> Result<(Room, Ui)> {
     let ui = Ui::new(global.explain, json);
     let options = RoomOptions {
         class: args.class.clone(),
@@ -99,6 +109,7 @@ async fn connect(global: &Global, args: &ClassArgs, json: bool, new_class: bool)
         handouts_root: crate::project::project_root().join(".lab").join("class"),
         force: global.force,
         new_class,
+        share_of_rates: share,
     };
     let target = crate::tasks::target(global).await?;
     let room = Room::connect(target, options, &ui).await?;

@@ -13,6 +13,7 @@ pub mod status;
 pub mod sweep;
 pub mod trail;
 pub mod verify;
+pub mod watch;
 pub mod why;
 
 use anyhow::Result;

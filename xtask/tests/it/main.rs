@@ -25,3 +25,4 @@ mod realistic;
 mod resilience;
 mod tidy;
 mod trail;
+mod watch;

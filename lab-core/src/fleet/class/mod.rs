@@ -13,6 +13,7 @@ mod setup;
 mod status;
 mod trail;
 mod verify;
+mod watch;
 
 pub use challenge::{SESSION_POLICY_FILE, challenge};
 pub use cleanup::cleanup;
@@ -23,6 +24,7 @@ pub use setup::setup;
 pub use status::status;
 pub use trail::trail;
 pub use verify::verify;
+pub use watch::snapshot;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -56,6 +58,9 @@ pub struct RoomOptions {
     pub force: bool,
     /// The class is being set up: without a name it is a new one, `DEFAULT_CLASS`.
     pub new_class: bool,
+    /// The share of the account's request rates this connection keeps to (1: all of them; the
+    /// instructor's live page takes a quarter, and the students keep the rest).
+    pub share_of_rates: f64,
 }
 
 /// The class named, or the one the account has: with several, they are listed and one must be
@@ -123,7 +128,8 @@ impl Room {
         let asked_region = target.region.clone();
         target.patient = true;
         target.recognize_endpoint().await?;
-        target.pace = Some(Arc::new(crate::aws::pace::Pace::new(target.request_rates().await?)));
+        let rates = target.request_rates().await?.share(options.share_of_rates);
+        target.pace = Some(Arc::new(crate::aws::pace::Pace::new(rates)));
         let admin = target.admin().await?;
         let name = resolve_class(&admin, &options).await?;
         let handouts = options.out.clone().unwrap_or_else(|| options.handouts_root.join(&name));

@@ -5,7 +5,30 @@ use anyhow::Result;
 
 use super::Room;
 use crate::lab;
+use crate::model::expiry::format_utc;
+use crate::ops::iam;
 use crate::output::{self, ClassStatusDoc};
+
+/// When the student's key was last used (the latest of its keys) and when their role was (UTC).
+async fn last_used(student: &lab::Lab, inv: &lab::Inventory) -> Result<(Option<String>, Option<String>)> {
+    let iam_client = &student.admin.iam;
+    let keys = inv
+        .access_keys
+        .iter()
+        .map(|k| iam::access_key_last_used(iam_client, &k.access_key_id));
+    let role = async {
+        match inv.roles.first() {
+            Some(role) => iam::role_last_used(iam_client, role).await,
+            None => Ok(None),
+        }
+    };
+    let (keys, role) = tokio::try_join!(futures_util::future::try_join_all(keys), role)?;
+    let utc = |d: aws_smithy_types::DateTime| format_utc(d.secs());
+    Ok((
+        keys.into_iter().flatten().max_by_key(|d| d.secs()).map(utc),
+        role.map(utc),
+    ))
+}
 
 /// The class as it is, and the endpoint's time it was seen at.
 pub async fn status(room: &Room) -> Result<(ClassStatusDoc, i64)> {
@@ -24,6 +47,7 @@ pub async fn status(room: &Room) -> Result<(ClassStatusDoc, i64)> {
         let handout = tokio::fs::try_exists(room.handout(&found.names.lab).join("credentials"))
             .await
             .unwrap_or(false);
+        let (key_last_used, role_last_used) = last_used(&student, &inv).await?;
         anyhow::Ok(output::StudentStatus {
             lab: found.names.lab.clone(),
             user: inv.user.as_ref().map(|u| output::User {
@@ -31,6 +55,8 @@ pub async fn status(room: &Room) -> Result<(ClassStatusDoc, i64)> {
                 lab_tag: u.lab_tag.clone(),
             }),
             key_age_seconds: key_age,
+            key_last_used,
+            role_last_used,
             stack: inv.stack.as_ref().map(|s| output::Stack {
                 name: found.names.stack.clone(),
                 status: s.status.as_str().to_owned(),
