@@ -63,14 +63,14 @@ impl Rates {
         cloudformation: 4.0,
         cloudtrail: 2.0,
     };
-    /// `share` (0 to 1) of these rates, for a connection that leaves the rest to others; none
-    /// stays none.
-    pub fn share(self, share: f64) -> Rates {
-        let share = share.clamp(0.01, 1.0);
+    /// `share` (0 to 1) of IAM's and CloudFormation's rates and `trail_share` of CloudTrail's,
+    /// for a connection that leaves the rest to others; none stays none.
+    pub fn share(self, share: f64, trail_share: f64) -> Rates {
+        let (share, trail_share) = (share.clamp(0.01, 1.0), trail_share.clamp(0.01, 1.0));
         Rates {
             iam: self.iam * share,
             cloudformation: self.cloudformation * share,
-            cloudtrail: self.cloudtrail * share,
+            cloudtrail: self.cloudtrail * trail_share,
         }
     }
 

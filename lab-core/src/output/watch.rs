@@ -11,6 +11,8 @@ use crate::model::expiry::parse_utc;
 
 /// How far back a refusal counts, and how long a key unused makes a student idle.
 pub const RECENT_SECONDS: i64 = 15 * 60;
+/// A session lasts an hour at most (the lab role's MaxSessionDuration).
+pub const SESSION_SECONDS: i64 = 3600;
 /// Refusals in the last 15 minutes that make a student stuck.
 pub const STUCK_REFUSALS: usize = 3;
 
@@ -40,6 +42,15 @@ pub struct LastRefusal {
     pub change: Option<String>,
 }
 
+/// The student's last session of their role, as the trail shows its AssumeRole.
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionSeen {
+    pub assumed_at: String,
+    /// When it ends at the latest (an hour after: the lab role's MaxSessionDuration).
+    pub ends_by: String,
+    pub seconds_left: i64,
+}
+
 /// One student's row of the page.
 #[derive(Debug, Clone, Serialize)]
 pub struct WatchRow {
@@ -48,6 +59,9 @@ pub struct WatchRow {
     /// Refusals of the student's own requests in the last 15 minutes.
     pub refusals_recent: usize,
     pub last_refusal: Option<LastRefusal>,
+    /// Their last session, if they assumed their role in the trail's window (15 minutes: a
+    /// longer one costs CloudTrail pages, at two a second for the whole account).
+    pub session: Option<SessionSeen>,
     /// The trail could not be read for this student (the row says so, the rest stands).
     pub trail_error: Option<String>,
     pub condition: Condition,
@@ -143,15 +157,35 @@ pub fn row(status: StudentStatus, trail: Option<&StudentTrail>, now: i64) -> Wat
             .and_then(|x| x.fixes.first())
             .map(|f| f.change.clone()),
     });
+    let session = last_session(&status, trail, now);
     let (condition, reason) = condition(&status, own_refusals.len(), now);
     WatchRow {
         status,
         refusals_recent: own_refusals.len(),
         last_refusal,
+        session,
         trail_error: trail.and_then(|t| t.error.clone()),
         condition,
         reason,
     }
+}
+
+/// The student's last AssumeRole made with their own key (allowed), and when its session ends by.
+fn last_session(status: &StudentStatus, trail: Option<&StudentTrail>, now: i64) -> Option<SessionSeen> {
+    let user = format!(":user/{}", status.user.as_ref()?.name);
+    let event = trail?.trail.as_ref()?.events.iter().rev().find(|e| {
+        e.allowed
+            && e.error_code.is_none()
+            && e.operation == "sts:AssumeRole"
+            && e.principal.as_deref().is_some_and(|p| p.ends_with(&user))
+    })?;
+    let at = parse_utc(&event.time)?;
+    let ends = at + SESSION_SECONDS;
+    Some(SessionSeen {
+        assumed_at: event.time.clone(),
+        ends_by: crate::model::expiry::format_utc(ends),
+        seconds_left: (ends - now).max(0),
+    })
 }
 
 /// The class's summary line.

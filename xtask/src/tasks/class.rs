@@ -93,15 +93,22 @@ pub async fn run(global: &Global, action: ClassAction) -> Result<()> {
 
 /// The class's room on the admin connection, and where its lines go.
 async fn connect(global: &Global, args: &ClassArgs, json: bool, new_class: bool) -> Result<(Room, Ui)> {
-    room(global, args, json, new_class, 1.0).await
+    room(global, args, json, new_class, (1.0, 1.0)).await
 }
 
-/// The class's room keeping to `share` of the account's request rates (the live page's).
-pub async fn connect_with_share(global: &Global, args: &ClassArgs, share: f64) -> Result<(Room, Ui)> {
-    room(global, args, false, false, share).await
+/// The class's room keeping to a share of the account's IAM and CloudFormation rates, and of
+/// CloudTrail's (the live page's).
+pub async fn connect_with_share(global: &Global, args: &ClassArgs, shares: (f64, f64)) -> Result<(Room, Ui)> {
+    room(global, args, false, false, shares).await
 }
 
-async fn room(global: &Global, args: &ClassArgs, json: bool, new_class: bool, share: f64) -> Result<(Room, Ui)> {
+async fn room(
+    global: &Global,
+    args: &ClassArgs,
+    json: bool,
+    new_class: bool,
+    shares: (f64, f64),
+) -> Result<(Room, Ui)> {
     let ui = Ui::new(global.explain, json);
     let options = RoomOptions {
         class: args.class.clone(),
@@ -109,7 +116,8 @@ async fn room(global: &Global, args: &ClassArgs, json: bool, new_class: bool, sh
         handouts_root: crate::project::project_root().join(".lab").join("class"),
         force: global.force,
         new_class,
-        share_of_rates: share,
+        share_of_rates: shares.0,
+        share_of_trail: shares.1,
     };
     let target = crate::tasks::target(global).await?;
     let room = Room::connect(target, options, &ui).await?;

@@ -1,7 +1,8 @@
 //! The instructor's live page in a real browser: `class watch` serves it for a class on the
 //! emulator, headless Chromium (the OS package, driven over the DevTools protocol) opens it and
 //! sees every student's row; a student's refusals, made with their handout and the aws CLI, turn
-//! their row to "stuck" without a reload; no secret is on the page; only loopback unless asked.
+//! their row to "stuck" without a reload, another's AssumeRole shows their session's time left;
+//! no secret is on the page; only loopback unless asked.
 //! With STS_LAB_SCREENSHOT=FILE the test keeps a screenshot of the page there (the README's).
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -278,6 +279,43 @@ async fn the_live_page_shows_every_student_and_a_change_without_a_reload() {
         assert!(
             started.elapsed() < Duration::from_secs(60),
             "student 2's row never turned stuck: {text}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    // Student 1 assumes their role: their row shows the session's time left.
+    let readme = std::fs::read_to_string(out.join("room-01").join("README.md")).unwrap();
+    let role = readme
+        .split("--role-arn ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap();
+    let assumed = student_aws(
+        &emu,
+        &out.join("room-01"),
+        &[("AWS_REGION", "us-east-1")],
+        &[
+            "sts",
+            "assume-role",
+            "--profile",
+            "sts",
+            "--role-arn",
+            role,
+            "--role-session-name",
+            "me",
+            "--query",
+            "AssumedRoleUser.Arn",
+        ],
+    );
+    assert_ok(&assumed, "student 1's assume-role");
+    let started = Instant::now();
+    loop {
+        let text = browser.eval("document.getElementById('student-room-01').innerText");
+        if text.as_str().unwrap_or_default().contains("min left at most") {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "student 1's session never showed: {text}"
         );
         std::thread::sleep(Duration::from_millis(250));
     }

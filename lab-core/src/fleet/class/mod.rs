@@ -58,9 +58,11 @@ pub struct RoomOptions {
     pub force: bool,
     /// The class is being set up: without a name it is a new one, `DEFAULT_CLASS`.
     pub new_class: bool,
-    /// The share of the account's request rates this connection keeps to (1: all of them; the
-    /// instructor's live page takes a quarter, and the students keep the rest).
+    /// The share of the account's IAM and CloudFormation request rates this connection keeps to
+    /// (1: all of them; the instructor's live page takes a quarter, the students keep the rest),
+    /// and of CloudTrail's LookupEvents (which only the instructor's tools call).
     pub share_of_rates: f64,
+    pub share_of_trail: f64,
 }
 
 /// The class named, or the one the account has: with several, they are listed and one must be
@@ -128,7 +130,10 @@ impl Room {
         let asked_region = target.region.clone();
         target.patient = true;
         target.recognize_endpoint().await?;
-        let rates = target.request_rates().await?.share(options.share_of_rates);
+        let rates = target
+            .request_rates()
+            .await?
+            .share(options.share_of_rates, options.share_of_trail);
         target.pace = Some(Arc::new(crate::aws::pace::Pace::new(rates)));
         let admin = target.admin().await?;
         let name = resolve_class(&admin, &options).await?;

@@ -1,5 +1,5 @@
 //! `class watch`'s facts: one reading of the class (`class status`'s rows and `class trail`'s
-//! refusals of the last 15 minutes, from the same code) made into the page's rows, each with its
+//! last 15 minutes, from the same code: the refusals, the last session) made into the page's rows, each with its
 //! condition; the reading's own time, so that the page says how fresh it is.
 
 use anyhow::Result;
@@ -12,10 +12,12 @@ use crate::output::watch::{self, RECENT_SECONDS, WatchDoc};
 /// The class now: its status and its trail read side by side, as rows with their condition.
 pub async fn snapshot(room: &Room) -> Result<WatchDoc> {
     let started = std::time::Instant::now();
+    // The last 15 minutes, every event: the refusals and the last AssumeRole come from the same
+    // reading (CloudTrail's pages are the same either way).
     let options = TrailOptions {
         since: RECENT_SECONDS,
         as_profile: None,
-        denied: true,
+        denied: false,
     };
     let ((status, now), trail) = tokio::try_join!(super::status(room), super::trail(room, None, &options))?;
     let rows = status

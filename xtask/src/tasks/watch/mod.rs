@@ -1,7 +1,7 @@
 //! `cargo xtask class watch`: the instructor's live page of a class, served by this binary on the
 //! loopback address (another only with `--public`, and a warning) until Ctrl-C. One task reads
 //! the class again and again (`lab_core::fleet::class::snapshot`, on a quarter of the account's
-//! request rates: the students keep the rest), the page asks this server for the last reading
+//! IAM rate, three quarters of CloudTrail's: the students keep the rest), the page asks this server for the last reading
 //! every two seconds and never AWS. Three routes: the page, its script, the reading.
 
 mod serve;
@@ -17,8 +17,10 @@ use lab_core::output::report::Report;
 use crate::flags::{ClassArgs, Global, WatchArgs};
 use crate::ui::Ui;
 
-/// The share of the account's request rates the page's readings keep to.
-pub const SHARE_OF_RATES: f64 = 0.25;
+/// The share of the account's IAM and CloudFormation rates the page's readings keep to (the
+/// students' requests have the rest), and of CloudTrail's LookupEvents, which no student calls
+/// (the instructor's own `class trail` keeps the rest).
+pub const SHARE_OF_RATES: (f64, f64) = (0.25, 0.75);
 /// The shortest pause between two readings (the plain emulator has no rates to keep to).
 const PAUSE: Duration = Duration::from_secs(2);
 

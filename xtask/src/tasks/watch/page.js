@@ -50,6 +50,7 @@ function draw(doc) {
     c.appendChild(document.createElement("br"));
     c.appendChild(document.createTextNode(st.reason));
     cell(tr, st.user ? `${age(st.key_age_seconds)}, used ${ago(st.key_last_used)}` : "no user");
+    cell(tr, st.session ? (st.session.seconds_left > 0 ? `${Math.ceil(st.session.seconds_left / 60)} min left at most` : "ended") : "none in 15 min");
     cell(tr, ago(st.role_last_used));
     cell(tr, st.stack ? st.stack.status : "none");
     cell(tr, st.expires ? (st.expires.expired ? "expired" : st.expires.at) : "-");
