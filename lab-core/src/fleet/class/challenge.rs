@@ -5,8 +5,7 @@
 
 use anyhow::{Context, Result, bail};
 
-use super::{Jobs, Room, each};
-use crate::aws::error::one_line;
+use super::{Jobs, Room, for_each_student};
 use crate::challenges::{self, Challenge};
 use crate::output::challenge::{ChallengeDoc, check_lines};
 use crate::output::report::{Captured, Report};
@@ -76,25 +75,13 @@ pub async fn challenge(
     jobs: Jobs,
     report: &dyn Report,
 ) -> Result<()> {
-    let found = room.existing_or_hint().await?;
-    let labs: Vec<(String, Option<String>)> = found.into_iter().map(|f| (f.names.lab, f.region)).collect();
-    let results = each(report, labs, jobs, |(lab, region)| async move {
-        let result = one(room, &lab, region.as_deref(), ch, check).await;
-        match &result {
-            Ok(line) => report.outcome(true, line),
-            Err(e) => report.outcome(false, &format!("{lab}: {}", one_line(e))),
-        }
-        result
+    let (failed, of) = for_each_student(room, jobs, report, |lab, region| async move {
+        one(room, &lab, region.as_deref(), ch, check).await
     })
-    .await;
-    let failed = results.iter().filter(|(_, r)| r.is_err()).count();
+    .await?;
     if failed > 0 {
         let what = if check { "has not passed" } else { "could not be set" };
-        bail!(
-            "challenge {} {what} for {failed} of {} students",
-            ch.name,
-            results.len()
-        );
+        bail!("challenge {} {what} for {failed} of {} students", ch.name, of);
     }
     Ok(())
 }

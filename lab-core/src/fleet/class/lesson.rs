@@ -4,8 +4,7 @@
 
 use anyhow::{Context, Result, bail};
 
-use super::{Jobs, Room, each};
-use crate::aws::error::one_line;
+use super::{Jobs, Room, for_each_student};
 use crate::lessons::{self, Lesson};
 use crate::output::LessonDoc;
 use crate::output::report::{Captured, Report};
@@ -144,26 +143,14 @@ async fn one(room: &Room, lab: &str, region: Option<&str>, lesson: Lesson, undo:
 
 /// Applies `lesson` (or takes it back) for every student, with a line each as it finishes.
 pub async fn lesson(room: &Room, lesson: Lesson, undo: bool, jobs: Jobs, report: &dyn Report) -> Result<()> {
-    let found = room.existing_or_hint().await?;
-    let labs: Vec<(String, Option<String>)> = found.into_iter().map(|f| (f.names.lab, f.region)).collect();
     // A lesson that moves the emulator's clock moves it for every lab: one at a time.
     let jobs = if lesson.moves_clock() { Some(1) } else { jobs };
-    let results = each(report, labs, jobs, |(lab, region)| async move {
-        let result = one(room, &lab, region.as_deref(), lesson, undo).await;
-        match &result {
-            Ok(line) => report.outcome(true, line),
-            Err(e) => report.outcome(false, &format!("{lab}: {}", one_line(e))),
-        }
-        result
+    let (failed, of) = for_each_student(room, jobs, report, |lab, region| async move {
+        one(room, &lab, region.as_deref(), lesson, undo).await
     })
-    .await;
-    let failed = results.iter().filter(|(_, r)| r.is_err()).count();
+    .await?;
     if failed > 0 {
-        bail!(
-            "lesson {} failed for {failed} of {} students",
-            lesson.name(),
-            results.len()
-        );
+        bail!("lesson {} failed for {failed} of {} students", lesson.name(), of);
     }
     Ok(())
 }

@@ -284,6 +284,33 @@ where
         .await
 }
 
+/// Runs `work` on every student's lab that exists (`jobs` at a time), a line for each as it
+/// finishes (✓ and what `work` said, or ✗ and its error); how many failed, of how many.
+pub(super) async fn for_each_student<Fut>(
+    room: &Room,
+    jobs: Jobs,
+    report: &dyn Report,
+    work: impl Fn(String, Option<String>) -> Fut,
+) -> Result<(usize, usize)>
+where
+    Fut: Future<Output = Result<String>>,
+{
+    let found = room.existing_or_hint().await?;
+    let labs: Vec<(String, Option<String>)> = found.into_iter().map(|f| (f.names.lab, f.region)).collect();
+    let work = &work;
+    let results = each(report, labs, jobs, |(lab, region)| async move {
+        let result = work(lab.clone(), region).await;
+        match &result {
+            Ok(line) => report.outcome(true, line),
+            Err(e) => report.outcome(false, &format!("{lab}: {}", crate::aws::error::one_line(e))),
+        }
+        result
+    })
+    .await;
+    let failed = results.iter().filter(|(_, r)| r.is_err()).count();
+    Ok((failed, results.len()))
+}
+
 /// `lab: error` for each failed item.
 fn failures<T>(results: &[(String, Result<T>)]) -> Vec<String> {
     results
