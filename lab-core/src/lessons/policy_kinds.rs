@@ -10,7 +10,7 @@ use serde_json::json;
 use super::checks::{self, ACCESS_DENIED, Cx, Probe, check, put_policy, show_diff, until_allowed, until_refused};
 use super::{Applied, Rung};
 use crate::model::decide::{Ask, Caller};
-use crate::ops::{boundary, bucket_policy, s3};
+use crate::ops::{boundary, bucket_policy, objects, s3};
 use crate::output::{Expect, LessonCheck};
 
 pub static PERMISSION_BOUNDARY: Rung = Rung {
@@ -127,7 +127,7 @@ async fn prove_bucket_policy(cx: Cx<'_>) -> Result<Vec<LessonCheck>> {
     let bucket = lab.names.guarded_bucket(lab.account());
     let arn = format!("arn:{}:s3:::{bucket}", lab.admin_identity.partition());
     let mut out = Vec::new();
-    let admin_list = until_refused(cx, || bucket_policy::list_objects(&lab.admin.s3, &bucket)).await;
+    let admin_list = until_refused(cx, || objects::list_objects(&lab.admin.s3, &bucket)).await;
     let name = "the admin lists the guarded bucket";
     let command = format!("aws s3 ls s3://{bucket}  # as the admin");
     let probe = Probe::new(name, ACCESS_DENIED, &admin_list, command);
@@ -140,7 +140,7 @@ async fn prove_bucket_policy(cx: Cx<'_>) -> Result<Vec<LessonCheck>> {
     out.push(check(cx, probe).await?);
     let user = lab.profile(&lab.names.user_profile).await?;
     let me = Caller::User(lab.names.user.clone());
-    let listed = until_allowed(cx, || bucket_policy::list_objects(&user.s3, &bucket)).await;
+    let listed = until_allowed(cx, || objects::list_objects(&user.s3, &bucket)).await;
     let command = format!("aws s3 ls s3://{bucket} --profile {}", lab.names.user_profile);
     let name = "the lab's user (no S3 rights of its own) lists the guarded bucket";
     let probe = Probe::new(name, Expect::Allowed, &listed, command).asking(Ask::new(&me, "s3:ListBucket", &arn));
@@ -151,7 +151,7 @@ async fn prove_bucket_policy(cx: Cx<'_>) -> Result<Vec<LessonCheck>> {
     let probe = Probe::new(name, ACCESS_DENIED, &all, command).asking(Ask::new(&me, "s3:ListAllMyBuckets", "*"));
     out.push(check(cx, probe).await?);
     let open = checks::assume_for_lesson(cx, "guarded", None).await?;
-    let listed = bucket_policy::list_objects(&open.clients.s3, &bucket).await;
+    let listed = objects::list_objects(&open.clients.s3, &bucket).await;
     let command = format!("aws s3 ls s3://{bucket} {}", open.how);
     let name = "a session of the lab's role lists the guarded bucket";
     let probe =

@@ -44,19 +44,3 @@ pub fn bucket_of(arn: &str) -> Option<&str> {
     let bucket = rest.split('/').next()?;
     (!bucket.is_empty() && !bucket.contains('*')).then_some(bucket)
 }
-
-/// The keys of a bucket's first page of objects (s3:ListBucket).
-pub async fn list_objects(s3: &Client, bucket: &str) -> Result<Vec<String>> {
-    let out = s3
-        .list_objects_v2()
-        .bucket(bucket)
-        .send()
-        .await
-        .map_err(aws("ListObjectsV2"))?;
-    Ok(out
-        .contents
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|o| o.key)
-        .collect())
-}
