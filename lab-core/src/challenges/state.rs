@@ -22,7 +22,7 @@ pub async fn scene(lab: &Lab, started: Option<i64>) -> Result<Scene> {
     let partition = lab.admin_identity.partition().to_owned();
     let role = lab.names.challenge_role();
     Ok(Scene {
-        role_arn: format!("arn:{partition}:iam::{}:role/{role}", lab.account()),
+        role_arn: lab.iam_arn("role", &role),
         partition,
         account: lab.account().to_owned(),
         user: lab.names.user.clone(),
@@ -38,12 +38,7 @@ pub async fn scene(lab: &Lab, started: Option<i64>) -> Result<Scene> {
 
 /// The ARN of the challenge role's boundary.
 pub fn boundary_arn(lab: &Lab) -> String {
-    format!(
-        "arn:{}:iam::{}:policy/{}",
-        lab.admin_identity.partition(),
-        lab.account(),
-        lab.names.challenge_boundary()
-    )
+    lab.iam_arn("policy", &lab.names.challenge_boundary())
 }
 
 /// The boundary of the challenge role: S3 under the lab's prefix, and the list of buckets.

@@ -25,8 +25,7 @@ pub(super) async fn lab_roles(lab: &Lab) -> Result<Vec<String>> {
 
 /// Deletes the lessons' parts: the inline policies of the lab's roles beyond the stack's own (a
 /// role holding one cannot be deleted by CloudFormation), the chained role, the MFA device, the
-/// challenges' role and its boundary. Each
-/// item whatever the others did; the errors together.
+/// challenges' role and its boundary. Each item whatever the others did; the errors together.
 pub(super) async fn remove_lesson_additions(lab: &Lab, roles: &[String], steps: Steps<'_>) -> Result<()> {
     let iam_client = &lab.admin.iam;
     let parts = lesson_parts(lab, None, roles, None).await?;

@@ -131,11 +131,7 @@ impl Lab {
                 context.insert("aws:username".to_owned(), Value::One(user.clone()));
             }
             Caller::Session { role, .. } => {
-                let role_arn = format!(
-                    "arn:{}:iam::{}:role/{role}",
-                    self.admin_identity.partition(),
-                    self.account()
-                );
+                let role_arn = self.iam_arn("role", role);
                 context.insert("aws:PrincipalArn".to_owned(), Value::One(role_arn));
             }
         }

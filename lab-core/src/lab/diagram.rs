@@ -96,7 +96,7 @@ async fn arrows(lab: &Lab, role_arn: &str, role: String, chained: Option<&str>) 
         (Ask::new(&session, "iam:ListUsers", "*"), "iam"),
     ];
     if let Some(chained) = chained {
-        let arn = format!("arn:{partition}:iam::{}:role/{chained}", lab.account());
+        let arn = lab.iam_arn("role", chained);
         asks.push((Ask::new(&session, "sts:AssumeRole", arn), "chained"));
     }
     let (asks, targets): (Vec<Ask>, Vec<&'static str>) = asks.into_iter().unzip();

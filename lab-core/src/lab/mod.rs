@@ -145,14 +145,18 @@ impl Lab {
         self.names.user_arn(self.admin_identity.partition(), self.account())
     }
 
+    /// The ARN of an IAM entity of the lab's account: `kind` `role`, `user` or `policy`.
+    pub fn iam_arn(&self, kind: &str, name: &str) -> String {
+        format!(
+            "arn:{}:iam::{}:{kind}/{name}",
+            self.admin_identity.partition(),
+            self.account()
+        )
+    }
+
     /// The ARN of lesson permission-boundary's policy.
     pub fn boundary_policy_arn(&self) -> String {
-        format!(
-            "arn:{}:iam::{}:policy/{}",
-            self.admin_identity.partition(),
-            self.account(),
-            self.names.boundary_policy()
-        )
+        self.iam_arn("policy", &self.names.boundary_policy())
     }
 
     pub fn bucket_prefix(&self) -> String {

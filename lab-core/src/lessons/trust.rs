@@ -203,12 +203,7 @@ fn chained_trust(role_arn: &str, extra: &[&str]) -> String {
 
 /// The ARN of the lessons' second role.
 pub(super) fn chained_arn(lab: &Lab) -> String {
-    format!(
-        "arn:{}:iam::{}:role/{}",
-        lab.admin_identity.partition(),
-        lab.account(),
-        lab.names.chained_role()
-    )
+    lab.iam_arn("role", &lab.names.chained_role())
 }
 
 /// The lessons' second role, made (or its trust set) for sessions of the stack's role; its ARN.

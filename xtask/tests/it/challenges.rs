@@ -52,14 +52,20 @@ fn passed(doc: &Json) {
 
 /// The learner's edit of the challenge role, with the aws CLI as the lab's user.
 fn as_learner(emu: &TestEmulator, args: &[&str]) {
-    let mut all = args.to_vec();
-    all.extend_from_slice(&["--profile", "sts"]);
-    assert_ok(&emu.aws(&all), &args.join(" "));
+    assert_ok(&learner(emu, args), &args.join(" "));
 }
 
-fn put_policy(emu: &TestEmulator, doc: &Json) {
+/// The aws CLI as the lab's user (profile `sts`), its answer.
+fn learner(emu: &TestEmulator, args: &[&str]) -> std::process::Output {
+    let mut all = args.to_vec();
+    all.extend_from_slice(&["--profile", "sts"]);
+    emu.aws(&all)
+}
+
+/// `put-role-policy` of `ChallengePolicy` with `doc`, as the learner writes it; the answer.
+fn write_policy(emu: &TestEmulator, doc: &Json) -> std::process::Output {
     let file = format!("file://{}", write(emu, "policy.json", doc));
-    as_learner(
+    learner(
         emu,
         &[
             "iam",
@@ -71,7 +77,11 @@ fn put_policy(emu: &TestEmulator, doc: &Json) {
             "--policy-document",
             &file,
         ],
-    );
+    )
+}
+
+fn put_policy(emu: &TestEmulator, doc: &Json) {
+    assert_ok(&write_policy(emu, doc), "put-role-policy");
 }
 
 fn put_trust(emu: &TestEmulator, doc: &Json) {
@@ -137,19 +147,7 @@ async fn role_policy_challenges_solved_with_the_aws_cli() {
     assert!(misses(&open, "too_closed").is_empty(), "{open}");
     // An identity policy with a Principal: IAM's own error, from the emulator to the aws CLI.
     let bad = policy(json!([{"Effect": "Allow", "Principal": "*", "Action": "s3:*", "Resource": "*"}]));
-    let file = format!("file://{}", write(&emu, "bad.json", &bad));
-    let refused = emu.aws(&[
-        "iam",
-        "put-role-policy",
-        "--role-name",
-        ROLE,
-        "--policy-name",
-        "ChallengePolicy",
-        "--policy-document",
-        &file,
-        "--profile",
-        "sts",
-    ]);
+    let refused = write_policy(&emu, &bad);
     assert!(
         !refused.status.success() && stderr(&refused).contains("MalformedPolicyDocument"),
         "{}",
