@@ -11,6 +11,7 @@ use crate::aws::target::Target;
 use crate::lab::{self, Lab, LabOptions};
 use crate::model::expiry;
 use crate::model::names::{EXPIRES_TAG_KEY, LabNames, REGION_TAG_KEY};
+use crate::ops::account_documents::AccountDocuments;
 use crate::ops::iam;
 use crate::output::report::Report;
 use crate::output::{Expiry, SweepAction as Action, SweepDoc, SweepRow};
@@ -41,6 +42,18 @@ pub async fn find_labs(iam_client: &Client) -> Result<Vec<FoundLab>> {
     }
     labs.sort_by(|a, b| a.names.lab.cmp(&b.names.lab));
     Ok(labs)
+}
+
+/// The labs whose users are in `read`, a reading of the account's documents (GetUser's tags are
+/// in it: one request for the whole account instead of one a user).
+pub fn labs_in(read: &AccountDocuments) -> Vec<FoundLab> {
+    let mut labs: Vec<FoundLab> = read
+        .users()
+        .filter(|(name, _)| name.starts_with(USER_PREFIX))
+        .filter_map(|(name, user)| lab_of(name, &user.user_info()))
+        .collect();
+    labs.sort_by(|a, b| a.names.lab.cmp(&b.names.lab));
+    labs
 }
 
 /// The lab `user` belongs to: its lab tag names a lab whose user name is `user_name`.

@@ -31,6 +31,8 @@ pub struct Principal {
     pub trust: Option<String>,
     /// The ARN of its permissions boundary, if it has one.
     pub boundary: Option<String>,
+    /// When a role's sessions last made a request (IAM's RoleLastUsed; None for a user).
+    pub last_used: Option<aws_smithy_types::DateTime>,
 }
 
 impl Principal {
@@ -155,6 +157,7 @@ impl AccountDocuments {
                         tags: tags(r.tags),
                         trust: r.assume_role_policy_document.map(|d| decoded(&d)),
                         boundary: r.permissions_boundary.and_then(|b| b.permissions_boundary_arn),
+                        last_used: r.role_last_used.and_then(|u| u.last_used_date),
                         ..Principal::default()
                     },
                 );
@@ -196,6 +199,11 @@ impl AccountDocuments {
 
     pub fn user(&self, name: &str) -> Option<&Principal> {
         self.users.get(name)
+    }
+
+    /// Every user, by name (in no order).
+    pub fn users(&self) -> impl Iterator<Item = (&str, &Principal)> {
+        self.users.iter().map(|(name, p)| (name.as_str(), p))
     }
 
     pub fn role(&self, name: &str) -> Option<&Principal> {

@@ -201,6 +201,12 @@ async fn a_class_set_up_verified_and_cleaned_up() {
         first["expires"]["at"].is_string() && first["expires"]["seconds_left"].is_i64(),
         "{first}"
     );
+    // Verify used every student's key and role: both seen as used (the role's from the class's
+    // one reading of the account, GetAccountAuthorizationDetails' RoleLastUsed).
+    for s in doc["students"].as_array().unwrap() {
+        assert!(s["key_last_used"].is_string(), "{s}");
+        assert!(s["role_last_used"].is_string(), "{s}");
+    }
     assert_eq!(
         stdout(&status).matches("CREATE_COMPLETE").count(),
         4,

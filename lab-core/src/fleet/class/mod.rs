@@ -174,8 +174,14 @@ impl Room {
     /// [`Room::student`], reading the account's documents once for the whole class: for work
     /// that changes none of them (verify), so that 30 students cost one reading, not 30.
     pub fn student_reading(&self, lab: &str, region: Option<&str>) -> Result<Lab> {
+        self.student_reading_since(lab, region, self.connected)
+    }
+
+    /// [`Room::student_reading`] from a reading taken at or after `since`: for a class seen again
+    /// and again (`class status`, `class watch`), one fresh reading each time for all students.
+    pub fn student_reading_since(&self, lab: &str, region: Option<&str>, since: tokio::time::Instant) -> Result<Lab> {
         let mut student = self.student(lab, region)?;
-        student.documents = Some(self.reading_since(self.connected));
+        student.documents = Some(self.reading_since(since));
         Ok(student)
     }
 
@@ -228,7 +234,17 @@ impl Room {
 
     /// The class's labs that exist, found by their tags as `sweep` finds labs.
     pub async fn existing(&self) -> Result<Vec<FoundLab>> {
-        let all = crate::fleet::sweep::find_labs(&self.admin.iam).await?;
+        self.existing_since(self.connected).await
+    }
+
+    /// [`Room::existing`] from the class's reading of the account's documents taken at or after
+    /// `since` (the users' tags are in it: one request, not a GetUser a user), shared with the
+    /// students' work that reads it; user by user when the admin may not read them all at once.
+    async fn existing_since(&self, since: tokio::time::Instant) -> Result<Vec<FoundLab>> {
+        let all = match self.documents.get(&self.admin.iam, since).await? {
+            Some(read) => crate::fleet::sweep::labs_in(&read),
+            None => crate::fleet::sweep::find_labs(&self.admin.iam).await?,
+        };
         Ok(all
             .into_iter()
             .filter(|l| is_student_lab(&self.name, &l.names.lab))
@@ -238,7 +254,12 @@ impl Room {
     /// The class's labs that exist, or an error saying which classes there are and how to make
     /// this one.
     async fn existing_or_hint(&self) -> Result<Vec<FoundLab>> {
-        let found = self.existing().await?;
+        self.existing_or_hint_since(self.connected).await
+    }
+
+    /// [`Room::existing_or_hint`] from a reading taken at or after `since`.
+    async fn existing_or_hint_since(&self, since: tokio::time::Instant) -> Result<Vec<FoundLab>> {
+        let found = self.existing_since(since).await?;
         if found.is_empty() {
             let others = classes(&self.admin).await?;
             let there = match others.as_slice() {

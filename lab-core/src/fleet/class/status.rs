@@ -16,10 +16,14 @@ async fn last_used(student: &lab::Lab, inv: &lab::Inventory) -> Result<(Option<S
         .access_keys
         .iter()
         .map(|k| iam::access_key_last_used(iam_client, &k.access_key_id));
+    // From the class's reading of the account's documents (GetAccountAuthorizationDetails gives
+    // each role's RoleLastUsed), else asked (GetRole).
+    let read = student.shared_documents().await?;
     let role = async {
-        match inv.roles.first() {
-            Some(role) => iam::role_last_used(iam_client, role).await,
-            None => Ok(None),
+        match (inv.roles.first(), read.as_deref()) {
+            (Some(role), Some(read)) => Ok(read.role(role).and_then(|r| r.last_used)),
+            (Some(role), None) => iam::role_last_used(iam_client, role).await,
+            (None, _) => Ok(None),
         }
     };
     let (keys, role) = tokio::try_join!(futures_util::future::try_join_all(keys), role)?;
@@ -33,10 +37,13 @@ async fn last_used(student: &lab::Lab, inv: &lab::Inventory) -> Result<(Option<S
 /// The class as it is, and the endpoint's time it was seen at.
 pub async fn status(room: &Room) -> Result<(ClassStatusDoc, i64)> {
     let now = room.target.now().await?;
-    let found = room.existing_or_hint().await?;
-    // Every student's inventory side by side: the class's pace bounds them.
+    // The class and every student's users', roles' and policies' documents from one reading of
+    // the account taken now, shared by all; their inventories side by side, the class's pace
+    // bounding them.
+    let since = tokio::time::Instant::now();
+    let found = room.existing_or_hint_since(since).await?;
     let rows = found.iter().map(|found| async move {
-        let student = room.student(&found.names.lab, found.region.as_deref())?;
+        let student = room.student_reading_since(&found.names.lab, found.region.as_deref(), since)?;
         let inv = lab::inventory(&student).await?;
         let key_age = inv
             .access_keys
