@@ -1,5 +1,5 @@
-"""The emulator tests' shared harness (not a test file): the five servers, started once for all the test files by
-conftest.py's session fixture (pytest emulator/), botocore-signed requests to them, the authorization tests' helpers,
+"""The emulator tests' shared harness (not a test file): the five servers, each started when a test first asks for it
+and stopped by conftest.py's session fixture, botocore-signed requests to them, the authorization tests' helpers,
 and the CloudTrail tests' LookupEvents.
 
 The servers: "realistic" and "switches" (--realistic, short delays, different switches), "plain", and "auth" and
@@ -55,8 +55,6 @@ CONFIGS = {
 }
 AUTH = ("auth", "auth-realistic")
 PROPAGATION = float(TIMINGS["STS_LAB_PROPAGATION_DELAY"])
-SERVERS = {}  # name -> (port, process)
-ADMINS = {}  # server -> the bootstrapped admin's Credentials
 
 
 # -- the servers ------------------------------------------------------------------------------------
@@ -76,20 +74,46 @@ def listening(port):
         return False
 
 
-def start_servers():
-    for name, (args, env) in CONFIGS.items():
-        port = free_port()
-        full_env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "100000", **env}
-        cmd = [sys.executable, os.path.join(HERE, "sts_lab_emulator.py"), "-p", str(port), *args]
-        SERVERS[name] = (port, subprocess.Popen(cmd, env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+def start_server(name):
+    """Starts the server `name` of CONFIGS on a port of its own, and bootstraps its admin if IAM is enforced there."""
+    args, env = CONFIGS[name]
+    port = free_port()
+    full_env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "100000", **env}
+    cmd = [sys.executable, os.path.join(HERE, "sts_lab_emulator.py"), "-p", str(port), *args]
+    process = subprocess.Popen(cmd, env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    dict.__setitem__(SERVERS, name, (port, process))
     try:
-        for name, (port, _) in SERVERS.items():
-            wait_for(lambda port=port: listening(port), 20, f"the {name} server")
-        for name in AUTH:
+        wait_for(lambda: listening(port), 20, f"the {name} server")
+        if name in AUTH:
             bootstrap(name)
     except BaseException:
-        stop_servers()
+        process.terminate()
+        dict.__delitem__(SERVERS, name)
         raise
+
+
+class Servers(dict):
+    """name -> (port, process): a server is started when a test first asks for it, so that a test file run on its
+    own (`cargo test` runs one pytest a file, side by side) starts only the servers it uses."""
+
+    def __missing__(self, name):
+        with _STARTING:
+            if not dict.__contains__(self, name):
+                start_server(name)
+        return dict.__getitem__(self, name)
+
+
+class Admins(dict):
+    """server -> the bootstrapped admin's Credentials, its server started when first asked for."""
+
+    def __missing__(self, server):
+        SERVERS[server]  # starts and bootstraps it
+        return dict.__getitem__(self, server)
+
+
+_STARTING = threading.RLock()
+SERVERS = Servers()
+ADMINS = Admins()
 
 
 def stop_servers():
