@@ -51,7 +51,10 @@ fn every_emulator_test_file_is_run() {
     for entry in std::fs::read_dir(common::project_root().join("emulator")).unwrap() {
         let name = entry.unwrap().file_name().into_string().unwrap();
         if name.starts_with("test_") && name.ends_with(".py") {
-            assert!(source.contains(&format!("pytest(\"{name}\")")), "{name} is not run by cargo test");
+            assert!(
+                source.contains(&format!("pytest(\"{name}\")")),
+                "{name} is not run by cargo test"
+            );
         }
     }
 }
