@@ -49,6 +49,28 @@ Outputs:
 """
 
 
+# -- speed fixes ------------------------------------------------------------------------------------
+
+
+def test_templates_parse_on_libyaml_into_the_same_documents():
+    """speed.patch_template_parsing: moto reads a template, short-form tags and all, on libyaml into the same document
+    as on PyYAML's pure-Python loader, and a JSON template too."""
+    import pathlib
+
+    import speed
+    import yaml
+    from moto.cloudformation import models
+    from moto.cloudformation.utils import yaml_tag_constructor
+
+    speed.patch_template_parsing()
+    assert issubclass(models.yaml.Loader, yaml.CLoader)
+    yaml.add_multi_constructor("", yaml_tag_constructor, Loader=yaml.Loader)
+    lab = (pathlib.Path(__file__).parent.parent / "infra" / "template.yaml").read_text()
+    for template in (lab, TEMPLATE, json.dumps(yaml.load(lab, Loader=yaml.Loader))):
+        assert models.Stack.parse_template(template) == yaml.load(template, Loader=yaml.Loader)
+    assert "Fn::GetAtt" in json.dumps(models.Stack.parse_template(TEMPLATE))
+
+
 # -- S3 ---------------------------------------------------------------------------------------------
 
 

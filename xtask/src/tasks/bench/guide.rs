@@ -3,7 +3,7 @@
 //! between runs; prints medians, spreads, ratios and API request counts.
 
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use lab_core::emulator::{Home, Running};
@@ -81,28 +81,37 @@ impl Ways {
         Ok(())
     }
 
-    /// Runs `way` once; for sts-lab, the requests of each of its four processes.
-    async fn run(&self, way: Way, home: &Home) -> Result<Vec<usize>> {
+    /// Runs `way` once: its time and, for sts-lab, the requests of each of its four processes.
+    /// sts-lab's time is its four processes' own, from start to exit: the bench's counting of
+    /// requests between them (it reads the emulator's log) is not the lab's time.
+    async fn run(&self, way: Way, home: &Home) -> Result<(Duration, Vec<usize>)> {
         let mut phases = Vec::new();
+        let mut elapsed = Duration::ZERO;
+        let mut timed = async |program: &std::path::Path, args: &[&str], what: &str| {
+            let started = Instant::now();
+            self.exec(program, args, what).await?;
+            elapsed += started.elapsed();
+            anyhow::Ok(())
+        };
         match way {
             Way::Xtask => {
                 for task in ["setup", "assume", "verify", "cleanup"] {
                     let at = home.requests_served()?;
-                    self.exec(&self.exe, &[task], &format!("xtask {task}")).await?;
+                    timed(&self.exe, &[task], &format!("xtask {task}")).await?;
                     phases.push(home.requests_served()? - at);
                 }
             }
             Way::Cli => {
                 let script = self.root.join("bench/guide.sh").display().to_string();
-                self.exec("bash".as_ref(), &[&script], "the guide's script").await?;
+                timed("bash".as_ref(), &[&script], "the guide's script").await?;
             }
             Way::Boto3 => {
                 let script = self.root.join("bench/guide_boto3.py").display().to_string();
                 let python = project::venv().bin("python");
-                self.exec(&python, &[&script], "the boto3 script").await?;
+                timed(&python, &[&script], "the boto3 script").await?;
             }
         }
-        Ok(phases)
+        Ok((elapsed, phases))
     }
 }
 
@@ -123,9 +132,7 @@ async fn run_rounds(home: &Home, running: Running, rounds: usize) -> Result<()> 
             let way = ways[idx];
             home.reset(running).await?;
             let before = home.requests_served()?;
-            let started = Instant::now();
-            let phases = runner.run(way, home).await?;
-            let elapsed = started.elapsed();
+            let (elapsed, phases) = runner.run(way, home).await?;
             let requests = home.requests_served()? - before;
             let label = match round {
                 0 => "warm-up".to_owned(),
