@@ -65,7 +65,7 @@ async fn disarm_user(lab: &Lab, steps: Steps<'_>) -> (bool, Vec<(&'static str, a
             failures.push((what, e));
         }
     };
-    let user = step(steps, "find the lab user", lab.lab_user(), |u| match u {
+    let user = step(steps, "find the lab user", lab.lab_user_as_read(), |u| match u {
         Some(_) => format!("found IAM user {}", names.user),
         None => format!("no IAM user {}", names.user),
     })

@@ -264,6 +264,12 @@ pub(super) async fn lesson_parts(
             None => crate::ops::boundary::managed_policy_exists(&c.iam, &boundary).await,
         }
     };
+    let mfa_device = async {
+        match read {
+            Some(r) => r.has_virtual_mfa_device(&c.iam, &serial).await,
+            None => iam::virtual_mfa_device_exists(&c.iam, &serial).await,
+        }
+    };
     let challenge = names.challenge_role();
     let challenge_boundary = crate::challenges::boundary_arn(lab);
     let challenge_boundary_exists = async {
@@ -273,12 +279,13 @@ pub(super) async fn lesson_parts(
         }
     };
     // Independent reads, side by side: the lessons' and the challenges' roles' tags, the MFA
-    // device, the boundary policies, and the inline policies of the lab's roles.
+    // device (from the reading's one listing of the account's devices, when there is a reading),
+    // the boundary policies, and the inline policies of the lab's roles.
     let stack_roles = futures_util::future::try_join_all(roles.iter().map(|role| policy_names(role)));
     let (tags, challenge_tags, mfa_device, boundary_exists, challenge_boundary_exists, stack_role_policies) = tokio::try_join!(
         role_tags(&chained),
         role_tags(&challenge),
-        iam::virtual_mfa_device_exists(&c.iam, &serial),
+        mfa_device,
         boundary_exists,
         challenge_boundary_exists,
         stack_roles,

@@ -204,8 +204,24 @@ impl Lab {
         )
     }
 
+    /// The lab user, asked (GetUser); an IAM user of its name that is not the lab's is refused.
     async fn lab_user(&self) -> Result<Option<UserInfo>> {
         let user = iam::get_user(&self.admin.iam, &self.names.user).await?;
+        self.refuse_foreign_user(user)
+    }
+
+    /// The lab user as the class's reading of the account saw it, when the lab shares one (a
+    /// class's setup and cleanup read the users once, when they start: a GetUser a lab saved),
+    /// else asked. Work that follows tolerates a user made or deleted since: CreateUser's
+    /// EntityAlreadyExists asks again, and a deletion finds nothing to delete.
+    async fn lab_user_as_read(&self) -> Result<Option<UserInfo>> {
+        match self.shared_documents().await? {
+            Some(read) => self.refuse_foreign_user(read.user(&self.names.user).map(|p| p.user_info())),
+            None => self.lab_user().await,
+        }
+    }
+
+    fn refuse_foreign_user(&self, user: Option<UserInfo>) -> Result<Option<UserInfo>> {
         if let Some(u) = &user {
             self.refuse_foreign("IAM user", &self.names.user, u.lab_tag.as_deref())?;
         }

@@ -261,7 +261,7 @@ pub fn recorded_role_arn(target: &Target, names: &LabNames) -> Result<Option<Str
 /// unreadable AWS file.
 pub(crate) async fn preflight(lab: &Lab) -> Result<Preflight> {
     let names = &lab.names;
-    let (user, stack) = tokio::try_join!(lab.lab_user(), lab.describe_stack())?;
+    let (user, stack) = tokio::try_join!(lab.lab_user_as_read(), lab.describe_stack())?;
     if let Some(stack) = &stack {
         lab.refuse_foreign("stack", &names.stack, stack.lab_tag.as_deref())?;
         if cfn::phase(&stack.status) == Phase::Failed {

@@ -3,7 +3,7 @@
 //! class's verify explain their checks with. An admin who may not call it (the action is
 //! account-wide) gets None, and the documents are read one principal at a time instead.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use anyhow::Result;
@@ -68,6 +68,9 @@ pub struct AccountDocuments {
     roles: HashMap<String, Principal>,
     /// The customer managed policies' default versions, by ARN.
     managed: HashMap<String, NamedDocument>,
+    /// The account's virtual MFA devices' serials, listed when first asked: once a reading, not
+    /// once a lab (GetAccountAuthorizationDetails does not carry them).
+    mfa_serials: tokio::sync::OnceCell<HashSet<String>>,
 }
 
 fn inline(list: Option<Vec<PolicyDetail>>, from: Option<&str>) -> Vec<NamedDocument> {
@@ -208,6 +211,16 @@ impl AccountDocuments {
 
     pub fn role(&self, name: &str) -> Option<&Principal> {
         self.roles.get(name)
+    }
+
+    /// Whether the virtual MFA device `serial` exists, assigned or not: the account's devices are
+    /// listed (ListVirtualMFADevices) the first time a lab of the reading asks.
+    pub async fn has_virtual_mfa_device(&self, iam: &Client, serial: &str) -> Result<bool> {
+        let serials = self
+            .mfa_serials
+            .get_or_try_init(|| super::iam::virtual_mfa_serials(iam))
+            .await?;
+        Ok(serials.contains(serial))
     }
 
     /// Whether the customer managed policy `arn` exists.

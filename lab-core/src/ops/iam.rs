@@ -303,18 +303,22 @@ pub async fn create_virtual_mfa_device(iam: &Client, name: &str) -> Result<(Stri
 /// Whether the virtual MFA device `serial` exists, assigned to a user or not (a device created but
 /// never enabled is listed for nobody, but is there all the same).
 pub async fn virtual_mfa_device_exists(iam: &Client, serial: &str) -> Result<bool> {
+    Ok(virtual_mfa_serials(iam).await?.contains(serial))
+}
+
+/// The serial numbers of the account's virtual MFA devices, assigned to a user or not.
+pub async fn virtual_mfa_serials(iam: &Client) -> Result<std::collections::HashSet<String>> {
     let mut pages = iam
         .list_virtual_mfa_devices()
         .assignment_status(aws_sdk_iam::types::AssignmentStatusType::Any)
         .into_paginator()
         .send();
+    let mut serials = std::collections::HashSet::new();
     while let Some(page) = pages.next().await {
         let page = page.map_err(aws("ListVirtualMFADevices"))?;
-        if page.virtual_mfa_devices.iter().any(|d| d.serial_number == serial) {
-            return Ok(true);
-        }
+        serials.extend(page.virtual_mfa_devices.into_iter().map(|d| d.serial_number));
     }
-    Ok(false)
+    Ok(serials)
 }
 
 /// Deactivates (if assigned) and deletes the virtual MFA device `serial` of `user`; `Ok(false)`

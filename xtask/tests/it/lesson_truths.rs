@@ -2,7 +2,7 @@
 //! lesson refuses a session that is still valid by the lab's own condition (AccessDenied, never
 //! ExpiredToken), every check names the exact outcome it expects, a lesson brings the session it
 //! needs, what a lesson made is in `status`, `cleanup --dry-run`, `sweep --dry-run` and the
-//! diagram, `class verify` writes nothing of IAM, and a class's labs ask the emulator side by side.
+//! diagram, `class verify` writes nothing of IAM, `class cleanup` reads the class once, and a class's labs ask the emulator side by side.
 
 use serde_json::Value as Json;
 
@@ -163,7 +163,7 @@ fn iam_writes(stats: &Json) -> Vec<(String, u64)> {
 }
 
 #[tokio::test]
-async fn class_verify_writes_nothing_of_iam() {
+async fn class_verify_writes_nothing_of_iam_and_cleanup_reads_the_class_once() {
     let emu = TestEmulator::start().await;
     let out_dir = emu.scratch.0.join("handouts");
     let class = |args: &[&str]| emu.class("ver", &out_dir, args);
@@ -180,7 +180,22 @@ async fn class_verify_writes_nothing_of_iam() {
         names.contains("lesson mfa: AssumeRole with a code of the device"),
         "{names}"
     );
+    // Class cleanup reads the lessons' parts (the MFA devices among them) and the users from the
+    // class's one reading, not a lab at a time, and removes them all the same.
+    let before: Json = serde_json::from_str(&emulator_get(&emu, "/sts-lab/stats")).unwrap();
     assert_ok(&class(&["cleanup"]), "class cleanup");
+    let after: Json = serde_json::from_str(&emulator_get(&emu, "/sts-lab/stats")).unwrap();
+    let asked = |action: &str| {
+        let n = |s: &Json| s["calls"][format!("iam:{action}")].as_u64().unwrap_or(0);
+        n(&after) - n(&before)
+    };
+    for per_lab in ["GetUser", "ListRoleTags", "ListRolePolicies", "GetPolicy"] {
+        assert_eq!(asked(per_lab), 0, "class cleanup asked {per_lab}: {after}");
+    }
+    assert_eq!(asked("ListVirtualMFADevices"), 1, "{after}");
+    assert_eq!(asked("DeleteVirtualMFADevice"), 2, "{after}");
+    let devices = emu.admin().await.iam.list_virtual_mfa_devices().send().await.unwrap();
+    assert!(devices.virtual_mfa_devices.is_empty(), "{devices:?}");
 }
 
 #[tokio::test]

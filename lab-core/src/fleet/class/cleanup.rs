@@ -19,7 +19,9 @@ pub async fn cleanup(room: &Room, jobs: Jobs, report: &dyn Report) -> Result<()>
     let results = each(report, labs, jobs, |(lab, region)| async move {
         let steps = room.steps_for(report, &lab, first);
         let result = async {
-            let student = room.student(&lab, region.as_deref())?;
+            // The lab's user is found in the class's reading that found the lab (its users and
+            // tags), not with a GetUser a student.
+            let student = room.student_reading_since(&lab, region.as_deref(), room.connected)?;
             lab::cleanup(&student, &steps).await
         }
         .await;

@@ -31,6 +31,9 @@ pub async fn setup(room: &Room, labs: Vec<String>, ttl: Ttl, jobs: Jobs, report:
         let region = recorded.get(&lab).cloned().flatten();
         let result = async {
             let mut student = room.student_for(&lab, region.as_deref(), ttl)?;
+            // Its preflight finds the user in the class's reading taken when the class started
+            // (the one that found the labs already there), not with a GetUser a student.
+            student.documents = Some(room.reading_since(room.connected));
             let outcome = lab::setup(&student, &steps).await?;
             student.write_assumed_profile_config().await?;
             // The handout's diagram reads the lab as it is now: from a reading of the account's
