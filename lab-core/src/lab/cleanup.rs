@@ -312,11 +312,13 @@ pub async fn cleanup(lab: &Lab, report: &dyn Report) -> Result<()> {
         };
         (roles.ok(), lessons, delete_stack(lab, steps).await)
     };
+    // Boxed, as setup's branches are: inline, the SDK's large futures make one cleanup's too large
+    // for a 2 MB thread stack where labs are joined.
     let (buckets, (roles, lessons, stack), (user_found, user_failures)) = tokio::join!(
-        delete_buckets(lab, steps),
-        stack_side,
+        Box::pin(delete_buckets(lab, steps)),
+        Box::pin(stack_side),
         // In a class, the user's disarming gives way to the stacks' (the longer wait).
-        crate::aws::pace::in_background(disarm_user(lab, steps))
+        Box::pin(crate::aws::pace::in_background(disarm_user(lab, steps)))
     );
     let buckets_ok = buckets.is_ok();
     record(buckets, "buckets");

@@ -57,10 +57,15 @@ pub async fn setup(lab: &Lab, report: &dyn Report) -> Result<SetupOutcome> {
     // (deployed, then the user's policy put on the role it made). Both run to their end, so a
     // failure in one never leaves the other half done (a key nobody holds, say).
     // In a class, the key's requests give way to the stacks' (the stack is the longer wait).
-    let key = crate::aws::pace::in_background(key_branch(lab, created == Created::New, steps));
-    let (key, stack) = tokio::join!(key, async {
-        stack_branch(lab, pre.stack.clone(), &user_id, expires, steps).await
-    });
+    // Each branch is boxed: the SDK's futures are large, and inline they made a setup's future
+    // too large for a 2 MB thread stack wherever two labs were joined.
+    let key = Box::pin(crate::aws::pace::in_background(key_branch(
+        lab,
+        created == Created::New,
+        steps,
+    )));
+    let stack = Box::pin(stack_branch(lab, pre.stack.clone(), &user_id, expires, steps));
+    let (key, stack) = tokio::join!(key, stack);
     let new_key = key?;
     let role_arn = stack?;
     // Recorded beside the profile, so that `assume` needs only the profile, as the guide's
@@ -164,9 +169,11 @@ async fn key_branch(lab: &Lab, user_is_new: bool, steps: Steps<'_>) -> Result<Op
         steps,
         "identity as the lab user",
         async {
-            // A new key is refused for a few seconds on AWS.
+            // A new key is refused for a few seconds on AWS. The stack deploys meanwhile (tens of
+            // seconds), so the key is asked every half second at most, not every tenth: a class
+            // of 50 asked GetCallerIdentity 1,100 times while its keys arrived, 22 a key.
             let id = retry_codes(
-                lab.backoff,
+                lab.backoff.pausing_at_least(KEY_POLL),
                 &["InvalidClientTokenId"],
                 |w| waiting(steps, "the new access key", w),
                 || sts::caller_identity(&as_user.sts),
@@ -232,6 +239,9 @@ async fn stack_branch(
     lab.explain(steps, explain::put_user_policy(names, &role_arn));
     Ok(role_arn)
 }
+
+/// The least pause between two asks of whether AWS knows a new access key.
+const KEY_POLL: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// The note in the user profile's config section that records the role's ARN.
 const ROLE_ARN_NOTE: &str = "role_arn";

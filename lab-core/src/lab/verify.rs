@@ -106,10 +106,10 @@ pub async fn verify_with(lab: &Lab, session: Option<Clients>, report: &dyn Repor
     // What does not wait on another answer is asked side by side: the user's checks, the clock,
     // the stack, and the documents every prediction reads.
     let (mut checks, now, stack, reader) = tokio::join!(
-        user_checks(lab),
+        Box::pin(user_checks(lab)),
         lab.now(),
         lab.ready_stack(),
-        super::decisions::Reader::new(lab)
+        Box::pin(super::decisions::Reader::new(lab))
     );
     let now = now?;
     // The lab's expiry, as setup tagged the stack: past it, AWS refuses every Allow it wrote.
@@ -129,7 +129,9 @@ pub async fn verify_with(lab: &Lab, session: Option<Clients>, report: &dyn Repor
         }
         Ok::<_, anyhow::Error>(checks)
     };
-    let (role_rows, admin_row) = tokio::join!(as_the_role, admin_check(lab, role_arn.as_deref()));
+    // Boxed: the SDK's futures are large, and inline they make a verify's too large for a 2 MB
+    // thread stack where labs are joined.
+    let (role_rows, admin_row) = tokio::join!(Box::pin(as_the_role), Box::pin(admin_check(lab, role_arn.as_deref())));
     checks.extend(role_rows?);
     checks.extend(admin_row);
     lab.judge_with(reader?, &mut checks).await;

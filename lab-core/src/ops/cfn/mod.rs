@@ -12,6 +12,7 @@ use aws_sdk_cloudformation::error::ProvideErrorMetadata;
 use aws_sdk_cloudformation::types::{Capability, Parameter, Stack, StackEvent, StackStatus};
 
 use crate::aws::error::aws;
+use crate::aws::pace::in_background;
 use crate::aws::retry::Backoff;
 use crate::model::names::LAB_TAG_KEY;
 
@@ -149,9 +150,14 @@ macro_rules! with_request {
     };
 }
 
+// CreateStack, UpdateStack and DeleteStack give way to the other CloudFormation requests of the
+// process at its pace (`pace::in_background`): in a class, 50 stack writes asked at once would
+// otherwise reserve ten seconds of CloudFormation's rate, and the one shared DescribeStacks a
+// second, which tells every lab its stack is ready, would wait behind them all. Alone, a lab's
+// writes wait for nothing. (Boxed: the SDK's futures are large, and a lab's setup holds several.)
+
 pub async fn create_stack(cfn: &Client, request: &StackRequest<'_>) -> Result<()> {
-    with_request!(cfn.create_stack(), request)
-        .send()
+    in_background(Box::pin(with_request!(cfn.create_stack(), request).send()))
         .await
         .map_err(aws("CreateStack"))?;
     Ok(())
@@ -159,7 +165,7 @@ pub async fn create_stack(cfn: &Client, request: &StackRequest<'_>) -> Result<()
 
 /// Updates the stack; `Ok(false)` when there was nothing to change.
 pub async fn update_stack(cfn: &Client, request: &StackRequest<'_>) -> Result<bool> {
-    let res = with_request!(cfn.update_stack(), request).send().await;
+    let res = in_background(Box::pin(with_request!(cfn.update_stack(), request).send())).await;
     match res {
         Ok(_) => Ok(true),
         Err(e) if e.code() == Some("ValidationError") && e.message().is_some_and(|m| m.contains("No updates")) => {
@@ -205,9 +211,7 @@ fn reasons_of_latest_operation(stack: &str, events: &[StackEvent]) -> Vec<String
 }
 
 pub async fn delete_stack(cfn: &Client, stack: &str) -> Result<()> {
-    cfn.delete_stack()
-        .stack_name(stack)
-        .send()
+    in_background(Box::pin(cfn.delete_stack().stack_name(stack).send()))
         .await
         .map_err(aws("DeleteStack"))?;
     Ok(())
