@@ -53,6 +53,16 @@ impl Backoff {
         budget: Duration::ZERO,
     };
 
+    /// This schedule, its pauses `first` at least: for a wait off the critical path, where asking
+    /// less often costs nothing (a new key's, while its stack deploys).
+    pub fn pausing_at_least(self, first: Duration) -> Self {
+        Self {
+            first: self.first.max(first),
+            max_delay: self.max_delay.max(first),
+            ..self
+        }
+    }
+
     /// The pause after `waited`.
     pub fn pause(&self, waited: Duration) -> Duration {
         (waited / 8).clamp(self.first, self.max_delay)
@@ -186,6 +196,30 @@ mod tests {
         );
         // Few calls for a long wait: about one every 2 s once it is long.
         assert!(delays.len() <= 75, "{}", delays.len());
+    }
+
+    #[test]
+    fn a_wait_off_the_critical_path_asks_less_often_within_the_same_budget() {
+        let half = Duration::from_millis(500);
+        let b = Backoff::default().pausing_at_least(half);
+        assert_eq!(b.pause(Duration::ZERO), half);
+        assert_eq!(b.pause(Duration::from_secs(8)), Duration::from_secs(1));
+        assert_eq!(b.budget, Backoff::default().budget);
+        // A new key known after 4 s: 8 asks, not the 22 of the default schedule.
+        let asks = |b: Backoff| {
+            b.delays()
+                .scan(Duration::ZERO, |t, d| {
+                    *t += d;
+                    Some(*t)
+                })
+                .take_while(|t| *t < Duration::from_secs(4))
+                .count()
+                + 1
+        };
+        assert_eq!(asks(b), 8);
+        assert!(asks(Backoff::default()) > 15, "{}", asks(Backoff::default()));
+        // Where nothing propagates, still no retry at all.
+        assert_eq!(Backoff::NONE.pausing_at_least(half).delays().count(), 0);
     }
 
     /// Readiness at any moment is seen within 12.5 % of the wait, and within 2 s.
