@@ -136,10 +136,21 @@ pub struct Applied {
 /// The lesson applied to the lab, as its user's tag records it (None: the lab as setup left it).
 pub async fn applied(lab: &Lab) -> Result<Option<Lesson>> {
     let user = iam::get_user(&lab.admin.iam, &lab.names.user).await?;
-    Ok(user
-        .as_ref()
-        .and_then(|u| u.tag(LESSON_TAG_KEY))
-        .and_then(|name| name.parse().ok()))
+    Ok(lesson_of(user.as_ref()))
+}
+
+/// [`applied`] as the class's reading of the account saw it, when the lab shares one (a class's
+/// verify: the users' tags are in it, not a GetUser a student), else asked.
+pub async fn applied_as_read(lab: &Lab) -> Result<Option<Lesson>> {
+    match lab.shared_documents().await? {
+        Some(read) => Ok(lesson_of(read.user(&lab.names.user).map(|p| p.user_info()).as_ref())),
+        None => applied(lab).await,
+    }
+}
+
+fn lesson_of(user: Option<&crate::ops::iam::UserInfo>) -> Option<Lesson> {
+    user.and_then(|u| u.tag(LESSON_TAG_KEY))
+        .and_then(|name| name.parse().ok())
 }
 
 /// Refuses `lesson` while another is applied: lessons share the second role, and several change

@@ -174,6 +174,9 @@ async fn class_verify_writes_nothing_of_iam_and_cleanup_reads_the_class_once() {
     assert_ok(&verify, "class verify");
     let after: Json = serde_json::from_str(&emulator_get(&emu, "/sts-lab/stats")).unwrap();
     assert_eq!(iam_writes(&before), iam_writes(&after), "class verify wrote to IAM");
+    // Each student's lesson is read from the users' tags in the class's one reading.
+    let get_user = |s: &Json| s["calls"]["iam:GetUser"].as_u64().unwrap_or(0);
+    assert_eq!(get_user(&after), get_user(&before), "class verify asked GetUser");
     let doc: Json = serde_json::from_str(&stdout(&verify)).unwrap();
     let names = doc["students"][0]["checks"].to_string();
     assert!(

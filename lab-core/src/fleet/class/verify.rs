@@ -48,7 +48,7 @@ async fn students(room: &Room, found: &[crate::fleet::sweep::FoundLab]) -> Resul
             })
             .and_then(|()| room.student_reading(&f.names.lab, f.region.as_deref()));
         let (role, lesson) = match &lab {
-            Ok(s) => (s.role_arn().await.ok(), lessons::applied(s).await?),
+            Ok(s) => (s.role_arn().await.ok(), lessons::applied_as_read(s).await?),
             Err(_) => (None, None),
         };
         anyhow::Ok(Student {
