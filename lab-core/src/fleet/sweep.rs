@@ -29,8 +29,18 @@ pub struct FoundLab {
     pub expires: Option<String>,
 }
 
-/// The labs whose users exist in the account, by lab name.
+/// The labs whose users exist in the account, by lab name: from one reading of the account's
+/// documents (GetAccountAuthorizationDetails carries the users' tags), not a GetUser a user.
 pub async fn find_labs(iam_client: &Client) -> Result<Vec<FoundLab>> {
+    match AccountDocuments::read(iam_client).await? {
+        Some(read) => Ok(labs_in(&read)),
+        None => find_labs_one_by_one(iam_client).await,
+    }
+}
+
+/// [`find_labs`] for an admin who may not read the account's documents at once: a GetUser a
+/// user under the lab's prefix.
+pub async fn find_labs_one_by_one(iam_client: &Client) -> Result<Vec<FoundLab>> {
     let mut labs = Vec::new();
     for name in iam::users_named(iam_client, USER_PREFIX).await? {
         let Some(user) = iam::get_user(iam_client, &name).await? else {

@@ -243,7 +243,7 @@ impl Room {
     async fn existing_since(&self, since: tokio::time::Instant) -> Result<Vec<FoundLab>> {
         let all = match self.documents.get(&self.admin.iam, since).await? {
             Some(read) => crate::fleet::sweep::labs_in(&read),
-            None => crate::fleet::sweep::find_labs(&self.admin.iam).await?,
+            None => crate::fleet::sweep::find_labs_one_by_one(&self.admin.iam).await?,
         };
         Ok(all
             .into_iter()
