@@ -210,15 +210,21 @@ impl Lab {
         self.refuse_foreign_user(user)
     }
 
-    /// The lab user as the class's reading of the account saw it, when the lab shares one (a
-    /// class's setup and cleanup read the users once, when they start: a GetUser a lab saved),
-    /// else asked. Work that follows tolerates a user made or deleted since: CreateUser's
-    /// EntityAlreadyExists asks again, and a deletion finds nothing to delete.
-    async fn lab_user_as_read(&self) -> Result<Option<UserInfo>> {
+    /// The lab's IAM user as the class's reading of the account saw it, when the lab shares one
+    /// (a class reads its users once, when a phase starts: a GetUser a lab saved), else asked.
+    pub(crate) async fn user_as_read(&self) -> Result<Option<UserInfo>> {
         match self.shared_documents().await? {
-            Some(read) => self.refuse_foreign_user(read.user(&self.names.user).map(|p| p.user_info())),
-            None => self.lab_user().await,
+            Some(read) => Ok(read.user(&self.names.user).map(|p| p.user_info())),
+            None => iam::get_user(&self.admin.iam, &self.names.user).await,
         }
+    }
+
+    /// [`Lab::user_as_read`], a user of its name that is not the lab's refused. Work that follows
+    /// tolerates a user made or deleted since the reading: CreateUser's EntityAlreadyExists asks
+    /// again, and a deletion finds nothing to delete.
+    async fn lab_user_as_read(&self) -> Result<Option<UserInfo>> {
+        let user = self.user_as_read().await?;
+        self.refuse_foreign_user(user)
     }
 
     fn refuse_foreign_user(&self, user: Option<UserInfo>) -> Result<Option<UserInfo>> {

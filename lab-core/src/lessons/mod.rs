@@ -142,10 +142,7 @@ pub async fn applied(lab: &Lab) -> Result<Option<Lesson>> {
 /// [`applied`] as the class's reading of the account saw it, when the lab shares one (a class's
 /// verify: the users' tags are in it, not a GetUser a student), else asked.
 pub async fn applied_as_read(lab: &Lab) -> Result<Option<Lesson>> {
-    match lab.shared_documents().await? {
-        Some(read) => Ok(lesson_of(read.user(&lab.names.user).map(|p| p.user_info()).as_ref())),
-        None => applied(lab).await,
-    }
+    Ok(lesson_of(lab.user_as_read().await?.as_ref()))
 }
 
 fn lesson_of(user: Option<&crate::ops::iam::UserInfo>) -> Option<Lesson> {
