@@ -20,6 +20,26 @@ def patch_method_names():
     responses.method_names_from_class = functools.lru_cache(maxsize=None)(responses.method_names_from_class)
 
 
+def patch_backend_lookup():
+    """moto's dispatcher finds the service of every request by matching its host against the URL patterns of every
+    service it has (hundreds of regular expressions, in order); the patterns are fixed once the server starts, so each
+    host's answer is kept. Hosts that name no service are asked again (and said in the log) as before."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    find = DomainDispatcherApplication.get_backend_for_host
+
+    def get_backend_for_host(self, host):
+        found = self.__dict__.setdefault("sts_lab_backends", {})
+        backend = found.get(host)
+        if backend is None:
+            backend = find(self, host)
+            if backend is not None:
+                found[host] = backend
+        return backend
+
+    DomainDispatcherApplication.get_backend_for_host = get_backend_for_host
+
+
 def patch_template_parsing():
     """moto parses every CloudFormation template (CreateStack, UpdateStack, change sets) with PyYAML's pure-Python
     loader: 6 ms for the lab's template, on every stack. PyYAML's wheels carry libyaml; the same loader on libyaml's
@@ -72,4 +92,5 @@ def patch_all():
     """Every speed fix."""
     patch_module_list()
     patch_method_names()
+    patch_backend_lookup()
     patch_template_parsing()

@@ -71,6 +71,30 @@ def test_templates_parse_on_libyaml_into_the_same_documents():
     assert "Fn::GetAtt" in json.dumps(models.Stack.parse_template(TEMPLATE))
 
 
+def test_the_service_of_a_host_is_found_once_and_the_same():
+    """speed.patch_backend_lookup: each host's service is moto's own answer, found by its patterns once; a host that
+    names no service is asked again."""
+    import speed
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    hosts = ["iam.amazonaws.com", "sts.amazonaws.com", "s3.us-east-1.amazonaws.com", "bucket.s3.amazonaws.com",
+             "cloudformation.eu-west-1.amazonaws.com", "cloudtrail.us-east-1.amazonaws.com", "moto_api", None,
+             "nothing.example.com"]
+    expected = {h: DomainDispatcherApplication(create_backend_app).get_backend_for_host(h) for h in hosts}
+    assert expected["iam.amazonaws.com"] == "iam" and expected["nothing.example.com"] is None
+    asked = []
+    original = DomainDispatcherApplication.get_backend_for_host
+    DomainDispatcherApplication.get_backend_for_host = lambda self, host: asked.append(host) or original(self, host)
+    try:
+        speed.patch_backend_lookup()
+        app = DomainDispatcherApplication(create_backend_app)
+        for _ in range(3):
+            assert {h: app.get_backend_for_host(h) for h in hosts} == expected
+    finally:
+        DomainDispatcherApplication.get_backend_for_host = original
+    assert sorted(map(str, asked)) == sorted(map(str, [*hosts, None, None, "nothing.example.com", "nothing.example.com"]))
+
+
 # -- S3 ---------------------------------------------------------------------------------------------
 
 
