@@ -63,6 +63,17 @@ impl Backoff {
         }
     }
 
+    /// This schedule's budget with no pause of its own between polls: for a wait whose every
+    /// poll waits for something new (a class's view of its stacks, taken at its own pace).
+    /// Throttling still pauses (a second at least, [`Backoff::pause_after`]).
+    pub fn paced_by_caller(self) -> Self {
+        Self {
+            first: Duration::ZERO,
+            max_delay: Duration::ZERO,
+            ..self
+        }
+    }
+
     /// The pause after `waited`.
     pub fn pause(&self, waited: Duration) -> Duration {
         (waited / 8).clamp(self.first, self.max_delay)

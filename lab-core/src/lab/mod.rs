@@ -239,7 +239,7 @@ impl Lab {
     pub(crate) async fn describe_stack(&self) -> Result<Option<StackInfo>> {
         let (client, stack) = (&self.admin.cfn, &self.names.stack);
         match &self.stack_board {
-            Some(board) => board.describe(client, &self.admin.region, stack, None).await,
+            Some(board) => Ok(board.describe(client, &self.admin.region, stack, None).await?.0),
             None => cfn::describe_stack(client, stack).await,
         }
     }
@@ -373,15 +373,29 @@ async fn step<T>(
 async fn wait(lab: &Lab, steps: Steps<'_>) -> Result<Option<StackInfo>> {
     let mut last = String::new();
     let stack = &lab.names.stack;
-    let since = tokio::time::Instant::now();
     let (client, region) = (&lab.admin.cfn, lab.admin.region.as_str());
+    // A view from before the change this waits for tells nothing; then each view after the one
+    // seen. A class's board sets the pace (one view for every lab); alone, the lab's own pauses.
+    let after = std::sync::Mutex::new(tokio::time::Instant::now());
+    let after = &after;
     let describe = || async move {
+        let since = after.lock().map(|a| *a).unwrap_or_else(|_| tokio::time::Instant::now());
         match &lab.stack_board {
-            Some(board) => board.describe(client, region, stack, Some(since)).await,
+            Some(board) => {
+                let (info, at) = board.describe(client, region, stack, Some(since)).await?;
+                if let Ok(mut a) = after.lock() {
+                    *a = at + std::time::Duration::from_nanos(1);
+                }
+                Ok(info)
+            }
             None => cfn::describe_stack(client, stack).await,
         }
     };
-    cfn::wait_until_settled(stack, cfn::STACK_WAIT, describe, |status, waited| {
+    let poll = match &lab.stack_board {
+        Some(_) => cfn::STACK_WAIT.paced_by_caller(),
+        None => cfn::STACK_WAIT,
+    };
+    cfn::wait_until_settled(stack, poll, describe, |status, waited| {
         if status != last {
             steps.waiting(format!("stack {stack}: {status} after {:.1} s", waited.as_secs_f64()));
             last = status.to_owned();

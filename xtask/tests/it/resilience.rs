@@ -6,14 +6,16 @@ use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::Duration;
 
-use crate::common::{TestEmulator, assert_ok};
+use crate::common::{TestEmulator, assert_ok, emulator_calls};
 use lab_core::aws::error::error_code;
 use lab_core::aws::faults::InjectErrors;
 use lab_core::aws::retry::Backoff;
 use lab_core::lab::{self, Lab};
 use lab_core::model::names::LabNames;
+use lab_core::ops::stack_board::StackBoard;
 use lab_core::output::report::Captured;
 use lab_core::profiles::awsfiles::FileKind;
 
@@ -149,6 +151,50 @@ async fn stack_delete_failed_is_reported_and_the_rest_is_cleaned() {
     assert!(
         text.contains("deleted access key") && text.contains("kept IAM user") && text.contains("removed"),
         "every other step ran:\n{text}"
+    );
+    lab::cleanup(&lab, &Captured::default()).await.unwrap();
+    assert_lab_gone(&emu, None).await;
+}
+
+#[tokio::test]
+async fn an_admin_who_may_not_list_stacks_waits_on_its_stack_by_name_at_the_boards_pace() {
+    // A stack that takes seconds, so that the wait spans several of the board's views.
+    let emu = TestEmulator::realistic(&[
+        ("STS_LAB_STACK_DELAY", "3"),
+        ("STS_LAB_KEY_DELAY", "0.4"),
+        ("STS_LAB_PROPAGATION_DELAY", "0.3"),
+        ("STS_LAB_CFN_RATE", "0"),
+    ])
+    .await;
+    // DescribeStacks without a name refused, as for an admin limited to the lab's stacks (the
+    // emulator has no resource-level CloudFormation rights: injected).
+    let listing_refused = InjectErrors::new("DescribeStacks", "AccessDenied", 1);
+    let mut target = emu.target();
+    target.admin_faults = vec![listing_refused.clone()];
+    let board = Arc::new(StackBoard::new(Duration::from_secs(1)));
+    let options = lab::LabOptions::default().backoff(FAST).stack_board(board);
+    let lab = Lab::connect(target, LabNames::new(None).unwrap(), options, &Captured::default())
+        .await
+        .unwrap();
+    let (before, _) = emulator_calls(&emu, "cloudformation:DescribeStacks");
+    let started = std::time::Instant::now();
+    let out = Captured::default();
+    lab::setup(&lab, &out)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}\n{}", out.text()));
+    let waited = started.elapsed().as_secs_f64();
+    assert_eq!(
+        listing_refused.remaining(),
+        0,
+        "the class's listing was asked for first"
+    );
+    // Each stack asked for by name once a second at most (twice once one has settled), the
+    // waiter never asking on its own: without the board's pace it would ask as fast as the
+    // emulator answers, hundreds of times.
+    let asked = emulator_calls(&emu, "cloudformation:DescribeStacks").0 - before;
+    assert!(
+        (asked as f64) <= 2.0 * waited + 2.0,
+        "{asked} DescribeStacks by name in {waited:.1} s"
     );
     lab::cleanup(&lab, &Captured::default()).await.unwrap();
     assert_lab_gone(&emu, None).await;
