@@ -273,7 +273,7 @@ pub struct DocumentBoard {
 }
 
 /// The least time between two readings of a board.
-const READING_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+const READING_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
 
 impl DocumentBoard {
     /// A reading taken at or after `since` (None: when the admin may not read them all at once).
