@@ -49,10 +49,15 @@ fn seen_error(e: &anyhow::Error) -> String {
     }
 }
 
+/// The least pause between two listings of the buckets while a new one is not in the list yet:
+/// a listing names every bucket of the account, heavier than most requests (a class of 50 polling
+/// every tenth of a second was a quarter of its verify's requests), and a lag is seconds.
+const LIST_POLL: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// Whether `bucket` shows in the bucket list, asking again while the list lags behind a new
 /// bucket (S3's bucket listing is eventually consistent), within the lab's backoff.
 async fn listed_soon(c: &Clients, bucket: &str, backoff: crate::aws::retry::Backoff) -> Result<bool> {
-    let mut delays = backoff.delays();
+    let mut delays = backoff.pausing_at_least(LIST_POLL).delays();
     loop {
         if s3::list_buckets(&c.s3).await?.iter().any(|b| b == bucket) {
             return Ok(true);
