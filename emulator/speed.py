@@ -67,6 +67,44 @@ def patch_template_parsing():
     responses.yaml = fast
 
 
+def patch_timestamps():
+    """moto writes every timestamp of an answer by parsing its stored string with dateutil (botocore's
+    parse_to_aware_datetime), then formatting it: a ListBuckets of a class's hundred buckets parsed a hundred creation
+    dates, a tenth of the emulator's time in a class's verify of 50. A stored string always gives the same text, so each
+    (value, format) is converted once; other values (datetimes) as before."""
+    import functools
+
+    from moto.core.serialize import TimestampSerializer
+
+    convert = TimestampSerializer._convert_timestamp_to_str
+    # The conversion reads nothing of its serializer but its converter methods.
+    converter = TimestampSerializer(TimestampSerializer.TIMESTAMP_FORMAT_ISO8601)
+
+    @functools.lru_cache(maxsize=65536)
+    def converted(value, timestamp_format):
+        return convert(converter, value, timestamp_format)
+
+    def convert_timestamp_to_str(self, value, timestamp_format):
+        if isinstance(value, (str, int, float)):
+            return converted(value, timestamp_format)
+        return convert(self, value, timestamp_format)
+
+    TimestampSerializer._convert_timestamp_to_str = convert_timestamp_to_str
+
+
+def patch_error_lookup():
+    """moto looks an error's code up in a table built from its service's model and kept by a factory, but makes a new
+    factory for every error answered, so every refusal built the table again; one table a service is kept."""
+    from moto.core import errors
+
+    tables = {}
+
+    def init(self):
+        self._error_lut_cache = tables
+
+    errors.ErrorLookupFactory.__init__ = init
+
+
 def quick_log(handler):
     """`handler` (werkzeug's request handler), its access log line written straight to stderr (moto.log) in the same
     plain format: through the logging module it was a tenth of the server's time per request. One line at a time (a
@@ -94,3 +132,5 @@ def patch_all():
     patch_method_names()
     patch_backend_lookup()
     patch_template_parsing()
+    patch_timestamps()
+    patch_error_lookup()

@@ -95,6 +95,55 @@ def test_the_service_of_a_host_is_found_once_and_the_same():
     assert sorted(map(str, asked)) == sorted(map(str, [*hosts, None, None, "nothing.example.com", "nothing.example.com"]))
 
 
+def test_timestamps_are_written_as_moto_writes_them_each_parsed_once():
+    """speed.patch_timestamps: every stored value gives moto's own text, in every format; a stored string is parsed
+    once however many answers carry it."""
+    import datetime
+
+    import speed
+    from moto.core import serialize
+    from moto.core.serialize import TimestampSerializer
+
+    values = ["2026-12-03T18:00:00Z", "2026-12-03T18:00:00.123456Z", "2026-12-03 18:00:00+01:00", "1764784800",
+              1764784800, 1764784800.5, datetime.datetime(2026, 12, 3, 18, tzinfo=datetime.UTC)]
+    formats = ["iso8601", "iso8601_zeroed", "rfc822", "unixtimestamp"]
+    ser = TimestampSerializer("iso8601")
+    expected = {(str(v), f): ser._convert_timestamp_to_str(v, f) for v in values for f in formats}
+    original, parse = TimestampSerializer._convert_timestamp_to_str, serialize.parse_to_aware_datetime
+    parsed = []
+    serialize.parse_to_aware_datetime = lambda value: parsed.append(value) or parse(value)
+    try:
+        speed.patch_timestamps()
+        for _ in range(3):
+            assert {(str(v), f): ser._convert_timestamp_to_str(v, f) for v in values for f in formats} == expected
+    finally:
+        TimestampSerializer._convert_timestamp_to_str = original
+        serialize.parse_to_aware_datetime = parse
+    # Each string and number once a format; the datetime each time (it is not parsed, only formatted).
+    assert len(parsed) == (len(values) - 1) * len(formats) + 3 * len(formats)
+
+
+def test_an_error_code_table_is_built_once_a_service():
+    """speed.patch_error_lookup: moto's table of a service's error codes is built once, not once an error, and finds
+    what moto's own finds."""
+    import speed
+    from moto.core import errors
+    from moto.core.utils import get_service_model
+
+    model = get_service_model("iam")
+    expected = errors.ErrorLookupFactory().for_service(model).from_code("NoSuchEntity")
+    built, create, init = [], errors.ErrorLookupFactory._create_error_lut, errors.ErrorLookupFactory.__init__
+    errors.ErrorLookupFactory._create_error_lut = staticmethod(lambda m: built.append(m) or create(m))
+    try:
+        speed.patch_error_lookup()
+        found = [errors.ErrorLookupFactory().for_service(model).from_code("NoSuchEntity") for _ in range(3)]
+    finally:
+        errors.ErrorLookupFactory._create_error_lut = staticmethod(create)
+        errors.ErrorLookupFactory.__init__ = init
+    assert [f.error_code for f in found] == [expected.error_code] * 3
+    assert len(built) == 1
+
+
 # -- S3 ---------------------------------------------------------------------------------------------
 
 
