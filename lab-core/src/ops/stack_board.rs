@@ -14,6 +14,10 @@ use tokio::time::Instant;
 use super::cfn::{Phase, StackInfo, describe_all_stacks, describe_stack, phase};
 use crate::aws::pace::in_background;
 
+/// How old a view a look that waits for nothing (a preflight, verify's look for its role) takes,
+/// however fast the board's pace: a class of 30 looking about the same time shares one view.
+const LOOK_FRESH_FOR: Duration = Duration::from_secs(1);
+
 /// When a view of a region's stacks was taken, and the stacks it showed, by name.
 type StackView = (Instant, HashMap<String, StackInfo>);
 
@@ -51,8 +55,9 @@ impl StackBoard {
     }
 
     /// The stack as a view shows it (None when it is not there), and when that view was taken:
-    /// a view younger than `min_interval`, taken at or after `since` when given (a view from
-    /// before a change the waiter made, or one it has already seen, would tell it nothing new).
+    /// a view younger than the board's interval taken at or after `since` when given (a view from
+    /// before a change the waiter made, or one it has already seen, would tell it nothing new),
+    /// else one younger than a second at least.
     pub async fn describe(
         &self,
         cfn: &Client,
@@ -88,9 +93,10 @@ impl StackBoard {
     ) -> Result<(Option<StackInfo>, Instant)> {
         // Waiters queue on the lock: the first takes a new view, the others read it.
         let mut views = self.views.lock().await;
-        let fresh = views
-            .get(region)
-            .is_some_and(|(at, _)| since.is_none_or(|s| *at >= s) && at.elapsed() < self.interval());
+        let fresh = views.get(region).is_some_and(|(at, _)| match since {
+            Some(s) => *at >= s && at.elapsed() < self.interval(),
+            None => at.elapsed() < self.interval().max(LOOK_FRESH_FOR),
+        });
         if !fresh {
             if let Some((at, _)) = views.get(region) {
                 // Not more often than that, even for a waiter that needs a newer view.

@@ -158,9 +158,9 @@ async fn stack_delete_failed_is_reported_and_the_rest_is_cleaned() {
 
 #[tokio::test]
 async fn an_admin_who_may_not_list_stacks_waits_on_its_stack_by_name_at_the_boards_pace() {
-    // A stack that takes seconds, so that the wait spans several of the board's views.
+    // A stack that takes a while, so that the wait spans several of the board's views.
     let emu = TestEmulator::realistic(&[
-        ("STS_LAB_STACK_DELAY", "3"),
+        ("STS_LAB_STACK_DELAY", "1.5"),
         ("STS_LAB_KEY_DELAY", "0.4"),
         ("STS_LAB_PROPAGATION_DELAY", "0.3"),
         ("STS_LAB_CFN_RATE", "0"),
