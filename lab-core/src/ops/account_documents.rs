@@ -266,26 +266,16 @@ impl AccountDocuments {
 
 /// The account's documents read for many labs of a class: a reading serves every lab that asks
 /// for one taken at or after a moment (a class's verify: its start; a new lab's handout: the end
-/// of its setup), and readings are taken `interval` apart at least, so that 30 labs cost a few.
-#[derive(Debug)]
+/// of its setup), and readings are taken a second apart at most, so that 30 labs cost a few.
+#[derive(Debug, Default)]
 pub struct DocumentBoard {
-    /// The least time between two readings.
-    interval: std::time::Duration,
     reading: tokio::sync::Mutex<Option<(Instant, Option<Arc<AccountDocuments>>)>>,
 }
 
-/// The least time between two readings of a board (where IAM's requests are limited).
-pub const READING_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
+/// The least time between two readings of a board.
+const READING_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
 
 impl DocumentBoard {
-    /// Readings at least `interval` apart.
-    pub fn new(interval: std::time::Duration) -> Self {
-        Self {
-            interval,
-            reading: tokio::sync::Mutex::new(None),
-        }
-    }
-
     /// A reading taken at or after `since` (None: when the admin may not read them all at once).
     pub async fn get(&self, iam: &Client, since: Instant) -> Result<Option<Arc<AccountDocuments>>> {
         // Readers queue on the lock: the first takes a new reading, the others share it.
@@ -294,7 +284,7 @@ impl DocumentBoard {
             if *at >= since {
                 return Ok(read.clone());
             }
-            tokio::time::sleep_until(*at + self.interval).await;
+            tokio::time::sleep_until(*at + READING_INTERVAL).await;
         }
         let at = Instant::now();
         let read = AccountDocuments::read(iam).await?.map(Arc::new);

@@ -37,16 +37,14 @@ use crate::aws::target::{Clients, Target};
 use crate::fleet::sweep::FoundLab;
 use crate::lab::{self, Lab, LabOptions};
 use crate::model::expiry::Ttl;
-use crate::ops::account_documents::{DocumentBoard, READING_INTERVAL, SharedReading};
+use crate::ops::account_documents::{DocumentBoard, SharedReading};
 use crate::ops::stack_board::StackBoard;
 use crate::ops::sts::{self, Identity};
 use crate::output::report::{Captured, Report};
 use crate::profiles::awsfiles::AwsFiles;
 
 /// How often a class asks CloudFormation for its stacks while it waits: one DescribeStacks for
-/// all of them, a fraction of CloudFormation's few requests a second. Where nothing limits
-/// CloudFormation's requests (the plain emulator, whose stacks are ready once created), a tenth
-/// of it: a class there no longer waits a second for a view newer than its preflight's.
+/// all of them, a fraction of CloudFormation's few requests a second.
 const STACK_POLL_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Which class (None: the one class of the account, or for a new class `DEFAULT_CLASS`), where its
@@ -137,17 +135,6 @@ impl Room {
             .await?
             .share(options.share_of_rates, options.share_of_trail);
         target.pace = Some(Arc::new(crate::aws::pace::Pace::new(rates)));
-        let stack_poll = if rates.cloudformation > 0.0 {
-            STACK_POLL_INTERVAL
-        } else {
-            STACK_POLL_INTERVAL / 10
-        };
-        // Likewise the account's documents: readings closer together where IAM is not limited.
-        let reading_interval = if rates.iam > 0.0 {
-            READING_INTERVAL
-        } else {
-            READING_INTERVAL / 10
-        };
         let admin = target.admin().await?;
         let name = resolve_class(&admin, &options).await?;
         let handouts = options.out.clone().unwrap_or_else(|| options.handouts_root.join(&name));
@@ -167,8 +154,8 @@ impl Room {
             identity,
             force: options.force,
             asked_region,
-            stack_board: Arc::new(StackBoard::new(stack_poll)),
-            documents: Arc::new(DocumentBoard::new(reading_interval)),
+            stack_board: Arc::new(StackBoard::new(STACK_POLL_INTERVAL)),
+            documents: Arc::default(),
             connected: tokio::time::Instant::now(),
             backoff,
         })
