@@ -266,7 +266,8 @@ impl AccountDocuments {
 
 /// The account's documents read for many labs of a class: a reading serves every lab that asks
 /// for one taken at or after a moment (a class's verify: its start; a new lab's handout: the end
-/// of its setup), and readings are taken a second apart at most, so that 30 labs cost a few.
+/// of its setup), and readings are taken half a second apart at least, so that 30 labs cost a
+/// few.
 #[derive(Debug, Default)]
 pub struct DocumentBoard {
     reading: tokio::sync::Mutex<Option<(Instant, Option<Arc<AccountDocuments>>)>>,
