@@ -102,6 +102,12 @@ impl StackBoard {
                 // Not more often than that, even for a waiter that needs a newer view.
                 tokio::time::sleep_until(*at + self.interval()).await;
             }
+            // A waiter queued here while the one before was refused the listing asks by name,
+            // without a refusal of its own.
+            if self.by_name.load(Relaxed) {
+                drop(views);
+                return self.describe_by_name(cfn, region, stack).await;
+            }
             let taken = Instant::now();
             // Behind the class's other CloudFormation requests: a stack created or deleted a
             // moment later starts its time sooner, and no stack is ready within a request's
