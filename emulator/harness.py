@@ -74,6 +74,11 @@ def listening(port):
         return False
 
 
+# How long a server may take to listen: moto's import is seconds of CPU, and under `cargo test` eight test threads on
+# two cores start emulators at once (a start past 20 s was seen on a slow evening); one that never listens still fails.
+SERVER_START_TIMEOUT = 60
+
+
 def start_server(name):
     """Starts the server `name` of CONFIGS on a port of its own, and bootstraps its admin if IAM is enforced there."""
     args, env = CONFIGS[name]
@@ -83,7 +88,7 @@ def start_server(name):
     process = subprocess.Popen(cmd, env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     dict.__setitem__(SERVERS, name, (port, process))
     try:
-        wait_for(lambda: listening(port), 20, f"the {name} server")
+        wait_for(lambda: listening(port), SERVER_START_TIMEOUT, f"the {name} server")
         if name in AUTH:
             bootstrap(name)
     except BaseException:
