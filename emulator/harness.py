@@ -162,6 +162,11 @@ def raw(server, method, target, body=b"", headers=None):
 
 def call(server, service, region="us-east-1", form=None, method="POST", path="/", query="", body=b"", creds=None):
     """A SigV4-signed request, as an SDK would send it (with `creds`, else the test's key)."""
+    return raw(server, *signed(server, service, region, form, method, path, query, body, creds))
+
+
+def signed(server, service, region="us-east-1", form=None, method="POST", path="/", query="", body=b"", creds=None):
+    """What `call` sends: (method, target, body, headers)."""
     headers = {}
     if form is not None:
         body = urllib.parse.urlencode({"Version": VERSIONS[service], **form}).encode()
@@ -171,7 +176,7 @@ def call(server, service, region="us-east-1", form=None, method="POST", path="/"
     if service == "s3":
         request.headers["x-amz-content-sha256"] = "UNSIGNED-PAYLOAD"
     (S3SigV4Auth if service == "s3" else SigV4Auth)(creds or Credentials(KEY, "secret"), service, region).add_auth(request)
-    return raw(server, method, target, body, dict(request.headers.items()))
+    return method, target, body, dict(request.headers.items())
 
 
 def xml(text):

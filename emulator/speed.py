@@ -126,6 +126,57 @@ def quick_log(handler):
     return QuickLog
 
 
+DRAINED = "sts_lab.drained"
+"""The environ key the app sets once it has read the whole request body: the next request on the connection starts
+right after it."""
+
+
+def keep_alive(handler):
+    """`handler` (werkzeug's request handler), keeping an HTTP/1.1 connection open after an answer whose request the
+    app read to its end. werkzeug closes every connection, and after each answer reads whatever the client sent next
+    to throw it away (http.server cannot find a request line behind a body left unread): each request cost a new
+    connection and a new thread, a fifth of the emulator's time in a class's verify. The app reads every body before
+    it answers and says so in the environ; from then on the handler's input reads as ended to werkzeug's discarding
+    (the next request is left for http.server), and the answer does not say `Connection: close`. An answer to any other
+    request (a body left unread, werkzeug's own error page before the app ran) closes its connection as before, as do
+    HTTP/1.0 clients and those that ask to close. Answers are framed (Content-Length, or chunked)."""
+
+    class Input:
+        """The connection's input, read through until the app has drained the request; then ended."""
+
+        def __init__(self, rfile, drained):
+            self.rfile, self.drained = rfile, drained
+
+        def read(self, *size):
+            return b"" if self.drained() else self.rfile.read(*size)
+
+        def __getattr__(self, name):
+            return getattr(self.rfile, name)
+
+    class KeepAlive(handler):
+        def drained(self):
+            return getattr(self, "environ", {}).get(DRAINED, False)
+
+        def run_wsgi(self):
+            rfile = self.rfile
+            self.rfile = Input(rfile, self.drained)
+            try:
+                super().run_wsgi()
+            finally:
+                # Nothing said of this request holds for the next one on the connection (http.server's own error
+                # answers, sent outside run_wsgi, close it).
+                self.rfile, self.environ = rfile, {}
+
+        def send_header(self, keyword, value):
+            # close_connection: what the request asked (HTTP/1.0, or `Connection: close`), said back as werkzeug does.
+            closing = keyword.lower() == "connection" and value.lower() == "close"
+            if closing and self.drained() and not self.close_connection:
+                return
+            super().send_header(keyword, value)
+
+    return KeepAlive
+
+
 def patch_all():
     """Every speed fix."""
     patch_module_list()

@@ -184,8 +184,12 @@ class App:
 
     def __call__(self, environ, start_response):
         length = int(environ.get("CONTENT_LENGTH") or 0)
-        body = environ["wsgi.input"].read(length) if length else b""
+        if environ.get("wsgi.input_terminated"):
+            body = environ["wsgi.input"].read()  # chunked: read to its last chunk
+        else:
+            body = environ["wsgi.input"].read(length) if length else b""
         environ["wsgi.input"] = io.BytesIO(body)
+        environ[speed.DRAINED] = True
         path = environ.get("PATH_INFO", "")
         if path.startswith(("/moto-api/", "/sts-lab/")):
             return self.control(environ, start_response, path)
@@ -379,7 +383,8 @@ def main():
         patch_trust_binding()
         realistic = Realistic(Settings())
     app = App(DomainDispatcherApplication(create_backend_app), realistic, unimplemented_actions())
-    run_simple(args.host, args.port, app, threaded=True, request_handler=speed.quick_log(MotoRequestHandler))
+    handler = speed.keep_alive(speed.quick_log(MotoRequestHandler))
+    run_simple(args.host, args.port, app, threaded=True, request_handler=handler)
 
 
 if __name__ == "__main__":

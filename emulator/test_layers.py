@@ -144,6 +144,37 @@ def test_an_error_code_table_is_built_once_a_service():
     assert len(built) == 1
 
 
+# -- the server -------------------------------------------------------------------------------------
+
+
+def test_a_connection_carries_one_request_after_another():
+    """speed.keep_alive: an HTTP/1.1 connection stays open after each answer (to a request with no body, one of known
+    length, one sent chunked), and the next request on it is answered; one that asks to close is closed."""
+    import http.client
+
+    from harness import SERVERS, signed
+
+    conn = http.client.HTTPConnection("127.0.0.1", SERVERS["plain"][0], timeout=30)
+    conn.connect()
+    opened = conn.sock
+
+    def ask(method, path, body=None, headers=None, chunked=False):
+        conn.request(method, path, body=body, headers=headers or {}, encode_chunked=chunked)
+        resp = conn.getresponse()
+        return resp.status, resp.getheader("Connection"), resp.read().decode()
+
+    cases = json.dumps({"cases": []}).encode()
+    assert ask("GET", "/sts-lab/info")[:2] == (200, None)
+    assert ask("POST", "/sts-lab/decide", cases)[:2] == (200, None)
+    assert ask("POST", "/sts-lab/decide", iter([cases[:5], cases[5:]]), chunked=True) == (200, None, '{"decisions": []}')
+    method, target, body, headers = signed("plain", "sts", form={"Action": "GetCallerIdentity"})
+    status, _, body = ask(method, target, body, headers)
+    assert status == 200 and "<GetCallerIdentityResult>" in body, (status, body)  # through moto
+    assert conn.sock is opened
+    assert ask("GET", "/sts-lab/info", headers={"Connection": "close"})[:2] == (200, "close")
+    assert conn.sock is None
+
+
 # -- S3 ---------------------------------------------------------------------------------------------
 
 
