@@ -4,6 +4,7 @@ import json
 import os
 import re
 import threading
+import urllib.parse
 from xml.sax.saxutils import escape, unescape
 
 from authorize import denied_message
@@ -283,12 +284,15 @@ class Realistic(StackLayer):
             self.buckets_gone[name] = {"at": now, "bucket": req.get("s3_bucket")}
             self.buckets_new.pop(name, None)
         elif req["method"] == "GET" and req["path"] in ("", "/"):
-            body = self.lagging_list(body, now)
+            prefix = urllib.parse.parse_qs(req["query"]).get("prefix", [""])[0]
+            body = self.lagging_list(body, now, prefix)
             if self.s.list_bucket_region:
                 body = with_bucket_regions(body)
         return body
 
-    def lagging_list(self, body, now):
+    def lagging_list(self, body, now, prefix):
+        """A ListBuckets answer as S3's lagging listing gives it: new buckets not in it yet, deleted ones still in it
+        (those that `prefix`, ListBuckets' Prefix, begins)."""
         lag = self.s.list_lag
         for name, at in list(self.buckets_new.items()):
             if now < at + lag:
@@ -296,7 +300,7 @@ class Realistic(StackLayer):
         extra = b"".join(
             self.gone_entry(name, gone).encode()
             for name, gone in self.buckets_gone.items()
-            if now < gone["at"] + lag and f"<Name>{escape(name)}</Name>".encode() not in body
+            if now < gone["at"] + lag and name.startswith(prefix) and f"<Name>{escape(name)}</Name>".encode() not in body
         )
         if extra:
             body, span = list_content(body, "Buckets")

@@ -186,8 +186,8 @@ def create_bucket(server, name, region, signed_in=None):
     return call(server, "s3", signed_in or region, method="PUT", path=f"/{name}", body=body)
 
 
-def list_buckets(server, region):
-    resp = call(server, "s3", region, method="GET", path="/")
+def list_buckets(server, region, prefix=None):
+    resp = call(server, "s3", region, method="GET", path="/", query=f"prefix={prefix}" if prefix else "")
     assert resp[0] == 200, resp
     return {b.findtext("Name"): b.findtext("BucketRegion") for b in xml(resp[2]).iter("Bucket")}
 
@@ -231,6 +231,23 @@ def test_list_buckets_regions():
     for region in ("ap-south-1", "us-east-1", "eu-west-1"):
         listed = list_buckets("realistic", region)
         assert listed[eu] == "eu-west-1" and listed[us] == "us-east-1", (region, listed)
+
+
+def test_a_lagging_listing_keeps_to_its_prefix():
+    """Within the lag a new bucket is missing from the listing and a deleted one still in it; a listing with a prefix
+    shows only the names the prefix begins (ListBuckets' Prefix), lagging or not."""
+    stem = unique("lag")
+    gone, new = f"{stem}-gone", f"{stem}-new"
+    assert create_bucket("realistic", gone, "us-east-1")[0] == 200
+    advance("realistic", LAG + 0.1)
+    assert call("realistic", "s3", method="DELETE", path=f"/{gone}")[0] == 204
+    assert create_bucket("realistic", new, "us-east-1")[0] == 200
+    everything = list_buckets("realistic", "us-east-1")
+    assert gone in everything and new not in everything
+    assert set(list_buckets("realistic", "us-east-1", prefix=gone)) == {gone}
+    assert list_buckets("realistic", "us-east-1", prefix=new) == {}
+    advance("realistic", LAG + 0.1)
+    assert set(list_buckets("realistic", "us-east-1", prefix=stem)) == {new}
 
 
 def test_bucket_name_held_after_delete():

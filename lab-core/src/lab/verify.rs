@@ -55,11 +55,15 @@ fn seen_error(e: &anyhow::Error) -> String {
 const LIST_POLL: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// Whether `bucket` shows in the bucket list, asking again while the list lags behind a new
-/// bucket (S3's bucket listing is eventually consistent), within the lab's backoff.
+/// bucket (S3's bucket listing is eventually consistent), within the lab's backoff. Each listing
+/// is ListBuckets with the bucket's own name as its prefix (the same s3:ListAllMyBuckets): the
+/// answer names this bucket, not every bucket of the account (a hundred in a class of 50, each
+/// listing polled several times while the list lags).
 async fn listed_soon(c: &Clients, bucket: &str, backoff: crate::aws::retry::Backoff) -> Result<bool> {
     let mut delays = backoff.pausing_at_least(LIST_POLL).delays();
     loop {
-        if s3::list_buckets(&c.s3).await?.iter().any(|b| b == bucket) {
+        let listed = s3::list_buckets_with_regions(&c.s3, Some(bucket)).await?;
+        if listed.iter().any(|b| b.name == bucket) {
             return Ok(true);
         }
         match delays.next() {
@@ -289,7 +293,7 @@ async fn role_checks(
             made,
         )
         .command(format!(
-            "aws s3 mb s3://{bucket} --profile {role} && aws s3 ls --profile {role}"
+            "aws s3 mb s3://{bucket} --profile {role} && aws s3 ls --bucket-name-prefix {bucket} --profile {role}"
         ))
         .asking(ask("s3:CreateBucket", format!("arn:{partition}:s3:::{bucket}"))),
         denied_row(
@@ -322,10 +326,11 @@ async fn role_checks(
 async fn lab_bucket(lab: &Lab, c: &Clients, tags: &[(&str, &str)], report: &dyn Report) -> (String, Result<()>) {
     let names = &lab.names;
     let verify_prefix = names.verify_bucket_prefix(lab.account());
-    let earlier = s3::list_buckets(&c.s3)
+    let earlier = s3::list_buckets_with_regions(&c.s3, Some(&verify_prefix))
         .await
         .ok()
-        .and_then(|all| all.into_iter().find(|b| b.starts_with(&verify_prefix)));
+        .and_then(|listed| listed.into_iter().next())
+        .map(|b| b.name);
     let fresh = names.verify_bucket(lab.account(), crate::model::expiry::machine_now());
     // Right after assume, the role's S3 rights may still be propagating, as the trust was.
     let create = |bucket: String| async move {
