@@ -6,10 +6,15 @@
 
 use anyhow::Result;
 
+use serde_json::Value as Json;
+
+use super::proof::Who;
 use super::{Case, Probe, S3Call, Scene};
 use crate::aws::error::{aws_error, error_code, one_line};
 use crate::aws::target::Clients;
 use crate::lab::Lab;
+use crate::model::decide::Ask;
+use crate::model::prove::{Counterexample, Miss};
 use crate::ops::sts::{self, AssumeOptions};
 use crate::ops::{objects, s3};
 use crate::output::challenge::{ConfirmedDoc, Target};
@@ -155,4 +160,88 @@ pub fn refused_document(err: &anyhow::Error) -> Option<String> {
         "MalformedPolicyDocument" | "PackedPolicyTooLarge" | "ValidationError"
     )
     .then(|| format!("{code}: {}", ae.message))
+}
+
+/// The request the lab makes on the endpoint for a counterexample, when it can make it without
+/// changing anything: AssumeRole of the challenge role by the user or the admin (carrying at most
+/// an ExternalId or a SourceIdentity), or a session's read on the account's buckets or a
+/// challenge bucket.
+fn probe_of(scene: &Scene, cx: &Counterexample) -> Option<Probe> {
+    let carried = |allowed: &[&str]| {
+        cx.carried
+            .keys()
+            .all(|k| allowed.iter().any(|a| a.eq_ignore_ascii_case(k)))
+    };
+    let value = |key: &str| {
+        cx.carried
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .and_then(|(_, v)| match v {
+                crate::model::decide::Value::One(one) => Some(one.clone()),
+                crate::model::decide::Value::Many(_) => None,
+            })
+    };
+    let user_or_admin = [Who::User.id(), Who::Admin.id()];
+    if cx.action == "sts:AssumeRole" && cx.resource == scene.role_arn && user_or_admin.contains(&cx.subject) {
+        return carried(&["sts:ExternalId", "sts:SourceIdentity"]).then(|| Probe::Assume {
+            by_admin: cx.subject == Who::Admin.id(),
+            external_id: value("sts:ExternalId"),
+            source_identity: value("sts:SourceIdentity"),
+        });
+    }
+    let session_policy = match cx.subject {
+        "session" => true,
+        "plain-session" => false,
+        _ => return None,
+    };
+    if !cx.carried.is_empty() {
+        return None;
+    }
+    let object = |arn: &str| {
+        let (bucket, key) = arn
+            .strip_prefix(&format!("arn:{}:s3:::", scene.partition))?
+            .split_once('/')?;
+        bucket
+            .starts_with(&scene.prefix)
+            .then(|| (bucket.to_owned(), key.to_owned()))
+    };
+    let call = match cx.action.as_str() {
+        "s3:ListAllMyBuckets" => S3Call::ListBuckets,
+        "s3:GetObject" => {
+            let (bucket, key) = object(&cx.resource)?;
+            S3Call::GetObject(bucket, key)
+        }
+        _ => return None,
+    };
+    Some(Probe::Session { session_policy, call })
+}
+
+/// A counterexample asked of the endpoint where the lab can ask it: what it answered, and
+/// whether that is what the documents decide (None: it cannot be asked).
+pub async fn counterexample(
+    lab: &Lab,
+    scene: &Scene,
+    cx: &Counterexample,
+    policy: Option<&Json>,
+    steps: Steps<'_>,
+) -> Result<Option<String>> {
+    let Some(probe) = probe_of(scene, cx) else {
+        return Ok(None);
+    };
+    let decided = match cx.miss {
+        Miss::TooOpen => Target::Allowed,
+        Miss::TooClosed => Target::Refused,
+    };
+    let case = Case::new(
+        format!("{} {} on {}", cx.who, cx.action, cx.resource),
+        Ask::new(&scene.me(), &cx.action, cx.resource.clone()),
+        decided,
+    )
+    .probed(probe);
+    let text = policy.map(Json::to_string);
+    let asked = confirm(lab, scene, &[&case], text.as_deref(), steps).await?;
+    Ok(asked.first().map(|c| match c.agrees {
+        true => format!("{}, as the documents decide", c.seen),
+        false => format!("{}, not as the documents decide", c.seen),
+    }))
 }

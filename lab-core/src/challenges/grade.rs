@@ -1,13 +1,14 @@
 //! A challenge's case graded: what the documents decide for its request against what the goal
 //! wants of it. Too open (allowed, the goal refuses it): the statement that allows it, to narrow.
 //! Too closed (refused, the goal allows it): what decided it, and the steps that would flip it
-//! (`decide::fix`). Pure.
+//! (`decide::fix`). A counterexample of the proof is graded the same way: decided again by
+//! `decide`, the evaluator `why` and `verify` use, which must agree with the proof. Pure.
 
 use anyhow::Result;
 
-use super::Case;
 use crate::model::decide::fix::{self, Fix};
 use crate::model::decide::{Decision, Document, Effect, PolicyKind, Request, Value};
+use crate::model::prove::{Counterexample, Miss};
 pub use crate::output::challenge::Target;
 pub use crate::output::challenge::Verdict;
 
@@ -22,11 +23,11 @@ pub struct Graded {
     pub change: Option<String>,
 }
 
-/// Grades `case`, whose request is `request` with `documents` in play.
-pub fn grade(case: &Case, documents: &[Document], request: &Request) -> Result<Graded> {
+/// Grades a request the goal wants `target`, with `documents` in play.
+pub fn grade(target: Target, documents: &[Document], request: &Request) -> Result<Graded> {
     let decision = crate::model::decide::decide(documents, request)?;
     let allowed = decision.decided_by.effect == Effect::Allow;
-    let verdict = match (case.target, allowed) {
+    let verdict = match (target, allowed) {
         (Target::Allowed, true) | (Target::Refused, false) => Verdict::AsWanted,
         (Target::Refused, true) => Verdict::TooOpen,
         (Target::Allowed, false) => Verdict::TooClosed,
@@ -104,4 +105,31 @@ fn narrow(decision: &Decision, request: &Request) -> String {
 fn asked_key(key: &str) -> bool {
     let key = key.to_ascii_lowercase();
     key.starts_with("sts:") || key == "aws:tokenissuetime" || key.starts_with("s3:")
+}
+
+/// A counterexample of the proof, decided again by `decide` and graded: Err when `decide` does
+/// not find it a miss (the proof and the evaluator part, a defect of one of them).
+pub fn counterexample(cx: &Counterexample) -> Result<Graded> {
+    let request = Request {
+        principal: cx.principal.clone(),
+        action: cx.action.clone(),
+        resource: cx.resource.clone(),
+        context: cx.context.clone(),
+    };
+    let target = match cx.miss {
+        Miss::TooOpen => Target::Refused,
+        Miss::TooClosed => Target::Allowed,
+    };
+    let graded = grade(target, &cx.documents, &request)?;
+    if graded.verdict == Verdict::AsWanted {
+        anyhow::bail!(
+            "the proof and the evaluator disagree on {} {} on {}: the proof finds it {}, the evaluator {} (a defect of sts-lab: please report it)",
+            cx.principal,
+            cx.action,
+            cx.resource,
+            if cx.miss == Miss::TooOpen { "allowed" } else { "refused" },
+            graded.decision.why
+        );
+    }
+    Ok(graded)
 }

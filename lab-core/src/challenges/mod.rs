@@ -6,6 +6,8 @@
 //!
 //! - `mod.rs`: what a challenge is, the scene it is set in, the cases of its space.
 //! - `policies.rs`, `trusts.rs`: the six challenges (pure: documents and spaces).
+//! - `proof.rs`: a goal as sets (who, what, and what must be allowed), and the question its
+//!   proof answers (`model::prove`).
 //! - `grade.rs`: each case's decision against its target: passed, too open or too closed (pure).
 //! - `state.rs`: the challenge role, its boundary and the user's access, written and read.
 //! - `run.rs`: set, check (offline, then a sample on the endpoint), reset, give up.
@@ -14,6 +16,8 @@
 mod confirm;
 mod grade;
 mod policies;
+pub mod proof;
+mod reading;
 mod run;
 mod state;
 mod trusts;
@@ -39,6 +43,8 @@ pub struct Challenge {
     start: fn(&Scene) -> State,
     answer: fn(&Scene) -> State,
     space: fn(&Scene, Option<&Json>) -> Vec<Case>,
+    /// The goal as sets: what must be allowed, everything else in its universe refused.
+    spec: fn(&Scene) -> proof::Spec,
     /// The learner writes a session policy (a file passed to `--check --policy`), not the role.
     pub session_policy: bool,
 }
@@ -70,7 +76,12 @@ impl Challenge {
         (self.answer)(scene)
     }
 
-    /// The space of requests the goal speaks of, with the session policy the learner wrote.
+    /// The goal as sets, for its proof.
+    pub fn spec(&self, scene: &Scene) -> proof::Spec {
+        (self.spec)(scene)
+    }
+
+    /// The sample of requests asked of the endpoint, with the session policy the learner wrote.
     pub fn space(&self, scene: &Scene, session_policy: Option<&Json>) -> Vec<Case> {
         (self.space)(scene, session_policy)
     }
@@ -263,3 +274,6 @@ pub(crate) fn both(a: Option<Json>, b: Json) -> Json {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod answers;

@@ -5,6 +5,7 @@
 
 use serde_json::{Value as Json, json};
 
+use super::proof::{Spec, Who, want};
 use super::{Case, Challenge, Probe, S3Call, Scene, State, Target, document, statement, trust};
 use crate::model::decide::Ask;
 use crate::model::expiry::format_utc;
@@ -71,6 +72,24 @@ pub static NARROW_ROLE: Challenge = Challenge {
         buckets: vec![MINE],
     },
     space: |s, _| narrow_role_space(s),
+    spec: |s| {
+        let session = [Who::Session { issued_any_time: false }];
+        Spec {
+            who: session.to_vec(),
+            actions: vec!["*".to_owned()],
+            resources: Vec::new(),
+            allow: vec![
+                want(
+                    &session,
+                    &["s3:CreateBucket"],
+                    &[s.bucket_arn(&format!("{}*", s.prefix))],
+                    None,
+                ),
+                want(&session, &["s3:ListAllMyBuckets"], &["*".to_owned()], None),
+            ],
+            either: Vec::new(),
+        }
+    },
     session_policy: false,
 };
 
@@ -179,6 +198,33 @@ pub static REVOKE_OLD_SESSIONS: Challenge = Challenge {
         buckets: Vec::new(),
     },
     space: |s, _| revoke_space(s),
+    spec: |s| {
+        let session = [Who::Session { issued_any_time: true }];
+        let list = ["s3:ListAllMyBuckets"];
+        let all = ["*".to_owned()];
+        let (started, now) = (format_utc(s.started), format_utc(s.now));
+        Spec {
+            who: session.to_vec(),
+            actions: vec!["*".to_owned()],
+            resources: Vec::new(),
+            // A session issued now keeps its rights; one issued before the challenge, none.
+            allow: vec![want(
+                &session,
+                &list,
+                &all,
+                Some(json!({"DateGreaterThanEquals": {"aws:TokenIssueTime": now}})),
+            )],
+            // Sessions issued between the challenge and now: the learner's cut-off is among them.
+            either: vec![want(
+                &session,
+                &list,
+                &all,
+                Some(
+                    json!({"DateGreaterThanEquals": {"aws:TokenIssueTime": started}, "DateLessThan": {"aws:TokenIssueTime": now}}),
+                ),
+            )],
+        }
+    },
     session_policy: false,
 };
 
@@ -248,6 +294,34 @@ pub static SESSION_POLICY: Challenge = Challenge {
         }
     },
     space: session_policy_space,
+    spec: |s| {
+        let (session, plain) = ([Who::Session { issued_any_time: false }], [Who::PlainSession]);
+        let read_me = s.bucket(READ_ME);
+        let prefix = format!("{}*", s.prefix);
+        Spec {
+            who: vec![session[0], plain[0]],
+            actions: vec!["*".to_owned()],
+            resources: Vec::new(),
+            allow: vec![
+                want(&session, &["s3:ListBucket"], &[s.bucket_arn(&read_me)], None),
+                want(
+                    &session,
+                    &["s3:GetObject"],
+                    &[s.bucket_arn(&format!("{read_me}/*"))],
+                    None,
+                ),
+                // The role keeps its rights: the narrowing is the session's.
+                want(&plain, &["s3:ListAllMyBuckets"], &["*".to_owned()], None),
+                want(
+                    &plain,
+                    &["s3:*"],
+                    &[s.bucket_arn(&prefix), s.bucket_arn(&format!("{prefix}/*"))],
+                    None,
+                ),
+            ],
+            either: Vec::new(),
+        }
+    },
     session_policy: true,
 };
 

@@ -1,18 +1,21 @@
 //! A challenge on a lab: set (the starting state written, the goal and the commands to read it
-//! told), checked (every request of the space decided offline from the documents as they are
-//! now, then the sample asked of the endpoint), reset, given up (one least-privilege answer
+//! told), checked (the documents as they are now proven against the goal offline, each miss a
+//! counterexample, then a sample asked of the endpoint), reset, given up (one least-privilege answer
 //! written and shown as a diff). The user's tags record the challenge set and each one passed.
 
 use anyhow::{Context, Result, bail};
 use serde_json::Value as Json;
 
-use super::grade::{self, Verdict};
-use super::{Case, Challenge, Scene, State, confirm, state};
+use super::grade;
+use super::reading::LabDocuments;
+use super::{Case, Challenge, Scene, State, confirm, proof, state};
 use crate::lab::Lab;
 use crate::lab::progress::record_passed;
+use crate::model::decide::Value;
 use crate::model::expiry::format_utc;
 use crate::model::names::CHALLENGE_ROLE_POLICY;
-use crate::output::challenge::{ChallengeAction, ChallengeDoc, MissDoc};
+use crate::model::prove::{self, Counterexample, Miss};
+use crate::output::challenge::{ChallengeAction, ChallengeDoc, MissDoc, Target};
 use crate::output::report::{Report, Steps};
 
 /// The challenge set on the lab, and when it was set (Unix seconds).
@@ -29,7 +32,9 @@ fn doc(ch: &Challenge, lab: &Lab, action: ChallengeAction, scene: &Scene) -> Cha
         action,
         goal: ch.goal(scene),
         started: format_utc(scene.started),
-        requests: ch.space(scene, None).len(),
+        requests: 0,
+        actions: 0,
+        outside: Vec::new(),
         passed: None,
         refused_by_iam: None,
         misses: Vec::new(),
@@ -188,8 +193,9 @@ async fn iam_refusal(lab: &Lab, scene: &Scene, policy: &Json, steps: Steps<'_>) 
     }
 }
 
-/// `challenge NAME --check`: every request of the space decided offline, then the sample asked
-/// of the endpoint when the space is as the goal wants; a pass recorded on the user.
+/// `challenge NAME --check`: the documents proven against the goal over its whole universe,
+/// each miss a counterexample decided again by the evaluator and asked of the endpoint where it
+/// can be; when the proof holds, the sample asked of the endpoint; a pass recorded on the user.
 pub async fn check(
     lab: &Lab,
     ch: &'static Challenge,
@@ -207,28 +213,30 @@ pub async fn check(
         doc.passed = Some(false);
         return Ok(doc);
     }
-    let cases = ch.space(&scene, policy.as_ref());
-    doc.requests = cases.len();
-    let asks: Vec<_> = cases.iter().map(|c| c.ask.clone()).collect();
-    let requests = lab.requests_for(&asks).await?;
-    let mut as_wanted: Vec<&Case> = Vec::new();
-    for (case, (docs, request)) in cases.iter().zip(&requests) {
-        let graded = grade::grade(case, docs, request)?;
-        if graded.verdict == Verdict::AsWanted {
-            as_wanted.push(case);
-            continue;
-        }
-        doc.misses.push(miss(case, request, graded));
+    let buckets = ch.start(&scene).buckets;
+    let documents = LabDocuments::read(lab, &scene, policy.as_ref(), &buckets).await?;
+    let question = proof::question(&scene, &ch.spec(&scene), &buckets, &documents);
+    let proven = prove::prove(&question)?;
+    doc.requests = proven.classes;
+    doc.actions = proven.actions;
+    doc.outside = proven.outside.clone();
+    for cx in &proven.misses {
+        let graded = grade::counterexample(cx)?;
+        let mut miss = miss(cx, graded);
+        miss.endpoint = confirm::counterexample(lab, &scene, cx, policy.as_ref(), steps).await?;
+        doc.misses.push(miss);
     }
-    if doc.misses.is_empty() {
+    if doc.misses.is_empty() && doc.outside.is_empty() {
         steps.note(format!(
-            "all {} requests of the space are as the goal wants, offline; asking a sample of the endpoint",
-            cases.len()
+            "proven offline over {} classes of requests; asking a sample of the endpoint",
+            proven.classes
         ));
+        let cases = ch.space(&scene, policy.as_ref());
+        let sample: Vec<&Case> = cases.iter().collect();
         let text = policy.as_ref().map(Json::to_string);
-        doc.confirmed = confirm::confirm(lab, &scene, &as_wanted, text.as_deref(), steps).await?;
+        doc.confirmed = confirm::confirm(lab, &scene, &sample, text.as_deref(), steps).await?;
     }
-    let passed = doc.misses.is_empty() && doc.confirmed.iter().all(|c| c.agrees);
+    let passed = doc.misses.is_empty() && doc.outside.is_empty() && doc.confirmed.iter().all(|c| c.agrees);
     doc.passed = Some(passed);
     if passed {
         record_passed(lab, "challenge", ch.name, lab.now().await?).await?;
@@ -236,19 +244,37 @@ pub async fn check(
     Ok(doc)
 }
 
-fn miss(case: &Case, request: &crate::model::decide::Request, graded: grade::Graded) -> MissDoc {
+/// A counterexample as the learner reads it.
+fn miss(cx: &Counterexample, graded: grade::Graded) -> MissDoc {
+    let carried: Vec<String> = cx
+        .carried
+        .iter()
+        .map(|(k, v)| match v {
+            Value::One(one) => format!("{k}={one}"),
+            Value::Many(many) => format!("{k}=[{}]", many.join(",")),
+        })
+        .collect();
+    let with = match carried.is_empty() {
+        true => String::new(),
+        false => format!(" with {}", carried.join(", ")),
+    };
     MissDoc {
-        request: case.label.clone(),
+        request: format!("{}: {} on {}{with}", cx.who, cx.action, cx.resource),
         verdict: graded.verdict,
-        principal: request.principal.clone(),
-        action: request.action.clone(),
-        resource: request.resource.clone(),
-        context: case.ask.context.clone(),
-        expected: case.target,
+        principal: cx.principal.clone(),
+        action: cx.action.clone(),
+        resource: cx.resource.clone(),
+        context: cx.carried.clone(),
+        expected: match cx.miss {
+            Miss::TooOpen => Target::Refused,
+            Miss::TooClosed => Target::Allowed,
+        },
         decided_by: graded.decision.decided_by,
         why: graded.decision.why,
         change: graded.change,
         fixes: graded.fixes,
+        alike: cx.alike.clone(),
+        endpoint: None,
     }
 }
 

@@ -5,6 +5,7 @@
 
 use serde_json::{Value as Json, json};
 
+use super::proof::{EVERYONE, Spec, TRUST_ACTIONS, Who, want};
 use super::{Case, Challenge, Probe, Scene, State, Target, both, trust};
 use crate::model::decide::Ask;
 
@@ -70,8 +71,32 @@ pub static EXTERNAL_ID: Challenge = Challenge {
         })
         .collect()
     },
+    spec: |s| {
+        trust_spec(
+            s,
+            &[ASSUME],
+            Some(json!({"StringEquals": {"sts:ExternalId": partner_id(s)}})),
+        )
+    },
     session_policy: false,
 };
+
+/// A trust challenge's goal: the lab's user may make `actions` on the role when `condition`
+/// holds; nothing else a trust decides, for anyone.
+fn trust_spec(s: &Scene, actions: &[&str], condition: Option<Json>) -> Spec {
+    Spec {
+        who: EVERYONE.to_vec(),
+        actions: TRUST_ACTIONS.iter().map(|a| (*a).to_owned()).collect(),
+        resources: vec![s.role_arn.clone()],
+        allow: vec![want(
+            &[Who::User],
+            actions,
+            std::slice::from_ref(&s.role_arn),
+            condition,
+        )],
+        either: Vec::new(),
+    }
+}
 
 pub static SOURCE_IDENTITY: Challenge = Challenge {
     name: "source-identity",
@@ -115,6 +140,13 @@ pub static SOURCE_IDENTITY: Challenge = Challenge {
         }
         out
     },
+    spec: |s| {
+        trust_spec(
+            s,
+            &[ASSUME, SET_SOURCE_IDENTITY],
+            Some(json!({"StringEquals": {"sts:SourceIdentity": s.user}})),
+        )
+    },
     session_policy: false,
 };
 
@@ -157,6 +189,7 @@ pub static TRUST_THE_USER: Challenge = Challenge {
         }
         out
     },
+    spec: |s| trust_spec(s, &[ASSUME], None),
     session_policy: false,
 };
 

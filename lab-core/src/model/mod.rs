@@ -7,5 +7,6 @@ pub mod expiry;
 pub mod names;
 pub mod operations;
 pub mod policy;
+pub mod prove;
 pub mod secret;
 pub mod trail;

@@ -37,7 +37,7 @@ pub enum Verdict {
     TooClosed,
 }
 
-/// A request of the space that is not as the goal wants.
+/// A request where the documents and the goal part: a counterexample of the proof.
 #[derive(Debug, Clone, Serialize)]
 pub struct MissDoc {
     pub request: String,
@@ -54,6 +54,10 @@ pub struct MissDoc {
     pub change: Option<String>,
     /// Too closed: the steps, proven offline, that would let it through.
     pub fixes: Vec<Fix>,
+    /// Other actions of the catalog decided alike (the same class of requests).
+    pub alike: Vec<String>,
+    /// What the endpoint answered when asked the same request (None: it could not be asked).
+    pub endpoint: Option<String>,
 }
 
 /// A request of the sample asked of the endpoint.
@@ -86,8 +90,12 @@ pub struct ChallengeDoc {
     pub goal: String,
     /// When the challenge was set (UTC).
     pub started: String,
-    /// How many requests the space holds: every one is decided at a check.
+    /// How many classes of requests a check proved (each stands for every request like it).
     pub requests: usize,
+    /// How many actions of the catalog the goal's universe holds.
+    pub actions: usize,
+    /// What the proof could not decide (outside its fragment): a check with any does not pass.
+    pub outside: Vec<String>,
     /// A check's verdict (None for set, reset, give up).
     pub passed: Option<bool>,
     /// IAM's own refusal of what the learner wrote (a session policy IAM will not take).
@@ -123,30 +131,49 @@ pub fn check_lines(doc: &ChallengeDoc) -> Vec<String> {
             Verdict::TooClosed => "too closed",
             Verdict::AsWanted => "as wanted",
         };
-        let request = match miss.request.contains(&miss.action) {
-            true => miss.request.clone(),
-            false => format!("{} ({} on {})", miss.request, miss.action, miss.resource),
-        };
         let is = if miss.expected == Target::Allowed {
             "refused"
         } else {
             "allowed"
         };
         out.push(format!(
-            "✗ {what}: {request} is {is}, the goal wants it {}",
+            "✗ {what}: {} is {is}, the goal wants it {}",
+            miss.request,
             miss.expected.word()
         ));
+        if !miss.alike.is_empty() {
+            let shown: Vec<&str> = miss.alike.iter().take(6).map(String::as_str).collect();
+            let more = miss.alike.len().saturating_sub(shown.len());
+            let more = if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            };
+            out.push(format!("    and alike: {}{more}", shown.join(", ")));
+        }
         out.push(format!("    decided by: {}", miss.why));
+        if let Some(answer) = &miss.endpoint {
+            out.push(format!("    the endpoint, asked the same: {answer}"));
+        }
         if let Some(change) = &miss.change {
             out.push(format!("    what would change it: {change}"));
         }
     }
-    let missed = doc.misses.len();
-    out.push(format!(
-        "{} of {} requests of the space are as the goal wants (decided offline from the documents as they are now)",
-        doc.requests - missed.min(doc.requests),
-        doc.requests
-    ));
+    for outside in &doc.outside {
+        out.push(format!("? not proven: {outside}"));
+    }
+    out.push(match (doc.misses.is_empty(), doc.outside.is_empty()) {
+        (true, true) => format!(
+            "proven: every request of the goal's universe is as it wants ({} classes of requests, {} actions of the catalog, decided offline from the documents as they are now)",
+            doc.requests, doc.actions
+        ),
+        _ => format!(
+            "{} counterexample(s) over {} classes of requests ({} actions of the catalog, decided offline from the documents as they are now)",
+            doc.misses.len(),
+            doc.requests,
+            doc.actions
+        ),
+    });
     out
 }
 

@@ -49,8 +49,8 @@ pub async fn run(global: &Global, args: ChallengeArgs) -> Result<()> {
             ui.outcome(
                 true,
                 &format!(
-                    "challenge {} passed: all {} requests of the goal are as it wants, and the endpoint agrees",
-                    ch.name, doc.requests
+                    "challenge {} passed: proven least privilege over every request of the goal ({} classes of requests, {} actions of the catalog), and the endpoint agrees",
+                    ch.name, doc.requests, doc.actions
                 ),
             );
             Ok(())

@@ -10,14 +10,14 @@
 //! must always allow AssumeRole. A document IAM would refuse (`grammar`) is never decided on.
 pub mod fix;
 pub mod grammar;
-mod trace;
+pub(crate) mod trace;
 
 use std::collections::BTreeMap;
 
 use anyhow::{Context as _, Result};
 use serde::Serialize;
 
-pub use trace::{ConditionTrace, Naming, PolicyTrace, StatementTrace};
+pub use trace::{ConditionTrace, NO_RESOURCE, Naming, PolicyTrace, StatementTrace};
 
 /// Which kind of policy a document is; it decides how its Allow counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -37,7 +37,7 @@ pub enum PolicyKind {
 
 impl PolicyKind {
     /// Whether the policy belongs to the resource: a trust, or a bucket's policy.
-    fn on_resource(self) -> bool {
+    pub fn on_resource(self) -> bool {
         matches!(self, PolicyKind::Trust | PolicyKind::Resource)
     }
 
@@ -213,62 +213,62 @@ pub fn decide(documents: &[Document], request: &Request) -> Result<Decision> {
     })
 }
 
-/// The first statement of `kind` whose effect is `deny` (or allow) and that applies.
-fn first(policies: &[PolicyTrace], kind: Option<PolicyKind>, deny: bool) -> Option<(&PolicyTrace, &StatementTrace)> {
-    first_of(policies, |p| kind.is_none_or(|k| p.kind == k), deny)
+/// One statement's part in a decision: whether it applies, whether it denies, and how it names
+/// the caller (read for a resource policy's Allow only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Part {
+    pub applies: bool,
+    pub deny: bool,
+    pub naming: Naming,
 }
 
-/// The first statement of a policy `keep` keeps whose effect is `deny` (or allow) and that applies.
-fn first_of(
-    policies: &[PolicyTrace],
-    keep: impl Fn(&PolicyTrace) -> bool,
-    deny: bool,
-) -> Option<(&PolicyTrace, &StatementTrace)> {
-    policies.iter().filter(|p| keep(p)).find_map(|p| {
-        p.statements
+/// A decision as [`settle`] makes it: the effect, the policy and statement that made it (by
+/// index), and for an implicit deny the kind of policy that must also allow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settled {
+    pub effect: Effect,
+    pub by: Option<(usize, usize)>,
+    pub missing: Option<PolicyKind>,
+}
+
+/// AWS's combination of the policies in play, each its kind and its statements' parts: the one
+/// place the rule is written, for `decide` and for the proof (`model::prove`). `assume`: the
+/// request is sts:AssumeRole (a resource policy of a role is its trust).
+pub fn settle(policies: &[(PolicyKind, &[Part])], assume: bool) -> Settled {
+    let first = |keep: &dyn Fn(PolicyKind) -> bool, deny: bool| {
+        policies
             .iter()
-            .find(|s| s.applies && s.deny == deny)
-            .map(|s| (p, s))
-    })
-}
-
-fn by(effect: Effect, found: Option<(&PolicyTrace, &StatementTrace)>) -> DecidedBy {
-    DecidedBy {
-        effect,
-        policy: found.map(|(p, _)| p.name.clone()),
-        statement: found.and_then(|(_, s)| s.sid.clone()),
+            .enumerate()
+            .filter(|(_, (k, _))| keep(*k))
+            .find_map(|(i, (_, parts))| parts.iter().position(|s| s.applies && s.deny == deny).map(|j| (i, j)))
+    };
+    let settled = |effect, by, missing| Settled { effect, by, missing };
+    if let Some(deny) = first(&|_| true, true) {
+        return settled(Effect::ExplicitDeny, Some(deny), None);
     }
-}
-
-/// The decision, and for an implicit deny the kind of policy that must also allow the request.
-fn combine(policies: &[PolicyTrace], request: &Request) -> (DecidedBy, Option<PolicyKind>) {
-    if let Some(deny) = first(policies, None, true) {
-        return (by(Effect::ExplicitDeny, Some(deny)), None);
-    }
-    let allows = |kind| first(policies, Some(kind), false);
-    let given = |kind| policies.iter().any(|p| p.kind == kind);
+    let allows = |kind: PolicyKind| first(&|k| k == kind, false);
+    let given = |kind| policies.iter().any(|(k, _)| *k == kind);
     let identity = allows(PolicyKind::Identity);
     let boundary_ok = !given(PolicyKind::Boundary) || allows(PolicyKind::Boundary).is_some();
     let session_ok = !given(PolicyKind::Session) || allows(PolicyKind::Session).is_some();
-    let denied = |kind| (by(Effect::ImplicitDeny, None), Some(kind));
+    let denied = |kind| settled(Effect::ImplicitDeny, None, Some(kind));
     // A trust must allow AssumeRole (a resource policy of a role is its trust); a bucket's
     // policy need not allow.
-    let assume = request.action.eq_ignore_ascii_case("sts:AssumeRole");
-    let is_trust = |p: &PolicyTrace| p.kind == PolicyKind::Trust || (assume && p.kind == PolicyKind::Resource);
-    if policies.iter().any(is_trust) && first_of(policies, is_trust, false).is_none() {
+    let is_trust = |k: PolicyKind| k == PolicyKind::Trust || (assume && k == PolicyKind::Resource);
+    if policies.iter().any(|(k, _)| is_trust(*k)) && first(&is_trust, false).is_none() {
         return denied(PolicyKind::Trust);
     }
-    let on_resource = first_of(policies, |p| p.kind.on_resource(), false);
+    let on_resource = first(&|k: PolicyKind| k.on_resource(), false);
     if let (Some(allow), true, true) = (identity, boundary_ok, session_ok) {
-        return (by(Effect::Allow, Some(allow)), None);
+        return settled(Effect::Allow, Some(allow), None);
     }
     // The most direct way any allowing statement of a resource policy names the caller.
     let naming = policies
         .iter()
-        .filter(|p| p.kind.on_resource())
-        .flat_map(|p| p.statements.iter())
+        .filter(|(k, _)| k.on_resource())
+        .flat_map(|(_, parts)| parts.iter())
         .filter(|s| s.applies && !s.deny)
-        .map(|s| s.naming(&request.principal))
+        .map(|s| s.naming)
         .min();
     let missing = [
         (identity.is_some(), PolicyKind::Identity),
@@ -282,10 +282,47 @@ fn combine(policies: &[PolicyTrace], request: &Request) -> (DecidedBy, Option<Po
             .map_or(PolicyKind::Identity, |(_, kind)| *kind)
     };
     match (naming, on_resource) {
-        (Some(Naming::Exact), Some(allow)) => (by(Effect::Allow, Some(allow)), None),
-        (Some(Naming::Role), Some(allow)) if boundary_ok && session_ok => (by(Effect::Allow, Some(allow)), None),
+        (Some(Naming::Exact), Some(allow)) => settled(Effect::Allow, Some(allow), None),
+        (Some(Naming::Role), Some(allow)) if boundary_ok && session_ok => settled(Effect::Allow, Some(allow), None),
         (Some(Naming::Role), _) => denied(first_missing(1)),
         _ => denied(first_missing(0)),
+    }
+}
+
+/// The decision, and for an implicit deny the kind of policy that must also allow the request.
+fn combine(policies: &[PolicyTrace], request: &Request) -> (DecidedBy, Option<PolicyKind>) {
+    let parts: Vec<Vec<Part>> = policies
+        .iter()
+        .map(|p| {
+            p.statements
+                .iter()
+                .map(|s| Part {
+                    applies: s.applies,
+                    deny: s.deny,
+                    naming: match s.applies && !s.deny && p.kind.on_resource() {
+                        true => s.naming(&request.principal),
+                        false => Naming::Account,
+                    },
+                })
+                .collect()
+        })
+        .collect();
+    let views: Vec<(PolicyKind, &[Part])> = policies
+        .iter()
+        .zip(&parts)
+        .map(|(p, s)| (p.kind, s.as_slice()))
+        .collect();
+    let assume = request.action.eq_ignore_ascii_case("sts:AssumeRole");
+    let settled = settle(&views, assume);
+    let found = settled.by.map(|(i, j)| (&policies[i], &policies[i].statements[j]));
+    (by(settled.effect, found), settled.missing)
+}
+
+fn by(effect: Effect, found: Option<(&PolicyTrace, &StatementTrace)>) -> DecidedBy {
+    DecidedBy {
+        effect,
+        policy: found.map(|(p, _)| p.name.clone()),
+        statement: found.and_then(|(_, s)| s.sid.clone()),
     }
 }
 

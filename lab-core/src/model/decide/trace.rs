@@ -13,7 +13,7 @@ use super::{Document, PolicyKind, Request, Value};
 
 /// The resource of a request for an action without one (`s3:ListAllMyBuckets`): only a
 /// statement whose Resource is `*` applies to it, as in AWS.
-const NO_RESOURCE: &str = "arn:aws:sts-lab-none:::*";
+pub const NO_RESOURCE: &str = "arn:aws:sts-lab-none:::*";
 
 /// iam-rs's reason for a statement whose principal, action and resource match but a condition
 /// does not (pinned with iam-rs).
@@ -94,7 +94,7 @@ pub struct ConditionTrace {
 }
 
 /// `arn:aws:iam::A:role/R` for the session `arn:aws:sts::A:assumed-role/R/S`.
-fn session_role(caller: &str) -> Option<String> {
+pub(crate) fn session_role(caller: &str) -> Option<String> {
     let (head, rest) = caller.split_once(":assumed-role/")?;
     let role = rest.split('/').next()?;
     let (partition_etc, account) = head.rsplit_once(':')?;
@@ -178,12 +178,12 @@ fn conditions(statement: &Json, request: &IAMRequest, context: &Request) -> Resu
 }
 
 /// The account of an ARN (`arn:aws:iam::123456789012:user/u`).
-fn account_of(arn: &str) -> Option<&str> {
+pub(crate) fn account_of(arn: &str) -> Option<&str> {
     arn.split(':').nth(4).filter(|a| a.len() == 12)
 }
 
 /// Whether a trust's principal is the whole account `account`.
-fn names_account(principal: &str, account: &str) -> bool {
+pub(crate) fn names_account(principal: &str, account: &str) -> bool {
     principal == account || (principal.ends_with(":root") && account_of(principal) == Some(account))
 }
 

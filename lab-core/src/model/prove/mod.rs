@@ -1,0 +1,162 @@
+//! A proof, offline, that documents allow exactly what a goal says: over every request of a
+//! universe (every action of the catalog a pattern names, every resource of its ARN formats,
+//! every value of every context key a condition reads), the requests the documents allow are the
+//! goal's, and none else; or one concrete request where they part (a counterexample), with the
+//! statement that decides it. AWS's own Zelkova and Access Analyzer's custom policy checks prove
+//! the same things with an SMT solver; this proof partitions instead: the decision of a request
+//! depends only on which patterns its action, resource and context values match, so each
+//! dimension is cut into the classes the documents and the goal tell apart (product automata over
+//! the string patterns, `strings`; the points of the dates, numbers and addresses, `conditions`),
+//! and one request of each combination of classes is decided with AWS's combination rule, the
+//! one `decide` uses ([`crate::model::decide::settle`]). A combination no string has is never
+//! built, so every class is tried and no request is left out.
+//!
+//! - `catalog`: the actions, their ARN formats and condition keys (vendored data).
+//! - `strings`: patterns as automata, and the classes of strings they tell apart.
+//! - `conditions`: condition operators typed, and the values of a key worth trying.
+//! - `compile`: documents read (typed views) and compiled for one caller.
+//! - `search`: the classes of requests enumerated and decided.
+//!
+//! What falls outside the fragment (a service outside the catalog, a key compared as two kinds
+//! of value, a variable naming a key the request carries) is named in [`Proof::outside`], never
+//! passed silently.
+
+pub mod catalog;
+mod compile;
+pub mod conditions;
+mod search;
+pub mod strings;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value as Json;
+
+use crate::model::decide::{Document, Effect, Value};
+
+/// Who makes the requests of a universe, with its own documents and what it fixes of the context.
+#[derive(Debug, Clone)]
+pub struct Subject {
+    /// A short name the goal's wants refer to (`session`, `user`, `admin`, `other`).
+    pub id: &'static str,
+    /// In words, for a counterexample (`a session of role X`).
+    pub label: String,
+    pub arn: String,
+    /// Its own documents: identity policies, its boundary, a session's policies.
+    pub documents: Vec<Document>,
+    /// The context it fixes (`aws:username`, `aws:CurrentTime` …); keys it does not fix and that
+    /// describe the caller are absent.
+    pub fixed: BTreeMap<String, Value>,
+    /// Date keys its requests may carry, each up to a latest time (a session's
+    /// `aws:TokenIssueTime`, never after now).
+    pub free_dates: Vec<(String, i64)>,
+    /// A stand-in for principals the lab does not know (another user of the account, with any
+    /// policy): the keys describing it are free, not absent.
+    pub stand_in: bool,
+}
+
+/// A resource-based policy in play for requests on the resources it is attached to (a role's
+/// trust, a bucket's policy, on its bucket and its objects).
+#[derive(Debug, Clone)]
+pub struct Attached {
+    pub document: Document,
+    /// The ARNs (or ARN patterns) it is attached to.
+    pub on: Vec<String>,
+}
+
+/// A part of a goal: for the subjects `who`, the requests a statement (Action, Resource,
+/// Condition, as a policy would write it) covers.
+#[derive(Debug, Clone)]
+pub struct Want {
+    pub who: Vec<&'static str>,
+    pub statement: Json,
+}
+
+/// What is asked: the universe, the documents in play, and the goal.
+#[derive(Debug, Clone)]
+pub struct Question {
+    pub partition: String,
+    /// The account whose buckets the S3 requests name (`aws:ResourceAccount`).
+    pub account: String,
+    pub subjects: Vec<Subject>,
+    /// The actions of the universe, as patterns over the catalog (`*`, `sts:AssumeRole`).
+    pub actions: Vec<String>,
+    /// Its resources, as ARN patterns (empty: every resource of the catalog's formats).
+    pub resources: Vec<String>,
+    pub attached: Vec<Attached>,
+    /// The requests that must be allowed; every other one must be refused …
+    pub allow: Vec<Want>,
+    /// … but these, which may go either way.
+    pub either: Vec<Want>,
+}
+
+/// Whether a request the goal speaks of is allowed or refused where the goal wants the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Miss {
+    /// Allowed, and the goal refuses it.
+    TooOpen,
+    /// Refused, and the goal allows it.
+    TooClosed,
+}
+
+/// One concrete request where the documents and the goal part.
+#[derive(Debug, Clone, Serialize)]
+pub struct Counterexample {
+    pub miss: Miss,
+    /// The subject, by its id and in words, and its ARN.
+    pub subject: &'static str,
+    pub who: String,
+    pub principal: String,
+    pub action: String,
+    /// Other actions of the catalog decided alike here (the same class).
+    pub alike: Vec<String>,
+    /// The resource's ARN, or `*`.
+    pub resource: String,
+    /// The values of the keys the request itself carries (absent keys not listed).
+    pub carried: BTreeMap<String, Value>,
+    /// The whole context, as `decide` reads it.
+    #[serde(skip)]
+    pub context: BTreeMap<String, Value>,
+    /// The documents in play for it.
+    #[serde(skip)]
+    pub documents: Vec<Document>,
+    /// The decision, and the policy and statement that made it (None: an implicit deny).
+    pub effect: Effect,
+    pub policy: Option<String>,
+    pub statement: Option<String>,
+}
+
+/// A proof's result: the counterexamples (none: the documents are the goal), how many classes of
+/// requests were decided, and what lies outside the fragment.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Proof {
+    pub misses: Vec<Counterexample>,
+    /// How many classes of requests were decided (each stands for every request like it).
+    pub classes: usize,
+    /// How many actions of the catalog the universe holds.
+    pub actions: usize,
+    /// What the proof could not decide, in words; empty when it covers the whole universe.
+    pub outside: Vec<String>,
+}
+
+impl Proof {
+    /// Whether the documents are proven to allow exactly the goal.
+    pub fn holds(&self) -> bool {
+        self.misses.is_empty() && self.outside.is_empty()
+    }
+}
+
+/// The most counterexamples a proof keeps (one for each subject, action class and miss).
+pub const MOST_MISSES: usize = 40;
+
+/// Proves `question`: every class of requests decided, each miss a counterexample.
+pub fn prove(question: &Question) -> anyhow::Result<Proof> {
+    search::run(question)
+}
+
+/// How a proof is made, in one line (the README and `--check` say it).
+pub const METHOD: &str = "every class of requests the documents and the goal tell apart (product automata over the string patterns, the points of dates and numbers), each decided by AWS's evaluation logic";
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,432 @@
+//! String patterns as automata, and the partition of all strings they induce: for patterns P1…Pk
+//! (globs with `*` and `?`, literals with or without case, ARN formats with their placeholders),
+//! every combination of "matches Pi or not" that some string has, with the shortest such string
+//! as its witness. It is the product of the patterns' automata explored breadth first (the
+//! subset construction done on the fly): a combination no string has is never reached, so a
+//! class that is not listed is empty, which is the proof's completeness for strings.
+
+use std::collections::{HashMap, VecDeque};
+
+/// A set of characters one position of a pattern takes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Chars {
+    /// Exactly this character.
+    One(char),
+    /// This letter in either case.
+    Either(char),
+    /// Any character.
+    Any,
+    /// Any character but `:` (a wildcard inside an ARN's first five segments).
+    NotColon,
+    /// A bucket name's characters: lower-case letters, digits, `.` and `-`.
+    BucketName,
+    /// A digit (an account id).
+    Digit,
+}
+
+impl Chars {
+    pub fn contains(&self, c: char) -> bool {
+        match self {
+            Chars::One(x) => *x == c,
+            Chars::Either(x) => x.eq_ignore_ascii_case(&c),
+            Chars::Any => true,
+            Chars::NotColon => c != ':',
+            Chars::BucketName => c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-',
+            Chars::Digit => c.is_ascii_digit(),
+        }
+    }
+}
+
+/// One position of a pattern: a character of a set, or any run of them (none included).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Elem {
+    One(Chars),
+    Many(Chars),
+}
+
+/// A pattern: a sequence of positions, matched against a whole string.
+pub type Pattern = Vec<Elem>;
+
+/// A literal, exactly (`ci`: in any case).
+pub fn literal(text: &str, ci: bool) -> Pattern {
+    text.chars()
+        .map(|c| match ci && c.is_ascii_alphabetic() {
+            true => Elem::One(Chars::Either(c)),
+            false => Elem::One(Chars::One(c)),
+        })
+        .collect()
+}
+
+/// A glob (`*` any run, `?` any one character), case-sensitive.
+pub fn glob(text: &str) -> Pattern {
+    text.chars()
+        .map(|c| match c {
+            '*' => Elem::Many(Chars::Any),
+            '?' => Elem::One(Chars::Any),
+            c => Elem::One(Chars::One(c)),
+        })
+        .collect()
+}
+
+/// An ARN pattern as the Resource element and the Arn condition operators read it: six
+/// colon-separated segments, wildcards within each of the first five never crossing a colon,
+/// the last (the resource) matched as a glob; a wildcard in the service segment matches
+/// nothing (None). A pattern of fewer than six segments is None too.
+pub fn arn(text: &str) -> Option<Pattern> {
+    if text == "*" {
+        return Some(vec![Elem::Many(Chars::Any)]);
+    }
+    let parts: Vec<&str> = text.splitn(6, ':').collect();
+    if parts.len() != 6 || parts[2].contains(['*', '?']) {
+        return None;
+    }
+    let mut out = Vec::new();
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            out.push(Elem::One(Chars::One(':')));
+        }
+        let wild = if i < 5 { Chars::NotColon } else { Chars::Any };
+        out.extend(part.chars().map(|c| match c {
+            '*' => Elem::Many(wild.clone()),
+            '?' => Elem::One(wild.clone()),
+            c => Elem::One(Chars::One(c)),
+        }));
+    }
+    Some(out)
+}
+
+/// An ARN format of the catalog (`arn:${Partition}:s3:::${BucketName}/${ObjectName}`) in
+/// `partition`: each placeholder one or more characters of its kind (an account twelve digits).
+pub fn arn_format(format: &str, partition: &str) -> Pattern {
+    let mut out = Vec::new();
+    let mut rest = format;
+    let mut segment = 0;
+    while !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix("${")
+            && let Some((name, tail)) = after.split_once('}')
+        {
+            match name {
+                "Partition" => out.extend(literal(partition, false)),
+                "Account" => out.extend((0..12).map(|_| Elem::One(Chars::Digit))),
+                "BucketName" => out.extend([Elem::One(Chars::BucketName), Elem::Many(Chars::BucketName)]),
+                _ if segment < 5 => out.extend([Elem::One(Chars::NotColon), Elem::Many(Chars::NotColon)]),
+                _ => out.extend([Elem::One(Chars::Any), Elem::Many(Chars::Any)]),
+            }
+            rest = tail;
+            continue;
+        }
+        let mut chars = rest.chars();
+        let Some(c) = chars.next() else { break };
+        if c == ':' {
+            segment += 1;
+        }
+        out.push(Elem::One(Chars::One(c)));
+        rest = chars.as_str();
+    }
+    out
+}
+
+/// A resource of the ARN format `format` (`arn:${Partition}:iam::${Account}:role/${RoleNameWithPath}`):
+/// its placeholders filled with `partition`, `account`, a region and a readable name.
+pub fn instance(format: &str, partition: &str, account: &str) -> String {
+    let mut out = String::new();
+    let mut rest = format;
+    while let Some(at) = rest.find("${") {
+        out.push_str(&rest[..at]);
+        let Some(end) = rest[at..].find('}') else { break };
+        out.push_str(match &rest[at + 2..at + end] {
+            "Partition" => partition,
+            "Account" => account,
+            "Region" => "us-east-1",
+            _ => "example",
+        });
+        rest = &rest[at + end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The service segment of an ARN pattern, when it is literal (None: a wildcard before it or in
+/// it, `*` say).
+pub fn service_of(pattern: &Pattern) -> Option<String> {
+    let mut colons = 0;
+    let mut service = String::new();
+    for elem in pattern {
+        match elem {
+            Elem::One(Chars::One(':')) if colons == 2 => return Some(service),
+            Elem::One(Chars::One(':')) => colons += 1,
+            Elem::One(Chars::One(c)) if colons == 2 => service.push(*c),
+            Elem::One(Chars::One(_)) => {}
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// Whether `text` matches the glob `pattern` in any case (action names): `*` any run, `?` any
+/// one character; greedy, backtracking to the last `*`.
+pub fn glob_matches_ci(pattern: &str, text: &str) -> bool {
+    let (p, t) = (pattern.as_bytes(), text.as_bytes());
+    let (mut i, mut j) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while j < t.len() {
+        if i < p.len() && (p[i] == b'?' || p[i].eq_ignore_ascii_case(&t[j])) {
+            i += 1;
+            j += 1;
+        } else if i < p.len() && p[i] == b'*' {
+            star = Some((i, j));
+            i += 1;
+        } else if let Some((si, sj)) = star {
+            i = si + 1;
+            j = sj + 1;
+            star = Some((si, sj + 1));
+        } else {
+            return false;
+        }
+    }
+    p[i..].iter().all(|c| *c == b'*')
+}
+
+/// Whether `text` matches `pattern`.
+pub fn matches(pattern: &Pattern, text: &str) -> bool {
+    let words = words(pattern);
+    let runs = runs(pattern);
+    let mut now = vec![0u64; words];
+    set(&mut now, 0);
+    closure(&runs, &mut now);
+    let mut next = vec![0u64; words];
+    for c in text.chars() {
+        step(pattern, &runs, &now, c, &mut next);
+        if next.iter().all(|w| *w == 0) {
+            return false;
+        }
+        std::mem::swap(&mut now, &mut next);
+    }
+    get(&now, pattern.len())
+}
+
+/// How many 64-bit words hold a pattern's positions (0 ..= its length).
+fn words(pattern: &Pattern) -> usize {
+    pattern.len() / 64 + 1
+}
+
+fn set(bits: &mut [u64], i: usize) {
+    bits[i / 64] |= 1 << (i % 64);
+}
+
+fn get(bits: &[u64], i: usize) -> bool {
+    bits[i / 64] & (1 << (i % 64)) != 0
+}
+
+/// The positions of a pattern's runs, as bits.
+fn runs(pattern: &Pattern) -> Vec<u64> {
+    let mut bits = vec![0u64; words(pattern)];
+    for (p, elem) in pattern.iter().enumerate() {
+        if matches!(elem, Elem::Many(_)) {
+            set(&mut bits, p);
+        }
+    }
+    bits
+}
+
+/// Adds the positions reachable without reading a character (a run may be empty): each position
+/// of a run in `bits` adds the one after it, until nothing changes.
+fn closure(runs: &[u64], bits: &mut [u64]) {
+    loop {
+        let mut changed = false;
+        let mut carry = 0u64;
+        for (w, run) in bits.iter_mut().zip(runs) {
+            let from = *w & run;
+            let add = (from << 1) | carry;
+            carry = from >> 63;
+            if add & !*w != 0 {
+                *w |= add;
+                changed = true;
+            }
+        }
+        if !changed {
+            return;
+        }
+    }
+}
+
+/// The positions after reading `c` from `from`, into `out`.
+fn step(pattern: &Pattern, runs: &[u64], from: &[u64], c: char, out: &mut [u64]) {
+    out.iter_mut().for_each(|w| *w = 0);
+    for (w, word) in from.iter().enumerate() {
+        let mut bits = *word;
+        while bits != 0 {
+            let p = w * 64 + bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            match pattern.get(p) {
+                Some(Elem::One(chars)) if chars.contains(c) => set(out, p + 1),
+                Some(Elem::Many(chars)) if chars.contains(c) => set(out, p),
+                _ => {}
+            }
+        }
+    }
+    closure(runs, out);
+}
+
+/// The characters worth trying: every character a pattern names (both cases of a letter it
+/// names in any case), then one of each kind no pattern names, the most readable first.
+fn alphabet(patterns: &[&Pattern]) -> Vec<char> {
+    let mut named: Vec<char> = Vec::new();
+    for elem in patterns.iter().flat_map(|p| p.iter()) {
+        let (Elem::One(set) | Elem::Many(set)) = elem;
+        match set {
+            Chars::One(c) => named.push(*c),
+            Chars::Either(c) => named.extend([c.to_ascii_lowercase(), c.to_ascii_uppercase()]),
+            _ => {}
+        }
+    }
+    named.push(':');
+    named.sort_unstable();
+    named.dedup();
+    let kinds = [Chars::NotColon, Chars::BucketName, Chars::Digit];
+    let mut seen: Vec<Vec<bool>> = Vec::new();
+    let mut out = Vec::new();
+    for c in "abcdefghijklmnopqrstuvwxyz0123456789-._/ABCDEFGHIJKLMNOPQRSTUVWXYZ~#".chars() {
+        if named.contains(&c) {
+            continue;
+        }
+        let kind: Vec<bool> = kinds.iter().map(|k| k.contains(c)).collect();
+        if !seen.contains(&kind) {
+            seen.push(kind);
+            out.push(c);
+        }
+    }
+    // Named characters first (they lead to matches), the others after, in readable order.
+    named.sort_by_key(|c| (!c.is_ascii_alphanumeric(), *c));
+    named.extend(out);
+    named
+}
+
+/// One class of the partition: which patterns match (by index), and the shortest string that
+/// matches exactly those.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Class {
+    pub matched: Vec<bool>,
+    pub witness: String,
+}
+
+/// The product grew past this many states: the patterns are too many or too tangled to prove.
+pub const MOST_STATES: usize = 200_000;
+
+/// Every class of strings the patterns tell apart, each with its witness; None when the product
+/// grows past [`MOST_STATES`]. `within`: when not empty, only strings that match one of these
+/// patterns (by index) are of interest: a string that can no longer match any is not extended.
+pub fn partition(patterns: &[&Pattern], within: &[usize]) -> Option<Vec<Class>> {
+    let sigma = alphabet(patterns);
+    let offsets: Vec<usize> = patterns
+        .iter()
+        .scan(0, |at, p| {
+            let here = *at;
+            *at += words(p);
+            Some(here)
+        })
+        .collect();
+    let width = offsets.last().zip(patterns.last()).map_or(0, |(o, p)| o + words(p));
+    let all_runs: Vec<Vec<u64>> = patterns.iter().map(|p| runs(p)).collect();
+    let mut start = vec![0u64; width];
+    for ((p, o), r) in patterns.iter().zip(&offsets).zip(&all_runs) {
+        let bits = &mut start[*o..*o + words(p)];
+        set(bits, 0);
+        closure(r, bits);
+    }
+    let matched_in = |state: &[u64]| -> Vec<bool> {
+        patterns
+            .iter()
+            .zip(&offsets)
+            .map(|(p, o)| get(&state[*o..*o + words(p)], p.len()))
+            .collect()
+    };
+    let mut seen: HashMap<Vec<u64>, ()> = HashMap::new();
+    let mut found: HashMap<Vec<bool>, String> = HashMap::new();
+    let mut order: Vec<Vec<bool>> = Vec::new();
+    let mut queue = VecDeque::from([(start.clone(), String::new())]);
+    seen.insert(start, ());
+    let mut next = vec![0u64; width];
+    let alive = |state: &[u64]| {
+        within.is_empty()
+            || within.iter().any(|i| {
+                state[offsets[*i]..offsets[*i] + words(patterns[*i])]
+                    .iter()
+                    .any(|w| *w != 0)
+            })
+    };
+    while let Some((state, text)) = queue.pop_front() {
+        let matched = matched_in(&state);
+        if !found.contains_key(&matched) {
+            found.insert(matched.clone(), text.clone());
+            order.push(matched);
+        }
+        if !alive(&state) {
+            continue;
+        }
+        for &c in &sigma {
+            for ((p, o), r) in patterns.iter().zip(&offsets).zip(&all_runs) {
+                let n = words(p);
+                step(p, r, &state[*o..*o + n], c, &mut next[*o..*o + n]);
+            }
+            if seen.contains_key(&next) {
+                continue;
+            }
+            if seen.len() >= MOST_STATES {
+                return None;
+            }
+            seen.insert(next.clone(), ());
+            let mut longer = text.clone();
+            longer.push(c);
+            queue.push_back((next.clone(), longer));
+        }
+    }
+    Some(
+        order
+            .into_iter()
+            .map(|m| {
+                let witness = found.remove(&m).unwrap_or_default();
+                Class { matched: m, witness }
+            })
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_arns_and_formats_match_as_iam_reads_them() {
+        assert!(matches(&glob("a*c?"), "abbbcd"));
+        assert!(!matches(&glob("a*c?"), "abbbc"));
+        assert!(matches(&literal("AbC", true), "aBc") && !matches(&literal("AbC", false), "aBc"));
+        let bucket = arn("arn:aws:s3:::lab-*").unwrap();
+        assert!(matches(&bucket, "arn:aws:s3:::lab-x/key"));
+        let account = arn("arn:aws:iam::*:role/r").unwrap();
+        assert!(!matches(&account, "arn:aws:iam::1:2:role/r"));
+        assert!(arn("arn:aws:*:::x").is_none() && arn("arn:aws:s3").is_none());
+        let format = arn_format("arn:${Partition}:s3:::${BucketName}", "aws");
+        assert!(matches(&format, "arn:aws:s3:::my.bucket-1") && !matches(&format, "arn:aws:s3:::a/b"));
+        let role = arn_format("arn:${Partition}:iam::${Account}:role/${RoleNameWithPath}", "aws");
+        assert!(matches(&role, "arn:aws:iam::123456789012:role/x") && !matches(&role, "arn:aws:iam::12:role/x"));
+    }
+
+    #[test]
+    fn the_partition_lists_every_class_some_string_has_and_no_other() {
+        let (a, b) = (glob("ab*"), glob("*bc"));
+        let classes = partition(&[&a, &b], &[]).unwrap();
+        let mut kinds: Vec<Vec<bool>> = classes.iter().map(|c| c.matched.clone()).collect();
+        kinds.sort();
+        assert_eq!(kinds.len(), 4, "{classes:?}");
+        for class in &classes {
+            assert_eq!(matches(&a, &class.witness), class.matched[0], "{class:?}");
+            assert_eq!(matches(&b, &class.witness), class.matched[1], "{class:?}");
+        }
+        // "x" and "x*" together: nothing matches x and not x*.
+        let (x, xs) = (literal("x", false), glob("x*"));
+        let classes = partition(&[&x, &xs], &[]).unwrap();
+        assert!(!classes.iter().any(|c| c.matched == [true, false]), "{classes:?}");
+        assert_eq!(classes.len(), 3);
+    }
+}

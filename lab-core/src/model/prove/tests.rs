@@ -1,0 +1,1 @@
+//! The proof on small questions whose answers are known.
