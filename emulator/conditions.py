@@ -261,6 +261,21 @@ def condition_holds(operator_name, key, policy_values, context, variables):
     return any(hit(v) != op.negated for v in values)
 
 
+def unresolvable(statement, context):
+    """Whether a policy variable of the statement has no value in the request (and no default): in Resource,
+    NotResource, or a value of a condition operator that reads variables. AWS then treats the whole statement as
+    invalid: it does not apply, whatever its effect ("If AWS cannot resolve a variable this might cause the entire
+    statement to be invalid", IAM User Guide, "IAM policy elements: Variables and tags")."""
+    values = [v for element in ("Resource", "NotResource") for v in as_list(statement.get(element) or [])]
+    condition = statement.get("Condition")
+    for operator_name, block in (condition.items() if isinstance(condition, dict) else ()):
+        parsed = parse_operator(operator_name)
+        if parsed is None or parsed[1] == "Null" or not parsed[1].variables or not isinstance(block, dict):
+            continue
+        values.extend(text(v) for vs in block.values() for v in as_list(vs) if v is not None)
+    return any(isinstance(v, str) and "${" in v and expand(v, context, True) is None for v in values)
+
+
 def conditions_hold(condition, context, variables):
     """Every operator and every key of the Condition element (ANDed)."""
     if not condition:

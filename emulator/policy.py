@@ -17,7 +17,7 @@ import re
 from functools import lru_cache
 from typing import NamedTuple
 
-from conditions import as_list, conditions_hold, expand, glob, glob_match, pattern_of, text
+from conditions import as_list, conditions_hold, expand, glob, glob_match, pattern_of, text, unresolvable
 
 KINDS = ("identity", "session", "trust", "boundary", "resource")
 # How AWS names each kind in an AccessDenied message ("with an explicit deny in …", "because no … allows").
@@ -159,7 +159,10 @@ def resource_matches(patterns, req, variables):
 
 
 def applies(statement, req, variables):
-    """Whether the statement applies to the request: its action, resource, principal and condition."""
+    """Whether the statement applies to the request: its action, resource, principal and condition; never when a
+    policy variable of it cannot be resolved."""
+    if variables and unresolvable(statement, req.context):
+        return False
     if "Action" in statement:
         if not action_matches(statement["Action"], req.action):
             return False

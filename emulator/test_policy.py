@@ -8,7 +8,7 @@ import calendar
 import json
 
 from harness import ACCOUNT, raw
-from policy import decide, evaluate_policy, principal_matches
+from policy import decide, evaluate, evaluate_policy, prepare, principal_matches
 
 # -- the policy evaluator (policy.py, conditions.py), without a server ----------------------------------
 
@@ -160,6 +160,12 @@ def test_policy_set_operators():
     assert holds({"StringNotEquals": {"aws:TagKeys": "cost"}}, keys) and not holds({"StringNotEquals": {"aws:TagKeys": ["cost", "team"]}}, keys)
 
 
+def evaluate_policy_effect(statements, request, version=V):
+    """The effect one policy of `statements` gives `request` ("Allow", "Deny", or None)."""
+    effect, _, _ = evaluate({"Version": version, "Statement": statements}, prepare(request))
+    return effect
+
+
 def test_policy_variables():
     ctx = {"aws:username": "alice", "aws:userid": "AIDAALICE", "aws:PrincipalTag/team": "blue"}
     own = {"Effect": "Allow", "Action": "s3:*", "Resource": ["arn:aws:s3:::${aws:username}-*", "arn:aws:s3:::team-${aws:PrincipalTag/Team}/*"]}
@@ -179,6 +185,13 @@ def test_policy_variables():
     literal_star = {"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::${aws:username}"}
     assert allows(literal_star, req(resource="arn:aws:s3:::a*", context={"aws:username": "a*"}))
     assert not allows(literal_star, req(resource="arn:aws:s3:::abc", context={"aws:username": "a*"}))
+    # A variable that cannot be resolved makes the whole statement not apply: in NotResource, a Deny no longer
+    # denies everything else; in a negated condition, it does not hold by default.
+    fence = {"Effect": "Deny", "Action": "s3:*", "NotResource": "arn:aws:s3:::${aws:username}/*"}
+    assert evaluate_policy_effect([fence], req(resource="arn:aws:s3:::b/k")) is None
+    assert evaluate_policy_effect([fence], req(resource="arn:aws:s3:::b/k", context=ctx)) == "Deny"
+    negated = {"Effect": "Deny", "Action": "s3:*", "Resource": "*", "Condition": {"StringNotEquals": {"s3:prefix": "${aws:username}/"}}}
+    assert evaluate_policy_effect([negated], req(context={"s3:prefix": "x/"})) is None
     # Before the 2012-10-17 version there are no variables.
     assert not allows(own, req(resource="arn:aws:s3:::alice-1", context=ctx), version="2008-10-17")
     assert allows(own, req(resource="arn:aws:s3:::${aws:username}-1", context=ctx), version="2008-10-17")

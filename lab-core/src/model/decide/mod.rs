@@ -11,6 +11,7 @@
 pub mod fix;
 pub mod grammar;
 pub(crate) mod trace;
+pub mod variables;
 
 use std::collections::BTreeMap;
 

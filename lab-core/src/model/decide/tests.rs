@@ -319,3 +319,142 @@ fn a_document_iam_would_refuse_is_never_decided_on() {
         assert!(err.contains(why) && err.contains("MalformedPolicyDocument"), "{err}");
     }
 }
+
+fn identity(name: &str, statements: &str) -> Document {
+    Document {
+        name: name.into(),
+        kind: PolicyKind::Identity,
+        json: format!(r#"{{"Version":"2012-10-17","Statement":[{statements}]}}"#),
+    }
+}
+
+fn effect_of(
+    documents: &[Document],
+    principal: &str,
+    action: &str,
+    resource: &str,
+    context: &[(&str, &str)],
+) -> Effect {
+    let request = Request {
+        principal: principal.into(),
+        action: action.into(),
+        resource: resource.into(),
+        context: context
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), Value::One((*v).to_owned())))
+            .collect(),
+    };
+    decide(documents, &request).unwrap().decided_by.effect
+}
+
+#[test]
+fn a_variable_that_cannot_be_resolved_makes_its_statement_not_apply() {
+    // A role's session has no aws:username: the statement is invalid for it (IAM User Guide,
+    // "IAM policy elements: Variables and tags"), in Resource and in NotResource alike.
+    let own = identity(
+        "own",
+        r#"{"Effect":"Allow","Action":"s3:CreateBucket","Resource":"arn:aws:s3:::${aws:username}-*"}"#,
+    );
+    assert_eq!(
+        effect_of(&[own.clone()], &session(), "s3:CreateBucket", "arn:aws:s3:::-x", &[]),
+        Effect::ImplicitDeny
+    );
+    assert_eq!(
+        effect_of(
+            &[own],
+            &user(),
+            "s3:CreateBucket",
+            "arn:aws:s3:::sts-machine-user-x",
+            &[("aws:username", "sts-machine-user")]
+        ),
+        Effect::Allow
+    );
+    let fence = identity(
+        "fence",
+        r#"{"Effect":"Allow","Action":"s3:*","Resource":"*"},{"Sid":"OnlyMine","Effect":"Deny","Action":"s3:*","NotResource":"arn:aws:s3:::${aws:username}/*"}"#,
+    );
+    assert_eq!(
+        effect_of(&[fence.clone()], &session(), "s3:GetObject", "arn:aws:s3:::b/k", &[]),
+        Effect::Allow
+    );
+    assert_eq!(
+        effect_of(
+            &[fence],
+            &user(),
+            "s3:GetObject",
+            "arn:aws:s3:::b/k",
+            &[("aws:username", "sts-machine-user")]
+        ),
+        Effect::ExplicitDeny
+    );
+    let negated = identity(
+        "negated",
+        r#"{"Effect":"Allow","Action":"s3:*","Resource":"*"},{"Effect":"Deny","Action":"s3:*","Resource":"*","Condition":{"StringNotEquals":{"s3:prefix":"${aws:username}/"}}}"#,
+    );
+    assert_eq!(
+        effect_of(
+            &[negated],
+            &session(),
+            "s3:ListBucket",
+            "arn:aws:s3:::b",
+            &[("s3:prefix", "x/")]
+        ),
+        Effect::Allow
+    );
+}
+
+#[test]
+fn a_variable_default_is_read_when_the_key_is_missing() {
+    let teams = identity(
+        "teams",
+        r#"{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::team-${aws:PrincipalTag/team, 'none'}/*"}"#,
+    );
+    assert_eq!(
+        effect_of(
+            &[teams.clone()],
+            &user(),
+            "s3:GetObject",
+            "arn:aws:s3:::team-none/k",
+            &[]
+        ),
+        Effect::Allow
+    );
+    assert_eq!(
+        effect_of(
+            &[teams.clone()],
+            &user(),
+            "s3:GetObject",
+            "arn:aws:s3:::team-blue/k",
+            &[("aws:PrincipalTag/team", "blue")]
+        ),
+        Effect::Allow
+    );
+    assert_eq!(
+        effect_of(&[teams], &user(), "s3:GetObject", "arn:aws:s3:::team-blue/k", &[]),
+        Effect::ImplicitDeny
+    );
+    let folder = identity(
+        "folder",
+        r#"{"Effect":"Allow","Action":"s3:ListBucket","Resource":"*","Condition":{"StringLike":{"s3:prefix":"${aws:PrincipalTag/team, 'none'}/*"}}}"#,
+    );
+    assert_eq!(
+        effect_of(
+            &[folder.clone()],
+            &user(),
+            "s3:ListBucket",
+            "arn:aws:s3:::b",
+            &[("s3:prefix", "none/x")]
+        ),
+        Effect::Allow
+    );
+    assert_eq!(
+        effect_of(
+            &[folder],
+            &user(),
+            "s3:ListBucket",
+            "arn:aws:s3:::b",
+            &[("s3:prefix", "/x")]
+        ),
+        Effect::ImplicitDeny
+    );
+}

@@ -200,6 +200,26 @@ fn principals(statement: &Json) -> Vec<String> {
     }
 }
 
+/// A statement with a policy variable the request cannot resolve: it does not apply.
+fn unresolved(statement: &Json, value: &str) -> StatementTrace {
+    let effect = statement
+        .get("Effect")
+        .and_then(Json::as_str)
+        .unwrap_or("Allow")
+        .to_owned();
+    StatementTrace {
+        sid: statement.get("Sid").and_then(Json::as_str).map(str::to_owned),
+        deny: effect == "Deny",
+        effect,
+        applies: false,
+        why: format!(
+            "the policy variable of {value:?} cannot be resolved for this request: the statement does not apply"
+        ),
+        conditions: Vec::new(),
+        principals: principals(statement),
+    }
+}
+
 /// `document` evaluated for `request`, statement by statement.
 pub fn evaluate(document: &Document, request: &Request) -> Result<PolicyTrace> {
     let parsed: Json = serde_json::from_str(&document.json).map_err(|e| anyhow!("not JSON: {e}"))?;
@@ -209,9 +229,20 @@ pub fn evaluate(document: &Document, request: &Request) -> Result<PolicyTrace> {
         _ => return Err(anyhow!("no Statement")),
     };
     let iam = iam_request(request)?;
+    let variables = parsed.get("Version").and_then(Json::as_str) == Some("2012-10-17");
+    let context = super::variables::lowered(&request.context);
     let mut out = Vec::new();
     for statement in &statements {
-        let mut statement = statement.clone();
+        let mut statement = match variables {
+            true => match super::variables::substitute(statement, &context) {
+                Ok(resolved) => resolved,
+                Err(value) => {
+                    out.push(unresolved(statement, &value));
+                    continue;
+                }
+            },
+            false => statement.clone(),
+        };
         // A trust policy is the role's own: its statements name no Resource, the role is it.
         let on_resource = matches!(document.kind, PolicyKind::Trust | PolicyKind::Resource);
         if on_resource

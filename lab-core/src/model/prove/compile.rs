@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use super::conditions::{self, Cond, Op};
 use super::strings::{self, Pattern};
+use crate::model::decide::variables::{resolve, takes_variables};
 use crate::model::decide::{Document, PolicyKind, Value};
 
 /// One or several of a thing, as IAM's JSON allows either.
@@ -140,36 +141,8 @@ pub struct Policy {
 /// What a caller fixes of the request context, keys lower-cased.
 pub type Fixed = BTreeMap<String, Value>;
 
-/// Resolves the policy variables of `text` with `fixed`: the pieces, each literal (a variable's
+/// One value of a statement with its variables resolved: pieces, each literal (a variable's
 /// value) or not; None when a variable cannot be resolved.
-pub fn resolve(text: &str, fixed: &Fixed) -> Option<Vec<(String, bool)>> {
-    let mut out = Vec::new();
-    let mut rest = text;
-    while let Some(at) = rest.find("${") {
-        out.push((rest[..at].to_owned(), false));
-        let after = &rest[at + 2..];
-        let end = after.find('}')?;
-        let inner = after[..end].trim();
-        let value = match inner {
-            "*" | "?" | "$" => inner.to_owned(),
-            _ => {
-                let (key, default) = match inner.split_once(',') {
-                    Some((k, d)) => (k.trim(), Some(d.trim().trim_matches('\'').to_owned())),
-                    None => (inner, None),
-                };
-                match fixed.get(&key.to_ascii_lowercase()) {
-                    Some(Value::One(v)) => v.clone(),
-                    Some(Value::Many(v)) => v.join(","),
-                    None => default?,
-                }
-            }
-        };
-        out.push((value, true));
-        rest = &after[end + 1..];
-    }
-    out.push((rest.to_owned(), false));
-    Some(out)
-}
 
 /// A resource pattern with its variables resolved (Err: one cannot be).
 fn resource_pattern(text: &str, fixed: &Fixed, variables: bool) -> Result<Option<Pattern>, String> {
@@ -211,7 +184,7 @@ fn conditions_of(view: &StatementView, fixed: &Fixed, variables: bool) -> Result
             let mut typed = Vec::new();
             for value in values.items() {
                 let text = value.text();
-                let pieces = match variables && op.takes_variables() && text.contains("${") {
+                let pieces = match variables && takes_variables(operator) && text.contains("${") {
                     true => resolve(&text, fixed)
                         .ok_or_else(|| format!("{text} has a policy variable this caller has no value for"))?,
                     false => vec![(text, op != Op::StringLike)],

@@ -56,11 +56,6 @@ impl Op {
             Op::Null => Family::Null,
         }
     }
-
-    /// Whether policy variables are read in its values.
-    pub fn takes_variables(self) -> bool {
-        matches!(self.family(), Family::Text | Family::Bool)
-    }
 }
 
 /// How a condition reads a key with several values.
