@@ -356,7 +356,13 @@ fn a_variable_that_cannot_be_resolved_makes_its_statement_not_apply() {
         r#"{"Effect":"Allow","Action":"s3:CreateBucket","Resource":"arn:aws:s3:::${aws:username}-*"}"#,
     );
     assert_eq!(
-        effect_of(&[own.clone()], &session(), "s3:CreateBucket", "arn:aws:s3:::-x", &[]),
+        effect_of(
+            std::slice::from_ref(&own),
+            &session(),
+            "s3:CreateBucket",
+            "arn:aws:s3:::-x",
+            &[]
+        ),
         Effect::ImplicitDeny
     );
     assert_eq!(
@@ -374,7 +380,13 @@ fn a_variable_that_cannot_be_resolved_makes_its_statement_not_apply() {
         r#"{"Effect":"Allow","Action":"s3:*","Resource":"*"},{"Sid":"OnlyMine","Effect":"Deny","Action":"s3:*","NotResource":"arn:aws:s3:::${aws:username}/*"}"#,
     );
     assert_eq!(
-        effect_of(&[fence.clone()], &session(), "s3:GetObject", "arn:aws:s3:::b/k", &[]),
+        effect_of(
+            std::slice::from_ref(&fence),
+            &session(),
+            "s3:GetObject",
+            "arn:aws:s3:::b/k",
+            &[]
+        ),
         Effect::Allow
     );
     assert_eq!(
@@ -411,7 +423,7 @@ fn a_variable_default_is_read_when_the_key_is_missing() {
     );
     assert_eq!(
         effect_of(
-            &[teams.clone()],
+            std::slice::from_ref(&teams),
             &user(),
             "s3:GetObject",
             "arn:aws:s3:::team-none/k",
@@ -421,7 +433,7 @@ fn a_variable_default_is_read_when_the_key_is_missing() {
     );
     assert_eq!(
         effect_of(
-            &[teams.clone()],
+            std::slice::from_ref(&teams),
             &user(),
             "s3:GetObject",
             "arn:aws:s3:::team-blue/k",
@@ -439,7 +451,7 @@ fn a_variable_default_is_read_when_the_key_is_missing() {
     );
     assert_eq!(
         effect_of(
-            &[folder.clone()],
+            std::slice::from_ref(&folder),
             &user(),
             "s3:ListBucket",
             "arn:aws:s3:::b",

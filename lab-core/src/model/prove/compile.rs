@@ -141,9 +141,6 @@ pub struct Policy {
 /// What a caller fixes of the request context, keys lower-cased.
 pub type Fixed = BTreeMap<String, Value>;
 
-/// One value of a statement with its variables resolved: pieces, each literal (a variable's
-/// value) or not; None when a variable cannot be resolved.
-
 /// A resource pattern with its variables resolved (Err: one cannot be).
 fn resource_pattern(text: &str, fixed: &Fixed, variables: bool) -> Result<Option<Pattern>, String> {
     if !variables || !text.contains("${") {
