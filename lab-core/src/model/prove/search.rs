@@ -129,7 +129,7 @@ impl<'a> Subjected<'a> {
         }
         for a in &q.attached {
             let policy = compile::policy(&a.document, &fixed).map_err(|e| anyhow!(e))?;
-            let on = a.on.iter().map(|arn| strings::literal(arn, false)).collect();
+            let on = a.on.iter().filter_map(|arn| strings::arn(arn)).collect();
             policies.push(InPlay { policy, on: Some(on) });
         }
         let mut wants = Vec::new();
