@@ -128,8 +128,38 @@ async fn role_policy_challenges_solved_with_the_aws_cli() {
     let doc = set(&emu, "narrow-role");
     assert!(doc["goal"].as_str().unwrap().contains(PREFIX), "{doc}");
     let start = check(&emu, "narrow-role", &[]);
-    assert!(misses(&start, "too_open").len() >= 9, "{start}");
+    // One counterexample for each class of actions it lets through (each with the actions alike).
+    let named = |doc: &Json| -> Vec<String> {
+        misses(doc, "too_open")
+            .iter()
+            .flat_map(|m| std::iter::once(&m["action"]).chain(m["alike"].as_array().unwrap().iter()))
+            .map(|a| a.as_str().unwrap().to_owned())
+            .collect()
+    };
+    for action in [
+        "s3:DeleteBucket",
+        "s3:GetObject",
+        "s3:PutBucketPolicy",
+        "s3:DeleteObject",
+    ] {
+        assert!(named(&start).contains(&action.to_owned()), "{action}: {start}");
+    }
     let bucket = |suffix: &str| format!("arn:aws:s3:::{PREFIX}{suffix}");
+    // The answer: CreateBucket and what can expire every object, version or share it.
+    put_policy(
+        &emu,
+        &policy(
+            json!([{"Effect": "Allow", "Action": ["s3:CreateBucket", "s3:PutLifecycleConfiguration",
+            "s3:PutBucketVersioning", "s3:PutBucketCORS"], "Resource": bucket("*")},
+            {"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}]),
+        ),
+    );
+    let sneaky = check(&emu, "narrow-role", &[]);
+    assert!(
+        named(&sneaky).contains(&"s3:PutLifecycleConfiguration".to_owned()),
+        "{sneaky}"
+    );
+    assert!(misses(&sneaky, "too_closed").is_empty(), "{sneaky}");
     put_policy(
         &emu,
         &policy(json!([{"Effect": "Allow", "Action": "s3:*", "Resource": bucket("*")},
@@ -137,7 +167,7 @@ async fn role_policy_challenges_solved_with_the_aws_cli() {
     );
     let open = check(&emu, "narrow-role", &[]);
     let too_open = misses(&open, "too_open");
-    assert!(too_open.iter().any(|m| m["action"] == "s3:DeleteBucket"), "{open}");
+    assert!(named(&open).contains(&"s3:DeleteBucket".to_owned()), "{open}");
     assert!(
         too_open
             .iter()
@@ -216,10 +246,12 @@ fn session_policy(emu: &TestEmulator) {
     let read_all = policy(json!([{"Effect": "Allow", "Action": ["s3:Get*", "s3:List*"], "Resource": "*"}]));
     let file = write(emu, "read-all.json", &read_all);
     let open = check(emu, "session-policy", &["--policy", &file]);
+    // A counterexample reads a bucket of the lab that is not the one to read.
     assert!(
-        misses(&open, "too_open")
-            .iter()
-            .any(|m| m["resource"].as_str().unwrap().contains("not-this")),
+        misses(&open, "too_open").iter().any(|m| {
+            let resource = m["resource"].as_str().unwrap();
+            m["action"] == "s3:GetObject" && resource.contains(PREFIX) && !resource.contains("read-me")
+        }),
         "{open}"
     );
     let read_me = format!("arn:aws:s3:::{PREFIX}read-me");
@@ -304,14 +336,30 @@ async fn trust_challenges_solved_with_the_aws_cli() {
         ),
     );
     let open = check(&emu, "external-id", &[]);
-    assert_eq!(misses(&open, "too_open").len(), 2, "{open}");
+    let too_open = misses(&open, "too_open");
+    assert_eq!(too_open.len(), 1, "{open}");
     assert!(
-        misses(&open, "too_open")[0]["change"]
-            .as_str()
-            .unwrap()
-            .contains("the trust of role"),
+        too_open[0]["change"].as_str().unwrap().contains("the trust of role"),
         "{open}"
     );
+    // The counterexample carries another ExternalId, and the emulator lets it through too.
+    assert_ne!(too_open[0]["context"]["sts:ExternalId"], json!(id), "{open}");
+    assert_eq!(too_open[0]["endpoint"], "allowed, as the documents decide", "{open}");
+    // The answer: a prefix of the right id lets every id that starts with it through.
+    put_trust(
+        &emu,
+        &trust(
+            USER_ARN,
+            json!("sts:AssumeRole"),
+            Some(json!({"StringLike": {"sts:ExternalId": format!("{id}*")}})),
+        ),
+    );
+    let prefixed = check(&emu, "external-id", &[]);
+    let given = misses(&prefixed, "too_open")[0]["context"]["sts:ExternalId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(given.starts_with(&id) && given != id, "{prefixed}");
     put_trust(
         &emu,
         &trust(
@@ -345,16 +393,9 @@ async fn trust_challenges_solved_with_the_aws_cli() {
     let admin = "arn:aws:iam::123456789012:user/emulator-admin";
     put_trust(&emu, &trust(admin, json!("sts:AssumeRole"), Some(until.clone())));
     let wrong = check(&emu, "trust-the-user", &[]);
-    assert_eq!(
-        misses(&wrong, "too_open")[0]["request"],
-        "the admin assumes the role",
-        "{wrong}"
-    );
-    assert_eq!(
-        misses(&wrong, "too_closed")[0]["request"],
-        "the user assumes the role",
-        "{wrong}"
-    );
+    let request = |verdict: &str| misses(&wrong, verdict)[0]["request"].as_str().unwrap().to_owned();
+    assert!(request("too_open").starts_with("the admin: sts:AssumeRole"), "{wrong}");
+    assert!(request("too_closed").starts_with("the lab's user"), "{wrong}");
     put_trust(&emu, &trust(USER_ARN, json!("sts:AssumeRole"), Some(until)));
     passed(&check(&emu, "trust-the-user", &[]));
 
