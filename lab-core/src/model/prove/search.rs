@@ -14,7 +14,8 @@ use super::conditions::{self, Cond, SetMode};
 use super::strings::{self, Pattern, glob_matches_ci};
 use super::{Counterexample, MOST_MISSES, Miss, Proof, Question, Subject, Want};
 use crate::model::decide::trace::{account_of, names_account, session_role};
-use crate::model::decide::{Document, Effect, NO_RESOURCE, Naming, Part, PolicyKind, Value, settle};
+use crate::model::decide::{Document, Effect, NO_RESOURCE, Naming, Part, PolicyKind, Settled, Value, settle};
+use resources::Slots;
 
 /// The most requests one group of actions may take to decide; past it, the group is named
 /// outside the fragment.
@@ -239,3 +240,4 @@ fn values(v: &Value) -> Vec<String> {
 }
 
 mod group;
+mod resources;
