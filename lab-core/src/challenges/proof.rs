@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use serde_json::{Value as Json, json};
 
 use super::Scene;
-use crate::model::decide::{Caller, Document, PolicyKind, Value};
-use crate::model::prove::{Attached, Question, Subject, Want};
+use crate::model::decide::{Caller, Document, Value};
+use crate::model::prove::{self, ANOTHER_ACCOUNT, Attached, Question, Subject, Want};
 
 /// Who a goal speaks of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,19 +86,6 @@ pub trait Documents {
     fn bucket_policy(&self, bucket: &str) -> Option<Document>;
 }
 
-/// An identity policy allowing everything: what a stand-in principal's own policies may give.
-fn anything() -> Document {
-    Document {
-        name: "any policy it may have".to_owned(),
-        kind: PolicyKind::Identity,
-        json: json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
-            .to_string(),
-    }
-}
-
-/// The account of a stand-in from elsewhere.
-const ANOTHER_ACCOUNT: &str = "111122223333";
-
 fn subject(scene: &Scene, who: Who, docs: &dyn Documents) -> Option<Subject> {
     let base = |id, label: String, arn: String, documents, fixed| Subject {
         id,
@@ -110,19 +97,8 @@ fn subject(scene: &Scene, who: Who, docs: &dyn Documents) -> Option<Subject> {
         stand_in: false,
     };
     let stand_in = |account: &str, label: &str| {
-        let (_, mut fixed) = docs.own(&scene.me(), false);
-        let arn = format!("arn:{}:iam::{account}:user/someone-else", scene.partition);
-        fixed.retain(|k, _| {
-            k.eq_ignore_ascii_case("aws:CurrentTime")
-                || k.eq_ignore_ascii_case("aws:EpochTime")
-                || k.eq_ignore_ascii_case("aws:SecureTransport")
-        });
-        fixed.insert("aws:PrincipalArn".to_owned(), Value::One(arn.clone()));
-        fixed.insert("aws:username".to_owned(), Value::One("someone-else".to_owned()));
-        Subject {
-            stand_in: true,
-            ..base(who.id(), label.to_owned(), arn, vec![anything()], fixed)
-        }
+        let (_, fixed) = docs.own(&scene.me(), false);
+        prove::stand_in(who.id(), label, &scene.partition, account, &fixed)
     };
     Some(match who {
         Who::Session { issued_any_time } => {

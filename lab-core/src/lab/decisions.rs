@@ -308,12 +308,12 @@ impl Lab {
     /// whether the endpoint answered the same.
     pub async fn judge(&self, checks: &mut [Check]) -> Result<()> {
         let reader = Reader::new(self).await?;
-        self.judge_with(reader, checks).await;
+        self.judge_with(&mut { reader }, checks).await;
         Ok(())
     }
 
     /// [`Lab::judge`] with the documents read already.
-    pub(super) async fn judge_with(&self, mut reader: Reader<'_>, checks: &mut [Check]) {
+    pub(super) async fn judge_with(&self, reader: &mut Reader<'_>, checks: &mut [Check]) {
         let emulator = self.target.endpoint.emulator().is_some();
         for check in checks.iter_mut() {
             let Some(ask) = check.ask.clone() else {

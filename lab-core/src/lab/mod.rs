@@ -16,6 +16,7 @@ mod inventory;
 pub mod plan;
 mod profiles;
 pub mod progress;
+mod proven;
 mod region;
 mod setup;
 pub mod status;

@@ -106,12 +106,26 @@ fn equal_row(name: String, expected: String, seen: Result<String>) -> Check {
 /// Proves the lab, both ways: who each profile is and what it may do, and each boundary it must
 /// not cross, refused with AccessDenied.
 pub async fn verify(lab: &Lab, report: &dyn Report) -> Result<Vec<Check>> {
-    verify_with(lab, None, report).await
+    verify_with(lab, None, Proofs::Made, report).await
+}
+
+/// Whether `verify` proves the lab's documents too (`proven`), beside its requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proofs {
+    Made,
+    /// A class's verify: each student's isolation is proven by requests; the proofs' time
+    /// (a tenth of a second a lab) is left out.
+    Skipped,
 }
 
 /// [`verify`], with the assumed role's clients given (a session held in memory, nothing written)
 /// rather than read from the assumed profile.
-pub async fn verify_with(lab: &Lab, session: Option<Clients>, report: &dyn Report) -> Result<Vec<Check>> {
+pub async fn verify_with(
+    lab: &Lab,
+    session: Option<Clients>,
+    proofs: Proofs,
+    report: &dyn Report,
+) -> Result<Vec<Check>> {
     // What does not wait on another answer is asked side by side: the user's checks, the clock,
     // the stack, and the documents every prediction reads.
     let (mut checks, now, stack, reader) = tokio::join!(
@@ -143,7 +157,17 @@ pub async fn verify_with(lab: &Lab, session: Option<Clients>, report: &dyn Repor
     let (role_rows, admin_row) = tokio::join!(Box::pin(as_the_role), Box::pin(admin_check(lab, role_arn.as_deref())));
     checks.extend(role_rows?);
     checks.extend(admin_row);
-    lab.judge_with(reader?, &mut checks).await;
+    let mut reader = reader?;
+    lab.judge_with(&mut reader, &mut checks).await;
+    if let (Proofs::Made, Some(role_arn)) = (proofs, role_arn.as_deref()) {
+        match super::proven::rows(lab, &mut reader, role_arn, lab_expires.as_deref()).await {
+            Ok(rows) => checks.extend(rows),
+            Err(e) => Steps::new(report).note(format!(
+                "the lab's documents could not be proven: {}",
+                crate::aws::error::one_line(&e)
+            )),
+        }
+    }
     Ok(checks)
 }
 

@@ -41,6 +41,23 @@ pub fn render_assume_policy(role_arn: &str, expires: &str) -> Result<String> {
     Ok(doc)
 }
 
+/// The S3 actions the stack's role policy denies under the lab's prefix (its statement
+/// `NoPolicyAclOwnershipOrLock` in `infra/template.yaml`, read from the template itself).
+pub fn role_denied_actions() -> Vec<&'static str> {
+    let Some((_, after)) = TEMPLATE.split_once("Sid: NoPolicyAclOwnershipOrLock") else {
+        return Vec::new();
+    };
+    let Some((_, actions)) = after.split_once("Action:") else {
+        return Vec::new();
+    };
+    actions
+        .lines()
+        .map(str::trim)
+        .skip_while(|l| l.is_empty())
+        .map_while(|l| l.strip_prefix("- "))
+        .collect()
+}
+
 /// Whether `arn` has the shape `arn:<partition>:iam::<12 digits>:role/<name>` with IAM's
 /// characters only.
 pub fn is_role_arn(arn: &str) -> bool {
@@ -140,6 +157,16 @@ pub fn trust_names_user(trust: &str, user_arn: &str, user_id: &str) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_role_policys_denied_actions_are_read_from_the_template() {
+        let denied = role_denied_actions();
+        assert!(
+            denied.contains(&"s3:PutBucketPolicy") && denied.contains(&"s3:PutObjectLegalHold"),
+            "{denied:?}"
+        );
+        assert!(denied.iter().all(|a| a.starts_with("s3:")), "{denied:?}");
+    }
 
     const ROLE: &str = "arn:aws:iam::123456789012:role/sts-stack-aws-prep-StsRole-ABC";
 

@@ -20,6 +20,7 @@ mod lesson_truths;
 mod lessons;
 mod output;
 mod policy_kinds;
+mod proofs;
 mod real_admins;
 mod realistic;
 mod resilience;

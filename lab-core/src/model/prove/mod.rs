@@ -32,7 +32,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value as Json;
 
-use crate::model::decide::{Document, Effect, Value};
+use crate::model::decide::{Decision, Document, Effect, Request, Value, decide};
 
 /// Who makes the requests of a universe, with its own documents and what it fixes of the context.
 #[derive(Debug, Clone)]
@@ -146,6 +146,111 @@ impl Proof {
         self.misses.is_empty() && self.outside.is_empty()
     }
 }
+
+impl Counterexample {
+    /// The request as `decide` reads it.
+    pub fn request(&self) -> Request {
+        Request {
+            principal: self.principal.clone(),
+            action: self.action.clone(),
+            resource: self.resource.clone(),
+            context: self.context.clone(),
+        }
+    }
+
+    /// The counterexample decided again by `decide`, the evaluator `why` and `verify` use: Err
+    /// when it does not decide as the proof did (a defect of one of them).
+    pub fn confirm(&self) -> anyhow::Result<Decision> {
+        let decision = decide(&self.documents, &self.request())?;
+        if (decision.decided_by.effect == Effect::Allow) != (self.effect == Effect::Allow) {
+            anyhow::bail!(
+                "the proof and the evaluator disagree on {} {} on {}: the proof says {:?}, the evaluator {} (a defect of sts-lab: please report it)",
+                self.principal,
+                self.action,
+                self.resource,
+                self.effect,
+                decision.why
+            );
+        }
+        Ok(decision)
+    }
+
+    /// One line: `too open: the lab's user: s3:GetObject on arn:… with s3:prefix=x (and 3 alike)`.
+    pub fn line(&self) -> String {
+        let carried: Vec<String> = self
+            .carried
+            .iter()
+            .map(|(k, v)| match v {
+                Value::One(one) => format!("{k}={one}"),
+                Value::Many(many) => format!("{k}=[{}]", many.join(",")),
+            })
+            .collect();
+        let with = match carried.is_empty() {
+            true => String::new(),
+            false => format!(" with {}", carried.join(", ")),
+        };
+        let alike = match self.alike.len() {
+            0 => String::new(),
+            n => format!(" (and {n} actions alike)"),
+        };
+        let what = match self.miss {
+            Miss::TooOpen => "too open",
+            Miss::TooClosed => "too closed",
+        };
+        format!(
+            "{what}: {}: {} on {}{with}{alike}",
+            self.who, self.action, self.resource
+        )
+    }
+}
+
+/// A stand-in for principals the lab does not know (another user of an account), with every
+/// right its own policies could give; it fixes only the moment of `fixed` (the time, the
+/// transport) and its own ARN and name.
+pub fn stand_in(
+    id: &'static str,
+    label: &str,
+    partition: &str,
+    account: &str,
+    fixed: &BTreeMap<String, Value>,
+) -> Subject {
+    let arn = format!("arn:{partition}:iam::{account}:user/someone-else");
+    let moment = ["aws:CurrentTime", "aws:EpochTime", "aws:SecureTransport"];
+    let mut fixed: BTreeMap<String, Value> = fixed
+        .iter()
+        .filter(|(k, _)| moment.iter().any(|m| m.eq_ignore_ascii_case(k)))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    fixed.insert("aws:PrincipalArn".to_owned(), Value::One(arn.clone()));
+    fixed.insert("aws:username".to_owned(), Value::One("someone-else".to_owned()));
+    let anything = Document {
+        name: "any policy it may have".to_owned(),
+        kind: crate::model::decide::PolicyKind::Identity,
+        json: serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+            .to_string(),
+    };
+    Subject {
+        id,
+        label: label.to_owned(),
+        arn,
+        documents: vec![anything],
+        fixed,
+        free_dates: Vec::new(),
+        stand_in: true,
+    }
+}
+
+/// The actions a role's trust decides for a caller of an account (AssumeRole and what rides on
+/// it); the web identity and SAML ones are for federated callers, not the lab's.
+pub const TRUST_ACTIONS: [&str; 4] = [
+    "sts:AssumeRole",
+    "sts:TagSession",
+    "sts:SetSourceIdentity",
+    "sts:SetContext",
+];
+
+/// The account of a stand-in from elsewhere.
+pub const ANOTHER_ACCOUNT: &str = "111122223333";
 
 /// The most counterexamples a proof keeps (one for each subject, action class and miss).
 pub const MOST_MISSES: usize = 40;

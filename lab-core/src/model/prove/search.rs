@@ -69,9 +69,11 @@ struct InPlay {
 }
 
 pub fn run(q: &Question) -> Result<Proof> {
+    // sts:GetCallerIdentity needs no permission: no policy can refuse it (as `decide` says).
     let universe: Vec<&'static Action> = catalog::all()
         .iter()
         .filter(|a| q.actions.iter().any(|p| glob_matches_ci(p, a.full())))
+        .filter(|a| !a.full().eq_ignore_ascii_case("sts:GetCallerIdentity"))
         .collect();
     let mut proof = Proof {
         actions: universe.len(),
@@ -186,11 +188,20 @@ impl<'a> Subjected<'a> {
         }
     }
 
-    /// Names each action pattern of the subject's documents the catalog does not hold.
+    /// Names each action pattern of the subject's Allow statements that the catalog does not
+    /// hold, where the universe could hold it (a Deny can only refuse more; a service the
+    /// universe leaves out is not asked of).
     fn name_actions(&self, proof: &mut Proof) {
+        let asked = |pattern: &str| {
+            let service = pattern.split_once(':').map_or(pattern, |(s, _)| s);
+            self.q.actions.iter().any(|u| {
+                let u = u.split_once(':').map_or(u.as_str(), |(s, _)| s);
+                u == "*" || u.eq_ignore_ascii_case(service) || pattern == "*"
+            })
+        };
         for p in &self.policies {
-            for s in &p.policy.statements {
-                for pattern in &s.actions {
+            for s in p.policy.statements.iter().filter(|s| !s.deny && !s.not_action) {
+                for pattern in s.actions.iter().filter(|a| asked(a)) {
                     if let Some(problem) = catalog::problem(pattern) {
                         proof.outside.push(format!("{}: {problem}", p.policy.name));
                     }
