@@ -122,7 +122,7 @@ pub enum Task {
     Demo(DemoArgs),
     /// Time the lab against the guide's aws CLI flow and one boto3 process, on the emulator.
     #[command(
-        after_help = "Examples:\n  cargo xtask bench --rounds 5\n  cargo xtask bench --realistic --rounds 3\n  cargo xtask bench --class --rounds 1"
+        after_help = "Examples:\n  cargo xtask bench --rounds 5\n  cargo xtask bench --realistic --rounds 3\n  cargo xtask bench --class --rounds 1\n  cargo xtask bench --proofs --rounds 5"
     )]
     Bench(BenchArgs),
 }
@@ -147,6 +147,10 @@ pub struct BenchArgs {
     /// On AWS's clock: setup+assume and cleanup on the realistic emulator against their critical paths.
     #[arg(long)]
     pub realistic: bool,
+    /// How long each proof takes, offline: every challenge's check (start and answer) and
+    /// verify's proofs of the lab.
+    #[arg(long, conflicts_with_all = ["realistic", "class"])]
+    pub proofs: bool,
     /// Classrooms against their floor on AWS's clock (one lab's own time, or the class's
     /// requests at IAM's and CloudFormation's rates): on the realistic emulator with AWS's stack
     /// times and with its defaults, and on the plain one.

@@ -15,6 +15,7 @@
 
 mod confirm;
 mod grade;
+pub mod offline;
 mod policies;
 pub mod proof;
 mod reading;

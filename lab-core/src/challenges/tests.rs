@@ -7,29 +7,16 @@ use std::collections::BTreeMap;
 use serde_json::{Value as Json, json};
 
 use super::grade::{self, Verdict, grade};
-use super::proof::{self, Documents};
 use super::state::{boundary_document, user_access};
 use super::{Case, Challenge, Scene, State};
 use crate::model::decide::{Caller, Document, PolicyKind, Request, Value};
 use crate::model::expiry::format_utc;
-use crate::model::prove::{self, Proof};
+use crate::model::prove::Proof;
 
 pub(super) const NOW: i64 = 1_796_000_000;
 
 pub(super) fn scene() -> Scene {
-    Scene {
-        partition: "aws".into(),
-        account: "123456789012".into(),
-        user: "sts-lab-default-user".into(),
-        user_arn: "arn:aws:iam::123456789012:user/sts-lab-default-user".into(),
-        role: "sts-lab-default-challenge".into(),
-        role_arn: "arn:aws:iam::123456789012:role/sts-lab-default-challenge".into(),
-        admin: Some(Caller::User("admin".into())),
-        prefix: "sts-lab-default-123456789012-".into(),
-        expires: Some(format_utc(NOW + 3600)),
-        started: NOW - 600,
-        now: NOW,
-    }
+    super::offline::scene(NOW)
 }
 
 fn doc(name: &str, kind: PolicyKind, json: &Json) -> Document {
@@ -79,63 +66,9 @@ fn request(s: &Scene, state: &State, case: &Case) -> (Vec<Document>, Request) {
     (docs, request)
 }
 
-/// The documents of `state` as the lab would read them: the user's access (the admin:
-/// everything), the role's policy and boundary for a session (with `session`, the learner's
-/// session policy), the trust.
-pub(super) struct TestDocuments<'a> {
-    pub scene: &'a Scene,
-    pub state: &'a State,
-    pub session: Option<&'a Json>,
-}
-
-impl Documents for TestDocuments<'_> {
-    fn own(&self, caller: &Caller, session_policy: bool) -> (Vec<Document>, BTreeMap<String, Value>) {
-        let mut case = Case::new(
-            "own",
-            crate::model::decide::Ask::new(caller, "s3:ListAllMyBuckets", "*"),
-            super::Target::Allowed,
-        );
-        if let (true, Some(p)) = (session_policy, self.session) {
-            case.ask = case.ask.in_session(&p.to_string());
-        }
-        let (docs, request) = request(self.scene, self.state, &case);
-        let mut context = request.context;
-        context.insert(
-            "aws:PrincipalArn".into(),
-            Value::One(match caller {
-                Caller::Session { .. } => self.scene.role_arn.clone(),
-                _ => request.principal.clone(),
-            }),
-        );
-        if let Caller::User(u) = caller {
-            context.insert("aws:username".into(), Value::One(u.clone()));
-        }
-        (docs, context)
-    }
-
-    fn trust(&self) -> Option<Document> {
-        Some(doc(
-            "the trust of the challenge role",
-            PolicyKind::Trust,
-            &self.state.trust,
-        ))
-    }
-
-    fn bucket_policy(&self, _bucket: &str) -> Option<Document> {
-        None
-    }
-}
-
 /// `ch`'s goal proven on `state` (with `session`, the learner's session policy).
 pub(super) fn proof_of(ch: &Challenge, state: &State, session: Option<&Json>) -> Proof {
-    let s = scene();
-    let docs = TestDocuments {
-        scene: &s,
-        state,
-        session,
-    };
-    let question = proof::question(&s, &ch.spec(&s), &state.buckets, &docs);
-    let proven = prove::prove(&question).unwrap();
+    let proven = super::offline::prove_state(ch, &scene(), state, session).unwrap();
     // Every counterexample is one for the evaluator too.
     for cx in &proven.misses {
         grade::counterexample(cx).unwrap();
@@ -195,16 +128,5 @@ fn every_answer_passes_and_every_start_misses() {
             "{}: nothing to confirm",
             ch.name
         );
-    }
-}
-
-#[test]
-fn time_each_answer() {
-    let s = scene();
-    for ch in Challenge::all() {
-        let answer = ch.answer(&s);
-        let t = std::time::Instant::now();
-        let p = proof_of(ch, &answer, answer.session_policy.as_ref());
-        eprintln!("{}: {:?} {} classes", ch.name, t.elapsed(), p.classes);
     }
 }

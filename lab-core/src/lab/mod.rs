@@ -17,6 +17,7 @@ pub mod plan;
 mod profiles;
 pub mod progress;
 mod proven;
+pub use proven::{LabQuestions, lab_questions};
 mod region;
 mod setup;
 pub mod status;

@@ -57,6 +57,13 @@ fn want(who: &[&'static str], statement: Json, expires: Option<&str>) -> Want {
     }
 }
 
+/// The lab's two questions: what the user and the role's sessions may do (every action of the
+/// catalog), and who may assume the role (the trust's actions on it).
+pub struct LabQuestions {
+    pub lab: Question,
+    pub trust: Question,
+}
+
 /// The rows of the proofs, for the lab whose role is `role_arn` and which expires at `expires`.
 pub(super) async fn rows(
     lab: &Lab,
@@ -64,9 +71,43 @@ pub(super) async fn rows(
     role_arn: &str,
     expires: Option<&str>,
 ) -> anyhow::Result<Vec<Check>> {
+    let Some(q) = questions(lab, reader, role_arn, expires).await? else {
+        return Ok(Vec::new());
+    };
+    let (lab_proof, trust_proof) = (prove::prove(&q.lab)?, prove::prove(&q.trust)?);
+    Ok(vec![
+        row(
+            "proof: the user may make exactly sts:AssumeRole on the role",
+            &lab_proof,
+            |s| s == "user",
+        ),
+        row(
+            "proof: the role's sessions may make exactly S3 under the prefix and the bucket list",
+            &lab_proof,
+            |s| s == "session",
+        ),
+        row("proof: no one but the user may assume the role", &trust_proof, |_| true),
+    ])
+}
+
+/// The lab's questions as its documents stand now (None: the stack names no role).
+pub async fn lab_questions(lab: &Lab) -> anyhow::Result<Option<LabQuestions>> {
+    let (stack, role_arn) = lab.ready_stack().await?;
+    let expires = stack.tag(crate::model::names::EXPIRES_TAG_KEY).map(str::to_owned);
+    let mut reader = Reader::new(lab).await?;
+    questions(lab, &mut reader, &role_arn, expires.as_deref()).await
+}
+
+/// The lab's questions, its documents read with `reader`.
+async fn questions(
+    lab: &Lab,
+    reader: &mut Reader<'_>,
+    role_arn: &str,
+    expires: Option<&str>,
+) -> anyhow::Result<Option<LabQuestions>> {
     let partition = lab.admin_identity.partition().to_owned();
     let Some(role) = crate::model::policy::role_name(role_arn) else {
-        return Ok(Vec::new());
+        return Ok(None);
     };
     let user = Caller::User(lab.names.user.clone());
     let session_arn = format!(
@@ -159,20 +200,10 @@ pub(super) async fn rows(
         )],
         ..lab_goal.clone()
     };
-    let (lab_proof, trust_proof) = (prove::prove(&lab_goal)?, prove::prove(&trust_goal)?);
-    Ok(vec![
-        row(
-            "proof: the user may make exactly sts:AssumeRole on the role",
-            &lab_proof,
-            |s| s == "user",
-        ),
-        row(
-            "proof: the role's sessions may make exactly S3 under the prefix and the bucket list",
-            &lab_proof,
-            |s| s == "session",
-        ),
-        row("proof: no one but the user may assume the role", &trust_proof, |_| true),
-    ])
+    Ok(Some(LabQuestions {
+        lab: lab_goal,
+        trust: trust_goal,
+    }))
 }
 
 /// A proof's row, for the counterexamples of the subjects `of` keeps.

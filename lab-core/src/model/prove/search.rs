@@ -82,8 +82,9 @@ pub fn run(q: &Question) -> Result<Proof> {
     if universe.is_empty() {
         return Err(anyhow!("the universe holds no action of the catalog ({:?})", q.actions));
     }
+    let partitions = Partitions::default();
     for subject in &q.subjects {
-        Subjected::new(q, subject)?.run(&universe, &mut proof);
+        Subjected::new(q, subject, &partitions)?.run(&universe, &mut proof);
     }
     proof.outside.sort();
     proof.outside.dedup();
@@ -104,9 +105,11 @@ struct Subjected<'a> {
     wants: Vec<(Statement, bool)>,
     /// Whether each statement's Principal names the subject, and how (policy, statement).
     principal: Vec<Vec<(bool, Naming)>>,
-    /// The partitions made so far, by their patterns: groups of actions share most.
-    partitions: RefCell<HashMap<Vec<Pattern>, Option<Vec<strings::Class>>>>,
+    partitions: &'a Partitions,
 }
+
+/// The partitions made so far, by their patterns: groups of actions, and subjects, share most.
+type Partitions = RefCell<HashMap<Vec<Pattern>, Option<Vec<strings::Class>>>>;
 
 fn lowered(fixed: &BTreeMap<String, Value>) -> Fixed {
     fixed.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.clone())).collect()
@@ -123,7 +126,7 @@ fn want_document(want: &Want) -> Document {
 }
 
 impl<'a> Subjected<'a> {
-    fn new(q: &'a Question, subject: &'a Subject) -> Result<Self> {
+    fn new(q: &'a Question, subject: &'a Subject, partitions: &'a Partitions) -> Result<Self> {
         let fixed = lowered(&subject.fixed);
         let mut policies = Vec::new();
         for d in &subject.documents {
@@ -153,7 +156,7 @@ impl<'a> Subjected<'a> {
             policies,
             wants,
             principal,
-            partitions: RefCell::new(HashMap::new()),
+            partitions,
         })
     }
 

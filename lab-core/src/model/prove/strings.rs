@@ -5,7 +5,61 @@
 //! subset construction done on the fly): a combination no string has is never reached, so a
 //! class that is not listed is empty, which is the proof's completeness for strings.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// A fast hash for the product's states (words of bits), in place of SipHash: the states are
+/// ours, not an attacker's.
+#[derive(Default)]
+struct Fx(u64);
+
+impl Hasher for Fx {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type States = HashSet<Vec<u64>, BuildHasherDefault<Fx>>;
+
+/// Which of the kinds of characters a pattern tells apart without naming them `c` is: a colon,
+/// a bucket name's, a digit (three bits).
+fn kind(c: char) -> usize {
+    usize::from(c == ':') | usize::from(Chars::BucketName.contains(c)) << 1 | usize::from(c.is_ascii_digit()) << 2
+}
+
+/// The characters named at the positions of `state`: the only ones that can move it apart from
+/// any other character of their kind.
+fn named_at(patterns: &[&Pattern], offsets: &[usize], state: &[u64], out: &mut Vec<char>) {
+    out.clear();
+    for (p, o) in patterns.iter().zip(offsets) {
+        for (w, word) in state[*o..*o + words(p)].iter().enumerate() {
+            let mut bits = *word;
+            while bits != 0 {
+                let at = w * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                match p.get(at) {
+                    Some(Elem::One(Chars::One(c)) | Elem::Many(Chars::One(c))) => out.push(*c),
+                    Some(Elem::One(Chars::Either(c)) | Elem::Many(Chars::Either(c))) => {
+                        out.extend([c.to_ascii_lowercase(), c.to_ascii_uppercase()]);
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+}
 
 /// A set of characters one position of a pattern takes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -341,12 +395,13 @@ pub fn partition(patterns: &[&Pattern], within: &[usize]) -> Option<Vec<Class>> 
             .map(|(p, o)| get(&state[*o..*o + words(p)], p.len()))
             .collect()
     };
-    let mut seen: HashMap<Vec<u64>, ()> = HashMap::new();
+    let mut seen = States::default();
     let mut found: HashMap<Vec<bool>, String> = HashMap::new();
     let mut order: Vec<Vec<bool>> = Vec::new();
     let mut queue = VecDeque::from([(start.clone(), String::new())]);
-    seen.insert(start, ());
+    seen.insert(start);
     let mut next = vec![0u64; width];
+    let mut named = Vec::new();
     let alive = |state: &[u64]| {
         within.is_empty()
             || within.iter().any(|i| {
@@ -364,18 +419,29 @@ pub fn partition(patterns: &[&Pattern], within: &[usize]) -> Option<Vec<Class>> 
         if !alive(&state) {
             continue;
         }
+        // A character no position of the state names moves it as any other of its kind does:
+        // one of each kind is tried, and every character named here.
+        named_at(patterns, &offsets, &state, &mut named);
+        let mut kinds_tried = 0u8;
         for &c in &sigma {
+            if !named.contains(&c) {
+                let bit = 1u8 << kind(c);
+                if kinds_tried & bit != 0 {
+                    continue;
+                }
+                kinds_tried |= bit;
+            }
             for ((p, o), r) in patterns.iter().zip(&offsets).zip(&all_runs) {
                 let n = words(p);
                 step(p, r, &state[*o..*o + n], c, &mut next[*o..*o + n]);
             }
-            if seen.contains_key(&next) {
+            if seen.contains(&next) {
                 continue;
             }
             if seen.len() >= MOST_STATES {
                 return None;
             }
-            seen.insert(next.clone(), ());
+            seen.insert(next.clone());
             let mut longer = text.clone();
             longer.push(c);
             queue.push_back((next.clone(), longer));
@@ -428,5 +494,34 @@ mod tests {
         let classes = partition(&[&x, &xs], &[]).unwrap();
         assert!(!classes.iter().any(|c| c.matched == [true, false]), "{classes:?}");
         assert_eq!(classes.len(), 3);
+    }
+
+    #[test]
+    fn no_string_falls_outside_the_classes() {
+        // Every string of up to five characters over the patterns' letters and a few others
+        // matches exactly the patterns of some class.
+        let patterns = [
+            glob("a*b"),
+            glob("?b*"),
+            literal("ab", true),
+            arn("arn:aws:s3:::a*").unwrap(),
+            glob("*:*"),
+        ];
+        let refs: Vec<&Pattern> = patterns.iter().collect();
+        let classes = partition(&refs, &[]).unwrap();
+        let letters = ['a', 'b', 'A', 'B', ':', 'x', '1'];
+        let mut strings = vec![String::new()];
+        for _ in 0..5 {
+            let longer: Vec<String> = strings
+                .iter()
+                .filter(|s| s.len() == strings.last().map_or(0, String::len))
+                .flat_map(|s| letters.iter().map(move |c| format!("{s}{c}")))
+                .collect();
+            strings.extend(longer);
+        }
+        for text in &strings {
+            let matched: Vec<bool> = patterns.iter().map(|p| matches(p, text)).collect();
+            assert!(classes.iter().any(|c| c.matched == matched), "{text:?} {matched:?}");
+        }
     }
 }

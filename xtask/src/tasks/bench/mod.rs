@@ -1,9 +1,10 @@
 //! `cargo xtask bench`: the lab against the guide (`guide`), on AWS's clock (`--realistic`,
-//! `realistic`), and classrooms against their floor (`--class`, `class`); each on an emulator of
-//! its own, started here and stopped after.
+//! `realistic`), classrooms against their floor (`--class`, `class`), and the proofs' time
+//! (`--proofs`, `proofs`); each on an emulator of its own, started here and stopped after.
 
 mod class;
 mod guide;
+mod proofs;
 mod realistic;
 mod timed;
 mod ways;
@@ -20,7 +21,9 @@ pub async fn run(_global: &Global, args: BenchArgs) -> Result<()> {
     if args.rounds == 0 {
         bail!("--rounds must be at least 1");
     }
-    if args.realistic {
+    if args.proofs {
+        proofs::run(args.rounds).await
+    } else if args.realistic {
         realistic::run(args.rounds).await
     } else if args.class {
         let sizes: Vec<usize> = args.students.iter().map(|&n| usize::from(n)).collect();
