@@ -233,6 +233,7 @@ fn row(name: &str, proof: &Proof, of: impl Fn(&str) -> bool) -> Check {
         seen,
         why,
         agrees: true,
+        command: "cargo xtask verify".to_owned(),
         ..Check::default()
     }
 }

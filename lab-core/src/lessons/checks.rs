@@ -99,6 +99,8 @@ pub async fn check<T>(cx: Cx<'_>, probe: Probe<'_, T>) -> Result<LessonCheck> {
     let mut ok = match &probe.expected {
         Expect::Allowed => probe.call.is_ok(),
         Expect::Refused(wanted) => code.as_deref() == Some(*wanted),
+        // A request is never a proof (`proven::exactly` makes those).
+        Expect::Proven => false,
     };
     let (decided_by, why, asked) = match probe.ask {
         Ok(ask) => {

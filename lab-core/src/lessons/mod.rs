@@ -10,6 +10,7 @@ mod evidence;
 mod expiry;
 mod identity;
 mod policy_kinds;
+mod proven;
 mod sessions;
 mod trust;
 

@@ -76,7 +76,20 @@ async fn prove_boundary(cx: Cx<'_>) -> Result<Vec<LessonCheck>> {
     let command = format!("aws s3 ls {}", open.how);
     let name = "the session lists the buckets (the role's policies and the boundary both allow it)";
     let list = Probe::new(name, Expect::Allowed, &buckets, command).asking(ask);
-    Ok(vec![check(cx, roles).await?, check(cx, list).await?])
+    // The claim is a set: where both allow, and nowhere else. The broad policy holds no expiry,
+    // so neither does the set.
+    let prefix = format!(
+        "arn:{}:s3:::{}*",
+        cx.lab.admin_identity.partition(),
+        cx.lab.bucket_prefix()
+    );
+    let both = vec![
+        json!({"Action": "s3:ListAllMyBuckets", "Resource": "*"}),
+        json!({"NotAction": crate::model::policy::role_denied_actions(), "Resource": [prefix.clone(), format!("{prefix}/*")]}),
+    ];
+    let name = "proof: the bounded session may make exactly what both allow (S3 in the lab but what the stack denies, the bucket list)";
+    let exactly = super::proven::exactly(cx, "permission-boundary", name, &me, None, both).await?;
+    Ok(vec![check(cx, roles).await?, check(cx, list).await?, exactly])
 }
 
 async fn undo_boundary(cx: Cx<'_>) -> Result<()> {

@@ -110,7 +110,15 @@ pub async fn prove_session_policy(cx: Cx<'_>) -> Result<Vec<LessonCheck>> {
         command,
     )
     .asking(ask);
-    Ok(vec![check(cx, create).await?, check(cx, list).await?])
+    // The claim is a set: the session may list the buckets and nothing else, proven.
+    let until = lab.expires().await?.map(format_utc);
+    let mut only = json!({"Action": "s3:ListAllMyBuckets", "Resource": "*"});
+    if let Some(at) = until {
+        only["Condition"] = json!({"DateLessThan": {"aws:CurrentTime": at}});
+    }
+    let name = "proof: the narrowed session may make exactly s3:ListAllMyBuckets";
+    let exactly = super::proven::exactly(cx, "session-policy", name, &me, Some(LIST_ONLY), vec![only]).await?;
+    Ok(vec![check(cx, create).await?, check(cx, list).await?, exactly])
 }
 
 /// Lesson revoke-sessions' change, the console's "Revoke active sessions": a Deny of everything to

@@ -310,6 +310,8 @@ pub struct WhyDoc {
 pub enum Expect {
     Allowed,
     Refused(&'static str),
+    /// A set of requests, proven over every request of the catalog (`model::prove`).
+    Proven,
 }
 
 impl Expect {
@@ -318,6 +320,7 @@ impl Expect {
         match self {
             Expect::Allowed => "allowed",
             Expect::Refused(code) => code,
+            Expect::Proven => "proven",
         }
     }
 

@@ -147,6 +147,9 @@ async fn verify_proves_every_boundary_and_catches_a_broken_one() {
             "profile assumed is denied iam ListUsers",
             "profile assumed is denied a bucket outside the lab prefix",
             "the admin may not assume the role (trust is the lab user only)",
+            "proof: the user may make exactly sts:AssumeRole on the role",
+            "proof: the role's sessions may make exactly S3 under the prefix and the bucket list",
+            "proof: no one but the user may assume the role",
         ]
     );
     for c in &checks {

@@ -45,7 +45,7 @@ async fn full_chain_then_nothing_left() {
     setup_and_assume(&lab).await;
 
     let checks = lab::verify(&lab, &Captured::default()).await.unwrap();
-    assert_eq!(checks.len(), 9);
+    assert_eq!(checks.len(), 12);
     for c in &checks {
         assert!(c.passed, "{c:?}");
     }
@@ -396,7 +396,7 @@ async fn binary_and_aws_cli_with_the_emulator_env() {
 
     let verify = emu.xtask(&["verify"]);
     assert_ok(&verify, "xtask verify");
-    assert!(stdout(&verify).contains("all 9 checks passed"));
+    assert!(stdout(&verify).contains("all 12 checks passed"));
     let ls = emu.aws(&["s3", "ls", "--profile", "assumed"]);
     assert_ok(&ls, "aws s3 ls --profile assumed");
     assert!(stdout(&ls).contains("sts-lab-default-123456789012-verify"));

@@ -81,12 +81,11 @@ async fn json_is_the_only_thing_on_stdout() {
     assert_eq!(doc["passed"], true);
     assert_eq!(doc["lab"], "default");
     let checks = doc["checks"].as_array().unwrap();
-    assert_eq!(checks.len(), 9);
-    assert!(
-        checks
-            .iter()
-            .all(|c| c["passed"] == true && c["command"].as_str().unwrap().starts_with("aws "))
-    );
+    assert_eq!(checks.len(), 12);
+    assert!(checks.iter().all(
+        |c| c["passed"] == true && c["command"].as_str().unwrap().starts_with("aws ")
+            || c["name"].as_str().unwrap().starts_with("proof: ") && c["command"] == "cargo xtask verify"
+    ));
     assert!(stderr(&out).contains("✓ admin identity"), "steps go to stderr");
 
     let out = emu.xtask(&["status", "--json"]);
