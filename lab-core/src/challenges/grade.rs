@@ -7,7 +7,7 @@
 use anyhow::Result;
 
 use crate::model::decide::fix::{self, Fix};
-use crate::model::decide::{Decision, Document, Effect, PolicyKind, Request, Value};
+use crate::model::decide::{Decision, Document, Effect, PolicyKind, Request};
 use crate::model::prove::{Counterexample, Miss};
 pub use crate::output::challenge::Target;
 pub use crate::output::challenge::Verdict;
@@ -82,19 +82,7 @@ fn narrow(decision: &Decision, request: &Request) -> String {
                 .unwrap_or_else(|| "a policy in play".to_owned()),
         ),
     };
-    let carried: Vec<String> = request
-        .context
-        .iter()
-        .filter(|(k, _)| asked_key(k))
-        .map(|(k, v)| match v {
-            Value::One(one) => format!("{k}={one}"),
-            Value::Many(many) => format!("{k}={}", many.join(",")),
-        })
-        .collect();
-    let with = match carried.is_empty() {
-        true => String::new(),
-        false => format!(" with {}", carried.join(", ")),
-    };
+    let with = crate::model::decide::carried_text(request.context.iter().filter(|(k, _)| asked_key(k)));
     format!(
         "narrow {statement} of {policy}: it allows {} on {}{with}; name fewer actions, resources or principals, or add the condition the goal asks for",
         request.action, request.resource

@@ -11,7 +11,6 @@ use super::reading::LabDocuments;
 use super::{Case, Challenge, Scene, State, confirm, proof, state};
 use crate::lab::Lab;
 use crate::lab::progress::record_passed;
-use crate::model::decide::Value;
 use crate::model::expiry::format_utc;
 use crate::model::names::CHALLENGE_ROLE_POLICY;
 use crate::model::prove::{self, Counterexample, Miss};
@@ -246,18 +245,7 @@ pub async fn check(
 
 /// A counterexample as the learner reads it.
 fn miss(cx: &Counterexample, graded: grade::Graded) -> MissDoc {
-    let carried: Vec<String> = cx
-        .carried
-        .iter()
-        .map(|(k, v)| match v {
-            Value::One(one) => format!("{k}={one}"),
-            Value::Many(many) => format!("{k}=[{}]", many.join(",")),
-        })
-        .collect();
-    let with = match carried.is_empty() {
-        true => String::new(),
-        false => format!(" with {}", carried.join(", ")),
-    };
+    let with = crate::model::decide::carried_text(cx.carried.iter());
     MissDoc {
         request: format!("{}: {} on {}{with}", cx.who, cx.action, cx.resource),
         verdict: graded.verdict,

@@ -71,6 +71,21 @@ pub enum Value {
     Many(Vec<String>),
 }
 
+/// ` with k=v, k2=[a,b]`: the context values a request carries, as a line shows them (empty
+/// when there are none).
+pub fn carried_text<'a>(pairs: impl Iterator<Item = (&'a String, &'a Value)>) -> String {
+    let shown: Vec<String> = pairs
+        .map(|(k, v)| match v {
+            Value::One(one) => format!("{k}={one}"),
+            Value::Many(many) => format!("{k}=[{}]", many.join(",")),
+        })
+        .collect();
+    match shown.is_empty() {
+        true => String::new(),
+        false => format!(" with {}", shown.join(", ")),
+    }
+}
+
 /// One request as IAM evaluates it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {

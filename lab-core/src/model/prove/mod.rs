@@ -177,18 +177,7 @@ impl Counterexample {
 
     /// One line: `too open: the lab's user: s3:GetObject on arn:… with s3:prefix=x (and 3 alike)`.
     pub fn line(&self) -> String {
-        let carried: Vec<String> = self
-            .carried
-            .iter()
-            .map(|(k, v)| match v {
-                Value::One(one) => format!("{k}={one}"),
-                Value::Many(many) => format!("{k}=[{}]", many.join(",")),
-            })
-            .collect();
-        let with = match carried.is_empty() {
-            true => String::new(),
-            false => format!(" with {}", carried.join(", ")),
-        };
+        let with = crate::model::decide::carried_text(self.carried.iter());
         let alike = match self.alike.len() {
             0 => String::new(),
             n => format!(" (and {n} actions alike)"),
