@@ -2,8 +2,6 @@
 //! written as AWS writes times (`2026-11-22T22:00:00Z`), and how it reads to a person.
 
 use anyhow::{Result, bail};
-use aws_smithy_types::DateTime;
-use aws_smithy_types::date_time::Format;
 
 /// The time to live when `--ttl` is not given.
 pub const DEFAULT_TTL: &str = "8h";
@@ -104,17 +102,7 @@ pub fn has_passed(at: &str, now: i64) -> Option<bool> {
     parse_utc(at).map(|secs| has_ended(secs, now))
 }
 
-/// `2026-11-22T22:00:00Z` for Unix time `secs`.
-pub fn format_utc(secs: i64) -> String {
-    DateTime::from_secs(secs)
-        .fmt(Format::DateTime)
-        .unwrap_or_else(|_| secs.to_string())
-}
-
-/// Unix time of `2026-11-22T22:00:00Z`.
-pub fn parse_utc(text: &str) -> Option<i64> {
-    DateTime::from_str(text, Format::DateTime).ok().map(|t| t.secs())
-}
+pub use lab_policy::time::{format_utc, parse_utc};
 
 /// How a recorded expiry reads beside a lab, everywhere one is shown (status, class status,
 /// sweep, verify, setup): `2026-11-22T22:00:00Z (expires in 7 h 58 min)`; `at (not a time)`;

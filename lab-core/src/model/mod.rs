@@ -2,11 +2,13 @@
 //! request from them (`decide`, and what would change a refusal: `decide::fix`), its time to live
 //! and time formats, secrets that never print, and CloudTrail records as the lab reads them.
 
-pub mod decide;
 pub mod expiry;
 pub mod names;
 pub mod operations;
 pub mod policy;
-pub mod prove;
+
+/// IAM's decisions and the proofs, from their own crate (`lab-policy`), where lab-core has always
+/// reached them.
+pub use lab_policy::{decide, prove};
 pub mod secret;
 pub mod trail;

@@ -22,7 +22,7 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 
 fn all_rust_files() -> Vec<PathBuf> {
     let mut files = Vec::new();
-    for krate in ["lab-core", "xtask"] {
+    for krate in ["lab-core", "lab-policy", "xtask"] {
         rust_files(&project_root().join(krate), &mut files);
     }
     assert!(files.len() > 10);

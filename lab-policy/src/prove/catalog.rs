@@ -1,8 +1,8 @@
 //! The catalog of actions a proof ranges over: every action of the services the lab's and a
 //! learner's documents name (S3, STS, IAM, CloudFormation, CloudTrail), with its resource types'
 //! ARN formats and the condition keys it takes, from AWS's Service Authorization Reference as
-//! vendored in `lab-core/data/iam-catalog.json` (its source and date inside; refreshed by
-//! `lab-core/data/refresh_catalog.py`). Action wildcards expand against it; an action it does not
+//! vendored in `lab-policy/data/iam-catalog.json` (its source and date inside; refreshed by
+//! `lab-policy/data/refresh_catalog.py`). Action wildcards expand against it; an action it does not
 //! hold is named, never silently matched.
 
 use std::collections::BTreeMap;
@@ -77,7 +77,7 @@ static CATALOG: OnceLock<Option<Catalog>> = OnceLock::new();
 /// The vendored catalog (None only if the data file is broken, which a unit test rules out).
 pub fn catalog() -> Option<&'static Catalog> {
     CATALOG
-        .get_or_init(|| serde_json::from_str(include_str!("../../../data/iam-catalog.json")).ok())
+        .get_or_init(|| serde_json::from_str(include_str!("../../data/iam-catalog.json")).ok())
         .as_ref()
 }
 

@@ -248,7 +248,7 @@ pub struct Settled {
 }
 
 /// AWS's combination of the policies in play, each its kind and its statements' parts: the one
-/// place the rule is written, for `decide` and for the proof (`model::prove`). `assume`: the
+/// place the rule is written, for `decide` and for the proof (`prove`). `assume`: the
 /// request is sts:AssumeRole (a resource policy of a role is its trust).
 pub fn settle(policies: &[(PolicyKind, &[Part])], assume: bool) -> Settled {
     let first = |keep: &dyn Fn(PolicyKind) -> bool, deny: bool| {

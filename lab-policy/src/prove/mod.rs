@@ -8,7 +8,7 @@
 //! dimension is cut into the classes the documents and the goal tell apart (product automata over
 //! the string patterns, `strings`; the points of the dates, numbers and addresses, `conditions`),
 //! and one request of each combination of classes is decided with AWS's combination rule, the
-//! one `decide` uses ([`crate::model::decide::settle`]). A combination no string has is never
+//! one `decide` uses ([`crate::decide::settle`]). A combination no string has is never
 //! built, so every class is tried and no request is left out.
 //!
 //! - `catalog`: the actions, their ARN formats and condition keys (vendored data).
@@ -32,7 +32,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value as Json;
 
-use crate::model::decide::{Decision, Document, Effect, Request, Value, decide};
+use crate::decide::{Decision, Document, Effect, Request, Value, decide};
 
 /// Who makes the requests of a universe, with its own documents and what it fixes of the context.
 #[derive(Debug, Clone)]
@@ -177,7 +177,7 @@ impl Counterexample {
 
     /// One line: `too open: the lab's user: s3:GetObject on arn:… with s3:prefix=x (and 3 alike)`.
     pub fn line(&self) -> String {
-        let with = crate::model::decide::carried_text(self.carried.iter());
+        let with = crate::decide::carried_text(self.carried.iter());
         let alike = match self.alike.len() {
             0 => String::new(),
             n => format!(" (and {n} actions alike)"),
@@ -214,7 +214,7 @@ pub fn stand_in(
     fixed.insert("aws:username".to_owned(), Value::One("someone-else".to_owned()));
     let anything = Document {
         name: "any policy it may have".to_owned(),
-        kind: crate::model::decide::PolicyKind::Identity,
+        kind: crate::decide::PolicyKind::Identity,
         json: serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
             .to_string(),
     };
