@@ -245,7 +245,7 @@ pub async fn check(
 
 /// A counterexample as the learner reads it.
 fn miss(cx: &Counterexample, graded: grade::Graded) -> MissDoc {
-    let with = crate::model::decide::carried_text(cx.carried.iter());
+    let with = crate::model::decide::carried_text(cx.carried.iter()) + &prove::without_text(&cx.without);
     MissDoc {
         request: format!("{}: {} on {}{with}", cx.who, cx.action, cx.resource),
         verdict: graded.verdict,

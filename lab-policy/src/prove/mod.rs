@@ -113,8 +113,10 @@ pub struct Counterexample {
     pub alike: Vec<String>,
     /// The resource's ARN, or `*`.
     pub resource: String,
-    /// The values of the keys the request itself carries (absent keys not listed).
+    /// The values of the keys the request itself carries.
     pub carried: BTreeMap<String, Value>,
+    /// The keys a condition reads that this request does not carry (`sts:ExternalId`).
+    pub without: Vec<String>,
     /// The whole context, as `decide` reads it.
     #[serde(skip)]
     pub context: BTreeMap<String, Value>,
@@ -144,6 +146,14 @@ impl Proof {
     /// Whether the documents are proven to allow exactly the goal.
     pub fn holds(&self) -> bool {
         self.misses.is_empty() && self.outside.is_empty()
+    }
+}
+
+/// ` without sts:ExternalId`: the keys a request does not carry, as a line shows them.
+pub fn without_text(keys: &[String]) -> String {
+    match keys.is_empty() {
+        true => String::new(),
+        false => format!(" without {}", keys.join(", ")),
     }
 }
 
@@ -177,7 +187,7 @@ impl Counterexample {
 
     /// One line: `too open: the lab's user: s3:GetObject on arn:… with s3:prefix=x (and 3 alike)`.
     pub fn line(&self) -> String {
-        let with = crate::decide::carried_text(self.carried.iter());
+        let with = crate::decide::carried_text(self.carried.iter()) + &without_text(&self.without);
         let alike = match self.alike.len() {
             0 => String::new(),
             n => format!(" (and {n} actions alike)"),

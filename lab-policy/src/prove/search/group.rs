@@ -218,8 +218,14 @@ impl<'a> Group<'a> {
         let sj = self.sj;
         let mut context: BTreeMap<String, Value> = sj.subject.fixed.clone();
         let mut carried = BTreeMap::new();
+        let mut without = Vec::new();
         for (k, i) in self.keys.iter().zip(at) {
-            let Some(v) = k.value(*i) else { continue };
+            let Some(v) = k.value(*i) else {
+                if matches!(k.domain, Domain::Free(_)) {
+                    without.push(k.spelled.clone());
+                }
+                continue;
+            };
             let v = match v.len() == 1 && !MULTIVALUED.contains(&k.key.as_str()) {
                 true => Value::One(v[0].clone()),
                 false => Value::Many(v.to_vec()),
@@ -257,6 +263,7 @@ impl<'a> Group<'a> {
             alike: self.actions.iter().skip(1).map(|a| a.full().to_owned()).collect(),
             resource: self.resources.classes[class].witness.clone(),
             carried,
+            without,
             context,
             documents,
             effect: outcome.settled.effect,
