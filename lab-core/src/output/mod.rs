@@ -357,6 +357,20 @@ pub struct LessonCheck {
     pub asked: Option<crate::model::decide::Ask>,
 }
 
+/// One of a list of lessons or challenges (`lesson --json`, `challenge --json` without a name).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ListedDoc {
+    pub name: String,
+    pub summary: String,
+}
+
+/// `lesson --json` and `challenge --json` without a name: `{"lessons": [...]}` or
+/// `{"challenges": [...]}`.
+pub fn listed_json(kind: &str, items: impl Iterator<Item = (String, String)>) -> serde_json::Value {
+    let list: Vec<ListedDoc> = items.map(|(name, summary)| ListedDoc { name, summary }).collect();
+    serde_json::json!({ kind: list })
+}
+
 /// `lesson NAME --json`.
 #[derive(Debug, Clone, Serialize)]
 pub struct LessonDoc {

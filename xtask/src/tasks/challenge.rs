@@ -12,6 +12,11 @@ use crate::ui::Ui;
 
 pub async fn run(global: &Global, args: ChallengeArgs) -> Result<()> {
     let Some(name) = args.name else {
+        if args.json.json {
+            let all = Challenge::all().map(|c| (c.name.to_owned(), c.summary.to_owned()));
+            println!("{:#}", lab_core::output::listed_json("challenges", all));
+            return Ok(());
+        }
         println!("the challenges (cargo xtask challenge NAME, then --check; --hint, --reset, --giveup):");
         for c in Challenge::all() {
             println!("  {:<20} {}", c.name, c.summary);

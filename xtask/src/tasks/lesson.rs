@@ -11,6 +11,11 @@ use crate::ui::Ui;
 
 pub async fn run(global: &Global, args: LessonArgs) -> Result<()> {
     let Some(lesson) = args.name else {
+        if args.json.json {
+            let all = Lesson::all().map(|l| (l.name().to_owned(), l.summary().to_owned()));
+            println!("{:#}", lab_core::output::listed_json("lessons", all));
+            return Ok(());
+        }
         let table = Lesson::all().map(|l| format!("  {:<16} {}", l.name(), l.summary()));
         for line in std::iter::once("the lessons (cargo xtask lesson NAME, then --undo):".to_owned()).chain(table) {
             println!("{line}");

@@ -273,3 +273,21 @@ fn a_started_emulator_keeps_stdout_for_json() {
     assert_eq!(doc["empty"], true, "{doc}");
     assert!(stderr(&out).contains("started the emulator"), "{}", stderr(&out));
 }
+
+#[test]
+fn the_lists_of_lessons_and_challenges_are_json_with_json() {
+    for (task, key, least) in [("challenge", "challenges", 6), ("lesson", "lessons", 10)] {
+        let mut cmd = std::process::Command::new(common::xtask_bin());
+        common::clean_env(&mut cmd);
+        let out = cmd.args([task, "--json"]).output().unwrap();
+        assert_ok(&out, task);
+        let doc: Value =
+            serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{task}: {e}: {}", stdout(&out)));
+        let list = doc[key].as_array().unwrap();
+        assert!(list.len() >= least, "{doc}");
+        assert!(
+            list.iter().all(|l| l["name"].is_string() && l["summary"].is_string()),
+            "{doc}"
+        );
+    }
+}
