@@ -13,6 +13,12 @@ use crate::output::WhyDoc;
 /// `sts:AssumeRole`: the lab's role; a bare bucket name: its ARN; else `*`), explained.
 pub async fn why(lab: &Lab, profile: &str, action: &str, resource: Option<&str>) -> Result<WhyDoc> {
     let asked = crate::model::operations::asked(action)?;
+    // The guide's names stand for the lab's own profiles: `sts` is lab NAME's `sts-NAME`.
+    let profile = match profile {
+        "sts" => lab.names.user_profile.as_str(),
+        "assumed" => lab.names.assumed_profile.as_str(),
+        other => other,
+    };
     let clients = lab.profile(profile).await?;
     let identity = crate::ops::sts::caller_identity(&clients.sts).await?;
     let caller = Caller::of_arn(&identity.arn).ok_or_else(|| {

@@ -421,3 +421,13 @@ async fn verify_and_why_say_what_decided_each_request() {
     );
     lab::cleanup(&lab, &Captured::default()).await.unwrap();
 }
+
+#[tokio::test]
+async fn why_as_the_guides_profile_names_reads_a_named_labs_own() {
+    let emu = TestEmulator::start().await;
+    assert_ok(&emu.xtask(&["--lab", "x", "setup"]), "setup --lab x");
+    let out = emu.xtask(&["--lab", "x", "why", "--as", "sts", "s3:ListBuckets"]);
+    assert_ok(&out, "why --lab x --as sts");
+    assert!(stdout(&out).contains("implicit deny"), "{}", stdout(&out));
+    assert_ok(&emu.xtask(&["--lab", "x", "cleanup"]), "cleanup --lab x");
+}
