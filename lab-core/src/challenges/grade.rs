@@ -23,9 +23,16 @@ pub struct Graded {
     pub change: Option<String>,
 }
 
-/// Grades a request the goal wants `target`, with `documents` in play.
+/// Grades a request the goal wants `target`, with `documents` in play (the tests grade the
+/// endpoint's sample so; a check grades the proof's counterexamples).
+#[cfg(test)]
 pub fn grade(target: Target, documents: &[Document], request: &Request) -> Result<Graded> {
     let decision = crate::model::decide::decide(documents, request)?;
+    graded(target, decision, documents, request)
+}
+
+/// Grades `request`, already decided as `decision`, against `target`.
+fn graded(target: Target, decision: Decision, documents: &[Document], request: &Request) -> Result<Graded> {
     let allowed = decision.decided_by.effect == Effect::Allow;
     let verdict = match (target, allowed) {
         (Target::Allowed, true) | (Target::Refused, false) => Verdict::AsWanted,
@@ -95,29 +102,16 @@ fn asked_key(key: &str) -> bool {
     key.starts_with("sts:") || key == "aws:tokenissuetime" || key.starts_with("s3:")
 }
 
-/// A counterexample of the proof, decided again by `decide` and graded: Err when `decide` does
-/// not find it a miss (the proof and the evaluator part, a defect of one of them).
-pub fn counterexample(cx: &Counterexample) -> Result<Graded> {
-    let request = Request {
-        principal: cx.principal.clone(),
-        action: cx.action.clone(),
-        resource: cx.resource.clone(),
-        context: cx.context.clone(),
-    };
-    let target = match cx.miss {
+/// What the goal wants of a counterexample's request.
+pub fn target_of(miss: Miss) -> Target {
+    match miss {
         Miss::TooOpen => Target::Refused,
         Miss::TooClosed => Target::Allowed,
-    };
-    let graded = grade(target, &cx.documents, &request)?;
-    if graded.verdict == Verdict::AsWanted {
-        anyhow::bail!(
-            "the proof and the evaluator disagree on {} {} on {}: the proof finds it {}, the evaluator {} (a defect of sts-lab: please report it)",
-            cx.principal,
-            cx.action,
-            cx.resource,
-            if cx.miss == Miss::TooOpen { "allowed" } else { "refused" },
-            graded.decision.why
-        );
     }
-    Ok(graded)
+}
+
+/// A counterexample of the proof, decided again by `decide` (Err when it does not agree with
+/// the proof, `Counterexample::confirm`) and graded.
+pub fn counterexample(cx: &Counterexample) -> Result<Graded> {
+    graded(target_of(cx.miss), cx.confirm()?, &cx.documents, &cx.request())
 }

@@ -36,15 +36,11 @@ impl LabDocuments {
                 Ask::new(&scene.me(), "sts:AssumeRole", scene.role_arn.clone()),
             ),
         ];
-        let narrowed = Ask::new(&session, "s3:ListAllMyBuckets", "*");
-        asks.push((
-            session.clone(),
-            true,
-            match session_policy {
-                Some(p) => narrowed.in_session(&p.to_string()),
-                None => narrowed,
-            },
-        ));
+        // With the learner's session policy (without one, the plain session stands for it).
+        if let Some(p) = session_policy {
+            let narrowed = Ask::new(&session, "s3:ListAllMyBuckets", "*").in_session(&p.to_string());
+            asks.push((session.clone(), true, narrowed));
+        }
         if let Some(admin) = &scene.admin {
             asks.push((
                 admin.clone(),

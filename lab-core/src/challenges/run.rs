@@ -13,8 +13,8 @@ use crate::lab::Lab;
 use crate::lab::progress::record_passed;
 use crate::model::expiry::format_utc;
 use crate::model::names::CHALLENGE_ROLE_POLICY;
-use crate::model::prove::{self, Counterexample, Miss};
-use crate::output::challenge::{ChallengeAction, ChallengeDoc, MissDoc, Target};
+use crate::model::prove::{self, Counterexample};
+use crate::output::challenge::{ChallengeAction, ChallengeDoc, MissDoc};
 use crate::output::report::{Report, Steps};
 
 /// The challenge set on the lab, and when it was set (Unix seconds).
@@ -253,10 +253,7 @@ fn miss(cx: &Counterexample, graded: grade::Graded) -> MissDoc {
         action: cx.action.clone(),
         resource: cx.resource.clone(),
         context: cx.carried.clone(),
-        expected: match cx.miss {
-            Miss::TooOpen => Target::Refused,
-            Miss::TooClosed => Target::Allowed,
-        },
+        expected: grade::target_of(cx.miss),
         decided_by: graded.decision.decided_by,
         why: graded.decision.why,
         change: graded.change,

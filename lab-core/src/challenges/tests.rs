@@ -2,15 +2,13 @@
 //! answer meets it over the whole space, and the common wrong answers (too open, too closed, the
 //! right policy on the wrong principal) miss it the way the learner is told.
 
-use std::collections::BTreeMap;
-
-use serde_json::{Value as Json, json};
+use serde_json::Value as Json;
 
 use super::grade::{self, Verdict, grade};
-use super::state::{boundary_document, user_access};
+use super::offline::Offline;
+use super::proof::Documents;
 use super::{Case, Challenge, Scene, State};
-use crate::model::decide::{Caller, Document, PolicyKind, Request, Value};
-use crate::model::expiry::format_utc;
+use crate::model::decide::{Caller, Document, Request, Value};
 use crate::model::prove::Proof;
 
 pub(super) const NOW: i64 = 1_796_000_000;
@@ -19,44 +17,27 @@ pub(super) fn scene() -> Scene {
     super::offline::scene(NOW)
 }
 
-fn doc(name: &str, kind: PolicyKind, json: &Json) -> Document {
-    Document {
-        name: name.into(),
-        kind,
-        json: json.to_string(),
-    }
-}
-
 /// The documents and request IAM would have for `case` in `state`, as the lab's reader builds
-/// them: the user's access (the admin: everything), the role's policy and boundary for a
-/// session, the trust for AssumeRole.
+/// them (`offline::Offline`), with the trust for AssumeRole and SetSourceIdentity.
 fn request(s: &Scene, state: &State, case: &Case) -> (Vec<Document>, Request) {
-    let mut docs = Vec::new();
-    let principal = match &case.ask.caller {
-        Caller::User(u) if *u == s.user => {
-            docs.push(doc("ChallengeAccess", PolicyKind::Identity, &user_access(s)));
-            s.user_arn.clone()
-        }
-        Caller::User(u) => {
-            let all =
-                json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]});
-            docs.push(doc("AdministratorAccess", PolicyKind::Identity, &all));
-            format!("arn:aws:iam::123456789012:user/{u}")
-        }
-        Caller::Session { session_arn, .. } => {
-            if let Some(p) = &state.role_policy {
-                docs.push(doc("ChallengePolicy", PolicyKind::Identity, p));
-            }
-            docs.push(doc("boundary", PolicyKind::Boundary, &boundary_document(s)));
-            session_arn.clone()
-        }
+    let offline = Offline {
+        scene: s,
+        state,
+        session: None,
     };
+    let (mut docs, mut context) = offline.own(&case.ask.caller, false);
     if case.ask.action == "sts:AssumeRole" || case.ask.action == "sts:SetSourceIdentity" {
-        docs.push(doc("trust", PolicyKind::Trust, &state.trust));
+        docs.extend(offline.trust());
     }
     docs.extend(case.ask.session.iter().cloned());
-    let mut context: BTreeMap<String, Value> = case.ask.context.clone();
-    context.insert("aws:CurrentTime".into(), Value::One(format_utc(NOW)));
+    context.extend(case.ask.context.clone());
+    let principal = match &case.ask.caller {
+        Caller::Session { session_arn, .. } => session_arn.clone(),
+        Caller::User(_) => match context.get("aws:PrincipalArn") {
+            Some(Value::One(arn)) => arn.clone(),
+            _ => String::new(),
+        },
+    };
     let request = Request {
         principal,
         action: case.ask.action.clone(),

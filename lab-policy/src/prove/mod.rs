@@ -259,8 +259,5 @@ pub fn prove(question: &Question) -> anyhow::Result<Proof> {
     search::run(question)
 }
 
-/// How a proof is made, in one line (the README and `--check` say it).
-pub const METHOD: &str = "every class of requests the documents and the goal tell apart (product automata over the string patterns, the points of dates and numbers), each decided by AWS's evaluation logic";
-
 #[cfg(test)]
 mod tests;
