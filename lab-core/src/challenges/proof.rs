@@ -67,13 +67,7 @@ pub fn want(who: &[Who], actions: &[&str], resources: &[String], condition: Opti
     }
 }
 
-/// The actions a trust decides for a caller of the account (AssumeRole and what rides on it).
-pub const TRUST_ACTIONS: [&str; 4] = [
-    "sts:AssumeRole",
-    "sts:TagSession",
-    "sts:SetSourceIdentity",
-    "sts:SetContext",
-];
+pub use crate::model::prove::TRUST_ACTIONS;
 
 /// Every principal a trust challenge speaks of.
 pub const EVERYONE: [Who; 4] = [Who::User, Who::Admin, Who::OtherInAccount, Who::OtherAccount];
@@ -87,15 +81,7 @@ pub trait Documents {
 }
 
 fn subject(scene: &Scene, who: Who, docs: &dyn Documents) -> Option<Subject> {
-    let base = |id, label: String, arn: String, documents, fixed| Subject {
-        id,
-        label,
-        arn,
-        documents,
-        fixed,
-        free_dates: Vec::new(),
-        stand_in: false,
-    };
+    let base = Subject::new;
     let stand_in = |account: &str, label: &str| {
         let (_, fixed) = docs.own(&scene.me(), false);
         prove::stand_in(who.id(), label, &scene.partition, account, &fixed)

@@ -28,23 +28,6 @@ async fn read(
     Ok((own, request.context, trust.into_iter().next()))
 }
 
-fn subject(
-    id: &'static str,
-    label: &str,
-    arn: String,
-    (documents, fixed): (Vec<Document>, BTreeMap<String, Value>),
-) -> Subject {
-    Subject {
-        id,
-        label: label.to_owned(),
-        arn,
-        documents,
-        fixed,
-        free_dates: Vec::new(),
-        stand_in: false,
-    }
-}
-
 /// A part of the lab's goal, holding only until the lab expires (as every Allow it writes).
 fn want(who: &[&'static str], statement: Json, expires: Option<&str>) -> Want {
     let mut statement = statement;
@@ -125,17 +108,19 @@ async fn questions(
         Some(a) => Some(read(reader, &Ask::new(a, "sts:AssumeRole", role_arn)).await?),
         None => None,
     };
-    let the_user = subject(
+    let the_user = Subject::new(
         "user",
-        &format!("the lab's user {}", lab.names.user),
+        format!("the lab's user {}", lab.names.user),
         lab.user_arn(),
-        (user_docs, user_fixed.clone()),
+        user_docs,
+        user_fixed.clone(),
     );
-    let the_session = subject(
+    let the_session = Subject::new(
         "session",
-        &format!("a session of role {role}"),
+        format!("a session of role {role}"),
         session_arn,
-        (session_docs, session_fixed),
+        session_docs,
+        session_fixed,
     );
     let attached: Vec<Attached> = trust
         .into_iter()
@@ -173,7 +158,7 @@ async fn questions(
     };
     let mut everyone = vec![the_user];
     if let (Some(a), Some((docs, fixed, _))) = (&admin, admin_own) {
-        everyone.push(subject("admin", "the admin", lab.caller_arn(a), (docs, fixed)));
+        everyone.push(Subject::new("admin", "the admin", lab.caller_arn(a), docs, fixed));
     }
     everyone.push(prove::stand_in(
         "other",

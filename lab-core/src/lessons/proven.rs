@@ -26,15 +26,8 @@ pub async fn exactly(
         ask = ask.in_session(policy);
     }
     let (documents, request) = lab.request_for(&ask).await?;
-    let subject = Subject {
-        id: "me",
-        label: "the session".to_owned(),
-        arn: request.principal,
-        documents: documents.into_iter().filter(|d| d.kind != PolicyKind::Trust).collect(),
-        fixed: request.context,
-        free_dates: Vec::new(),
-        stand_in: false,
-    };
+    let own = documents.into_iter().filter(|d| d.kind != PolicyKind::Trust).collect();
+    let subject = Subject::new("me", "the session", request.principal, own, request.context);
     let question = Question {
         partition: lab.admin_identity.partition().to_owned(),
         account: lab.account().to_owned(),

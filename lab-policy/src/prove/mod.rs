@@ -55,6 +55,27 @@ pub struct Subject {
     pub stand_in: bool,
 }
 
+impl Subject {
+    /// A subject the lab knows, with its own documents and what it fixes of the context.
+    pub fn new(
+        id: &'static str,
+        label: impl Into<String>,
+        arn: impl Into<String>,
+        documents: Vec<Document>,
+        fixed: BTreeMap<String, Value>,
+    ) -> Self {
+        Self {
+            id,
+            label: label.into(),
+            arn: arn.into(),
+            documents,
+            fixed,
+            free_dates: Vec::new(),
+            stand_in: false,
+        }
+    }
+}
+
 /// A resource-based policy in play for requests on the resources it is attached to (a role's
 /// trust, a bucket's policy, on its bucket and its objects).
 #[derive(Debug, Clone)]
@@ -229,13 +250,8 @@ pub fn stand_in(
             .to_string(),
     };
     Subject {
-        id,
-        label: label.to_owned(),
-        arn,
-        documents: vec![anything],
-        fixed,
-        free_dates: Vec::new(),
         stand_in: true,
+        ..Subject::new(id, label, arn, vec![anything], fixed)
     }
 }
 
