@@ -1,7 +1,8 @@
 //! Pure facts of a lab, no I/O: its names, the policies and template it deploys, how AWS decides a
-//! request from them (`decide`, and what would change a refusal: `decide::fix`), its time to live
+//! request from them (`decide`, and what would change a refusal: `decide::fix`, ranked for a learner: `advice`), its time to live
 //! and time formats, secrets that never print, and CloudTrail records as the lab reads them.
 
+pub mod advice;
 pub mod expiry;
 pub mod names;
 pub mod operations;

@@ -88,6 +88,13 @@ pub fn role_name(arn: &str) -> Option<&str> {
     rest.rsplit('/').next().filter(|n| !n.is_empty())
 }
 
+/// The bucket an S3 ARN names (`arn:aws:s3:::b` and `arn:aws:s3:::b/key` → `b`).
+pub fn bucket_of(arn: &str) -> Option<&str> {
+    let (_, rest) = arn.split_once(":s3:::")?;
+    let bucket = rest.split('/').next()?;
+    (!bucket.is_empty() && !bucket.contains('*')).then_some(bucket)
+}
+
 /// The name of the managed policy `arn` names (`arn:aws:iam::A:policy/path/NAME` → `NAME`).
 pub fn policy_name(arn: &str) -> &str {
     arn.rsplit('/').next().unwrap_or(arn)

@@ -38,9 +38,4 @@ pub async fn delete(s3: &Client, bucket: &str) -> Result<Deleted> {
     }
 }
 
-/// The bucket an S3 ARN names (`arn:aws:s3:::b` and `arn:aws:s3:::b/key` → `b`).
-pub fn bucket_of(arn: &str) -> Option<&str> {
-    let (_, rest) = arn.split_once(":s3:::")?;
-    let bucket = rest.split('/').next()?;
-    (!bucket.is_empty() && !bucket.contains('*')).then_some(bucket)
-}
+pub use crate::model::policy::bucket_of;

@@ -25,6 +25,29 @@ pub struct Fix {
     pub how: How,
 }
 
+impl Fix {
+    /// The same fix, its added statement holding only while `condition` does (the lab's expiry,
+    /// which every Allow the lab writes carries); any other fix as it is.
+    pub fn with_condition(mut self, condition: &Json) -> Self {
+        if let How::AddStatement { statement } = &mut self.how {
+            let before = statement.to_string();
+            let merged = match statement.get("Condition") {
+                Some(Json::Object(had)) => {
+                    let mut all = had.clone();
+                    if let Json::Object(more) = condition {
+                        all.extend(more.clone());
+                    }
+                    Json::Object(all)
+                }
+                _ => condition.clone(),
+            };
+            statement["Condition"] = merged;
+            self.change = self.change.replace(&before, &statement.to_string());
+        }
+        self
+    }
+}
+
 /// What the change is.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
