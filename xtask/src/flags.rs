@@ -298,6 +298,10 @@ pub struct TrailFilter {
     /// Only the refusals.
     #[arg(long)]
     pub denied: bool,
+    /// The lab's own requests too (setup's, verify's, the lessons', the challenges', the page's:
+    /// their user agent names sts-lab); without it, only the learner's and others'.
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[derive(Debug, Clone, Args)]

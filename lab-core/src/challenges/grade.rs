@@ -1,14 +1,16 @@
 //! A challenge's case graded: what the documents decide for its request against what the goal
 //! wants of it. Too open (allowed, the goal refuses it): the statement that allows it, to narrow.
-//! Too closed (refused, the goal allows it): what decided it, and the steps that would flip it
-//! (`decide::fix`). A counterexample of the proof is graded the same way: decided again by
+//! Too closed (refused, the goal allows it): what decided it, and the advice on it
+//! (`model::advice`: a change to the challenge's documents, narrowed and proven; never one that
+//! widens the lab's user past the goal or opens the trust to the admin). A counterexample of the proof is graded the same way: decided again by
 //! `decide`, the evaluator `why` and `verify` use, which must agree with the proof. Pure.
 
 use anyhow::Result;
 
-use crate::model::decide::fix::{self, Fix};
-use crate::model::decide::{Decision, Document, Effect, PolicyKind, Request};
-use crate::model::prove::{Counterexample, Miss};
+use super::Scene;
+use crate::model::advice::{self, Advice, Goal, Ground};
+use crate::model::decide::{Caller, Decision, Document, Effect, PolicyKind, Request};
+use crate::model::prove::{Counterexample, Miss, Question};
 pub use crate::output::challenge::Target;
 pub use crate::output::challenge::Verdict;
 
@@ -17,8 +19,8 @@ pub use crate::output::challenge::Verdict;
 pub struct Graded {
     pub verdict: Verdict,
     pub decision: Decision,
-    /// Too closed: the steps that would let it through.
-    pub fixes: Vec<Fix>,
+    /// Too closed: the advice, ranked.
+    pub advice: Vec<Advice>,
     /// One line: what to change.
     pub change: Option<String>,
 }
@@ -26,32 +28,64 @@ pub struct Graded {
 /// Grades a request the goal wants `target`, with `documents` in play (the tests grade the
 /// endpoint's sample so; a check grades the proof's counterexamples).
 #[cfg(test)]
-pub fn grade(target: Target, documents: &[Document], request: &Request) -> Result<Graded> {
+pub fn grade(target: Target, documents: &[Document], request: &Request, ground: &Ground) -> Result<Graded> {
     let decision = crate::model::decide::decide(documents, request)?;
-    graded(target, decision, documents, request)
+    graded(target, decision, documents, request, ground)
+}
+
+/// What advice knows of a challenge's lab: its user (protected), the admin, the challenge role
+/// (the learner's), its buckets' prefix and expiry, and the challenge's goal (`question`).
+pub fn ground(scene: &Scene, challenge: &str, question: Option<Question>) -> Ground {
+    let admin = scene.admin.as_ref().map(|a| match a {
+        Caller::User(u) => format!("arn:{}:iam::{}:user/{u}", scene.partition, scene.account),
+        Caller::Session { session_arn, .. } => session_arn.clone(),
+    });
+    Ground {
+        partition: scene.partition.clone(),
+        account: scene.account.clone(),
+        protected: Some(scene.user_arn.clone()),
+        admin,
+        roles: vec![scene.role.clone()],
+        bucket_prefix: scene.prefix.clone(),
+        expires: scene.expires.clone(),
+        goals: question
+            .into_iter()
+            .map(|question| Goal {
+                check: format!("challenge {challenge}'s goal"),
+                question,
+                subjects: Vec::new(),
+            })
+            .collect(),
+    }
 }
 
 /// Grades `request`, already decided as `decision`, against `target`.
-fn graded(target: Target, decision: Decision, documents: &[Document], request: &Request) -> Result<Graded> {
+fn graded(
+    target: Target,
+    decision: Decision,
+    documents: &[Document],
+    request: &Request,
+    ground: &Ground,
+) -> Result<Graded> {
     let allowed = decision.decided_by.effect == Effect::Allow;
     let verdict = match (target, allowed) {
         (Target::Allowed, true) | (Target::Refused, false) => Verdict::AsWanted,
         (Target::Refused, true) => Verdict::TooOpen,
         (Target::Allowed, false) => Verdict::TooClosed,
     };
-    let (fixes, change) = match verdict {
+    let (advice, change) = match verdict {
         Verdict::AsWanted => (Vec::new(), None),
         Verdict::TooOpen => (Vec::new(), Some(narrow(&decision, request))),
         Verdict::TooClosed => {
-            let fixes = fix::fixes(documents, request)?;
-            let change = fixes.first().map(|f| f.change.clone());
-            (fixes, change)
+            let advice = advice::advise(ground, documents, request, &[])?;
+            let change = advice.first().map(|a| a.line().to_owned());
+            (advice, change)
         }
     };
     Ok(Graded {
         verdict,
         decision,
-        fixes,
+        advice,
         change,
     })
 }
@@ -112,6 +146,6 @@ pub fn target_of(miss: Miss) -> Target {
 
 /// A counterexample of the proof, decided again by `decide` (Err when it does not agree with
 /// the proof, `Counterexample::confirm`) and graded.
-pub fn counterexample(cx: &Counterexample) -> Result<Graded> {
-    graded(target_of(cx.miss), cx.confirm()?, &cx.documents, &cx.request())
+pub fn counterexample(cx: &Counterexample, ground: &Ground) -> Result<Graded> {
+    graded(target_of(cx.miss), cx.confirm()?, &cx.documents, &cx.request(), ground)
 }

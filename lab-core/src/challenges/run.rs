@@ -219,8 +219,9 @@ pub async fn check(
     doc.requests = proven.classes;
     doc.actions = proven.actions;
     doc.outside = proven.outside.clone();
+    let ground = grade::ground(&scene, ch.name, Some(question));
     for cx in &proven.misses {
-        let graded = grade::counterexample(cx)?;
+        let graded = grade::counterexample(cx, &ground)?;
         let mut miss = miss(cx, graded);
         miss.endpoint = confirm::counterexample(lab, &scene, cx, policy.as_ref(), steps).await?;
         doc.misses.push(miss);
@@ -257,7 +258,7 @@ fn miss(cx: &Counterexample, graded: grade::Graded) -> MissDoc {
         decided_by: graded.decision.decided_by,
         why: graded.decision.why,
         change: graded.change,
-        fixes: graded.fixes,
+        advice: graded.advice,
         alike: cx.alike.clone(),
         endpoint: None,
     }

@@ -52,7 +52,7 @@ pub(super) fn proof_of(ch: &Challenge, state: &State, session: Option<&Json>) ->
     let proven = super::offline::prove_state(ch, &scene(), state, session).unwrap();
     // Every counterexample is one for the evaluator too.
     for cx in &proven.misses {
-        grade::counterexample(cx).unwrap();
+        grade::counterexample(cx, &grade::ground(&scene(), ch.name, None)).unwrap();
     }
     proven
 }
@@ -66,7 +66,7 @@ fn misses(ch: &Challenge, state: &State, session: Option<&Json>) -> Vec<(String,
         .misses
         .iter()
         .map(|cx| {
-            let g = grade::counterexample(cx).unwrap();
+            let g = grade::counterexample(cx, &grade::ground(&scene(), ch.name, None)).unwrap();
             let label = format!(
                 "{}: {} on {} {:?} (and {:?})",
                 cx.who, cx.action, cx.resource, cx.carried, cx.alike
@@ -83,7 +83,7 @@ fn sample_misses(ch: &Challenge, state: &State, session: Option<&Json>) -> Vec<(
         .iter()
         .filter_map(|case| {
             let (docs, req) = request(&s, state, case);
-            let g = grade(case.target, &docs, &req).unwrap();
+            let g = grade(case.target, &docs, &req, &grade::ground(&s, ch.name, None)).unwrap();
             (g.verdict != Verdict::AsWanted).then(|| (case.label.clone(), g.verdict))
         })
         .collect()

@@ -232,6 +232,7 @@ impl Home {
     async fn bootstrap(&self, running: Running) -> Result<()> {
         let config = aws_config::defaults(BehaviorVersion::latest())
             .http_client(crate::aws::http::shared_emulator_client())
+            .app_name(crate::model::trail::lab_app())
             .region(Region::from_static(REGION))
             .endpoint_url(running.endpoint())
             .credentials_provider(Credentials::new(

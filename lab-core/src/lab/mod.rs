@@ -2,6 +2,7 @@
 //! operations in `ops` and the pure modules. Each phase reports one line per step; this module
 //! holds the lab itself and what the phases share.
 
+mod advice;
 mod assume;
 mod cleanup;
 mod cleanup_lessons;

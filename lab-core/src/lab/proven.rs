@@ -40,6 +40,11 @@ fn want(who: &[&'static str], statement: Json, expires: Option<&str>) -> Want {
     }
 }
 
+/// The rows' names, as `verify` shows them (and advice names the check that wants a refusal).
+pub const USER_ROW: &str = "proof: the user may make exactly sts:AssumeRole on the role";
+pub const SESSION_ROW: &str = "proof: the role's sessions may make exactly S3 under the prefix and the bucket list";
+pub const TRUST_ROW: &str = "proof: no one but the user may assume the role";
+
 /// The lab's two questions: what the user and the role's sessions may do (every action of the
 /// catalog), and who may assume the role (the trust's actions on it).
 pub struct LabQuestions {
@@ -59,17 +64,9 @@ pub(super) async fn rows(
     };
     let (lab_proof, trust_proof) = (prove::prove(&q.lab)?, prove::prove(&q.trust)?);
     Ok(vec![
-        row(
-            "proof: the user may make exactly sts:AssumeRole on the role",
-            &lab_proof,
-            |s| s == "user",
-        ),
-        row(
-            "proof: the role's sessions may make exactly S3 under the prefix and the bucket list",
-            &lab_proof,
-            |s| s == "session",
-        ),
-        row("proof: no one but the user may assume the role", &trust_proof, |_| true),
+        row(USER_ROW, &lab_proof, |s| s == "user"),
+        row(SESSION_ROW, &lab_proof, |s| s == "session"),
+        row(TRUST_ROW, &trust_proof, |_| true),
     ])
 }
 
@@ -82,7 +79,7 @@ pub async fn lab_questions(lab: &Lab) -> anyhow::Result<Option<LabQuestions>> {
 }
 
 /// The lab's questions, its documents read with `reader`.
-async fn questions(
+pub(super) async fn questions(
     lab: &Lab,
     reader: &mut Reader<'_>,
     role_arn: &str,

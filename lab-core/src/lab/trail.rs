@@ -8,9 +8,10 @@ use std::time::Duration;
 use anyhow::Result;
 
 use super::Lab;
+use super::advice::Adviser;
 use super::decisions::Reader;
 use crate::aws::target::Clients;
-use crate::model::decide::{self, Caller, fix};
+use crate::model::decide::{self, Caller};
 use crate::model::expiry::format_utc;
 use crate::model::trail::{LabMarks, Record, Refusal};
 use crate::ops::cloudtrail::{self, Found};
@@ -28,6 +29,8 @@ pub struct TrailOptions {
     pub as_profile: Option<String>,
     /// Only the refusals.
     pub denied: bool,
+    /// The lab's own requests too (its user agent names sts-lab).
+    pub all: bool,
 }
 
 /// The account's events from `from` to `to` (Unix seconds, the endpoint's clock), newest first,
@@ -130,8 +133,9 @@ impl<'a> Trail<'a> {
     /// first, each refusal explained.
     pub async fn of(&self, found: &Found, (from, to): (i64, i64), shown: &HashSet<String>) -> Result<TrailDoc> {
         let lab = self.lab;
-        // The documents are read once a refusal needs them, not for a trail of allowed calls.
-        let mut reader: Option<Reader<'_>> = None;
+        // The documents (and the lab's ground for advice) are read once a refusal needs them,
+        // not for a trail of allowed calls.
+        let mut reader: Option<(Reader<'_>, Adviser)> = None;
         let tags = session_tags(found);
         let mut events = Vec::new();
         for record in found
@@ -143,10 +147,12 @@ impl<'a> Trail<'a> {
             let explained = match record.refusal() {
                 Some(Refusal::Policy) => {
                     if reader.is_none() {
-                        reader = Some(Reader::new(lab).await?);
+                        let mut read = Reader::new(lab).await?;
+                        let adviser = Adviser::new(lab, &mut read).await?;
+                        reader = Some((read, adviser));
                     }
                     match reader.as_mut() {
-                        Some(reader) => Some(explain(lab, reader, record).await),
+                        Some((reader, adviser)) => Some(explain(lab, reader, adviser, record).await),
                         None => None,
                     }
                 }
@@ -158,6 +164,7 @@ impl<'a> Trail<'a> {
             let who = record.who(tags.get(key).unwrap_or(&no_tags));
             let mut event = event_of(lab, record, who, explained);
             event.by_the_lab = record.made_by_the_lab(&self.marks);
+            event.by_sts_lab = record.by_sts_lab();
             events.push(event);
         }
         Ok(TrailDoc {
@@ -177,6 +184,7 @@ impl<'a> Trail<'a> {
     fn keeps(&self, record: &Record) -> bool {
         let refused = record.refusal().is_some();
         record.is_the_labs(&self.marks)
+            && (self.options.all || !record.by_sts_lab())
             && (refused || !self.options.denied)
             && self.only.as_ref().is_none_or(|only| made_by(record, only))
     }
@@ -239,6 +247,7 @@ fn event_of(lab: &Lab, record: &Record, who: String, explained: Option<Explained
         who,
         principal: record.user_identity.arn.clone(),
         by_the_lab: false,
+        by_sts_lab: false,
         operation: record.operation(),
         resource: record.resource(lab.admin_identity.partition(), lab.account()),
         allowed: record.refusal().is_none(),
@@ -260,38 +269,41 @@ fn before_any_policy(record: &Record) -> Explained {
         action: record.operation(),
         decided_by: None,
         why: format!("refused before any policy was read ({code}): {what}"),
-        fixes: Vec::new(),
+        advice: Vec::new(),
     }
 }
 
 /// A refusal decided again from the documents as they are now, with what would change it.
-async fn explain(lab: &Lab, reader: &mut Reader<'_>, record: &Record) -> Explained {
+async fn explain(lab: &Lab, reader: &mut Reader<'_>, adviser: &Adviser, record: &Record) -> Explained {
     let Some(ask) = record.ask(lab.admin_identity.partition(), lab.account()) else {
         return Explained {
             action: record.operation(),
             decided_by: None,
             why: "no policy of the lab's decides a request of this caller".to_owned(),
-            fixes: Vec::new(),
+            advice: Vec::new(),
         };
     };
     let decided = async {
         let (docs, request) = reader.request_for(&ask).await?;
         let decision = decide::decide(&docs, &request)?;
-        let fixes = fix::fixes(&docs, &request)?;
-        anyhow::Ok((decision, fixes))
+        let advice = match decision.decided_by.effect {
+            decide::Effect::Allow => Vec::new(),
+            _ => adviser.advise(lab, reader, &ask, (&docs, &request)).await?,
+        };
+        anyhow::Ok((decision, advice))
     };
     match decided.await {
-        Ok((decision, fixes)) => Explained {
+        Ok((decision, advice)) => Explained {
             action: ask.action,
             decided_by: Some(decision.decided_by),
             why: decision.why,
-            fixes,
+            advice,
         },
         Err(e) => Explained {
             action: ask.action,
             decided_by: None,
             why: format!("cannot decide it again: {}", crate::aws::error::one_line(&e)),
-            fixes: Vec::new(),
+            advice: Vec::new(),
         },
     }
 }

@@ -5,6 +5,8 @@
 use anyhow::Result;
 
 use super::Lab;
+use super::advice::Adviser;
+use super::decisions::Reader;
 use crate::model::decide::{self, Ask, Caller};
 use crate::output::WhyDoc;
 
@@ -43,9 +45,16 @@ pub async fn why(lab: &Lab, profile: &str, action: &str, resource: Option<&str>)
 
 /// `why`: one request explained, every policy in play, and the decision.
 pub async fn explain_request(lab: &Lab, ask: &Ask) -> Result<WhyDoc> {
-    let (docs, request) = lab.request_for(ask).await?;
+    let mut reader = Reader::new(lab).await?;
+    let (docs, request) = reader.request_for(ask).await?;
     let decision = decide::decide(&docs, &request)?;
-    let fixes = decide::fix::fixes(&docs, &request)?;
+    let advice = match decision.decided_by.effect {
+        decide::Effect::Allow => Vec::new(),
+        _ => {
+            let adviser = Adviser::new(lab, &mut reader).await?;
+            adviser.advise(lab, &mut reader, ask, (&docs, &request)).await?
+        }
+    };
     Ok(WhyDoc {
         operation: None,
         principal: request.principal,
@@ -55,6 +64,6 @@ pub async fn explain_request(lab: &Lab, ask: &Ask) -> Result<WhyDoc> {
         decided_by: decision.decided_by,
         why: decision.why,
         policies: decision.policies,
-        fixes,
+        advice,
     })
 }

@@ -11,6 +11,17 @@ use serde_json::Value as Json;
 use super::decide::{Ask, Caller, Value};
 use super::expiry::parse_utc;
 
+/// The name the lab's own requests carry in their user agent (`app/sts-lab`, the SDK's app id),
+/// which CloudTrail records as `userAgent`: setup's, verify's, the lessons', the challenges' and
+/// the page's requests, told apart from the learner's own (the aws CLI's, a program's).
+pub const LAB_APP: &str = "sts-lab";
+
+/// [`LAB_APP`] as the SDK takes it.
+pub fn lab_app() -> aws_types::app_name::AppName {
+    // A constant of the characters an app id allows (letters and `-`): never refused.
+    aws_types::app_name::AppName::new(LAB_APP).unwrap_or_else(|_| unreachable!("{LAB_APP} is a valid app id"))
+}
+
 /// One CloudTrail record (CloudTrail User Guide, "CloudTrail record contents").
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -195,6 +206,14 @@ impl Record {
             return format!("arn:{partition}:iam::{account}:role/{role}");
         }
         "*".to_owned()
+    }
+
+    /// Whether the lab itself made it (its user agent names [`LAB_APP`]), not the learner.
+    pub fn by_sts_lab(&self) -> bool {
+        let wanted = format!("app/{LAB_APP}");
+        self.user_agent
+            .as_deref()
+            .is_some_and(|ua| ua.split_whitespace().any(|part| part == wanted))
     }
 
     /// Whether the lab's own identities made it: its user, or a session of its role.

@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::model::decide::fix::Fix;
 use crate::model::decide::{DecidedBy, Value};
 
 /// What the goal wants of a request.
@@ -52,8 +51,8 @@ pub struct MissDoc {
     pub why: String,
     /// One line: what to change.
     pub change: Option<String>,
-    /// Too closed: the steps, proven offline, that would let it through.
-    pub fixes: Vec<Fix>,
+    /// Too closed: the advice, ranked (a change to the challenge's documents, proven narrow).
+    pub advice: Vec<crate::model::advice::Advice>,
     /// Other actions of the catalog decided alike (the same class of requests).
     pub alike: Vec<String>,
     /// What the endpoint answered when asked the same request (None: it could not be asked).

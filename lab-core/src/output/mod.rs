@@ -300,8 +300,8 @@ pub struct WhyDoc {
     pub decided_by: DecidedBy,
     pub why: String,
     pub policies: Vec<PolicyTrace>,
-    /// For a refusal: the steps that would let it through, first to last.
-    pub fixes: Vec<crate::model::decide::fix::Fix>,
+    /// For a refusal: the advice, ranked (the path that exists, refused by design, a change).
+    pub advice: Vec<crate::model::advice::Advice>,
 }
 
 /// The exact outcome a lesson's check expects of its request: allowed, or refused with one error

@@ -4,8 +4,8 @@
 
 use serde::Serialize;
 
+use crate::model::advice::Advice;
 use crate::model::decide::DecidedBy;
-use crate::model::decide::fix::Fix;
 
 /// `trail --json`.
 #[derive(Debug, Clone, Serialize)]
@@ -33,6 +33,9 @@ pub struct TrailEvent {
     /// Made by the lab's user or a session of its role (else: another's request on the lab's
     /// resources, the admin's or another student's).
     pub by_the_lab: bool,
+    /// Made by sts-lab itself (its user agent): setup's, verify's, a lesson's, a challenge's or
+    /// the page's own request, never the learner's: not counted as a refusal of theirs.
+    pub by_sts_lab: bool,
     /// `s3:ListBuckets`: the API operation.
     pub operation: String,
     pub resource: String,
@@ -52,8 +55,8 @@ pub struct Explained {
     pub action: String,
     pub decided_by: Option<DecidedBy>,
     pub why: String,
-    /// The steps that would let the request through, first to last.
-    pub fixes: Vec<Fix>,
+    /// The advice, ranked (the path that exists, refused by design, a change).
+    pub advice: Vec<Advice>,
 }
 
 /// `class trail --json`: each student's trail with its count of refusals.
@@ -66,11 +69,20 @@ pub struct ClassTrailDoc {
 #[derive(Debug, Clone, Serialize)]
 pub struct StudentTrail {
     pub lab: String,
-    /// The refusals of the student's own requests (their user's, their role's sessions').
+    /// The refusals of the student's own requests (their user's, their role's sessions'; not
+    /// the lab's own, made with their keys).
     pub refused: usize,
     pub trail: Option<TrailDoc>,
     /// Why the student's trail could not be read.
     pub error: Option<String>,
+}
+
+impl TrailEvent {
+    /// A refusal of the learner's own request: made with their user's or their role's keys, and
+    /// not by sts-lab itself (setup's check that the key is refused S3 is the lab's).
+    pub fn learners_refusal(&self) -> bool {
+        !self.allowed && self.by_the_lab && !self.by_sts_lab
+    }
 }
 
 /// One event as lines: `(Some(allowed), headline)` then `(None, detail)` lines.
@@ -88,7 +100,17 @@ pub fn event_lines(event: &TrailEvent) -> Vec<(Option<bool>, String)> {
     };
     let mut out = vec![(
         Some(event.allowed),
-        format!("{} {} {}{on}: {outcome}", event.time, event.who, event.operation),
+        format!(
+            "{} {} {}{on}: {outcome}{}",
+            event.time,
+            event.who,
+            event.operation,
+            if event.by_sts_lab {
+                " (sts-lab's own request)"
+            } else {
+                ""
+            }
+        ),
     )];
     if let Some(explained) = &event.explained {
         out.push((
@@ -99,7 +121,7 @@ pub fn event_lines(event: &TrailEvent) -> Vec<(Option<bool>, String)> {
             ),
         ));
         out.extend(
-            super::why::fix_lines(&explained.fixes, "    ")
+            super::why::advice_lines(&explained.advice, "    ")
                 .into_iter()
                 .map(|l| (None, l)),
         );

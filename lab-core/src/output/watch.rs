@@ -141,7 +141,7 @@ pub fn row(status: StudentStatus, trail: Option<&StudentTrail>, now: i64) -> Wat
         .map(|t| {
             t.events
                 .iter()
-                .filter(|e| !e.allowed && e.by_the_lab && recent(&e.time))
+                .filter(|e| e.learners_refusal() && recent(&e.time))
                 .collect()
         })
         .unwrap_or_default();
@@ -154,8 +154,8 @@ pub fn row(status: StudentStatus, trail: Option<&StudentTrail>, now: i64) -> Wat
         change: e
             .explained
             .as_ref()
-            .and_then(|x| x.fixes.first())
-            .map(|f| f.change.clone()),
+            .and_then(|x| x.advice.first())
+            .map(|a| a.line().to_owned()),
     });
     let session = last_session(&status, trail, now);
     let (condition, reason) = condition(&status, own_refusals.len(), now);

@@ -61,16 +61,21 @@ pub fn why_lines(doc: &WhyDoc) -> Vec<(Option<bool>, String)> {
     }
     let allowed = doc.decided_by.effect == Effect::Allow;
     out.push((Some(allowed), format!("decision: {}", doc.why)));
-    out.extend(fix_lines(&doc.fixes, "").into_iter().map(|l| (None, l)));
+    out.extend(advice_lines(&doc.advice, "").into_iter().map(|l| (None, l)));
     out
 }
 
-/// What would change a decision, as lines: the first change, then each one after it.
-pub fn fix_lines(fixes: &[crate::model::decide::fix::Fix], indent: &str) -> Vec<String> {
-    let lead = |n: usize| if n == 0 { "what would change it" } else { "then" };
-    fixes
-        .iter()
-        .enumerate()
-        .map(|(n, fix)| format!("{indent}{}: {}", lead(n), fix.change))
-        .collect()
+/// The advice on a refusal, as lines: the first (what would change it), then each other way; a
+/// change's later steps after it.
+pub fn advice_lines(advice: &[crate::model::advice::Advice], indent: &str) -> Vec<String> {
+    use crate::model::advice::Advice;
+    let mut out = Vec::new();
+    for (n, a) in advice.iter().enumerate() {
+        let lead = if n == 0 { "what would change it" } else { "or" };
+        out.push(format!("{indent}{lead}: {}", a.line()));
+        if let Advice::Change { steps, .. } = a {
+            out.extend(steps.iter().skip(1).map(|s| format!("{indent}  then: {}", s.change)));
+        }
+    }
+    out
 }

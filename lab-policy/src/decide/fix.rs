@@ -189,10 +189,21 @@ fn add_statement(documents: &[Document], request: &Request, kind: PolicyKind) ->
     };
     let existing = documents.iter().find(|d| d.kind == kind).map(|d| d.name.clone());
     let (policy, place) = match kind {
-        PolicyKind::Identity => (
-            None,
-            format!("an identity policy of {}", caller_name(&request.principal)),
-        ),
+        // The caller's own policy when it has one (a role's inline policy the learner edits),
+        // not one of a group's.
+        PolicyKind::Identity => match documents
+            .iter()
+            .find(|d| d.kind == PolicyKind::Identity && !d.name.contains(" (group "))
+        {
+            Some(own) => (
+                Some(own.name.clone()),
+                format!("the policy {} of {}", own.name, caller_name(&request.principal)),
+            ),
+            None => (
+                None,
+                format!("an identity policy of {}", caller_name(&request.principal)),
+            ),
+        },
         PolicyKind::Boundary => (
             existing.clone(),
             format!("the permissions boundary {}", existing.as_deref().unwrap_or("")),

@@ -75,6 +75,7 @@ pub async fn run(global: &Global, action: ClassAction) -> Result<()> {
                 since: i64::try_from(filter.since.as_secs()).unwrap_or(i64::MAX),
                 as_profile: None,
                 denied: filter.denied,
+                all: filter.all,
             };
             let doc = class::trail(&room, student, &options).await?;
             if json.json {

@@ -20,6 +20,7 @@ pub async fn run(global: &Global, args: TrailArgs) -> Result<()> {
         since: i64::try_from(args.filter.since.as_secs()).unwrap_or(i64::MAX),
         as_profile: args.as_profile.clone(),
         denied: args.filter.denied,
+        all: args.filter.all,
     };
     let trail = Trail::new(&lab, options.clone()).await?;
     let to = lab.now().await?;

@@ -160,6 +160,40 @@ async fn role_policy_challenges_solved_with_the_aws_cli() {
         "{sneaky}"
     );
     assert!(misses(&sneaky, "too_closed").is_empty(), "{sneaky}");
+    // Too closed (the list alone): the first advice is the narrowest change to ChallengePolicy,
+    // the counterexample's own action and bucket with the lab's expiry, proven to grant no more.
+    put_policy(
+        &emu,
+        &policy(json!([{"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}])),
+    );
+    let closed = check(&emu, "narrow-role", &[]);
+    let too_closed = misses(&closed, "too_closed");
+    assert!(!too_closed.is_empty(), "{closed}");
+    for miss in too_closed {
+        let first = &miss["advice"][0];
+        assert_eq!(
+            (&first["kind"], &first["narrow"]),
+            (&json!("change"), &json!(true)),
+            "{miss:#}"
+        );
+        let step = &first["steps"][0];
+        assert_eq!(step["policy"], "ChallengePolicy", "{miss:#}");
+        let statement = &step["how"]["statement"];
+        assert_eq!(
+            (&statement["Action"], &statement["Resource"]),
+            (&miss["action"], &miss["resource"])
+        );
+        assert!(
+            statement["Condition"]["DateLessThan"]["aws:CurrentTime"].is_string(),
+            "{miss:#}"
+        );
+        assert!(
+            miss["change"]
+                .as_str()
+                .unwrap()
+                .contains("proven to grant this request and nothing more")
+        );
+    }
     put_policy(
         &emu,
         &policy(json!([{"Effect": "Allow", "Action": "s3:*", "Resource": bucket("*")},

@@ -1,9 +1,9 @@
 //! The lab's trail, met as a learner and an auditor meet it: the real aws CLI's `cloudtrail
 //! lookup-events` against the emulator finds the lab's AssumeRole, the session's calls and the
 //! user's refused ListBuckets with their identities and error codes (and no secret); `trail`
-//! shows them with their explanations; a fix `trail` suggests, applied with the aws CLI, flips
-//! the decision; `--follow` shows a new refusal as it happens; a lesson's checks carry their
-//! events.
+//! shows the learner's own refusals with their explanations and advice ranked (the path that
+//! exists, refused by design), the lab's own requests only with `--all`; `--follow` shows a new
+//! refusal as it happens; a lesson's checks carry their events.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Output, Stdio};
@@ -112,106 +112,129 @@ async fn lookup_events_finds_the_labs_requests_with_their_identities_and_no_secr
     );
 }
 
-#[tokio::test]
-async fn trail_explains_each_refusal_and_the_fixes_it_suggests_flip_the_decision() {
-    let emu = TestEmulator::start().await;
-    lab_run(&emu);
-    let text = stdout(&emu.xtask(&["trail"]));
-    assert!(text.contains(&format!("user {USER} sts:AssumeRole on arn:")), "{text}");
-    assert!(
-        text.contains(&format!("user {USER} s3:ListBuckets: AccessDenied")),
-        "{text}"
-    );
-    assert!(
-        text.contains("decided again from the documents as they are now: implicit deny"),
-        "{text}"
-    );
-    assert!(
-        text.contains("what would change it: add to an identity policy of user"),
-        "{text}"
-    );
-
-    // The user's refusal: the statement trail suggests, put as the user's policy with the aws CLI.
-    let doc = json_of(
-        &emu.xtask(&["trail", "--denied", "--as", "sts", "--json"]),
-        "trail --json",
-    );
-    let events = doc["events"].as_array().unwrap();
-    assert!(
-        events.iter().all(|e| e["allowed"] == false && e["by_the_lab"] == true),
-        "{doc:#}"
-    );
-    let listing = events
-        .iter()
-        .find(|e| e["operation"] == "s3:ListBuckets")
-        .expect("ListBuckets");
-    let fix = &listing["explained"]["fixes"][0];
-    assert_eq!(
-        (&fix["kind"], &fix["how"]["type"]),
-        (&json!("identity"), &json!("add_statement"))
-    );
-    let before = emu.aws(&["s3api", "list-buckets", "--profile", "sts"]);
-    assert!(stderr(&before).contains("AccessDenied"), "{}", stderr(&before));
-    let policy = json!({"Version": "2012-10-17", "Statement": [fix["how"]["statement"]]}).to_string();
-    let put = [
-        "iam",
-        "put-user-policy",
-        "--user-name",
-        USER,
-        "--policy-name",
-        "TrailFix",
-        "--policy-document",
-        &policy,
-    ];
-    assert_ok(&emu.aws(&put), "put-user-policy");
-    assert_ok(
-        &emu.aws(&["s3api", "list-buckets", "--profile", "sts"]),
-        "the fixed ListBuckets",
-    );
-    let why = json_of(&emu.xtask(&["why", "--as", "sts", "s3:ListBuckets", "--json"]), "why");
-    assert_eq!(why["decided_by"]["effect"], "Allow", "{why:#}");
-    assert_eq!(why["fixes"], json!([]));
-
-    // The admin's refused AssumeRole: the trust statement trail suggests, added to the trust.
-    let doc = json_of(&emu.xtask(&["trail", "--denied", "--json"]), "trail --json");
-    let refused = doc["events"]
+/// The refused events of `doc` made by `operation`, by the lab's own tools or not.
+fn refusals<'a>(doc: &'a Json, operation: &str) -> Vec<&'a Json> {
+    doc["events"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|e| e["operation"] == "sts:AssumeRole" && !e["by_the_lab"].as_bool().unwrap())
-        .expect("the admin's refused AssumeRole");
-    let fix = &refused["explained"]["fixes"][0];
-    assert_eq!(fix["kind"], "trust", "{refused:#}");
-    let role_arn = refused["resource"].as_str().unwrap();
-    let role = role_arn.rsplit('/').next().unwrap();
-    let got = json_of(&emu.aws(&["iam", "get-role", "--role-name", role]), "get-role");
-    let mut trust = got["Role"]["AssumeRolePolicyDocument"].clone();
-    if let Some(text) = trust.as_str() {
-        trust = crate::common::url_decoded_json(text);
+        .filter(|e| e["operation"] == operation && e["allowed"] == false)
+        .collect()
+}
+
+/// The first advice on an event, and that no advice widens the user or lets the admin in.
+fn first_advice<'a>(event: &'a Json, admin: &str) -> &'a Json {
+    let advice = event["explained"]["advice"].as_array().unwrap();
+    for a in advice {
+        for step in a["steps"].as_array().into_iter().flatten() {
+            let change = step["change"].as_str().unwrap();
+            assert!(
+                !(step["kind"] == "identity" && change.contains(&format!("user {USER}"))),
+                "widens the lab's user: {a:#}"
+            );
+            assert!(!change.contains(admin), "lets the admin in: {a:#}");
+        }
     }
-    trust["Statement"]
-        .as_array_mut()
+    advice.first().unwrap_or_else(|| panic!("no advice: {event:#}"))
+}
+
+#[tokio::test]
+async fn trail_ranks_the_advice_on_each_kind_of_refusal_and_keeps_the_labs_own_apart() {
+    let emu = TestEmulator::start().await;
+    lab_run(&emu);
+    let admin = json_of(&emu.aws(&["sts", "get-caller-identity"]), "whoami")["Arn"]
+        .as_str()
         .unwrap()
-        .push(fix["how"]["statement"].clone());
-    let trust = trust.to_string();
-    let update = [
-        "iam",
-        "update-assume-role-policy",
-        "--role-name",
-        role,
-        "--policy-document",
-        &trust,
-    ];
-    assert_ok(&emu.aws(&update), "update-assume-role-policy");
-    let assume = [
+        .to_owned();
+    // The learner's own requests, with the aws CLI: the user's S3 call, the admin's AssumeRole,
+    // the session's bucket outside the lab's prefix.
+    let listed = emu.aws(&["s3api", "list-buckets", "--profile", "sts"]);
+    assert!(stderr(&listed).contains("AccessDenied"), "{}", stderr(&listed));
+    // The role, from the lab's own AssumeRole (`cargo xtask assume`), shown with --all only.
+    let doc = json_of(&emu.xtask(&["trail", "--all", "--json"]), "trail --all");
+    let assumed = doc["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["operation"] == "sts:AssumeRole");
+    let role_arn = assumed.unwrap()["resource"].as_str().unwrap().to_owned();
+    let by_admin = emu.aws(&[
         "sts",
         "assume-role",
         "--role-arn",
-        role_arn,
+        &role_arn,
         "--role-session-name",
         "admin",
-    ];
-    assert_ok(&emu.aws(&assume), "the admin's AssumeRole after the fix");
+    ]);
+    assert!(stderr(&by_admin).contains("AccessDenied"), "{}", stderr(&by_admin));
+    let outside = "someone-elses-bucket-outside-the-prefix";
+    let made = emu.aws(&["s3api", "create-bucket", "--bucket", outside, "--profile", "assumed"]);
+    assert!(stderr(&made).contains("AccessDenied"), "{}", stderr(&made));
+
+    let doc = json_of(&emu.xtask(&["trail", "--denied", "--json"]), "trail --denied");
+    let events = doc["events"].as_array().unwrap();
+    assert!(
+        events.iter().all(|e| e["by_sts_lab"] == false),
+        "the lab's own shown: {doc:#}"
+    );
+    // The user's S3 call: the path that exists (its role), then refused by design.
+    let listing = refusals(&doc, "s3:ListBuckets");
+    assert_eq!(listing.len(), 1, "only the learner's own, not setup's check: {doc:#}");
+    let first = first_advice(listing[0], &admin);
+    assert_eq!(first["kind"], "path", "{first:#}");
+    assert!(
+        first["commands"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("cargo xtask assume")),
+        "{first:#}"
+    );
+    let second = &listing[0]["explained"]["advice"][1];
+    assert_eq!(second["kind"], "by_design", "{listing:#?}");
+    assert!(
+        second["check"].as_str().unwrap().contains("exactly sts:AssumeRole"),
+        "{second:#}"
+    );
+    // The admin's AssumeRole: refused by design (no one but the user may assume the role).
+    let assume = refusals(&doc, "sts:AssumeRole");
+    let first = first_advice(assume[0], &admin);
+    assert_eq!(first["kind"], "by_design", "{first:#}");
+    assert!(
+        first["check"].as_str().unwrap().contains("no one but the user"),
+        "{first:#}"
+    );
+    // The session's bucket outside the prefix: refused by design (S3 under the prefix only).
+    let bucket = refusals(&doc, "s3:CreateBucket");
+    let first = first_advice(bucket[0], &admin);
+    assert_eq!(first["kind"], "by_design", "{first:#}");
+    assert!(
+        first["check"].as_str().unwrap().contains("under the prefix"),
+        "{first:#}"
+    );
+
+    // The lab's own refusals (setup's check that the user is refused S3) only with --all.
+    let all = json_of(&emu.xtask(&["trail", "--denied", "--all", "--json"]), "trail --all");
+    let own = refusals(&all, "s3:ListBuckets");
+    assert!(own.iter().any(|e| e["by_sts_lab"] == true), "{all:#}");
+    let text = stdout(&emu.xtask(&["trail", "--denied"]));
+    assert!(
+        text.contains("what would change it: the path that exists: assume role"),
+        "{text}"
+    );
+    assert!(text.contains("or: refused by design: verify's check"), "{text}");
+    assert!(!text.contains("sts-lab's own request"), "{text}");
+    let text = stdout(&emu.xtask(&["trail", "--denied", "--all"]));
+    assert!(text.contains("(sts-lab's own request)"), "{text}");
+
+    // why ranks the same way, and says nothing once the request is allowed.
+    let why = json_of(&emu.xtask(&["why", "--as", "sts", "s3:ListBuckets", "--json"]), "why");
+    assert_eq!(why["advice"][0]["kind"], "path", "{why:#}");
+    let why = json_of(
+        &emu.xtask(&["why", "--as", "assumed", "s3:ListBuckets", "--json"]),
+        "why",
+    );
+    assert_eq!(why["decided_by"]["effect"], "Allow", "{why:#}");
+    assert_eq!(why["advice"], json!([]));
     assert_ok(&emu.xtask(&["cleanup"]), "cleanup");
 }
 
@@ -316,7 +339,7 @@ async fn a_lab_in_another_region_sees_its_iam_refusals_too() {
         assert_ok(&emu.xtask(&[&at[..], &[task]].concat()), task);
     }
     let doc = json_of(
-        &emu.xtask(&[&at[..], &["trail", "--denied", "--json"]].concat()),
+        &emu.xtask(&[&at[..], &["trail", "--denied", "--all", "--json"]].concat()),
         "trail",
     );
     let operations: Vec<&str> = doc["events"]
@@ -327,4 +350,13 @@ async fn a_lab_in_another_region_sees_its_iam_refusals_too() {
         .collect();
     assert!(operations.contains(&"s3:ListBuckets"), "{operations:?}");
     assert!(operations.contains(&"iam:ListUsers"), "{operations:?}");
+    // verify's refusals are the lab's own: shown with --all, not by default.
+    assert!(
+        doc["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["by_sts_lab"] == true),
+        "{doc:#}"
+    );
 }

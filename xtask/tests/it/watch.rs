@@ -257,6 +257,16 @@ async fn the_live_page_shows_every_student_and_a_change_without_a_reload() {
         (1..=3).all(|n| t.contains(&format!("room-0{n}"))) && t.contains("3 students")
     });
     assert!(text.contains("on track"), "{text}");
+    // Just set up: every student on track, setup's own S3 check with their key not counted.
+    let (_, reading) = get(&format!("{url}class.json"), None);
+    let reading: Json = serde_json::from_str(&reading).unwrap();
+    for student in reading["students"].as_array().unwrap() {
+        assert_eq!(
+            (&student["condition"], &student["refusals_recent"]),
+            (&json!("on_track"), &json!(0)),
+            "{student:#}"
+        );
+    }
     browser.eval("window.sincePageLoad = 'kept'");
 
     // Student 2 is refused S3 again and again, with their own handout and the aws CLI.
@@ -273,7 +283,11 @@ async fn the_live_page_shows_every_student_and_a_change_without_a_reload() {
     let started = Instant::now();
     loop {
         let text = row(&mut browser).as_str().unwrap_or_default().to_owned();
-        if text.contains("stuck") && text.contains("refusals in 15 min") && text.contains("AccessDenied") {
+        if text.contains("stuck")
+            && text.contains("3 refusals in 15 min")
+            && text.contains("AccessDenied")
+            && text.contains("the path that exists: assume role")
+        {
             break;
         }
         assert!(

@@ -145,7 +145,8 @@ impl Target {
     async fn load(&self, profile: Option<&str>) -> Result<SdkConfig> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .profile_files(self.profile_files())
-            .http_client(self.http_client());
+            .http_client(self.http_client())
+            .app_name(crate::model::trail::lab_app());
         if let Some(profile) = profile {
             loader = loader.profile_name(profile);
         }

@@ -39,7 +39,7 @@ pub async fn trail(room: &Room, student: Option<usize>, options: &TrailOptions) 
             match read.await {
                 Ok(doc) => StudentTrail {
                     lab: name,
-                    refused: doc.events.iter().filter(|e| !e.allowed && e.by_the_lab).count(),
+                    refused: doc.events.iter().filter(|e| e.learners_refusal()).count(),
                     trail: Some(doc),
                     error: None,
                 },

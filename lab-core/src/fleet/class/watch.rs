@@ -18,6 +18,9 @@ pub async fn snapshot(room: &Room) -> Result<WatchDoc> {
         since: RECENT_SECONDS,
         as_profile: None,
         denied: false,
+        // The lab's own requests too: a session the student took with `cargo xtask assume` is
+        // theirs; the lab's refusals are not counted (`watch::row`).
+        all: true,
     };
     let ((status, now), trail) = tokio::try_join!(super::status(room), super::trail(room, None, &options))?;
     let rows = status
