@@ -49,6 +49,8 @@ pub struct LabNames {
     pub user_profile: String,
     /// The credentials-file profile holding the assumed role's temporary credentials.
     pub assumed_profile: String,
+    /// A class's student lab, whose learner has a handout and the aws CLI, not this repository.
+    pub handout: bool,
 }
 
 impl LabNames {
@@ -66,6 +68,7 @@ impl LabNames {
                     stack: format!("sts-stack-aws-prep-{name}"),
                     user_profile: format!("sts-{name}"),
                     assumed_profile: format!("assumed-{name}"),
+                    handout: false,
                 })
             }
         }
@@ -80,6 +83,7 @@ impl LabNames {
             stack: "sts-stack-aws-prep".to_owned(),
             user_profile: "sts".to_owned(),
             assumed_profile: "assumed".to_owned(),
+            handout: false,
         }
     }
 

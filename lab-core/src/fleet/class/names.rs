@@ -48,6 +48,7 @@ pub fn student_names(lab: &str) -> Result<LabNames> {
     let mut names = LabNames::new(Some(lab))?;
     names.user_profile = "sts".to_owned();
     names.assumed_profile = "assumed".to_owned();
+    names.handout = true;
     Ok(names)
 }
 
