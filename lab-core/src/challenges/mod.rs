@@ -14,6 +14,7 @@
 //! - `confirm.rs`: a case asked of the endpoint, as the learner's aws CLI would ask it.
 
 mod confirm;
+mod goal;
 mod grade;
 pub mod offline;
 mod policies;
@@ -30,6 +31,7 @@ use serde_json::Value as Json;
 
 use crate::model::decide::{Ask, Caller};
 
+pub use goal::goals;
 pub use grade::{Graded, Target, Verdict};
 pub use run::{challenge_of, check, giveup, reset, set, show};
 pub use state::boundary_arn;

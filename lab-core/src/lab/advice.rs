@@ -3,8 +3,10 @@
 //! questions as the goals that want refusals), read once a reading; and, for each refusal, the
 //! paths that exist: the lab's roles the caller may assume, by itself or through another of
 //! them, whose session the documents allow the request, each step decided with the evaluator.
+//! The goals of what sits above the lab (a challenge set on it) come as a [`GoalsOf`].
 
 use anyhow::Result;
+use futures_util::future::BoxFuture;
 
 use super::Lab;
 use super::decisions::Reader;
@@ -12,13 +14,16 @@ use super::proven::{self, SESSION_ROW, TRUST_ROW, USER_ROW};
 use crate::model::advice::{self, Advice, Goal, Ground, Path};
 use crate::model::decide::{self, Ask, Caller, Document, Effect, PolicyKind, Request};
 
+/// More goals of a lab, read when a refusal first needs them (`challenges::goals`).
+pub type GoalsOf = for<'a> fn(&'a Lab) -> BoxFuture<'a, Result<Vec<Goal>>>;
+
 /// The lab's ground for advice, read once for every refusal of a reading.
 pub(super) struct Adviser {
     ground: Ground,
 }
 
 impl Adviser {
-    pub(super) async fn new(lab: &Lab, reader: &mut Reader<'_>) -> Result<Self> {
+    pub(super) async fn new(lab: &Lab, reader: &mut Reader<'_>, more: Option<GoalsOf>) -> Result<Self> {
         let stack = lab.ready_stack().await.ok();
         let role_arn = stack.as_ref().map(|(_, arn)| arn.clone());
         let expires = stack
@@ -43,6 +48,9 @@ impl Adviser {
             goals.push(goal(USER_ROW, &q.lab, vec!["user"]));
             goals.push(goal(SESSION_ROW, &q.lab, vec!["session"]));
             goals.push(goal(TRUST_ROW, &q.trust, Vec::new()));
+        }
+        if let Some(more) = more {
+            goals.extend(more(lab).await?);
         }
         let ground = Ground {
             partition: lab.admin_identity.partition().to_owned(),

@@ -10,6 +10,7 @@ pub(crate) use cleanup_lessons::{remove_boundary, unlock_guarded_bucket};
 mod decisions;
 mod diagram;
 pub use crate::output::why::why_lines;
+pub use advice::GoalsOf;
 pub use diagram::diagram;
 pub use why::{explain_request, why};
 mod deploy;

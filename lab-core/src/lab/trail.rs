@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Result;
 
 use super::Lab;
-use super::advice::Adviser;
+use super::advice::{Adviser, GoalsOf};
 use super::decisions::Reader;
 use crate::aws::target::Clients;
 use crate::model::decide::{self, Caller};
@@ -106,6 +106,7 @@ pub struct Trail<'a> {
     options: TrailOptions,
     marks: LabMarks,
     only: Option<Only>,
+    goals: Option<GoalsOf>,
 }
 
 impl<'a> Trail<'a> {
@@ -126,7 +127,14 @@ impl<'a> Trail<'a> {
             options,
             marks,
             only,
+            goals: None,
         })
+    }
+
+    /// The same trail, its advice reading `goals` too (a challenge's: `challenges::goals`).
+    pub fn with_goals(mut self, goals: GoalsOf) -> Self {
+        self.goals = Some(goals);
+        self
     }
 
     /// The lab's part of `found` (read from `from` to `to`) but the events in `shown`, oldest
@@ -148,7 +156,7 @@ impl<'a> Trail<'a> {
                 Some(Refusal::Policy) => {
                     if reader.is_none() {
                         let mut read = Reader::new(lab).await?;
-                        let adviser = Adviser::new(lab, &mut read).await?;
+                        let adviser = Adviser::new(lab, &mut read, self.goals).await?;
                         reader = Some((read, adviser));
                     }
                     match reader.as_mut() {

@@ -5,7 +5,7 @@
 use anyhow::Result;
 
 use super::Lab;
-use super::advice::Adviser;
+use super::advice::{Adviser, GoalsOf};
 use super::decisions::Reader;
 use crate::model::decide::{self, Ask, Caller};
 use crate::output::WhyDoc;
@@ -13,7 +13,14 @@ use crate::output::WhyDoc;
 /// `why --as PROFILE ACTION [RESOURCE]` as a learner asks it: the profile's caller, the action an
 /// operation needs (`s3:ListBuckets` is `s3:ListAllMyBuckets`), and the resource meant (none for
 /// `sts:AssumeRole`: the lab's role; a bare bucket name: its ARN; else `*`), explained.
-pub async fn why(lab: &Lab, profile: &str, action: &str, resource: Option<&str>) -> Result<WhyDoc> {
+/// `goals`: the goals above the lab's own (a challenge's), for its advice.
+pub async fn why(
+    lab: &Lab,
+    profile: &str,
+    action: &str,
+    resource: Option<&str>,
+    goals: Option<GoalsOf>,
+) -> Result<WhyDoc> {
     let asked = crate::model::operations::asked(action)?;
     // The guide's names stand for the lab's own profiles: `sts` is lab NAME's `sts-NAME`.
     let profile = match profile {
@@ -38,20 +45,20 @@ pub async fn why(lab: &Lab, profile: &str, action: &str, resource: Option<&str>)
         }
         Some(r) => r.to_owned(),
     };
-    let mut doc = explain_request(lab, &Ask::new(&caller, &asked.action, resource)).await?;
+    let mut doc = explain_request(lab, &Ask::new(&caller, &asked.action, resource), goals).await?;
     doc.operation = asked.operation;
     Ok(doc)
 }
 
 /// `why`: one request explained, every policy in play, and the decision.
-pub async fn explain_request(lab: &Lab, ask: &Ask) -> Result<WhyDoc> {
+pub async fn explain_request(lab: &Lab, ask: &Ask, goals: Option<GoalsOf>) -> Result<WhyDoc> {
     let mut reader = Reader::new(lab).await?;
     let (docs, request) = reader.request_for(ask).await?;
     let decision = decide::decide(&docs, &request)?;
     let advice = match decision.decided_by.effect {
         decide::Effect::Allow => Vec::new(),
         _ => {
-            let adviser = Adviser::new(lab, &mut reader).await?;
+            let adviser = Adviser::new(lab, &mut reader, goals).await?;
             adviser.advise(lab, &mut reader, ask, (&docs, &request)).await?
         }
     };

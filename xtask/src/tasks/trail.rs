@@ -22,7 +22,9 @@ pub async fn run(global: &Global, args: TrailArgs) -> Result<()> {
         denied: args.filter.denied,
         all: args.filter.all,
     };
-    let trail = Trail::new(&lab, options.clone()).await?;
+    let trail = Trail::new(&lab, options.clone())
+        .await?
+        .with_goals(lab_core::challenges::goals);
     let to = lab.now().await?;
     let start = to - options.since;
     let found = lab_core::lab::read_events(&lab.admin, start, to).await?;

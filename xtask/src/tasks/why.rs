@@ -12,7 +12,8 @@ use crate::ui::Ui;
 pub async fn run(global: &Global, args: WhyArgs) -> Result<()> {
     let ui = Ui::new(global.explain, args.json.json);
     let lab = super::connect(global, Default::default(), &ui).await?;
-    let explained = lab_core::lab::why(&lab, &args.as_profile, &args.action, args.resource.as_deref()).await?;
+    let goals = Some(lab_core::challenges::goals as lab_core::lab::GoalsOf);
+    let explained = lab_core::lab::why(&lab, &args.as_profile, &args.action, args.resource.as_deref(), goals).await?;
     if args.json.json {
         println!("{:#}", serde_json::to_value(&explained)?);
     } else {

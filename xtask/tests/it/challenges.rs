@@ -225,6 +225,26 @@ async fn role_policy_challenges_solved_with_the_aws_cli() {
         ),
     );
     passed(&check(&emu, "narrow-role", &[]));
+    // The learner's session refused what the goal refuses: the trail says so, by design, and
+    // never offers the change that would open the answer again.
+    let keys = challenge_session(&emu, None);
+    let refused = with_keys(
+        &emu,
+        &keys,
+        &["s3api", "delete-bucket", "--bucket", &format!("{PREFIX}mine")],
+    );
+    assert!(stderr(&refused).contains("AccessDenied"), "{}", stderr(&refused));
+    let trail: Json = serde_json::from_str(&stdout(&emu.xtask(&["trail", "--denied", "--json"]))).unwrap();
+    let deleted = trail["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["operation"] == "s3:DeleteBucket")
+        .unwrap_or_else(|| panic!("{trail:#}"));
+    let advice = deleted["explained"]["advice"].as_array().unwrap();
+    assert_eq!(advice[0]["kind"], "by_design", "{deleted:#}");
+    assert_eq!(advice[0]["check"], "challenge narrow-role's goal", "{deleted:#}");
+    assert!(advice.iter().all(|a| a["kind"] != "change"), "{deleted:#}");
 
     // revoke-old-sessions: a Deny of everything refuses the new sessions too; with the time, passes.
     set(&emu, "revoke-old-sessions");
@@ -265,6 +285,46 @@ async fn role_policy_challenges_solved_with_the_aws_cli() {
         "Policies[].PolicyName",
     ]));
     assert!(!local.contains("challenge"), "{local}");
+}
+
+/// The challenge role's session, assumed by the learner with the aws CLI (with `policy`, a
+/// session policy file): its access key, secret and token.
+fn challenge_session(emu: &TestEmulator, policy: Option<&str>) -> Vec<String> {
+    let role = format!("arn:aws:iam::{ACCOUNT}:role/{ROLE}");
+    let policy = policy.map(|file| format!("file://{file}"));
+    let mut args = vec![
+        "sts",
+        "assume-role",
+        "--role-arn",
+        &role,
+        "--role-session-name",
+        "reader",
+    ];
+    if let Some(p) = &policy {
+        args.extend(["--policy", p.as_str()]);
+    }
+    args.extend([
+        "--profile",
+        "sts",
+        "--query",
+        "Credentials.[AccessKeyId,SecretAccessKey,SessionToken]",
+        "--output",
+        "text",
+    ]);
+    let out = emu.aws(&args);
+    assert_ok(&out, "assume-role");
+    stdout(&out).split_whitespace().map(str::to_owned).collect()
+}
+
+/// The aws CLI with a session's `keys` and nothing else.
+fn with_keys(emu: &TestEmulator, keys: &[String], args: &[&str]) -> std::process::Output {
+    let env = [
+        ("AWS_ACCESS_KEY_ID", keys[0].as_str()),
+        ("AWS_SECRET_ACCESS_KEY", keys[1].as_str()),
+        ("AWS_SESSION_TOKEN", keys[2].as_str()),
+        ("AWS_REGION", "us-east-1"),
+    ];
+    student_aws(emu, Path::new("/nonexistent"), &env, args)
 }
 
 /// session-policy: too open, the right narrowing on the wrong principal (the role), then the
@@ -313,33 +373,8 @@ fn session_policy(emu: &TestEmulator) {
     let file = write(emu, "read-one.json", &right);
     passed(&check(emu, "session-policy", &["--policy", &file]));
     // The learner uses it: a session with it reads the one bucket, and no other.
-    let out = emu.aws(&[
-        "sts",
-        "assume-role",
-        "--role-arn",
-        &format!("arn:aws:iam::{ACCOUNT}:role/{ROLE}"),
-        "--role-session-name",
-        "reader",
-        "--policy",
-        &format!("file://{file}"),
-        "--profile",
-        "sts",
-        "--query",
-        "Credentials.[AccessKeyId,SecretAccessKey,SessionToken]",
-        "--output",
-        "text",
-    ]);
-    assert_ok(&out, "assume-role --policy");
-    let keys: Vec<String> = stdout(&out).split_whitespace().map(str::to_owned).collect();
-    let with_keys = |args: &[&str]| {
-        let env = [
-            ("AWS_ACCESS_KEY_ID", keys[0].as_str()),
-            ("AWS_SECRET_ACCESS_KEY", keys[1].as_str()),
-            ("AWS_SESSION_TOKEN", keys[2].as_str()),
-            ("AWS_REGION", "us-east-1"),
-        ];
-        student_aws(emu, Path::new("/nonexistent"), &env, args)
-    };
+    let keys = challenge_session(emu, Some(&file));
+    let with_keys = |args: &[&str]| with_keys(emu, &keys, args);
     assert_ok(
         &with_keys(&["s3", "ls", &format!("s3://{PREFIX}read-me")]),
         "ls read-me",

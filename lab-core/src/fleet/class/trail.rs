@@ -33,7 +33,9 @@ pub async fn trail(room: &Room, student: Option<usize>, options: &TrailOptions) 
             let name = found_lab.names.lab.clone();
             let read = async {
                 let student = room.student_reading(&name, found_lab.region.as_deref())?;
-                let trail = Trail::new(&student, options.clone()).await?;
+                let trail = Trail::new(&student, options.clone())
+                    .await?
+                    .with_goals(crate::challenges::goals);
                 trail.of(found, range, &HashSet::new()).await
             };
             match read.await {
