@@ -6,9 +6,11 @@
 //! (a lab role's policy, boundary or trust, a session policy, a lab bucket's policy), never
 //! granting the user the lab protects (unless a goal wants exactly that request allowed) and never
 //! opening a trust or a bucket policy to the admin or the whole account. An added statement is the
-//! narrowest (the request's own action and resource, and the lab's expiry), and proven to grant
-//! that request and nothing more (`narrow`). Pure.
+//! narrowest (the request's own action and resource, the conditions its policy holds on every
+//! Allow, and the lab's expiry: `carry`), and proven to grant that request and nothing more
+//! (`narrow`). Pure.
 
+mod carry;
 mod goals;
 mod narrow;
 #[cfg(test)]
@@ -138,18 +140,18 @@ fn change(ground: &Ground, documents: &[Document], request: &Request) -> Result<
         .expires
         .as_ref()
         .map(|at| serde_json::json!({"DateLessThan": {"aws:CurrentTime": at}}));
-    let mut narrowed = Vec::with_capacity(steps.len());
-    for step in steps {
-        if let Some(reason) = withheld(ground, &step, request, wanted) {
-            return Ok(Some(Advice::Withheld {
-                line: format!("no change offered: {reason}"),
-            }));
-        }
-        narrowed.push(match &expiry {
-            Some(condition) => step.with_condition(condition),
-            None => step,
-        });
+    if let Some(reason) = steps.iter().find_map(|step| withheld(ground, step, request, wanted)) {
+        return Ok(Some(Advice::Withheld {
+            line: format!("no change offered: {reason}"),
+        }));
     }
+    // The conditions the document already holds on every Allow, and the lab's expiry; only the
+    // expiry when those would refuse the request after all.
+    let carried = carry::narrowed(documents, &steps, expiry.as_ref(), true);
+    let narrowed = match carry::lets_through(documents, request, &carried) {
+        true => carried,
+        false => carry::narrowed(documents, &steps, expiry.as_ref(), false),
+    };
     let (narrow, proof) = narrow::prove_steps(ground, request, &narrowed)?;
     let more = match narrowed.len() {
         1 => String::new(),

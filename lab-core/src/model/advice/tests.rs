@@ -218,3 +218,39 @@ fn a_change_that_grants_more_is_not_called_narrow() {
     assert!(!narrow, "{proof}");
     assert!(proof.contains("grants more"), "{proof}");
 }
+
+#[test]
+fn a_change_carries_the_conditions_its_policy_holds_on_every_allow_when_the_request_meets_them() {
+    let object = format!("arn:aws:s3:::{PREFIX}data/report.csv");
+    let secure = json!({"Bool": {"aws:SecureTransport": "true"}});
+    let policy = doc(
+        "sts-lab-s3",
+        PolicyKind::Identity,
+        json!([{"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*", "Condition": secure},
+               {"Effect": "Allow", "Action": "s3:CreateBucket", "Resource": "*",
+                "Condition": {"Bool": {"aws:SecureTransport": "true"}, "StringEquals": {"aws:PrincipalTag/team": "blue"}}}]),
+    );
+    let statement_of = |advice: &[Advice]| match &advice[0] {
+        Advice::Change { steps, .. } => match &steps[0].how {
+            How::AddStatement { statement } => statement.clone(),
+            other => panic!("{other:?}"),
+        },
+        other => panic!("{other:?}"),
+    };
+    let mut req = request(SESSION, "s3:GetObject", &object);
+    req.context
+        .insert("aws:SecureTransport".into(), Value::One("true".into()));
+    let advice = advise(&ground(), std::slice::from_ref(&policy), &req, &[]).unwrap();
+    assert_eq!(
+        statement_of(&advice)["Condition"],
+        json!({"Bool": {"aws:SecureTransport": "true"}, "DateLessThan": {"aws:CurrentTime": EXPIRES}})
+    );
+    // Over plain http the carried condition would refuse the request: the expiry alone.
+    req.context
+        .insert("aws:SecureTransport".into(), Value::One("false".into()));
+    let advice = advise(&ground(), std::slice::from_ref(&policy), &req, &[]).unwrap();
+    assert_eq!(
+        statement_of(&advice)["Condition"],
+        json!({"DateLessThan": {"aws:CurrentTime": EXPIRES}})
+    );
+}
