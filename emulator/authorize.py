@@ -1,11 +1,12 @@
-"""IAM authorization of every signed request, in every mode: moto's check decides as AWS does (policy.decide).
+"""IAM authorization of every signed request, in every mode: moto's check decides as AWS does (decider.decide: the
+lab's own evaluator, lab-policy, asked in a process of its own).
 
 moto's `IAMRequestBase.check_action_permitted` (called once moto enforces IAM, after INITIAL_NO_AUTH_ACTION_COUNT
 requests, with moto's signature check before it) is replaced: the caller's policies (a user's inline, attached and
 group policies; a session's role policies and its session policies; the permissions boundary of the user or of the
 session's role), the request context AWS builds (time on the emulator's clock, principal keys and tags, token issue
 time, MFA, source identity, request tags, STS keys, S3's keys), for sts:AssumeRole the target role's trust policy and
-for S3 the bucket's policy go to policy.decide, with the request's action and resource as AWS names them (actions.py);
+for S3 the bucket's policy go to decider.decide, with the request's action and resource as AWS names them (actions.py);
 moto's own principal-blind check of a bucket policy's Deny then stands aside. AccessDenied is worded as AWS words it,
 raised as moto's own exception classes (query XML for IAM/STS, S3's XML for S3). AssumeRole also verifies an MFA code
 (TOTP on the emulator's clock against the seed of moto's virtual MFA device), and what AWS keeps with a session
@@ -25,7 +26,7 @@ from datetime import UTC, datetime
 from actions import NO_RESOURCE, form_value, iam_resource, members, request_tags, s3_action, s3_bucket_name, s3_list_keys
 from clock import CLOCK
 from common import query_error
-from policy import decide
+from decider import decide
 
 # The request being served on this thread (moto runs it on the thread of our WSGI app): the caller's address, and
 # what an authorized AssumeRole keeps for the session moto is about to create.
@@ -337,7 +338,7 @@ def assume_role(req, caller, iam, data, role_arn, context, policies, tags):
 
 
 def patch_authorization():
-    """Every signed request decided by policy.decide (moto's signature check kept), and each new session given what
+    """Every signed request decided by decider.decide (moto's signature check kept), and each new session given what
     its AssumeRole kept; a chained AssumeRole longer than an hour refused as AWS refuses it."""
     from moto.iam.access_control import IAMRequestBase
     from moto.sts.exceptions import STSValidationError

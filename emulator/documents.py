@@ -8,7 +8,7 @@ AssumeRole's session policy; here both are checked with the same validators, and
 would. STS answers a malformed session policy with MalformedPolicyDocument too (AssumeRole's errors).
 """
 
-from policy import KINDS
+from decider import KINDS
 
 
 class Malformed(ValueError):

@@ -1,7 +1,8 @@
 """sts-lab's local AWS emulator: moto's own server application with IAM enforcement, plus
 
-* always, IAM authorization as AWS decides it (authorize.py with actions.py, policy.py with conditions.py): once
-  moto enforces IAM, every signed request is decided by AWS's policy evaluation logic (identity, session and role
+* always, IAM authorization as AWS decides it (authorize.py with actions.py, decider.py): once moto enforces IAM,
+  every signed request is decided by the lab's own evaluator (lab-policy, in a process of its own: IAM's rules are
+  written once, in Rust), AWS's policy evaluation logic (identity, session and role
   trust policies, permissions boundaries, bucket policies, every condition operator, the request context AWS builds
   on the emulator's clock, MFA, session tags, source identity, role chaining) and refused AccessDenied in AWS's words;
 * always, fidelity fixes where moto differs from AWS in ways the lab meets: a CloudFormation update
@@ -50,8 +51,7 @@ waits out IAM's propagation only where there is one, and keeps to the request ra
 [{"policies": [{"name", "kind": "identity"|"session"|"trust"|"boundary"|"resource", "document"}], "request":
 {"principal", "action", "resource", "context": {key: str or [str]}, "account" (optional: the principal's, else
 400)}}]} answers {"decisions": [{"effect":
-"Allow"|"ExplicitDeny"|"ImplicitDeny", "policy", "statement", "per_policy": [{"name", "effect":
-"Allow"|"Deny"|null, "statement"}]}]}: the evaluator alone, no state (a malformed body: 400 and a
+"Allow"|"ExplicitDeny"|"ImplicitDeny", "policy", "statement", "message_reason"}]}: the evaluator alone, no state (a malformed body: 400 and a
 one-line reason); `POST /moto-api/reset` also resets this layer, the clock, the counts and the trail.
 STS_LAB_EXIT_WITH_PARENT (any value) ends the emulator when the process that started it ends.
 """
@@ -75,10 +75,10 @@ import speed
 from authorize import begin_request, patch_authorization
 from clock import CLOCK, expired_session, patch_session_clock
 from common import MOTO_LOCK
+from decider import decide_cases
 from documents import check_cases, patch_document_checks
 from fidelity import SERVICE_CREDS, patch_role_updates, patch_unsigned_sts, patch_user_boundaries
 from lookup import Lookups, as_json, cloudtrail_rate, is_lookup
-from policy import decide_cases
 from realistic import Realistic, Settings, patch_trust_binding
 from trail import TRAIL
 
@@ -247,7 +247,7 @@ class App:
 
     @staticmethod
     def decide(environ):
-        """POST {"cases": [...]}: policy.decide on each case, nothing else (for differential tests)."""
+        """POST {"cases": [...]}: the evaluator's decision on each case, nothing else (the documented cases' tests)."""
         if environ.get("REQUEST_METHOD") != "POST":
             return 400, "text/plain", 'POST {"cases": [...]}'
         try:
@@ -258,7 +258,7 @@ class App:
         try:
             check_cases(cases)
             decisions = decide_cases(cases)
-        except (ValueError, TypeError) as e:
+        except (ValueError, TypeError, RuntimeError) as e:
             return 400, "text/plain", " ".join(str(e).split())
         return 200, "application/json", json.dumps({"decisions": decisions})
 

@@ -5,6 +5,7 @@ fixes and the clock (/sts-lab/clock), on the servers harness.py starts. Run with
 
 import calendar
 import json
+import threading
 import time
 
 from botocore.credentials import Credentials
@@ -348,17 +349,32 @@ def settle(region, name):
     return stacks(region, name)[name]
 
 
+def at_once(count, request):
+    """`count` requests released together (a barrier): they reach the rate limit within moments, however slow the
+    machine (one after another, a loaded machine can be slower than the rate itself)."""
+    barrier, answers, lock = threading.Barrier(count), [], threading.Lock()
+
+    def work():
+        barrier.wait()
+        answer = request()
+        with lock:
+            answers.append(answer)
+
+    in_threads(count, work)
+    return answers
+
+
 def test_cloudformation_throttling():
     before = stats("realistic")["throttled"].get("cloudformation:ListStacks", 0)
-    codes = [cfn("realistic", "us-east-1", "ListStacks") for _ in range(CFN_RATE + 15)]
-    assert all(r[0] == 200 for r in codes[: CFN_RATE - 2])
+    codes = at_once(CFN_RATE + 15, lambda: cfn("realistic", "us-east-1", "ListStacks"))
+    assert sum(r[0] == 200 for r in codes) >= CFN_RATE - 2
     refused = [r for r in codes if r[0] != 200]
     assert refused and all(r[0] == 400 and error_code(r) == "Throttling" and "Rate exceeded" in r[2] for r in refused)
     assert stats("realistic")["throttled"]["cloudformation:ListStacks"] - before == len(refused)
     advance("realistic", 1.1)  # the bucket fills again for the tests after this one
     # STS_LAB_CFN_RATE=0: never throttled; IAM throttling (STS_LAB_IAM_RATE=5) still works.
     assert all(cfn("switches", "us-east-1", "ListStacks")[0] == 200 for _ in range(30))
-    iam = [call("switches", "iam", form={"Action": "ListUsers"}) for _ in range(15)]
+    iam = at_once(15, lambda: call("switches", "iam", form={"Action": "ListUsers"}))
     assert any(r[0] == 400 and error_code(r) == "Throttling" for r in iam)
 
 

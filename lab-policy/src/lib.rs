@@ -6,4 +6,5 @@
 
 pub mod decide;
 pub mod prove;
+pub mod serve;
 pub mod time;

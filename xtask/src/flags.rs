@@ -375,4 +375,8 @@ pub enum EmulatorAction {
         #[arg(value_name = "+DURATION|now", allow_hyphen_values = true)]
         to: Option<lab_core::emulator::ClockMove>,
     },
+    /// The emulator's evaluator: a question a line of JSON on stdin, its decision a line on
+    /// stdout (the emulator starts it; not for people).
+    #[command(hide = true)]
+    Decide,
 }

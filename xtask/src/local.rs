@@ -28,7 +28,7 @@ pub async fn ensure_running(port: Option<u16>, realistic: Option<bool>) -> Resul
     let port = project::emulator_port(port)?;
     let options = Options {
         realistic: realistic.unwrap_or(false),
-        settings: Vec::new(),
+        ..Options::default()
     };
     let (running, _child) = home.start(&venv, port, &options).await?;
     eprintln!(

@@ -31,7 +31,7 @@ use crate::profiles::awsfiles::{AwsFiles, FileKind};
 /// The server (`emulator/` in the repo), compiled in and written beside the emulator's state:
 /// moto's app, its fidelity and speed fixes, its policy evaluation and clock, its CloudTrail, and
 /// the realistic layer (`--realistic`).
-pub const SERVER_FILES: [(&str, &str); 15] = [
+pub const SERVER_FILES: [(&str, &str); 14] = [
     (
         "sts_lab_emulator.py",
         include_str!("../../../emulator/sts_lab_emulator.py"),
@@ -40,11 +40,10 @@ pub const SERVER_FILES: [(&str, &str); 15] = [
     ("authorize.py", include_str!("../../../emulator/authorize.py")),
     ("clock.py", include_str!("../../../emulator/clock.py")),
     ("common.py", include_str!("../../../emulator/common.py")),
-    ("conditions.py", include_str!("../../../emulator/conditions.py")),
+    ("decider.py", include_str!("../../../emulator/decider.py")),
     ("documents.py", include_str!("../../../emulator/documents.py")),
     ("fidelity.py", include_str!("../../../emulator/fidelity.py")),
     ("lookup.py", include_str!("../../../emulator/lookup.py")),
-    ("policy.py", include_str!("../../../emulator/policy.py")),
     ("realistic.py", include_str!("../../../emulator/realistic.py")),
     ("speed.py", include_str!("../../../emulator/speed.py")),
     ("stacks.py", include_str!("../../../emulator/stacks.py")),
@@ -68,6 +67,9 @@ const OWNER: &str = "emulator";
 pub struct Options {
     pub realistic: bool,
     pub settings: Vec<(String, String)>,
+    /// The binary whose `emulator decide` answers the emulator's every decision (lab-policy's
+    /// evaluator: IAM's rules are written once); None: this process's own (the xtask binary).
+    pub decider: Option<PathBuf>,
 }
 
 impl Options {
@@ -78,6 +80,7 @@ impl Options {
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect(),
+            decider: None,
         }
     }
 }
@@ -180,6 +183,12 @@ impl Home {
             }
         }
         let script = server.join(SERVER_FILES[0].0);
+        let decider = match &options.decider {
+            Some(path) => path.clone(),
+            None => {
+                std::env::current_exe().context("cannot find this program, which decides the emulator's requests")?
+            }
+        };
         let mut command = Command::new(venv.bin("python"));
         command.arg(&script).args(["-H", "127.0.0.1", "-p", &port.to_string()]);
         if options.realistic {
@@ -190,6 +199,7 @@ impl Home {
             // Python caches compiled modules on the first start: later starts are quicker.
             .env_remove("PYTHONDONTWRITEBYTECODE")
             .env("INITIAL_NO_AUTH_ACTION_COUNT", BOOTSTRAP_REQUESTS.to_string())
+            .env("STS_LAB_DECIDER", &decider)
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)

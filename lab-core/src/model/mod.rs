@@ -10,6 +10,6 @@ pub mod policy;
 
 /// IAM's decisions and the proofs, from their own crate (`lab-policy`), where lab-core has always
 /// reached them.
-pub use lab_policy::{decide, prove};
+pub use lab_policy::{decide, prove, serve};
 pub mod secret;
 pub mod trail;

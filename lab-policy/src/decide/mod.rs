@@ -10,6 +10,7 @@
 //! must always allow AssumeRole. A document IAM would refuse (`grammar`) is never decided on.
 pub mod fix;
 pub mod grammar;
+mod reading;
 pub(crate) mod trace;
 pub mod variables;
 
@@ -286,6 +287,21 @@ pub fn settle(policies: &[(PolicyKind, &[Part])], assume: bool) -> Settled {
         .filter(|s| s.applies && !s.deny)
         .map(|s| s.naming)
         .min();
+    // The statement that grants: the first that names the caller that most direct way.
+    let on_resource = naming
+        .and_then(|wanted| {
+            policies
+                .iter()
+                .enumerate()
+                .filter(|(_, (k, _))| k.on_resource())
+                .find_map(|(i, (_, parts))| {
+                    parts
+                        .iter()
+                        .position(|s| s.applies && !s.deny && s.naming == wanted)
+                        .map(|j| (i, j))
+                })
+        })
+        .or(on_resource);
     let missing = [
         (identity.is_some(), PolicyKind::Identity),
         (boundary_ok, PolicyKind::Boundary),

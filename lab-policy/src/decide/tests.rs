@@ -194,8 +194,8 @@ fn a_session_is_named_by_its_roles_arn_in_a_trust() {
     assert_eq!(statement.naming(&user()), Naming::Account);
 }
 
-// Cases from AWS's documentation, written by hand: the differential test's two sides share their
-// combination logic, so it cannot find a mistake in it.
+// Cases from AWS's documentation, written by hand: the evaluator's rules are written once (the
+// emulator asks this evaluator too), so only cases written from the documentation find a mistake.
 
 /// A chained AssumeRole's documents: the second role's trust names `principal` (the caller's
 /// role, its session, or the account), with the caller's session policy `session` and the

@@ -9,7 +9,7 @@ use iam_rs::{
 use serde::Serialize;
 use serde_json::{Value as Json, json};
 
-use super::{Document, PolicyKind, Request, Value};
+use super::{Document, PolicyKind, Request, Value, reading};
 
 /// The resource of a request for an action without one (`s3:ListAllMyBuckets`): only a
 /// statement whose Resource is `*` applies to it, as in AWS.
@@ -148,6 +148,40 @@ fn applies(statement: &Json, request: &IAMRequest) -> Result<(bool, String)> {
     }))
 }
 
+/// [`applies`], a condition whose value its operator cannot read (`Bool` of "1", `NumericEquals`
+/// of "ten") never holding, as in AWS, rather than failing the whole decision.
+fn applies_as_aws(statement: &Json, request: &IAMRequest) -> Result<(bool, String)> {
+    let Err(failed) = applies(statement, request) else {
+        return applies(statement, request);
+    };
+    let Some(Json::Object(block)) = statement.get("Condition") else {
+        return Err(failed);
+    };
+    let mut readable = serde_json::Map::new();
+    let mut unreadable = false;
+    for (operator, keys) in block {
+        let Some(keys) = keys.as_object() else { continue };
+        for (key, values) in keys {
+            let alone = json!({"Effect": "Allow", "Action": "*", "Resource": "*",
+                "Condition": {operator: {key: values}}});
+            match applies(&alone, request) {
+                Ok(_) => {
+                    let slot = readable.entry(operator.clone()).or_insert_with(|| json!({}));
+                    slot[key] = values.clone();
+                }
+                Err(_) => unreadable = true,
+            }
+        }
+    }
+    let mut rest = statement.clone();
+    rest["Condition"] = Json::Object(readable);
+    let (applies_without, why) = applies(&rest, request)?;
+    match (unreadable, applies_without) {
+        (true, true) => Ok((false, CONDITIONS_NOT_MET.to_owned())),
+        _ => Ok((applies_without, why)),
+    }
+}
+
 /// Each condition of `statement` on its own, as a statement that allows everything under it.
 fn conditions(statement: &Json, request: &IAMRequest, context: &Request) -> Result<Vec<ConditionTrace>> {
     let mut out = Vec::new();
@@ -157,9 +191,16 @@ fn conditions(statement: &Json, request: &IAMRequest, context: &Request) -> Resu
     for (operator, keys) in block {
         let Some(keys) = keys.as_object() else { continue };
         for (key, values) in keys {
-            let alone = json!({"Effect": "Allow", "Action": "*", "Resource": "*",
-                "Condition": {operator: {key: values}}});
-            let (holds, _) = applies(&alone, request)?;
+            // Read as IAM reads it (None: an IfExists whose key the request lacks, which holds);
+            // a value its operator cannot read never holds.
+            let holds = match reading::readable(operator, key, values, context) {
+                None => true,
+                Some((operator, values)) => {
+                    let alone = json!({"Effect": "Allow", "Action": "*", "Resource": "*",
+                        "Condition": {operator: {key: values}}});
+                    applies(&alone, request).is_ok_and(|(holds, _)| holds)
+                }
+            };
             let found = context
                 .context
                 .iter()
@@ -234,14 +275,17 @@ pub fn evaluate(document: &Document, request: &Request) -> Result<PolicyTrace> {
     let mut out = Vec::new();
     for statement in &statements {
         let mut statement = match variables {
-            true => match super::variables::substitute(statement, &context) {
+            true => match super::variables::substitute(
+                &reading::literal_resources(statement, &context, request, true),
+                &context,
+            ) {
                 Ok(resolved) => resolved,
                 Err(value) => {
                     out.push(unresolved(statement, &value));
                     continue;
                 }
             },
-            false => statement.clone(),
+            false => reading::literal_resources(statement, &context, request, false),
         };
         // A trust policy is the role's own: its statements name no Resource, the role is it.
         let on_resource = matches!(document.kind, PolicyKind::Trust | PolicyKind::Resource);
@@ -269,7 +313,7 @@ pub fn evaluate(document: &Document, request: &Request) -> Result<PolicyTrace> {
             fields.insert("Principal".to_owned(), json!({"AWS": request.principal}));
         }
         let statement = &statement;
-        let (applies, why) = applies(statement, &iam)?;
+        let (applies, why) = applies_as_aws(&reading::for_iam(statement, request), &iam)?;
         // The grammar was checked before (`grammar::check`): every statement has its Effect.
         let effect = statement
             .get("Effect")

@@ -36,6 +36,10 @@ pub async fn run(_global: &Global, action: EmulatorAction) -> Result<()> {
                 home.log().display()
             );
         }
+        EmulatorAction::Decide => {
+            let (stdin, stdout) = (std::io::stdin(), std::io::stdout());
+            lab_core::model::serve::serve(stdin.lock(), stdout.lock()).context("the evaluator's pipe failed")?;
+        }
         EmulatorAction::Stop => {
             // Its state lives in its process: say which labs go with it.
             let labs = match home.running().await {

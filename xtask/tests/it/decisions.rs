@@ -1,8 +1,12 @@
-//! The emulator's policy decisions against an independent evaluator: a generated matrix of
-//! policy/request/context cases (every condition operator family, IfExists, set operators, Null,
-//! policy variables, Deny with an unmet condition, NotAction/NotResource, trust principals,
-//! session policies), each decided by the emulator (`POST /sts-lab/decide`, its Python evaluator)
-//! and by lab-core's `model::decide` (iam-rs); both must agree.
+//! The emulator decides with the lab's own evaluator: a generated matrix of policy/request/context
+//! cases (every condition operator family, IfExists, set operators, Null, policy variables, Deny
+//! with an unmet condition, NotAction/NotResource, trust principals, session policies, every
+//! combination of the policy kinds), each sent over HTTP to the emulator (`POST /sts-lab/decide`,
+//! which asks lab-policy's evaluator in its own process, as every request the emulator decides)
+//! and decided here by `model::decide`: the same answer, so nothing is lost on the way (kinds,
+//! multivalued keys, documents as text). What each answer should be is the evaluator's own
+//! documented cases' business (`lab-policy/src/decide/kinds_tests.rs`, `emulator/test_policy.py`
+//! through the emulator).
 
 use std::collections::BTreeMap;
 
@@ -401,7 +405,7 @@ fn effect_name(effect: Effect) -> &'static str {
 }
 
 #[tokio::test]
-async fn the_emulator_decides_as_an_independent_evaluator_does() {
+async fn the_emulator_decides_with_the_labs_own_evaluator() {
     let emu = TestEmulator::start().await;
     let mut cases = condition_cases();
     cases.extend(shape_cases());
@@ -420,7 +424,7 @@ async fn the_emulator_decides_as_an_independent_evaluator_does() {
                 emulator["statement"].as_str(),
             );
             if (effect_name(ours.effect), ours.statement.as_deref()) != theirs {
-                disagreements.push(format!("{}: iam-rs {:?}, emulator {theirs:?}", case.label, ours));
+                disagreements.push(format!("{}: here {:?}, the emulator {theirs:?}", case.label, ours));
             }
         }
     }

@@ -9,6 +9,8 @@ fn pytest(file: &str) {
     common::ensure_installed();
     let mut cmd = std::process::Command::new(common::venv().bin("python"));
     common::clean_env(&mut cmd);
+    // The emulators the tests start ask the built xtask's evaluator (lab-policy) for decisions.
+    cmd.env("STS_LAB_DECIDER", common::xtask_bin());
     let out = cmd
         .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
         .arg(common::project_root().join("emulator").join(file))

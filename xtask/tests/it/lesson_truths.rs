@@ -209,6 +209,7 @@ async fn a_classs_labs_ask_the_emulators_clock_side_by_side() {
     let emu = TestEmulator::start_with(lab_core::emulator::Options {
         realistic: false,
         settings: vec![("STS_LAB_CLOCK_DELAY".to_owned(), "0.3".to_owned())],
+        ..Default::default()
     })
     .await;
     let out_dir = emu.scratch.0.join("handouts");

@@ -112,6 +112,9 @@ fn with_parent(mut options: emulator::Options) -> emulator::Options {
     options
         .settings
         .push(("STS_LAB_EXIT_WITH_PARENT".to_owned(), "1".to_owned()));
+    // Decided by the built xtask's evaluator, as `cargo xtask emulator start` does (this test
+    // binary is not it).
+    options.decider = Some(xtask_bin().into());
     options
 }
 
