@@ -271,7 +271,7 @@ pub(super) async fn lesson_parts(
         }
     };
     let challenge = names.challenge_role();
-    let challenge_boundary = crate::challenges::boundary_arn(lab);
+    let challenge_boundary = lab.iam_arn("policy", &names.challenge_boundary());
     let challenge_boundary_exists = async {
         match read {
             Some(r) => Ok(r.has_managed(&challenge_boundary)),

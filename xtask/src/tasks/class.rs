@@ -2,11 +2,12 @@
 //! (`lab_core::fleet::class`): this file parses, connects the class and prints.
 
 use anyhow::{Result, bail};
-use lab_core::fleet::class::{self, Room, RoomOptions};
+use lab_core::fleet::class;
 use lab_core::output::ClassStatusDoc;
 use lab_core::output::report::Report;
 
-use crate::flags::{ClassAction, ClassArgs, Global};
+use super::room::connect;
+use crate::flags::{ClassAction, Global};
 use crate::ui::Ui;
 
 pub async fn run(global: &Global, action: ClassAction) -> Result<()> {
@@ -90,39 +91,6 @@ pub async fn run(global: &Global, action: ClassAction) -> Result<()> {
             class::cleanup(&room, jobs.cap(), &ui).await
         }
     }
-}
-
-/// The class's room on the admin connection, and where its lines go.
-async fn connect(global: &Global, args: &ClassArgs, json: bool, new_class: bool) -> Result<(Room, Ui)> {
-    room(global, args, json, new_class, (1.0, 1.0)).await
-}
-
-/// The class's room keeping to a share of the account's IAM and CloudFormation rates, and of
-/// CloudTrail's (the live page's).
-pub async fn connect_with_share(global: &Global, args: &ClassArgs, shares: (f64, f64)) -> Result<(Room, Ui)> {
-    room(global, args, false, false, shares).await
-}
-
-async fn room(
-    global: &Global,
-    args: &ClassArgs,
-    json: bool,
-    new_class: bool,
-    shares: (f64, f64),
-) -> Result<(Room, Ui)> {
-    let ui = Ui::new(global.explain, json);
-    let options = RoomOptions {
-        class: args.class.clone(),
-        out: args.out.clone(),
-        handouts_root: crate::project::project_root().join(".lab").join("class"),
-        force: global.force,
-        new_class,
-        share_of_rates: shares.0,
-        share_of_trail: shares.1,
-    };
-    let target = crate::tasks::target(global).await?;
-    let room = Room::connect(target, options, &ui).await?;
-    Ok((room, ui))
 }
 
 /// A row per student: user, key age, stack, expiry, lesson, challenge, passed, handout.

@@ -8,6 +8,7 @@ pub mod cleanup;
 pub mod demo;
 pub mod emulator;
 pub mod lesson;
+pub mod room;
 pub mod setup;
 pub mod status;
 pub mod sweep;

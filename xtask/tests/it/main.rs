@@ -12,6 +12,7 @@ mod class;
 mod classroom;
 mod decisions;
 mod decisions_cli;
+mod documented;
 mod emulator_layers;
 mod expiry;
 mod first_hour;

@@ -38,7 +38,7 @@ pub async fn run(global: &Global, class: ClassArgs, args: WatchArgs) -> Result<(
         .await
         .with_context(|| format!("cannot listen on {ip}:{}; pick another --port", args.port))?;
     let address = listener.local_addr()?;
-    let (room, ui) = super::class::connect_with_share(global, &class, SHARE_OF_RATES).await?;
+    let (room, ui) = super::room::connect_with_share(global, &class, SHARE_OF_RATES).await?;
     if !ip.is_loopback() {
         ui.outcome(
             false,
