@@ -346,20 +346,19 @@ pub async fn cleanup(lab: &Lab, report: &dyn Report) -> Result<()> {
     if !failures.is_empty() {
         bail!("cleanup did not finish: {}", failures.join("; "));
     }
-    // Each step confirmed its own deletions; what remains to prove is that the role went with
-    // the stack (a role can outlive a stack that failed to delete a policy attached to it).
-    let left = step(
-        steps,
-        "check nothing is left",
-        roles_left(lab, roles.as_deref()),
-        |roles| {
-            if roles.is_empty() {
-                "no role of the lab is left".to_owned()
-            } else {
-                "a role is left".to_owned()
-            }
-        },
-    )
+    nothing_left(lab, steps, roles.as_deref()).await
+}
+
+/// Each step confirmed its own deletions; what remains to prove is that the role went with the
+/// stack (a role can outlive a stack that failed to delete a policy attached to it).
+async fn nothing_left(lab: &Lab, steps: Steps<'_>, roles: Option<&[String]>) -> Result<()> {
+    let left = step(steps, "check nothing is left", roles_left(lab, roles), |roles| {
+        if roles.is_empty() {
+            "no role of the lab is left".to_owned()
+        } else {
+            "a role is left".to_owned()
+        }
+    })
     .await?;
     if !left.is_empty() {
         bail!(

@@ -104,6 +104,62 @@ pub async fn plan_setup(lab: &Lab) -> Result<Vec<Change>> {
 }
 
 /// What `cleanup` would delete, from the lab's inventory.
+/// What the lessons and challenges left, each part deleted.
+fn lesson_changes(lesson: &lab::LessonParts) -> Vec<Change> {
+    let delete = |text: String| Change::Delete(text);
+    let mut out: Vec<Change> = lesson
+        .role_policies
+        .iter()
+        .map(|(role, policy)| delete(format!("policy {policy} of role {role} (a lesson's or a challenge's)")))
+        .collect();
+    out.extend(
+        lesson
+            .chained_role
+            .iter()
+            .map(|r| delete(format!("IAM role {r} (a lesson's)"))),
+    );
+    out.extend(
+        lesson
+            .mfa_device
+            .iter()
+            .map(|s| delete(format!("MFA device {s} (lesson mfa)"))),
+    );
+    out.extend(
+        lesson
+            .boundary_policy
+            .iter()
+            .map(|p| delete(format!("IAM policy {p} (a boundary), once taken off the lab's roles"))),
+    );
+    out.extend(
+        lesson
+            .challenge_role
+            .iter()
+            .map(|r| delete(format!("IAM role {r} (a challenge's)"))),
+    );
+    out.extend(
+        lesson
+            .challenge_boundary
+            .iter()
+            .map(|p| delete(format!("IAM policy {p} (the challenge role's boundary)"))),
+    );
+    out
+}
+
+/// The profiles the lab wrote, each section deleted from its file.
+fn profile_changes(lab: &Lab) -> Result<Vec<Change>> {
+    let mut out = Vec::new();
+    for (kind, profile) in profile_sections(&lab.names, &lab.target.files)? {
+        if lab.target.files.read_profile(kind, &profile)?.is_some_and(|p| p.owned) {
+            out.push(Change::Delete(format!(
+                "[{}] from {}",
+                AwsFiles::section_name(kind, &profile),
+                lab.target.files.path(kind).display()
+            )));
+        }
+    }
+    Ok(out)
+}
+
 pub async fn plan_cleanup(lab: &Lab) -> Result<Vec<Change>> {
     let names = &lab.names;
     let inv = lab::inventory(lab).await?;
@@ -115,42 +171,7 @@ pub async fn plan_cleanup(lab: &Lab) -> Result<Vec<Change>> {
     );
     // What the lessons added, before the stack: CloudFormation cannot delete a role that holds
     // a policy it did not make.
-    let lesson = &inv.lesson;
-    plan.extend(
-        lesson.role_policies.iter().map(|(role, policy)| {
-            Change::Delete(format!("policy {policy} of role {role} (a lesson's or a challenge's)"))
-        }),
-    );
-    plan.extend(
-        lesson
-            .chained_role
-            .iter()
-            .map(|r| Change::Delete(format!("IAM role {r} (a lesson's)"))),
-    );
-    plan.extend(
-        lesson
-            .mfa_device
-            .iter()
-            .map(|s| Change::Delete(format!("MFA device {s} (lesson mfa)"))),
-    );
-    plan.extend(
-        lesson
-            .boundary_policy
-            .iter()
-            .map(|p| Change::Delete(format!("IAM policy {p} (a boundary), once taken off the lab's roles"))),
-    );
-    plan.extend(
-        lesson
-            .challenge_role
-            .iter()
-            .map(|r| Change::Delete(format!("IAM role {r} (a challenge's)"))),
-    );
-    plan.extend(
-        lesson
-            .challenge_boundary
-            .iter()
-            .map(|p| Change::Delete(format!("IAM policy {p} (the challenge role's boundary)"))),
-    );
+    plan.extend(lesson_changes(&inv.lesson));
     if let Some(s) = &inv.stack {
         plan.push(Change::Delete(format!(
             "stack {} ({}) and with it role {}",
@@ -178,15 +199,7 @@ pub async fn plan_cleanup(lab: &Lab) -> Result<Vec<Change>> {
     if inv.user.is_some() {
         plan.push(Change::Delete(format!("IAM user {}", names.user)));
     }
-    for (kind, profile) in profile_sections(names, &lab.target.files)? {
-        if lab.target.files.read_profile(kind, &profile)?.is_some_and(|p| p.owned) {
-            plan.push(Change::Delete(format!(
-                "[{}] from {}",
-                AwsFiles::section_name(kind, &profile),
-                lab.target.files.path(kind).display()
-            )));
-        }
-    }
+    plan.extend(profile_changes(lab)?);
     if plan.is_empty() {
         plan.push(Change::Keep(format!(
             "nothing of lab {} exists; nothing to delete",

@@ -126,7 +126,6 @@ pub(super) async fn questions(
             on: vec![role_arn.to_owned()],
         })
         .collect();
-    let prefix = format!("arn:{partition}:s3:::{}*", lab.bucket_prefix());
     let lab_goal = Question {
         partition: partition.clone(),
         account: lab.account().to_owned(),
@@ -134,43 +133,14 @@ pub(super) async fn questions(
         actions: vec!["*".to_owned()],
         resources: Vec::new(),
         attached: attached.clone(),
-        allow: vec![
-            want(
-                &["user"],
-                json!({"Action": "sts:AssumeRole", "Resource": role_arn}),
-                expires,
-            ),
-            want(
-                &["session"],
-                json!({"Action": "s3:ListAllMyBuckets", "Resource": "*"}),
-                expires,
-            ),
-            want(
-                &["session"],
-                json!({"NotAction": role_denied_actions(), "Resource": [prefix, format!("{prefix}/*")]}),
-                expires,
-            ),
-        ],
+        allow: lab_wants(lab, role_arn, expires),
         either: Vec::new(),
     };
     let mut everyone = vec![the_user];
     if let (Some(a), Some((docs, fixed, _))) = (&admin, admin_own) {
         everyone.push(Subject::new("admin", "the admin", lab.caller_arn(a), docs, fixed));
     }
-    everyone.push(prove::stand_in(
-        "other",
-        "another principal of the account, with any policy",
-        &partition,
-        lab.account(),
-        &user_fixed,
-    ));
-    everyone.push(prove::stand_in(
-        "other-account",
-        "a principal of another account, with any policy",
-        &partition,
-        ANOTHER_ACCOUNT,
-        &user_fixed,
-    ));
+    everyone.extend(stand_ins(&partition, lab.account(), &user_fixed));
     let trust_goal = Question {
         subjects: everyone,
         actions: TRUST_ACTIONS.iter().map(|a| (*a).to_owned()).collect(),
@@ -186,6 +156,50 @@ pub(super) async fn questions(
         lab: lab_goal,
         trust: trust_goal,
     }))
+}
+
+/// What the lab wants allowed: the user AssumeRole on the role; the sessions the bucket list and
+/// S3 under the prefix but for what the stack's policy denies there; while the lab lasts.
+fn lab_wants(lab: &Lab, role_arn: &str, expires: Option<&str>) -> Vec<Want> {
+    let partition = lab.admin_identity.partition();
+    let prefix = format!("arn:{partition}:s3:::{}*", lab.bucket_prefix());
+    vec![
+        want(
+            &["user"],
+            json!({"Action": "sts:AssumeRole", "Resource": role_arn}),
+            expires,
+        ),
+        want(
+            &["session"],
+            json!({"Action": "s3:ListAllMyBuckets", "Resource": "*"}),
+            expires,
+        ),
+        want(
+            &["session"],
+            json!({"NotAction": role_denied_actions(), "Resource": [prefix.clone(), format!("{prefix}/*")]}),
+            expires,
+        ),
+    ]
+}
+
+/// Stand-ins for any other principal of the account and of another account, with any policy.
+fn stand_ins(partition: &str, account: &str, fixed: &BTreeMap<String, Value>) -> [Subject; 2] {
+    [
+        prove::stand_in(
+            "other",
+            "another principal of the account, with any policy",
+            partition,
+            account,
+            fixed,
+        ),
+        prove::stand_in(
+            "other-account",
+            "a principal of another account, with any policy",
+            partition,
+            ANOTHER_ACCOUNT,
+            fixed,
+        ),
+    ]
 }
 
 /// A proof's row, for the counterexamples of the subjects `of` keeps.

@@ -61,6 +61,89 @@ impl Principal {
 /// A group's inline documents, and the managed policies attached to it (name, ARN).
 type GroupDocuments = (Vec<NamedDocument>, Vec<(String, String)>);
 
+/// The pages of one reading as they come: the documents, each group's, and each user's groups.
+#[derive(Default)]
+struct Reading {
+    out: AccountDocuments,
+    /// A group's inline documents and attached policies, by its name.
+    groups: HashMap<String, GroupDocuments>,
+    user_groups: Vec<(String, Vec<String>)>,
+}
+
+impl Reading {
+    fn add(
+        &mut self,
+        page: aws_sdk_iam::operation::get_account_authorization_details::GetAccountAuthorizationDetailsOutput,
+    ) {
+        for u in page.user_detail_list.unwrap_or_default() {
+            let Some(name) = u.user_name else { continue };
+            self.user_groups.push((name.clone(), u.group_list.unwrap_or_default()));
+            let user = Principal {
+                arn: u.arn.unwrap_or_default(),
+                id: u.user_id.unwrap_or_default(),
+                create_date: u.create_date,
+                inline: inline(u.user_policy_list, None),
+                attached: attached(u.attached_managed_policies),
+                tags: tags(u.tags),
+                boundary: u.permissions_boundary.and_then(|b| b.permissions_boundary_arn),
+                ..Principal::default()
+            };
+            self.out.users.insert(name, user);
+        }
+        for g in page.group_detail_list.unwrap_or_default() {
+            let Some(name) = g.group_name else { continue };
+            let docs = inline(g.group_policy_list, Some(&name));
+            self.groups.insert(name, (docs, attached(g.attached_managed_policies)));
+        }
+        for r in page.role_detail_list.unwrap_or_default() {
+            let Some(name) = r.role_name else { continue };
+            let role = Principal {
+                arn: r.arn.unwrap_or_default(),
+                id: r.role_id.unwrap_or_default(),
+                create_date: r.create_date,
+                inline: inline(r.role_policy_list, None),
+                attached: attached(r.attached_managed_policies),
+                tags: tags(r.tags),
+                trust: r.assume_role_policy_document.map(|d| decoded(&d)),
+                boundary: r.permissions_boundary.and_then(|b| b.permissions_boundary_arn),
+                last_used: r.role_last_used.and_then(|u| u.last_used_date),
+                ..Principal::default()
+            };
+            self.out.roles.insert(name, role);
+        }
+        for p in page.policies.unwrap_or_default() {
+            let (Some(name), Some(arn)) = (p.policy_name, p.arn) else {
+                continue;
+            };
+            let versions = p.policy_version_list.unwrap_or_default();
+            if let Some(json) = versions
+                .into_iter()
+                .find(|v| v.is_default_version)
+                .and_then(|v| v.document)
+            {
+                let json = decoded(&json);
+                self.out.managed.insert(arn, NamedDocument { name, json });
+            }
+        }
+    }
+
+    /// The documents, each user's groups' policies made the user's own, as IAM evaluates them.
+    fn joined(mut self) -> AccountDocuments {
+        for (user, in_groups) in self.user_groups {
+            let Some(principal) = self.out.users.get_mut(&user) else {
+                continue;
+            };
+            for group in in_groups {
+                if let Some((docs, policies)) = self.groups.get(&group) {
+                    principal.from_groups.extend(docs.iter().cloned());
+                    principal.attached.extend(policies.iter().cloned());
+                }
+            }
+        }
+        self.out
+    }
+}
+
 /// The account's documents at one moment.
 #[derive(Debug, Clone, Default)]
 pub struct AccountDocuments {
@@ -101,10 +184,7 @@ impl AccountDocuments {
     /// The account's users, groups, roles and customer managed policies; None when the admin
     /// may not read them all at once.
     pub async fn read(iam: &Client) -> Result<Option<Self>> {
-        let mut out = Self::default();
-        // A group's inline documents and attached policies, by its name.
-        let mut groups: HashMap<String, GroupDocuments> = HashMap::new();
-        let mut user_groups: Vec<(String, Vec<String>)> = Vec::new();
+        let mut read = Reading::default();
         let mut pages = iam
             .get_account_authorization_details()
             .filter(EntityType::User)
@@ -115,8 +195,8 @@ impl AccountDocuments {
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
-            let page = match page {
-                Ok(page) => page,
+            match page {
+                Ok(page) => read.add(page),
                 Err(e) => {
                     let e = aws("GetAccountAuthorizationDetails")(e);
                     if crate::aws::error::aws_error(&e).is_some_and(|a| a.is_access_denied()) {
@@ -124,80 +204,9 @@ impl AccountDocuments {
                     }
                     return Err(e);
                 }
-            };
-            for u in page.user_detail_list.unwrap_or_default() {
-                let Some(name) = u.user_name else { continue };
-                user_groups.push((name.clone(), u.group_list.unwrap_or_default()));
-                out.users.insert(
-                    name,
-                    Principal {
-                        arn: u.arn.unwrap_or_default(),
-                        id: u.user_id.unwrap_or_default(),
-                        create_date: u.create_date,
-                        inline: inline(u.user_policy_list, None),
-                        attached: attached(u.attached_managed_policies),
-                        tags: tags(u.tags),
-                        boundary: u.permissions_boundary.and_then(|b| b.permissions_boundary_arn),
-                        ..Principal::default()
-                    },
-                );
-            }
-            for g in page.group_detail_list.unwrap_or_default() {
-                let Some(name) = g.group_name else { continue };
-                let docs = inline(g.group_policy_list, Some(&name));
-                groups.insert(name, (docs, attached(g.attached_managed_policies)));
-            }
-            for r in page.role_detail_list.unwrap_or_default() {
-                let Some(name) = r.role_name else { continue };
-                out.roles.insert(
-                    name,
-                    Principal {
-                        arn: r.arn.unwrap_or_default(),
-                        id: r.role_id.unwrap_or_default(),
-                        create_date: r.create_date,
-                        inline: inline(r.role_policy_list, None),
-                        attached: attached(r.attached_managed_policies),
-                        tags: tags(r.tags),
-                        trust: r.assume_role_policy_document.map(|d| decoded(&d)),
-                        boundary: r.permissions_boundary.and_then(|b| b.permissions_boundary_arn),
-                        last_used: r.role_last_used.and_then(|u| u.last_used_date),
-                        ..Principal::default()
-                    },
-                );
-            }
-            for p in page.policies.unwrap_or_default() {
-                let (Some(name), Some(arn)) = (p.policy_name, p.arn) else {
-                    continue;
-                };
-                let default = p
-                    .policy_version_list
-                    .unwrap_or_default()
-                    .into_iter()
-                    .find(|v| v.is_default_version);
-                if let Some(json) = default.and_then(|v| v.document) {
-                    out.managed.insert(
-                        arn,
-                        NamedDocument {
-                            name,
-                            json: decoded(&json),
-                        },
-                    );
-                }
             }
         }
-        // A user's groups' policies are the user's own, as IAM evaluates them.
-        for (user, in_groups) in user_groups {
-            let Some(principal) = out.users.get_mut(&user) else {
-                continue;
-            };
-            for group in in_groups {
-                if let Some((docs, policies)) = groups.get(&group) {
-                    principal.from_groups.extend(docs.iter().cloned());
-                    principal.attached.extend(policies.iter().cloned());
-                }
-            }
-        }
-        Ok(Some(out))
+        Ok(Some(read.joined()))
     }
 
     pub fn user(&self, name: &str) -> Option<&Principal> {

@@ -156,17 +156,100 @@ pub fn literal_resources(
         if !misread {
             continue;
         }
-        let matched = pieces.iter().any(|value| {
-            let pattern: strings::Pattern = value
-                .iter()
-                .flat_map(|(text, literal)| match literal {
-                    true => strings::literal(text, false),
-                    false => strings::glob(text),
-                })
-                .collect();
-            strings::matches(&pattern, &request.resource)
-        });
+        // Matched as the proof matches a Resource: each ARN part on its own.
+        let matched = pieces
+            .iter()
+            .filter_map(|value| strings::arn_of_pieces(value))
+            .any(|pattern| strings::matches(&pattern, &request.resource));
         out[element] = json!(if matched { "*" } else { NEVER });
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::decide::{Document, Effect, PolicyKind, Request, Value, decide};
+
+    /// Whether an Allow of `statement` (version 2012-10-17) lets `resource` through with `context`.
+    fn allows(statement: serde_json::Value, resource: &str, context: &[(&str, Value)]) -> bool {
+        let document = Document {
+            name: "p".into(),
+            kind: PolicyKind::Identity,
+            json: json!({"Version": "2012-10-17", "Statement": [statement]}).to_string(),
+        };
+        let request = Request {
+            principal: "arn:aws:iam::123456789012:user/alice".into(),
+            action: "s3:ListBucket".into(),
+            resource: resource.into(),
+            context: context.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect(),
+        };
+        decide(&[document], &request).unwrap().decided_by.effect == Effect::Allow
+    }
+
+    fn when(condition: serde_json::Value) -> serde_json::Value {
+        json!({"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*", "Condition": condition})
+    }
+
+    const B: &str = "arn:aws:s3:::b";
+
+    #[test]
+    fn condition_values_are_read_as_iam_reads_them() {
+        let mfa = [("aws:MultiFactorAuthPresent", Value::One("true".into()))];
+        assert!(allows(
+            when(json!({"Bool": {"aws:MultiFactorAuthPresent": true}})),
+            B,
+            &mfa
+        ));
+        assert!(allows(
+            when(json!({"Bool": {"aws:MultiFactorAuthPresent": "TRUE"}})),
+            B,
+            &mfa
+        ));
+        // A value its operator cannot read never holds, and decides nothing else.
+        let n = [("s3:max-keys", Value::One("10".into()))];
+        assert!(!allows(when(json!({"NumericEquals": {"s3:max-keys": "ten"}})), B, &n));
+        assert!(allows(when(json!({"NumericEquals": {"s3:max-keys": 10}})), B, &n));
+        // IfExists and negated operators with the key absent hold, whatever the values.
+        assert!(allows(when(json!({"BoolIfExists": {"aws:nothing": "1"}})), B, &[]));
+        assert!(allows(when(json!({"NotIpAddress": {"aws:nothing": "1"}})), B, &[]));
+        let t = [("aws:CurrentTime", Value::One("2026-06-01T12:00:00Z".into()))];
+        assert!(allows(
+            when(json!({"DateGreaterThan": {"aws:CurrentTime": "2026-06-01"}})),
+            B,
+            &t
+        ));
+        let arn = [(
+            "aws:PrincipalArn",
+            Value::One("arn:aws:iam::123456789012:role/team/Deploy".into()),
+        )];
+        assert!(allows(
+            when(json!({"ArnEquals": {"aws:PrincipalArn": "arn:*:iam::?????????012:role/team/Deploy"}})),
+            B,
+            &arn
+        ));
+        assert!(!allows(
+            when(json!({"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*"}})),
+            B,
+            &arn
+        ));
+        let keys = [("aws:TagKeys", Value::Many(vec!["team".into(), "cost".into()]))];
+        assert!(!allows(
+            when(json!({"StringNotEquals": {"aws:TagKeys": ["cost", "team"]}})),
+            B,
+            &keys
+        ));
+    }
+
+    #[test]
+    fn a_variables_wildcards_are_literal_in_a_resource() {
+        let literal = json!({"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::b/${*}${?}${$}"});
+        assert!(allows(literal.clone(), "arn:aws:s3:::b/*?$", &[]));
+        assert!(!allows(literal, "arn:aws:s3:::b/key$", &[]));
+        let tagged = json!({"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::${aws:PrincipalTag/p}"});
+        let star = [("aws:PrincipalTag/p", Value::One("a*".into()))];
+        assert!(allows(tagged.clone(), "arn:aws:s3:::a*", &star));
+        assert!(!allows(tagged, "arn:aws:s3:::abc", &star));
+    }
 }

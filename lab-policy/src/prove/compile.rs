@@ -148,26 +148,7 @@ fn resource_pattern(text: &str, fixed: &Fixed, variables: bool) -> Result<Option
     }
     let pieces =
         resolve(text, fixed).ok_or_else(|| format!("{text} has a policy variable this caller has no value for"))?;
-    // The values are literal: a `*` a variable gives is the character.
-    let joined: String = pieces
-        .iter()
-        .map(|(t, literal)| {
-            if *literal {
-                t.replace('*', "\u{1}").replace('?', "\u{2}")
-            } else {
-                t.clone()
-            }
-        })
-        .collect();
-    Ok(strings::arn(&joined).map(|p| {
-        p.into_iter()
-            .map(|e| match e {
-                strings::Elem::One(strings::Chars::One('\u{1}')) => strings::Elem::One(strings::Chars::One('*')),
-                strings::Elem::One(strings::Chars::One('\u{2}')) => strings::Elem::One(strings::Chars::One('?')),
-                other => other,
-            })
-            .collect()
-    }))
+    Ok(strings::arn_of_pieces(&pieces))
 }
 
 /// The conditions of a statement, typed (Err: a variable this caller cannot resolve).

@@ -111,6 +111,27 @@ pub fn literal(text: &str, ci: bool) -> Pattern {
         .collect()
 }
 
+/// An ARN pattern ([`arn`]) of pieces, each literal (a policy variable's value: a `*` it gives is
+/// the character) or not.
+pub fn arn_of_pieces(pieces: &[(String, bool)]) -> Option<Pattern> {
+    let joined: String = pieces
+        .iter()
+        .map(|(t, literal)| match literal {
+            true => t.replace('*', "\u{1}").replace('?', "\u{2}"),
+            false => t.clone(),
+        })
+        .collect();
+    arn(&joined).map(|p| {
+        p.into_iter()
+            .map(|e| match e {
+                Elem::One(Chars::One('\u{1}')) => Elem::One(Chars::One('*')),
+                Elem::One(Chars::One('\u{2}')) => Elem::One(Chars::One('?')),
+                other => other,
+            })
+            .collect()
+    })
+}
+
 /// A glob (`*` any run, `?` any one character), case-sensitive.
 pub fn glob(text: &str) -> Pattern {
     text.chars()

@@ -72,25 +72,36 @@ pub async fn run(global: &Global, action: ClassAction) -> Result<()> {
             json,
         } => {
             let (room, ui) = connect(global, &class, json.json, false).await?;
-            let options = lab_core::lab::TrailOptions {
-                since: i64::try_from(filter.since.as_secs()).unwrap_or(i64::MAX),
-                as_profile: None,
-                denied: filter.denied,
-                all: filter.all,
-            };
-            let doc = class::trail(&room, student, &options).await?;
-            if json.json {
-                println!("{:#}", serde_json::to_value(&doc)?);
-            } else {
-                super::trail::show(&ui, lab_core::output::trail::class_trail_lines(&doc));
-            }
-            Ok(())
+            trail(&room, student, &filter, json.json, &ui).await
         }
         ClassAction::Cleanup { class, jobs } => {
             let (room, ui) = connect(global, &class, false, false).await?;
             class::cleanup(&room, jobs.cap(), &ui).await
         }
     }
+}
+
+/// `class trail`: the class's trails from one reading, as lines or one JSON document.
+async fn trail(
+    room: &lab_core::fleet::class::Room,
+    student: Option<usize>,
+    filter: &crate::flags::TrailFilter,
+    json: bool,
+    ui: &Ui,
+) -> Result<()> {
+    let options = lab_core::lab::TrailOptions {
+        since: i64::try_from(filter.since.as_secs()).unwrap_or(i64::MAX),
+        as_profile: None,
+        denied: filter.denied,
+        all: filter.all,
+    };
+    let doc = class::trail(room, student, &options).await?;
+    if json {
+        println!("{:#}", serde_json::to_value(&doc)?);
+    } else {
+        super::trail::show(ui, lab_core::output::trail::class_trail_lines(&doc));
+    }
+    Ok(())
 }
 
 /// A row per student: user, key age, stack, expiry, lesson, challenge, passed, handout.
