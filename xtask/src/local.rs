@@ -16,9 +16,10 @@ pub async fn ensure_running(port: Option<u16>, realistic: Option<bool>) -> Resul
             && wanted != running.realistic
         {
             bail!(
-                "the emulator already runs in {} mode on {}; stop it first with `cargo xtask emulator stop`",
+                "the emulator already runs in {} mode on {}; stop it first with `{}`",
                 mode(running.realistic),
-                running.endpoint()
+                running.endpoint(),
+                lab_core::output::command::xtask("emulator stop")
             );
         }
         return Ok((home, running));

@@ -20,11 +20,11 @@ fn main() -> ExitCode {
     };
     let verbose = cli.global.verbose;
     let class = cli.task.class_args();
-    hints::set(hints::Carried::new(
+    hints::set(
         &cli.global,
         class.and_then(|c| c.class.as_deref()),
         class.and_then(|c| c.out.as_deref()),
-    ));
+    );
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -56,7 +56,7 @@ fn main() -> ExitCode {
             if verbose {
                 eprintln!("error: {e:?}");
             } else {
-                eprintln!("error: {}", hints::carry(&lab_core::aws::error::one_line(&e)));
+                eprintln!("error: {}", lab_core::aws::error::one_line(&e));
             }
             ExitCode::FAILURE
         }

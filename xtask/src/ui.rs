@@ -107,8 +107,9 @@ fn write_to(out: &Sink, text: &str) {
 
 impl Report for Ui {
     fn line(&self, text: &str) {
-        // Every command suggested carries the user's flags (`hints`).
-        let mut text = crate::hints::carry(text);
+        // Every command suggested carries the user's flags already (`hints`); the aws CLI's
+        // first needs the emulator's environment.
+        let mut text = text.to_owned();
         if let Some(note) = crate::hints::after(&text) {
             text = format!("{text}\n{note}");
         }
@@ -137,7 +138,7 @@ impl Report for Ui {
             let bar = ProgressBar::new_spinner().with_style(Self::style("{spinner} {msg} ({elapsed})"));
             self.new_bar(bars, bar)
         });
-        bar.set_message(crate::hints::carry(what));
+        bar.set_message(what.to_owned());
     }
 
     fn wait_done(&self) {

@@ -161,8 +161,9 @@ where
             return Err(crate::aws::error::hint(
                 err,
                 format!(
-                    "still {code} after {:.0} s of retries; IAM changes normally arrive within a minute, so check the lab with `cargo xtask verify` and run again",
-                    waited.as_secs_f64()
+                    "still {code} after {:.0} s of retries; IAM changes normally arrive within a minute, so check the lab with `{}` and run again",
+                    waited.as_secs_f64(),
+                    crate::output::command::xtask("verify")
                 ),
             ));
         }

@@ -62,10 +62,9 @@ fn commands(ch: &Challenge, lab: &Lab, scene: &Scene) -> Vec<String> {
             "aws sts assume-role --role-arn {} --role-session-name reader --policy file://read-one.json --profile {profile}",
             scene.role_arn
         ));
-        out.push(format!(
-            "cargo xtask challenge {} --check --policy read-one.json",
-            ch.name
-        ));
+        out.push(
+            crate::output::command::xtask(format!("challenge {} --check --policy read-one.json", ch.name)).to_string(),
+        );
         return out;
     }
     if start.role_policy.is_some() {
@@ -76,7 +75,7 @@ fn commands(ch: &Challenge, lab: &Lab, scene: &Scene) -> Vec<String> {
     out.push(format!(
         "aws iam update-assume-role-policy --role-name {role} --policy-document file://trust.json --profile {profile}"
     ));
-    out.push(format!("cargo xtask challenge {} --check", ch.name));
+    out.push(crate::output::command::xtask(format!("challenge {} --check", ch.name)).to_string());
     out
 }
 
@@ -133,16 +132,16 @@ async fn set_scene(lab: &Lab, ch: &Challenge) -> Result<Scene> {
     match challenge_of(lab).await? {
         Some((set, started)) if set.name == ch.name => state::scene(lab, Some(started)).await,
         Some((set, _)) => bail!(
-            "challenge {} is set on lab {}, not {}; run `cargo xtask challenge {}` first",
+            "challenge {} is set on lab {}, not {}; run `{}` first",
             set.name,
             lab.names.lab,
             ch.name,
-            ch.name
+            crate::output::command::xtask(format!("challenge {}", ch.name))
         ),
         None => bail!(
-            "no challenge is set on lab {}; run `cargo xtask challenge {}` first",
+            "no challenge is set on lab {}; run `{}` first",
             lab.names.lab,
-            ch.name
+            crate::output::command::xtask(format!("challenge {}", ch.name))
         ),
     }
 }

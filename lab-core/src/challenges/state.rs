@@ -141,9 +141,13 @@ pub async fn read(lab: &Lab, scene: &Scene) -> Result<(Option<String>, Option<St
 
 /// The challenge set on the lab, and when (from the user's tags).
 pub async fn recorded(lab: &Lab) -> Result<Option<(String, i64)>> {
-    let user = iam::get_user(&lab.admin.iam, &lab.names.user)
-        .await?
-        .ok_or_else(|| anyhow!("lab {} has no user; run `cargo xtask setup` first", lab.names.lab))?;
+    let user = iam::get_user(&lab.admin.iam, &lab.names.user).await?.ok_or_else(|| {
+        anyhow!(
+            "lab {} has no user; run `{}` first",
+            lab.names.lab,
+            crate::output::command::xtask("setup")
+        )
+    })?;
     let name = user.tag(CHALLENGE_TAG_KEY).map(str::to_owned);
     let at = user.tag(CHALLENGE_AT_TAG_KEY).and_then(parse_utc);
     Ok(name.map(|n| (n, at.unwrap_or(0))))

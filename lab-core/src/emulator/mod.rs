@@ -168,8 +168,9 @@ impl Home {
         }
         if !venv.is_installed() {
             bail!(
-                "the emulator is not installed in {}; run `cargo xtask emulator install`",
-                venv.dir.display()
+                "the emulator is not installed in {}; run `{}`",
+                venv.dir.display(),
+                crate::output::command::xtask("emulator install")
             );
         }
         fs::create_dir_all(&self.dir).with_context(|| format!("cannot create {}", self.dir.display()))?;

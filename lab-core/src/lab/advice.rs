@@ -122,7 +122,7 @@ impl Adviser {
             return Path {
                 roles: vec![roles[0].clone()],
                 commands: vec![
-                    "cargo xtask assume".to_owned(),
+                    crate::output::command::xtask("assume").to_string(),
                     format!("the same request with --profile {}", names.assumed_profile),
                 ],
             };

@@ -95,7 +95,10 @@ pub async fn assume_role_as_user(
         if let Some(gone) = gone_from_endpoint(target, names, role_arn).await {
             return Err(crate::aws::error::hint(
                 anyhow::anyhow!("{gone}"),
-                "make the lab again with `cargo xtask setup`, then assume",
+                format!(
+                    "make the lab again with `{}`, then assume",
+                    crate::output::command::xtask("setup")
+                ),
             ));
         }
         // AssumeRole is denied for up to ~30 s after the role or the user's policy appears on AWS.

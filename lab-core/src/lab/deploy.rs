@@ -87,8 +87,9 @@ pub(super) async fn deploy_stack(
         let reason = invalid.or_else(|| reasons.first().cloned());
         let what = if creating { "its creation" } else { "our update" };
         bail!(
-            "{} after {what}; run `cargo xtask cleanup`, then setup again",
-            stack_state(&names.stack, &info, reason.as_deref())
+            "{} after {what}; run `{}`, then setup again",
+            stack_state(&names.stack, &info, reason.as_deref()),
+            crate::output::command::xtask("cleanup")
         );
     }
 }
@@ -126,8 +127,9 @@ async fn submit(lab: &Lab, existing: Option<&StackInfo>, request: &cfn::StackReq
             lab.refuse_foreign("stack", stack, s.lab_tag.as_deref())?;
             if cfn::phase(&s.status) != Phase::Ready {
                 bail!(
-                    "{}; run `cargo xtask cleanup`, then setup again",
-                    stack_state(stack, s, None)
+                    "{}; run `{}`, then setup again",
+                    stack_state(stack, s, None),
+                    crate::output::command::xtask("cleanup")
                 );
             }
             cfn::update_stack(client, request).await.map(drop)
@@ -154,8 +156,9 @@ async fn check_trust(lab: &Lab, role_arn: &str, user_id: &str) -> Result<()> {
         .ok_or_else(|| anyhow!("role {role_arn} of stack {} is gone", lab.names.stack))?;
     if !policy::trust_names_user(&trust, &lab.user_arn(), user_id) {
         bail!(
-            "the trust of role {role_arn} does not name IAM user {} as it exists now (unique id {user_id}); run `cargo xtask cleanup`, then setup again",
-            lab.names.user
+            "the trust of role {role_arn} does not name IAM user {} as it exists now (unique id {user_id}); run `{}`, then setup again",
+            lab.names.user,
+            crate::output::command::xtask("cleanup")
         );
     }
     Ok(())

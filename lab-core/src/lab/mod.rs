@@ -259,8 +259,9 @@ impl Lab {
             })
             .ok_or_else(|| {
                 anyhow!(
-                    "stack {} is not deployed; run `cargo xtask setup` first",
-                    self.names.stack
+                    "stack {} is not deployed; run `{}` first",
+                    self.names.stack,
+                    crate::output::command::xtask("setup")
                 )
             })
     }
@@ -312,7 +313,8 @@ fn with_hint(err: anyhow::Error, clients: &Clients) -> anyhow::Error {
             crate::aws::error::hint(
                 err,
                 format!(
-                    "cannot reach {endpoint}; check the network or AWS_ENDPOINT_URL (for the local emulator: cargo xtask emulator start)"
+                    "cannot reach {endpoint}; check the network or AWS_ENDPOINT_URL (for the local emulator: {})",
+                    crate::output::command::xtask("emulator start")
                 ),
             )
         }
@@ -327,7 +329,10 @@ pub fn check_not_expired(expires: Option<&str>, now: i64) -> Result<()> {
     if let Some(at) = expires
         && crate::model::expiry::has_passed(at, now) == Some(true)
     {
-        bail!("the lab expired at {at}; run `cargo xtask setup` to renew it");
+        bail!(
+            "the lab expired at {at}; run `{}` to renew it",
+            crate::output::command::xtask("setup")
+        );
     }
     Ok(())
 }

@@ -141,13 +141,13 @@ pub(crate) fn setup_sections(names: &LabNames, files: &AwsFiles) -> Vec<(FileKin
 }
 
 /// The command that makes the lab's profile `profile`, for a hint.
-fn maker_of(names: &LabNames, profile: &str) -> &'static str {
+fn maker_of(names: &LabNames, profile: &str) -> String {
     if profile == names.assumed_profile {
-        "`cargo xtask assume`"
+        format!("`{}`", crate::output::command::xtask("assume"))
     } else if profile == names.user_profile {
-        "`cargo xtask setup`"
+        format!("`{}`", crate::output::command::xtask("setup"))
     } else {
-        "its lesson (`cargo xtask lesson` lists them)"
+        format!("its lesson (`{}` lists them)", crate::output::command::xtask("lesson"))
     }
 }
 

@@ -229,7 +229,7 @@ fn row(name: &str, proof: &Proof, of: impl Fn(&str) -> bool) -> Check {
         seen,
         why,
         agrees: true,
-        command: "cargo xtask verify".to_owned(),
+        command: crate::output::command::xtask("verify").to_string(),
         ..Check::default()
     }
 }

@@ -52,8 +52,9 @@ pub fn check_region_asked(names: &LabNames, asked: Option<&str>, region: &str) -
 fn check_asked(names: &LabNames, asked: Option<&str>, region: &str, place: &str) -> Result<()> {
     match asked {
         Some(asked) if asked != region => bail!(
-            "lab {} lives in {region} ({place}), not {asked}; drop --region (or pass --region {region}), or run `cargo xtask cleanup` first to set it up in {asked}",
-            names.lab
+            "lab {} lives in {region} ({place}), not {asked}; drop --region (or pass --region {region}), or run `{}` first to set it up in {asked}",
+            names.lab,
+            crate::output::command::xtask("cleanup")
         ),
         _ => Ok(()),
     }

@@ -276,8 +276,9 @@ pub(crate) async fn preflight(lab: &Lab) -> Result<Preflight> {
         lab.refuse_foreign("stack", &names.stack, stack.lab_tag.as_deref())?;
         if cfn::phase(&stack.status) == Phase::Failed {
             bail!(
-                "{}; run `cargo xtask cleanup`, then setup again",
-                stack_state(&names.stack, stack, None)
+                "{}; run `{}`, then setup again",
+                stack_state(&names.stack, stack, None),
+                crate::output::command::xtask("cleanup")
             );
         }
     }

@@ -100,8 +100,9 @@ pub fn status_lines(st: &Status, names: &LabNames) -> Vec<String> {
         out.push(row(
             "note",
             format!(
-                "these profiles name lab {}, which the endpoint no longer has (an emulator restarted?); `cargo xtask cleanup` removes them",
-                st.lab
+                "these profiles name lab {}, which the endpoint no longer has (an emulator restarted?); `{}` removes them",
+                st.lab,
+                crate::output::command::xtask("cleanup")
             ),
         ));
     }

@@ -42,7 +42,10 @@ fn answered<T>(call: &Result<T>) -> Answered {
 fn seen_error(e: &anyhow::Error) -> String {
     match aws_error(e) {
         Some(ae) if ae.code.as_deref() == Some("ExpiredToken") => {
-            "ExpiredToken: the session expired; run `cargo xtask assume` again".to_owned()
+            format!(
+                "ExpiredToken: the session expired; run `{}` again",
+                crate::output::command::xtask("assume")
+            )
         }
         Some(ae) => ae.code.clone().unwrap_or_else(|| ae.message.clone()),
         None => crate::aws::error::one_line(e),
@@ -226,7 +229,10 @@ fn expiry_check(lab: &Lab, lab_expires: Option<&str>, now: i64) -> Check {
         expected: "an expiry after now".to_owned(),
         seen: match lab_expires {
             Some(_) => crate::model::expiry::text(lab_expires, now),
-            None => "no expiry (no stack, or one from before --ttl; run `cargo xtask setup`)".to_owned(),
+            None => format!(
+                "no expiry (no stack, or one from before --ttl; run `{}`)",
+                crate::output::command::xtask("setup")
+            ),
         },
         passed: lab_expires.and_then(|at| crate::model::expiry::has_passed(at, now)) == Some(false),
         agrees: true,
@@ -260,7 +266,10 @@ async fn role_identity(
         .map(crate::model::expiry::format_utc);
     let as_role = match (session, &expired) {
         (Some(clients), _) => Ok(clients),
-        (None, Some(at)) => Err(anyhow!("the session expired at {at}; run `cargo xtask assume` again")),
+        (None, Some(at)) => Err(anyhow!(
+            "the session expired at {at}; run `{}` again",
+            crate::output::command::xtask("assume")
+        )),
         (None, None) => lab.profile(role).await,
     };
     let identity = match &as_role {

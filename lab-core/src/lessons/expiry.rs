@@ -34,10 +34,12 @@ const SESSION: i64 = crate::model::expiry::SessionSeconds::MAX as i64;
 
 /// When the lab expires (Unix seconds), or an error saying how to give it an expiry.
 pub async fn lab_expiry(cx: Cx<'_>) -> Result<i64> {
-    cx.lab
-        .expires()
-        .await?
-        .ok_or_else(|| anyhow!("the lab recorded no expiry; run `cargo xtask setup` to give it one"))
+    cx.lab.expires().await?.ok_or_else(|| {
+        anyhow!(
+            "the lab recorded no expiry; run `{}` to give it one",
+            crate::output::command::xtask("setup")
+        )
+    })
 }
 
 pub async fn prove(cx: Cx<'_>) -> Result<Vec<LessonCheck>> {
@@ -51,8 +53,9 @@ pub async fn prove(cx: Cx<'_>) -> Result<Vec<LessonCheck>> {
 
 fn too_late(lab_end: i64) -> anyhow::Error {
     anyhow!(
-        "the lab expired at {}: its key can no longer open a session to outlive it; run `cargo xtask setup` to renew the lab, then this lesson",
-        format_utc(lab_end)
+        "the lab expired at {}: its key can no longer open a session to outlive it; run `{}` to renew the lab, then this lesson",
+        format_utc(lab_end),
+        crate::output::command::xtask("setup")
     )
 }
 
@@ -85,8 +88,9 @@ async fn on_aws(cx: Cx<'_>, lab_end: i64) -> Result<Vec<LessonCheck>> {
     }
     if lab_end - now > SESSION - 120 {
         bail!(
-            "the lab expires at {}, further away than a session lasts; run `cargo xtask setup --ttl 15m`, then this lesson (it waits for the expiry)",
-            format_utc(lab_end)
+            "the lab expires at {}, further away than a session lasts; run `{}`, then this lesson (it waits for the expiry)",
+            format_utc(lab_end),
+            crate::output::command::xtask("setup --ttl 15m")
         );
     }
     let session = checks::assume_for_lesson(cx, "before-expiry", None).await?;

@@ -158,10 +158,10 @@ async fn one_at_a_time(lab: &Lab, lesson: Lesson) -> Result<()> {
         && other != lesson
     {
         bail!(
-            "lesson {} is applied to lab {}; take it back first with `cargo xtask lesson {} --undo`",
+            "lesson {} is applied to lab {}; take it back first with `{}`",
             other.name(),
             lab.names.lab,
-            other.name()
+            crate::output::command::xtask(format!("lesson {} --undo", other.name()))
         );
     }
     Ok(())

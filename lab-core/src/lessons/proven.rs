@@ -66,7 +66,7 @@ pub async fn exactly(
         ok,
         decided_by: None,
         why,
-        command: format!("cargo xtask lesson {lesson}"),
+        command: crate::output::command::xtask(format!("lesson {lesson}")).to_string(),
         event_id: None,
         asked: None,
     })

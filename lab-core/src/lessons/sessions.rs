@@ -191,8 +191,10 @@ pub async fn prove_revoke(cx: Cx<'_>, open: Option<&Open>) -> Result<Vec<LessonC
             };
             let ask = Ask::new(&old, "s3:ListAllMyBuckets", "*").with("aws:TokenIssueTime", &before);
             let name = format!("a session issued before {} lists the buckets", format_utc(cutoff));
-            let command =
-                "cargo xtask why --as assumed s3:ListAllMyBuckets  # with a session from before the cutoff".to_owned();
+            let command = format!(
+                "{}  # with a session from before the cutoff",
+                crate::output::command::xtask("why --as assumed s3:ListAllMyBuckets")
+            );
             out.push(checks::offline_check(cx, name, ask, command).await?);
         }
     }
@@ -201,7 +203,8 @@ pub async fn prove_revoke(cx: Cx<'_>, open: Option<&Open>) -> Result<Vec<LessonC
     let now = format_utc(lab.now().await?);
     let ask = Ask::new(&fresh.caller()?, "s3:ListAllMyBuckets", "*").with("aws:TokenIssueTime", &now);
     let command = format!(
-        "cargo xtask assume && aws s3 ls --profile {}",
+        "{} && aws s3 ls --profile {}",
+        crate::output::command::xtask("assume"),
         lab.names.assumed_profile
     );
     let name = "a session assumed after the revocation lists the buckets";
@@ -251,7 +254,10 @@ pub async fn prove_auto_refresh(cx: Cx<'_>) -> Result<Vec<LessonCheck>> {
     let open = checks::open_session(cx, lab.now().await?).await?;
     let lab_end = super::expiry::lab_expiry(cx).await?;
     if crate::model::expiry::has_ended(lab_end, open.ends + 60) {
-        bail!("the lab expires before the open session ends; run `cargo xtask setup --ttl 8h`, then this lesson");
+        bail!(
+            "the lab expires before the open session ends; run `{run}`, then this lesson",
+            run = crate::output::command::xtask("setup --ttl 8h")
+        );
     }
     let later = async {
         let old = s3::list_buckets(&open.clients.s3).await;

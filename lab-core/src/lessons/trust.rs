@@ -115,7 +115,7 @@ pub(super) async fn edit_trust(cx: Cx<'_>, role: &str, edit: impl FnOnce(&mut Js
     let lab = cx.lab;
     let trust = iam::role_trust(&lab.admin.iam, role)
         .await?
-        .ok_or_else(|| anyhow!("role {role} is gone; run `cargo xtask setup`"))?;
+        .ok_or_else(|| anyhow!("role {role} is gone; run `{}`", crate::output::command::xtask("setup")))?;
     let mut doc: Json = serde_json::from_str(&trust).context("the role's trust is not JSON")?;
     let before = serde_json::to_string(&doc)?;
     edit(&mut doc);

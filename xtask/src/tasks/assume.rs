@@ -19,8 +19,8 @@ pub async fn run(global: &Global, args: AssumeArgs) -> Result<()> {
     };
     lab_core::lab::assume_as_guide(&target, &names, &options, &ui).await?;
     ui.line(&format!(
-        "next: cargo xtask{} verify, or aws s3 ls --profile {}",
-        super::setup::lab_flag(global),
+        "next: {}, or aws s3 ls --profile {}",
+        lab_core::output::command::xtask("verify"),
         names.assumed_profile
     ));
     Ok(())

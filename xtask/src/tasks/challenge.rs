@@ -68,9 +68,9 @@ pub async fn run(global: &Global, args: ChallengeArgs) -> Result<()> {
                 ui.line(&format!("✗ the endpoint answered {} for: {}", c.seen, c.request));
             }
             bail!(
-                "challenge {} not passed yet: fix what is listed and run `cargo xtask challenge {} --check` again (--hint helps)",
+                "challenge {} not passed yet: fix what is listed and run `{}` again (--hint helps)",
                 ch.name,
-                ch.name
+                lab_core::output::command::xtask(format!("challenge {} --check", ch.name))
             )
         }
         None => Ok(()),

@@ -22,7 +22,10 @@ pub async fn run(global: &Global, args: SetupArgs) -> Result<()> {
     let outcome = lab_core::lab::setup(&lab, &ui).await.map_err(|e| {
         hint(
             e,
-            "setup stopped; run it again to finish, or `cargo xtask cleanup` to start over",
+            format!(
+                "setup stopped; run it again to finish, or `{}` to start over",
+                lab_core::output::command::xtask("cleanup")
+            ),
         )
     })?;
     ui.line(&format!(
@@ -33,18 +36,6 @@ pub async fn run(global: &Global, args: SetupArgs) -> Result<()> {
         "the lab expires at {}: after that AWS refuses every Allow it wrote; setup again renews it, cleanup ends it now",
         lab_core::model::expiry::text(Some(&outcome.expires), lab.now().await?)
     ));
-    ui.line(&format!("next: cargo xtask{} assume", lab_flag(global)));
+    ui.line(&format!("next: {}", lab_core::output::command::xtask("assume")));
     Ok(())
-}
-
-/// The flags that select this lab, to repeat in a hint.
-pub fn lab_flag(global: &Global) -> String {
-    let mut out = String::new();
-    if global.local {
-        out.push_str(" --local");
-    }
-    if let Some(lab) = &global.lab {
-        out.push_str(&format!(" --lab {lab}"));
-    }
-    out
 }

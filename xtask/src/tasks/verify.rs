@@ -24,9 +24,9 @@ pub async fn run(global: &Global, args: JsonArgs) -> Result<()> {
     }
     if failed > 0 {
         bail!(
-            "{failed} of {} checks failed; run `cargo xtask{} setup` and `assume` again, then verify",
+            "{failed} of {} checks failed; run `{}` and `assume` again, then verify",
             checks.len(),
-            super::setup::lab_flag(global)
+            lab_core::output::command::xtask("setup")
         );
     }
     if !args.json {

@@ -106,9 +106,9 @@ async fn one(room: &Room, lab: &str, region: Option<&str>, lesson: Lesson, undo:
         && !undo
     {
         bail!(
-            "lesson {} is applied; run `cargo xtask class lesson {} --undo` first",
+            "lesson {} is applied; run `{}` first",
             other.name(),
-            other.name()
+            crate::output::command::xtask(format!("class lesson {} --undo", other.name()))
         );
     }
     let quiet = Captured::default();

@@ -77,7 +77,10 @@ async fn resolve_class(admin: &Clients, options: &RoomOptions) -> Result<String>
     let classes = classes(admin).await?;
     match classes.as_slice() {
         [one] => Ok(one.clone()),
-        [] => anyhow::bail!("there is no class in this account; make one with `cargo xtask class setup --students N`"),
+        [] => anyhow::bail!(
+            "there is no class in this account; make one with `{}`",
+            crate::output::command::xtask("class setup --students N")
+        ),
         many => anyhow::bail!(
             "{} classes in this account ({}); name one with --class NAME",
             many.len(),
@@ -267,8 +270,9 @@ impl Room {
                 some => format!("the classes here are {}", some.join(", ")),
             };
             anyhow::bail!(
-                "class {} has no labs ({there}); make it with `cargo xtask class setup --students N`",
-                self.name
+                "class {} has no labs ({there}); make it with `{}`",
+                self.name,
+                crate::output::command::xtask("class setup --students N")
             );
         }
         Ok(found)

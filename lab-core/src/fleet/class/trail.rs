@@ -19,8 +19,9 @@ pub async fn trail(room: &Room, student: Option<usize>, options: &TrailOptions) 
         found_labs.retain(|l| numbered(&l.names.lab));
         if found_labs.is_empty() {
             bail!(
-                "class {} has no student {n}: see `cargo xtask class status` for its labs",
-                room.name
+                "class {} has no student {n}: see `{}` for its labs",
+                room.name,
+                crate::output::command::xtask("class status")
             );
         }
     }

@@ -41,9 +41,9 @@ async fn students(room: &Room, found: &[crate::fleet::sweep::FoundLab]) -> Resul
         let lab = lab::check_not_expired(f.expires.as_deref(), now)
             .map_err(|_| {
                 anyhow!(
-                    "expired at {}; run `cargo xtask class setup --students {}` to renew the class",
+                    "expired at {}; run `{}` to renew the class",
                     f.expires.as_deref().unwrap_or_default(),
-                    found.len()
+                    crate::output::command::xtask(format!("class setup --students {}", found.len()))
                 )
             })
             .and_then(|()| room.student_reading(&f.names.lab, f.region.as_deref()));
