@@ -238,6 +238,14 @@ pub async fn inventory(lab: &Lab) -> Result<Inventory> {
 /// What the lessons added: the lesson recorded on `user`, the chained role (only with the lab's
 /// tag), the inline policies of `roles` and of the chained role beyond the stack's own, the MFA
 /// device.
+/// Whether the customer managed policy `arn` exists: from the class's reading, else asked.
+async fn managed_exists(lab: &Lab, read: Option<&AccountDocuments>, arn: &str) -> Result<bool> {
+    match read {
+        Some(r) => Ok(r.has_managed(arn)),
+        None => crate::ops::boundary::managed_policy_exists(&lab.admin.iam, arn).await,
+    }
+}
+
 pub(super) async fn lesson_parts(
     lab: &Lab,
     user: Option<&UserInfo>,
@@ -258,12 +266,6 @@ pub(super) async fn lesson_parts(
         None => crate::ops::policies::role_policy_names(&c.iam, role).await,
     };
     let boundary = lab.boundary_policy_arn();
-    let boundary_exists = async {
-        match read {
-            Some(r) => Ok(r.has_managed(&boundary)),
-            None => crate::ops::boundary::managed_policy_exists(&c.iam, &boundary).await,
-        }
-    };
     let mfa_device = async {
         match read {
             Some(r) => r.has_virtual_mfa_device(&c.iam, &serial).await,
@@ -272,12 +274,6 @@ pub(super) async fn lesson_parts(
     };
     let challenge = names.challenge_role();
     let challenge_boundary = lab.iam_arn("policy", &names.challenge_boundary());
-    let challenge_boundary_exists = async {
-        match read {
-            Some(r) => Ok(r.has_managed(&challenge_boundary)),
-            None => crate::ops::boundary::managed_policy_exists(&c.iam, &challenge_boundary).await,
-        }
-    };
     // Independent reads, side by side: the lessons' and the challenges' roles' tags, the MFA
     // device (from the reading's one listing of the account's devices, when there is a reading),
     // the boundary policies, and the inline policies of the lab's roles.
@@ -286,8 +282,8 @@ pub(super) async fn lesson_parts(
         role_tags(&chained),
         role_tags(&challenge),
         mfa_device,
-        boundary_exists,
-        challenge_boundary_exists,
+        managed_exists(lab, read, &boundary),
+        managed_exists(lab, read, &challenge_boundary),
         stack_roles,
     )?;
     let ours = |tags: &[(String, String)]| {

@@ -9,6 +9,7 @@ mod cleanup_lessons;
 pub(crate) use cleanup_lessons::{remove_boundary, unlock_guarded_bucket};
 mod decisions;
 mod diagram;
+pub use crate::output::checks::show_checks;
 pub use crate::output::why::why_lines;
 pub use advice::GoalsOf;
 pub use diagram::diagram;
@@ -269,33 +270,6 @@ impl Lab {
     /// The stack's role ARN, or a hint to run setup.
     pub async fn role_arn(&self) -> Result<String> {
         Ok(self.ready_stack().await?.1)
-    }
-
-    async fn write_profile(&self, profile: &str, notes: Vec<String>, entries: Vec<(&str, &str)>) -> Result<()> {
-        let profile = LabProfile {
-            profile,
-            region: &self.admin.region,
-            notes,
-            entries,
-        };
-        write_lab_profile(&self.target, &self.names, profile, self.force).await
-    }
-
-    /// Writes the config section of the assumed profile ahead of `assume` (its region and
-    /// endpoints), for a learner who pastes the role's keys into the credentials file by hand: with
-    /// no region there, their bucket would go wherever their shell points.
-    pub async fn write_assumed_profile_config(&self) -> Result<()> {
-        self.write_profile_config(&self.names.assumed_profile, vec![]).await
-    }
-
-    async fn write_profile_config(&self, profile: &str, notes: Vec<String>) -> Result<()> {
-        let profile = LabProfile {
-            profile,
-            region: &self.admin.region,
-            notes,
-            entries: Vec::new(),
-        };
-        write_lab_config(&self.target, &self.names, profile, self.force).await
     }
 }
 

@@ -169,3 +169,37 @@ impl super::Lab {
         profile_clients(&self.target, &self.names, profile).await
     }
 }
+
+impl super::Lab {
+    pub(super) async fn write_profile(
+        &self,
+        profile: &str,
+        notes: Vec<String>,
+        entries: Vec<(&str, &str)>,
+    ) -> Result<()> {
+        let profile = LabProfile {
+            profile,
+            region: &self.admin.region,
+            notes,
+            entries,
+        };
+        write_lab_profile(&self.target, &self.names, profile, self.force).await
+    }
+
+    /// Writes the config section of the assumed profile ahead of `assume` (its region and
+    /// endpoints), for a learner who pastes the role's keys into the credentials file by hand: with
+    /// no region there, their bucket would go wherever their shell points.
+    pub async fn write_assumed_profile_config(&self) -> Result<()> {
+        self.write_profile_config(&self.names.assumed_profile, vec![]).await
+    }
+
+    pub(super) async fn write_profile_config(&self, profile: &str, notes: Vec<String>) -> Result<()> {
+        let profile = LabProfile {
+            profile,
+            region: &self.admin.region,
+            notes,
+            entries: Vec::new(),
+        };
+        write_lab_config(&self.target, &self.names, profile, self.force).await
+    }
+}

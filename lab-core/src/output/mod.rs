@@ -4,6 +4,7 @@
 //! names, for the same fact wherever it appears (an expiry, a stack, a user, a check).
 
 pub mod challenge;
+pub mod checks;
 pub mod command;
 pub mod diagram;
 pub mod explain;

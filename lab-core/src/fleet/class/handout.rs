@@ -24,14 +24,7 @@ pub struct Handout<'a> {
 
 /// The handout's README: the student's values, and the guide's steps with them filled in.
 pub fn handout_readme(h: &Handout<'_>) -> String {
-    let endpoint = h
-        .endpoint
-        .map(|e| {
-            format!(
-                "export AWS_ENDPOINT_URL={e}   # the class runs on this endpoint, not on AWS; this address works on the instructor's machine only\n"
-            )
-        })
-        .unwrap_or_default();
+    let endpoint = endpoint_line(h.endpoint);
     format!(
         r#"# Your STS lab: {lab}
 
@@ -103,6 +96,17 @@ Your lab, each request allowed or denied and what decided it:
         session = DEFAULT_SESSION_NAME,
         folder = crate::output::shell::quote(h.folder),
     )
+}
+
+/// The line that points the aws CLI at the class's endpoint, when it is not AWS.
+fn endpoint_line(endpoint: Option<&str>) -> String {
+    endpoint
+        .map(|e| {
+            format!(
+                "export AWS_ENDPOINT_URL={e}   # the class runs on this endpoint, not on AWS; this address works on the instructor's machine only\n"
+            )
+        })
+        .unwrap_or_default()
 }
 
 /// Writes a student's handout README: their values, the guide's steps with them, their lab's
