@@ -40,7 +40,7 @@ pub(super) async fn remove_lesson_additions(lab: &Lab, roles: &[String], steps: 
             errors.push(crate::aws::error::one_line(&e));
         }
     };
-    for (role, policy) in &parts.role_policies {
+    for super::RolePolicy { role, policy } in &parts.role_policies {
         keep(
             async {
                 if policies::delete_role_policy(iam_client, role, policy).await? {

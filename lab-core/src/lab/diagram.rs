@@ -57,8 +57,8 @@ async fn nodes(lab: &Lab, role: &str) -> Result<Nodes> {
         role_policies: parts
             .role_policies
             .iter()
-            .filter(|(r, _)| r == role)
-            .map(|(_, p)| p.clone())
+            .filter(|p| p.role == role)
+            .map(|p| p.policy.clone())
             .collect(),
         chained: parts.chained_role.clone(),
         mfa: parts.mfa_device.clone(),

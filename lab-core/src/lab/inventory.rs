@@ -28,84 +28,7 @@ pub struct Inventory {
     pub lesson: LessonParts,
 }
 
-/// What lessons (or a learner) added to the lab beyond what setup made.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LessonParts {
-    /// The lesson applied, as the user's `sts-lab-lesson` tag records it.
-    pub applied: Option<String>,
-    /// `(role, policy)`: inline policies of the lab's roles that the stack did not put there.
-    pub role_policies: Vec<(String, String)>,
-    /// The lessons' second role (tagged with the lab).
-    pub chained_role: Option<String>,
-    /// The user's virtual MFA device (lesson mfa), by its serial number.
-    pub mfa_device: Option<String>,
-    /// The lab's boundary policy (lesson permission-boundary), by its ARN.
-    pub boundary_policy: Option<String>,
-    /// The challenges' role (tagged with the lab), and the policy that bounds it, by its ARN.
-    pub challenge_role: Option<String>,
-    pub challenge_boundary: Option<String>,
-}
-
-impl LessonParts {
-    pub fn is_empty(&self) -> bool {
-        self.applied.is_none()
-            && self.role_policies.is_empty()
-            && self.chained_role.is_none()
-            && self.mfa_device.is_none()
-            && self.boundary_policy.is_none()
-            && self.challenge_role.is_none()
-            && self.challenge_boundary.is_none()
-    }
-
-    /// Its typed view (`status --json`, `class status --json`).
-    pub fn doc(&self) -> crate::output::LessonPartsDoc {
-        crate::output::LessonPartsDoc {
-            applied: self.applied.clone(),
-            role_policies: self
-                .role_policies
-                .iter()
-                .map(|(role, policy)| crate::output::RolePolicy {
-                    role: role.clone(),
-                    policy: policy.clone(),
-                })
-                .collect(),
-            chained_role: self.chained_role.clone(),
-            mfa_device: self.mfa_device.clone(),
-            boundary_policy: self.boundary_policy.clone(),
-            challenge_role: self.challenge_role.clone(),
-            challenge_boundary: self.challenge_boundary.clone(),
-        }
-    }
-
-    /// One line per part.
-    pub fn lines(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        out.extend(self.applied.iter().map(|l| format!("lesson {l} applied")));
-        out.extend(self.chained_role.iter().map(|r| format!("IAM role {r} (a lesson's)")));
-        out.extend(
-            self.challenge_role
-                .iter()
-                .map(|r| format!("IAM role {r} (a challenge's)")),
-        );
-        out.extend(
-            self.challenge_boundary
-                .iter()
-                .map(|p| format!("IAM policy {p} (a challenge's boundary)")),
-        );
-        out.extend(
-            self.role_policies
-                .iter()
-                .map(|(role, policy)| format!("role policy {policy} of {role}")),
-        );
-        out.extend(self.mfa_device.iter().map(|s| format!("MFA device {s}")));
-        out.extend(
-            self.boundary_policy
-                .iter()
-                .map(|p| format!("IAM policy {p} (a boundary)")),
-        );
-        out
-    }
-}
+pub use crate::output::{LessonParts, RolePolicy};
 
 impl Inventory {
     pub fn is_empty(&self) -> bool {
@@ -293,15 +216,19 @@ pub(super) async fn lesson_parts(
     let chained_role = ours(&tags).then_some(chained);
     let challenge_role = ours(&challenge_tags).then_some(challenge);
     let mut role_policies = Vec::new();
+    let part = |role: &String, policy: String| RolePolicy {
+        role: role.clone(),
+        policy,
+    };
     for (role, policies) in roles.iter().zip(stack_role_policies) {
-        role_policies.extend(policies.into_iter().map(|p| (role.clone(), p)));
+        role_policies.extend(policies.into_iter().map(|p| part(role, p)));
     }
     for role in chained_role.iter().chain(&challenge_role) {
         for policy in policy_names(role).await? {
-            role_policies.push((role.clone(), policy));
+            role_policies.push(part(role, policy));
         }
     }
-    role_policies.retain(|(_, policy)| policy != crate::model::names::STACK_ROLE_POLICY);
+    role_policies.retain(|p| p.policy != crate::model::names::STACK_ROLE_POLICY);
     let mfa_device = mfa_device.then_some(serial);
     Ok(LessonParts {
         applied: user

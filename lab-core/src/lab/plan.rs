@@ -110,7 +110,12 @@ fn lesson_changes(lesson: &lab::LessonParts) -> Vec<Change> {
     let mut out: Vec<Change> = lesson
         .role_policies
         .iter()
-        .map(|(role, policy)| delete(format!("policy {policy} of role {role} (a lesson's or a challenge's)")))
+        .map(|p| {
+            delete(format!(
+                "policy {} of role {} (a lesson's or a challenge's)",
+                p.policy, p.role
+            ))
+        })
         .collect();
     out.extend(
         lesson

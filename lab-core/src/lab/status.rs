@@ -163,7 +163,7 @@ pub fn status_doc(st: &Status, names: &LabNames) -> output::StatusDoc {
         buckets: inv.buckets.iter().map(|b| b.name.clone()).collect(),
         bucket_regions: inv.buckets.iter().map(|b| (b.name.clone(), b.region.clone())).collect(),
         profiles: inv.profiles.clone(),
-        lesson: inv.lesson.doc(),
+        lesson: inv.lesson.clone(),
         profiles_without_lab: inv.profiles_without_lab(),
         credentials_file: st.credentials_file.clone(),
         expires: inv.expires().map(|at| output::Expiry::new(at, st.now)),

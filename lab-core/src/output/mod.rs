@@ -129,7 +129,7 @@ pub struct StatusDoc {
     pub bucket_regions: BTreeMap<String, String>,
     pub profiles: Vec<String>,
     /// What the lessons added.
-    pub lesson: LessonPartsDoc,
+    pub lesson: LessonParts,
     /// The local profiles name a lab the endpoint no longer has (`cleanup` removes them).
     pub profiles_without_lab: bool,
     pub credentials_file: String,
@@ -138,22 +138,65 @@ pub struct StatusDoc {
     pub empty: bool,
 }
 
-/// What the lessons added to a lab (`status --json`'s `lesson`, `class status --json`'s).
+/// What lessons (or a learner) added to the lab beyond what setup made: the inventory's reading,
+/// and `status --json`'s `lesson` (`class status --json`'s) as it is.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct LessonPartsDoc {
-    /// The lesson applied, if any.
+pub struct LessonParts {
+    /// The lesson applied, as the user's `sts-lab-lesson` tag records it.
     pub applied: Option<String>,
+    /// Inline policies of the lab's roles that the stack did not put there.
     pub role_policies: Vec<RolePolicy>,
+    /// The lessons' second role (tagged with the lab).
     pub chained_role: Option<String>,
+    /// The user's virtual MFA device (lesson mfa), by its serial number.
     pub mfa_device: Option<String>,
-    /// The lab's permissions boundary policy (lesson permission-boundary), by its ARN.
+    /// The lab's boundary policy (lesson permission-boundary), by its ARN.
     pub boundary_policy: Option<String>,
-    /// The challenges' role, and the policy that bounds it (by its ARN).
+    /// The challenges' role (tagged with the lab), and the policy that bounds it, by its ARN.
     pub challenge_role: Option<String>,
     pub challenge_boundary: Option<String>,
 }
 
-impl LessonPartsDoc {
+impl LessonParts {
+    pub fn is_empty(&self) -> bool {
+        self.applied.is_none()
+            && self.role_policies.is_empty()
+            && self.chained_role.is_none()
+            && self.mfa_device.is_none()
+            && self.boundary_policy.is_none()
+            && self.challenge_role.is_none()
+            && self.challenge_boundary.is_none()
+    }
+
+    /// One line per part.
+    pub fn lines(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        out.extend(self.applied.iter().map(|l| format!("lesson {l} applied")));
+        out.extend(self.chained_role.iter().map(|r| format!("IAM role {r} (a lesson's)")));
+        out.extend(
+            self.challenge_role
+                .iter()
+                .map(|r| format!("IAM role {r} (a challenge's)")),
+        );
+        out.extend(
+            self.challenge_boundary
+                .iter()
+                .map(|p| format!("IAM policy {p} (a challenge's boundary)")),
+        );
+        out.extend(
+            self.role_policies
+                .iter()
+                .map(|p| format!("role policy {} of {}", p.policy, p.role)),
+        );
+        out.extend(self.mfa_device.iter().map(|s| format!("MFA device {s}")));
+        out.extend(
+            self.boundary_policy
+                .iter()
+                .map(|p| format!("IAM policy {p} (a boundary)")),
+        );
+        out
+    }
+
     /// A student's lesson in a table's cell: its name, or `none`, with what lessons left beyond it.
     pub fn cell(&self) -> String {
         let left = self.role_policies.len()
@@ -190,7 +233,7 @@ pub struct StudentStatus {
     pub stack: Option<Stack>,
     pub expires: Option<Expiry>,
     /// What the lessons added to the student's lab.
-    pub lesson: LessonPartsDoc,
+    pub lesson: LessonParts,
     /// The challenge set on the student's lab, if any.
     pub challenge: Option<String>,
     /// Each challenge and lesson the student passed, and when, oldest first.

@@ -204,7 +204,7 @@ pub fn summary(rows: &[WatchRow]) -> Summary {
 mod tests {
     use super::*;
     use crate::output::challenge::PassedDoc;
-    use crate::output::{LessonPartsDoc, Stack, User};
+    use crate::output::{LessonParts, Stack, User};
 
     const NOW: i64 = 1_796_000_000;
 
@@ -223,7 +223,7 @@ mod tests {
                 status: "CREATE_COMPLETE".into(),
             }),
             expires: None,
-            lesson: LessonPartsDoc::default(),
+            lesson: LessonParts::default(),
             challenge: Some("narrow-role".into()),
             passed: Vec::new(),
             handout: true,

@@ -69,7 +69,7 @@ pub async fn status(room: &Room) -> Result<(ClassStatusDoc, i64)> {
                 status: s.status.as_str().to_owned(),
             }),
             expires: expires.as_deref().map(|at| output::Expiry::new(at, now)),
-            lesson: inv.lesson.doc(),
+            lesson: inv.lesson.clone(),
             challenge: inv
                 .user
                 .as_ref()
