@@ -21,6 +21,7 @@ mod policies;
 pub mod proof;
 mod reading;
 mod run;
+mod session_policy;
 mod state;
 mod trusts;
 
@@ -57,7 +58,7 @@ static ALL: [&Challenge; 6] = [
     &policies::NARROW_ROLE,
     &trusts::EXTERNAL_ID,
     &policies::REVOKE_OLD_SESSIONS,
-    &policies::SESSION_POLICY,
+    &session_policy::SESSION_POLICY,
     &trusts::SOURCE_IDENTITY,
     &trusts::TRUST_THE_USER,
 ];

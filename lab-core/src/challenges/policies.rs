@@ -1,7 +1,7 @@
 //! The challenges on what a role's sessions may do: `narrow-role` (from `s3:*` on everything to
-//! creating the lab's buckets and listing them), `revoke-old-sessions` (refuse the sessions issued
-//! before the challenge, not the new ones) and `session-policy` (a session that reads one bucket,
-//! the role unchanged). Pure: documents and spaces from the scene.
+//! creating the lab's buckets and listing them) and `revoke-old-sessions` (refuse the sessions
+//! issued before the challenge, not the new ones); `session_policy.rs` holds the third. Pure:
+//! documents and spaces from the scene.
 
 use serde_json::{Value as Json, json};
 
@@ -14,17 +14,17 @@ use crate::model::names::CHALLENGE_ROLE_POLICY;
 /// The bucket narrow-role starts with, under the lab's prefix, with one object.
 const MINE: &str = "mine";
 /// The buckets of session-policy: the one to read, and one beside it.
-const READ_ME: &str = "read-me";
-const NOT_THIS: &str = "not-this";
+pub(super) const READ_ME: &str = "read-me";
+pub(super) const NOT_THIS: &str = "not-this";
 /// The object each challenge bucket holds.
-const OBJECT: &str = "hello.txt";
+pub(super) const OBJECT: &str = "hello.txt";
 
 /// The trust of the role-policy challenges: the lab's user, until the lab expires.
-fn user_trust(scene: &Scene) -> Json {
+pub(super) fn user_trust(scene: &Scene) -> Json {
     trust(&scene.user_arn, &["sts:AssumeRole"], scene.until_expiry())
 }
 
-fn list_buckets(scene: &Scene) -> Json {
+pub(super) fn list_buckets(scene: &Scene) -> Json {
     statement(
         "ListTheBuckets",
         "Allow",
@@ -158,7 +158,7 @@ fn narrow_role_space(s: &Scene) -> Vec<Case> {
     out
 }
 
-fn session(call: S3Call) -> Probe {
+pub(super) fn session(call: S3Call) -> Probe {
     Probe::Session {
         session_policy: false,
         call,
@@ -254,177 +254,5 @@ fn revoke_space(s: &Scene) -> Vec<Case> {
         )
         .probed(session(S3Call::ListBuckets)),
     );
-    out
-}
-
-pub static SESSION_POLICY: Challenge = Challenge {
-    name: "session-policy",
-    summary: "write the session policy that lets a session read one bucket and nothing else",
-    goal: |s| {
-        format!(
-            "Role {} may use every bucket under {}. Leave the role as it is and write a session policy (a JSON file) that lets a session read bucket {} (list it, get its objects) and nothing else: no other bucket, no writing, no listing of the account's buckets. Use it: aws sts assume-role --profile sts --role-arn {} --role-session-name reader --policy file://read-one.json; then check with --check --policy read-one.json.",
-            s.role,
-            s.prefix,
-            s.bucket(READ_ME),
-            s.role_arn
-        )
-    },
-    hint: "A session may do only what both the role's policy and the session policy allow. Listing a bucket is s3:ListBucket on the bucket's ARN; reading an object is s3:GetObject on the object's ARN (the bucket's, then /*).",
-    start: session_policy_start,
-    answer: |s| {
-        let read_me = s.bucket(READ_ME);
-        State {
-            session_policy: Some(document(vec![
-                statement(
-                    "ListTheBucket",
-                    "Allow",
-                    json!("s3:ListBucket"),
-                    json!(s.bucket_arn(&read_me)),
-                    None,
-                ),
-                statement(
-                    "ReadItsObjects",
-                    "Allow",
-                    json!("s3:GetObject"),
-                    json!(s.bucket_arn(&format!("{read_me}/*"))),
-                    None,
-                ),
-            ])),
-            ..session_policy_start(s)
-        }
-    },
-    space: session_policy_space,
-    spec: |s| {
-        let (session, plain) = ([Who::Session { issued_any_time: false }], [Who::PlainSession]);
-        let read_me = s.bucket(READ_ME);
-        let prefix = format!("{}*", s.prefix);
-        Spec {
-            who: vec![session[0], plain[0]],
-            actions: vec!["*".to_owned()],
-            resources: Vec::new(),
-            allow: vec![
-                want(&session, &["s3:ListBucket"], &[s.bucket_arn(&read_me)], None),
-                want(
-                    &session,
-                    &["s3:GetObject"],
-                    &[s.bucket_arn(&format!("{read_me}/*"))],
-                    None,
-                ),
-                // The role keeps its rights: the narrowing is the session's.
-                want(&plain, &["s3:ListAllMyBuckets"], &["*".to_owned()], None),
-                want(
-                    &plain,
-                    &["s3:*"],
-                    &[s.bucket_arn(&prefix), s.bucket_arn(&format!("{prefix}/*"))],
-                    None,
-                ),
-            ],
-            either: Vec::new(),
-        }
-    },
-    session_policy: true,
-};
-
-fn session_policy_start(s: &Scene) -> State {
-    let prefix = format!("{}*", s.prefix);
-    State {
-        trust: user_trust(s),
-        role_policy: Some(document(vec![
-            list_buckets(s),
-            statement(
-                "UseLabBuckets",
-                "Allow",
-                json!("s3:*"),
-                json!([s.bucket_arn(&prefix), s.bucket_arn(&format!("{prefix}/*"))]),
-                s.until_expiry(),
-            ),
-        ])),
-        session_policy: None,
-        buckets: vec![READ_ME, NOT_THIS],
-    }
-}
-
-fn session_policy_space(s: &Scene, policy: Option<&Json>) -> Vec<Case> {
-    let me = s.session();
-    let (read_me, not_this) = (s.bucket(READ_ME), s.bucket(NOT_THIS));
-    let object = |b: &str, key: &str| s.bucket_arn(&format!("{b}/{key}"));
-    let with = |action: &str, resource: String| {
-        let ask = Ask::new(&me, action, resource);
-        match policy {
-            Some(p) => ask.in_session(&p.to_string()),
-            None => ask,
-        }
-    };
-    let probe = |call: S3Call| Probe::Session {
-        session_policy: true,
-        call,
-    };
-    let mut out = vec![
-        Case::new(
-            format!("a session lists {read_me}"),
-            with("s3:ListBucket", s.bucket_arn(&read_me)),
-            Target::Allowed,
-        )
-        .probed(probe(S3Call::ListObjects(read_me.clone()))),
-        Case::new(
-            format!("a session reads {read_me}/{OBJECT}"),
-            with("s3:GetObject", object(&read_me, OBJECT)),
-            Target::Allowed,
-        )
-        .probed(probe(S3Call::GetObject(read_me.clone(), OBJECT.into()))),
-        Case::new(
-            format!("a session lists {not_this}"),
-            with("s3:ListBucket", s.bucket_arn(&not_this)),
-            Target::Refused,
-        )
-        .probed(probe(S3Call::ListObjects(not_this.clone()))),
-        Case::new(
-            format!("a session reads {not_this}/{OBJECT}"),
-            with("s3:GetObject", object(&not_this, OBJECT)),
-            Target::Refused,
-        )
-        .probed(probe(S3Call::GetObject(not_this.clone(), OBJECT.into()))),
-        Case::new(
-            format!("a session writes {read_me}/new.txt"),
-            with("s3:PutObject", object(&read_me, "new.txt")),
-            Target::Refused,
-        )
-        .probed(probe(S3Call::PutObject(read_me.clone(), "new.txt".into()))),
-        Case::new(
-            "a session lists the account's buckets",
-            with("s3:ListAllMyBuckets", "*".into()),
-            Target::Refused,
-        )
-        .probed(probe(S3Call::ListBuckets)),
-    ];
-    for (action, resource) in [
-        ("s3:DeleteObject", object(&read_me, OBJECT)),
-        ("s3:PutObject", object(&not_this, "new.txt")),
-        ("s3:DeleteBucket", s.bucket_arn(&read_me)),
-        ("s3:PutBucketPolicy", s.bucket_arn(&read_me)),
-        ("s3:CreateBucket", s.bucket_arn(&s.bucket("new"))),
-        ("s3:GetObject", object(&format!("{read_me}-other"), OBJECT)),
-    ] {
-        out.push(Case::new(
-            format!("a session: {action} on {resource}"),
-            with(action, resource),
-            Target::Refused,
-        ));
-    }
-    // The role itself keeps its rights: the narrowing is the session's, not the role's.
-    let plain = |action: &str, resource: String| Ask::new(&me, action, resource);
-    out.push(
-        Case::new(
-            format!("a session without the session policy lists {not_this}"),
-            plain("s3:ListBucket", s.bucket_arn(&not_this)),
-            Target::Allowed,
-        )
-        .probed(session(S3Call::ListObjects(not_this.clone()))),
-    );
-    out.push(Case::new(
-        format!("a session without the session policy writes {read_me}/new.txt"),
-        plain("s3:PutObject", object(&read_me, "new.txt")),
-        Target::Allowed,
-    ));
     out
 }

@@ -21,6 +21,7 @@
 //! of value, a variable naming a key the request carries) is named in [`Proof::outside`], never
 //! passed silently.
 
+mod arns;
 pub mod catalog;
 mod compile;
 pub mod conditions;
