@@ -95,17 +95,24 @@ fn session_policy_start(s: &Scene) -> State {
     }
 }
 
+/// `action` on `resource` by a session of the challenge role, with the learner's session policy.
+fn asked(s: &Scene, policy: Option<&Json>, action: &str, resource: String) -> Ask {
+    let ask = Ask::new(&s.session(), action, resource);
+    match policy {
+        Some(p) => ask.in_session(&p.to_string()),
+        None => ask,
+    }
+}
+
+/// The ARN of the object `key` of bucket `bucket`.
+fn object_arn(s: &Scene, bucket: &str, key: &str) -> String {
+    s.bucket_arn(&format!("{bucket}/{key}"))
+}
+
 fn session_policy_space(s: &Scene, policy: Option<&Json>) -> Vec<Case> {
-    let me = s.session();
     let (read_me, not_this) = (s.bucket(READ_ME), s.bucket(NOT_THIS));
-    let object = |b: &str, key: &str| s.bucket_arn(&format!("{b}/{key}"));
-    let with = |action: &str, resource: String| {
-        let ask = Ask::new(&me, action, resource);
-        match policy {
-            Some(p) => ask.in_session(&p.to_string()),
-            None => ask,
-        }
-    };
+    let object = |b: &str, key: &str| object_arn(s, b, key);
+    let with = |action: &str, resource: String| asked(s, policy, action, resource);
     let probe = |call: S3Call| Probe::Session {
         session_policy: true,
         call,
@@ -148,6 +155,18 @@ fn session_policy_space(s: &Scene, policy: Option<&Json>) -> Vec<Case> {
         )
         .probed(probe(S3Call::ListBuckets)),
     ];
+    out.extend(the_rest(s, policy));
+    out
+}
+
+/// The space's other cases: what the session policy refuses beyond those before, and what the
+/// role itself keeps (the narrowing is the session's, not the role's).
+fn the_rest(s: &Scene, policy: Option<&Json>) -> Vec<Case> {
+    let me = s.session();
+    let (read_me, not_this) = (s.bucket(READ_ME), s.bucket(NOT_THIS));
+    let object = |b: &str, key: &str| object_arn(s, b, key);
+    let with = |action: &str, resource: String| asked(s, policy, action, resource);
+    let mut out = Vec::new();
     for (action, resource) in [
         ("s3:DeleteObject", object(&read_me, OBJECT)),
         ("s3:PutObject", object(&not_this, "new.txt")),

@@ -274,11 +274,10 @@ pub struct Class {
 /// The product grew past this many states: the patterns are too many or too tangled to prove.
 pub const MOST_STATES: usize = 200_000;
 
-/// Every class of strings the patterns tell apart, each with its witness; None when the product
-/// grows past [`MOST_STATES`]. `within`: when not empty, only strings that match one of these
-/// patterns (by index) are of interest: a string that can no longer match any is not extended.
-pub fn partition(patterns: &[&Pattern], within: &[usize]) -> Option<Vec<Class>> {
-    let sigma = alphabet(patterns);
+/// The product of the patterns' automata: where each pattern's bits sit in a state (offsets),
+/// a state's width in words, each pattern's runs, and the state before any character (each
+/// pattern at its start, closed over its runs).
+fn product(patterns: &[&Pattern]) -> (Vec<usize>, usize, Vec<Vec<u64>>, Vec<u64>) {
     let offsets: Vec<usize> = patterns
         .iter()
         .scan(0, |at, p| {
@@ -295,6 +294,15 @@ pub fn partition(patterns: &[&Pattern], within: &[usize]) -> Option<Vec<Class>> 
         set(bits, 0);
         closure(r, bits);
     }
+    (offsets, width, all_runs, start)
+}
+
+/// Every class of strings the patterns tell apart, each with its witness; None when the product
+/// grows past [`MOST_STATES`]. `within`: when not empty, only strings that match one of these
+/// patterns (by index) are of interest: a string that can no longer match any is not extended.
+pub fn partition(patterns: &[&Pattern], within: &[usize]) -> Option<Vec<Class>> {
+    let sigma = alphabet(patterns);
+    let (offsets, width, all_runs, start) = product(patterns);
     let matched_in = |state: &[u64]| -> Vec<bool> {
         patterns
             .iter()
