@@ -163,7 +163,7 @@ where
                 format!(
                     "still {code} after {:.0} s of retries; IAM changes normally arrive within a minute, so check the lab with `{}` and run again",
                     waited.as_secs_f64(),
-                    crate::output::command::xtask("verify")
+                    crate::model::command::xtask("verify")
                 ),
             ));
         }

@@ -3,6 +3,7 @@
 //! and time formats, secrets that never print, and CloudTrail records as the lab reads them.
 
 pub mod advice;
+pub mod command;
 pub mod expiry;
 pub mod names;
 pub mod operations;
@@ -12,4 +13,5 @@ pub mod policy;
 /// reached them.
 pub use lab_policy::{decide, prove, serve};
 pub mod secret;
+pub mod shell;
 pub mod trail;

@@ -5,13 +5,13 @@
 
 pub mod challenge;
 pub mod checks;
-pub mod command;
 pub mod diagram;
 mod parts;
+/// Quoting for what a person pastes, and suggested commands as values: pure, from `model`.
+pub use crate::model::{command, shell};
 pub use parts::{LessonParts, RolePolicy};
 pub mod explain;
 pub mod report;
-pub mod shell;
 pub mod trail;
 pub mod watch;
 pub mod why;
