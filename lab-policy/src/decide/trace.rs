@@ -151,8 +151,9 @@ fn applies(statement: &Json, request: &IAMRequest) -> Result<(bool, String)> {
 /// [`applies`], a condition whose value its operator cannot read (`Bool` of "1", `NumericEquals`
 /// of "ten") never holding, as in AWS, rather than failing the whole decision.
 fn applies_as_aws(statement: &Json, request: &IAMRequest) -> Result<(bool, String)> {
-    let Err(failed) = applies(statement, request) else {
-        return applies(statement, request);
+    let failed = match applies(statement, request) {
+        Ok(answer) => return Ok(answer),
+        Err(e) => e,
     };
     let Some(Json::Object(block)) = statement.get("Condition") else {
         return Err(failed);

@@ -5,7 +5,7 @@
 
 use serde_json::{Value as Json, json};
 
-use super::same_principal;
+use super::{account_of, same_principal};
 use crate::model::decide::{Document, Effect, PolicyKind, Request, decide};
 use crate::model::prove::{Question, Subject};
 
@@ -55,12 +55,11 @@ fn subject_of<'q>(question: &'q Question, principal: &str) -> Option<&'q Subject
         .filter(|s| !s.stand_in)
         .find(|s| same_principal(&s.arn, principal));
     known.or_else(|| {
-        let account = |arn: &str| arn.split(':').nth(4).unwrap_or_default().to_owned();
         question
             .subjects
             .iter()
             .filter(|s| s.stand_in)
-            .find(|s| account(&s.arn) == account(principal))
+            .find(|s| account_of(&s.arn) == account_of(principal))
     })
 }
 

@@ -213,7 +213,6 @@ fn opened(
     wanted: bool,
     what: &str,
 ) -> Option<String> {
-    let account_of = |arn: &str| arn.split(':').nth(4).unwrap_or_default().to_owned();
     if admin {
         return Some(format!(
             "it would open {what} to the admin; the lab keeps its roles to its learner"
@@ -228,6 +227,11 @@ fn opened(
         ));
     }
     None
+}
+
+/// The account an ARN names (its fifth field; empty when it has none).
+pub(super) fn account_of(arn: &str) -> &str {
+    arn.split(':').nth(4).unwrap_or_default()
 }
 
 /// Whether two ARNs are one principal: equal, or sessions of one role.
